@@ -1,0 +1,39 @@
+# borderabm: `make run` and `make test` set everything up (idempotently) and do the job.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+OUT ?= out
+
+.PHONY: setup run test ui bench lint map clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@python="$${PYTHON:-$$(scripts/find-python.sh)}" || exit 1; \
+	if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+	  echo "creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: setup
+	$(BIN)/borderabm map --out $(OUT)/world.png
+	$(BIN)/borderabm run baseline --out $(OUT)/baseline
+
+test: setup
+	$(BIN)/python -m pytest
+
+ui: setup
+	$(BIN)/borderabm ui
+
+bench: setup
+	$(BIN)/python benchmarks/bench.py
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,214 @@
+"""The ``borderabm`` command line: run, validate and list scenarios, and draw the world.
+
+Bad input (a scenario, an override, an output path) is reported on stderr as ``error: ...`` lines
+naming the file and key, with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from borderabm import __version__
+from borderabm.scenario import Scenario, ScenarioError, load_scenario, parse_override
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="borderabm: what-if simulations of border policy on the Durand Line.",
+)
+stdout = Console()
+stderr = Console(stderr=True, highlight=False)
+
+EXIT_BAD_INPUT = 2
+
+
+def shipped_scenarios_dir() -> Path:
+    """Where the shipped scenarios live: ``$BORDERABM_SCENARIOS`` or the checkout's ``scenarios/``."""
+    configured = os.environ.get("BORDERABM_SCENARIOS")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def resolve_scenario_path(name_or_path: str) -> Path:
+    """A scenario argument: a path to a TOML file, or the name of a shipped scenario."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix == ".toml":
+        return path
+    return shipped_scenarios_dir() / f"{name_or_path}.toml"
+
+
+def fail(problems: list[str], source: str | None = None) -> None:
+    """Print problems as ``error:`` lines and exit with code 2."""
+    for problem in problems:
+        prefix = f"{source}: " if source else ""
+        stderr.print(f"[bold red]error:[/] {prefix}{problem}", soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def load_or_fail(scenario: str, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario, turning a ScenarioError into a clean exit."""
+    try:
+        return load_scenario(resolve_scenario_path(scenario), overrides)
+    except ScenarioError as error:
+        fail(error.problems, error.source)
+        raise  # unreachable: fail() exits
+
+
+def parse_overrides(
+    items: list[str], days: int | None, seed: int | None
+) -> dict[str, Any]:
+    """``--set`` items plus ``--days``/``--seed`` as one dotted-key mapping."""
+    overrides: dict[str, Any] = {}
+    try:
+        for item in items:
+            key, value = parse_override(item)
+            overrides[key] = value
+    except ScenarioError as error:
+        fail(error.problems, error.source)
+    if days is not None:
+        overrides["horizon_days"] = days
+    if seed is not None:
+        overrides["seed"] = seed
+    return overrides
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        stdout.print(f"borderabm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show version."),
+    ] = False,
+) -> None:
+    """borderabm: what-if simulations of border policy on the Durand Line."""
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Scenario TOML file, or a shipped name.")],
+    days: Annotated[int | None, typer.Option(help="Days to simulate (overrides horizon).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (overrides the scenario's).")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field: dotted.key=value (TOML literal)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write timeseries.parquet and summary.json here.")
+    ] = None,
+) -> None:
+    """Run one scenario and print its summary."""
+    from borderabm.runner import prepare_output_dir, run_scenario, write_outputs
+
+    settings = load_or_fail(scenario, parse_overrides(set_ or [], days, seed))
+    if out is not None:
+        try:
+            prepare_output_dir(out)
+        except OSError as error:
+            fail([f"cannot write output directory: {error.strerror or error}"], str(out))
+    result = run_scenario(settings)
+    if as_json:
+        sys.stdout.write(json.dumps(result.record()) + "\n")
+    else:
+        _print_summary(result.record())
+    if out is not None:
+        try:
+            written = write_outputs(result, out)
+        except OSError as error:
+            # The summary is already printed above, so nothing computed is lost.
+            fail([f"cannot write outputs: {error.strerror or error}"], str(out))
+        if not as_json:
+            stderr.print("wrote " + ", ".join(str(p) for p in written))
+
+
+def _print_summary(record: dict) -> None:
+    table = Table(title=f"{record['scenario']} — seed {record['seed']}, {record['days']} days")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in record["summary"].items():
+        table.add_row(name, f"{value:,.2f}" if isinstance(value, float) else str(value))
+    stdout.print(table)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the shipped scenarios with their descriptions."""
+    folder = shipped_scenarios_dir()
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        fail([f"no scenario files found in {folder}"])
+    table = Table(title=f"Scenarios in {folder}")
+    table.add_column("name")
+    table.add_column("days", justify="right")
+    table.add_column("description")
+    for path in files:
+        try:
+            settings = load_scenario(path)
+        except ScenarioError as error:
+            table.add_row(path.stem, "", f"[red]invalid: {error.problems[0]}[/]")
+            continue
+        table.add_row(path.stem, str(settings.horizon_days), settings.description)
+    stdout.print(table)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[str], typer.Argument(help="Scenario files (or shipped names).")],
+) -> None:
+    """Check scenario files without running them."""
+    bad = 0
+    for name in files:
+        path = resolve_scenario_path(name)
+        try:
+            settings = load_scenario(path)
+        except ScenarioError as error:
+            bad += 1
+            for problem in error.problems:
+                stderr.print(f"[bold red]error:[/] {error.source}: {problem}", soft_wrap=True)
+            continue
+        stdout.print(f"ok: {path} ({settings.name}, {settings.horizon_days} days)")
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command("map")
+def draw_map(
+    out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("world.png"),
+    resolution: Annotated[
+        float, typer.Option(min=2.0, max=20.0, help="Cell size in km (2-20).")
+    ] = 5.0,
+) -> None:
+    """Draw the world (terrain, border, sectors, crossings, towns, roads) to a PNG."""
+    from borderabm.geography import build_world
+    from borderabm.viz.worldmap import draw_world
+
+    world = build_world(resolution)
+    try:
+        draw_world(world, out)
+    except OSError as error:
+        fail([f"cannot write map: {error.strerror or error}"], str(out))
+    stdout.print(
+        f"wrote {out}: {world.grid.width} x {world.grid.height} cells of {resolution:g} km; "
+        f"border {world.border_length_km:,.1f} km on the grid "
+        f"(Natural Earth geodesic {world.border_geodesic_km:,.1f} km; "
+        f"cited 2,611-2,640 km)"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

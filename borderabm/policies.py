@@ -1,0 +1,88 @@
+"""Policy state during a run: which gates are open, how much fence stands, what it all costs.
+
+Dated changes reach this state as Mesa events scheduled by :class:`borderabm.model.BorderModel`;
+this module only answers "what holds today" from the current settings and the closures in force.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from borderabm.geography import World
+from borderabm.scenario import Scenario
+
+DAYS_PER_YEAR = 365.0
+# Assumption: the fence's capital cost is spread over a 20-year service life when a run is costed.
+FENCE_SERVICE_YEARS = 20.0
+
+
+class PolicyState:
+    """What the policy levers say on the current day."""
+
+    def __init__(self, settings: Scenario, world: World):
+        self.world = world
+        self.settings = settings
+        self.gate_names = tuple(c.name for c in world.crossings)
+        self.sector_length_km = np.array([s.length_km for s in world.sectors])
+        self._closures: Counter[str] = Counter()  # gate -> number of closures in force
+        self.normally_open = tuple(g for g, p in settings.crossings.items() if p.open)
+        self.fence_coverage = np.zeros(len(world.sectors))
+        self.update_fence(0)
+
+    # Gates ---------------------------------------------------------------------------------
+    def close_gate(self, gate: str) -> None:
+        """Start one closure of a gate (closures nest: a gate reopens when all have ended)."""
+        self._closures[gate] += 1
+
+    def reopen_gate(self, gate: str) -> None:
+        """End one closure of a gate."""
+        self._closures[gate] = max(self._closures[gate] - 1, 0)
+
+    def is_corridor(self, gate: str) -> bool:
+        """Whether a gate runs as a 24/7 trade corridor today."""
+        corridor = self.settings.corridor
+        return corridor.enabled and gate in corridor.gates
+
+    def gate_open(self, gate: str) -> bool:
+        """Whether a gate is open today (corridor gates may be exempt from closures)."""
+        corridor = self.settings.corridor
+        if self.is_corridor(gate) and corridor.exempt_from_closures:
+            return True
+        return self.settings.crossings[gate].open and self._closures[gate] == 0
+
+    def closed_against_normal(self) -> list[str]:
+        """Gates open in the scenario as written but shut today (closures, triggers, changes)."""
+        return [gate for gate in self.normally_open if not self.gate_open(gate)]
+
+    # Fence -----------------------------------------------------------------------------------
+    def update_fence(self, day: float) -> None:
+        """Set the fenced share of every sector for a day (schedule, then sector overrides)."""
+        fence = self.settings.fence
+        self.fence_coverage[:] = fence.coverage_on(day)
+        for sector in self.world.sectors:
+            if sector.name in fence.sectors:
+                self.fence_coverage[sector.id] = fence.sectors[sector.name]
+
+    @property
+    def fence_km(self) -> float:
+        """Kilometres of border fenced today."""
+        return float(self.fence_coverage @ self.sector_length_km)
+
+    @property
+    def fence_share(self) -> float:
+        """Share of the border's length fenced today."""
+        return self.fence_km / float(self.sector_length_km.sum())
+
+    # Cost --------------------------------------------------------------------------------------
+    def daily_cost_usd(self, deported_people: float = 0.0) -> float:
+        """What the policies in force cost for one day, in US$."""
+        s = self.settings
+        fence_per_km_year = s.fence.cost_usd_per_km / FENCE_SERVICE_YEARS
+        fence_per_km_year += s.fence.maintenance_usd_per_km_year
+        yearly = self.fence_km * fence_per_km_year
+        yearly += s.patrols.units * s.patrols.cost_usd_per_unit_year
+        if s.corridor.enabled:
+            yearly += s.corridor.cost_usd_per_year
+        return yearly / DAYS_PER_YEAR + deported_people * s.deportation.cost_usd_per_person
