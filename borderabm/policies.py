@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 
 from borderabm.geography import World
-from borderabm.scenario import Scenario
+from borderabm.scenario import Scenario, normally_open_gates
 
 DAYS_PER_YEAR = 365.0
 # Assumption: the fence's capital cost is spread over a 20-year service life when a run is costed.
@@ -27,7 +27,7 @@ class PolicyState:
         self.gate_names = tuple(c.name for c in world.crossings)
         self.sector_length_km = np.array([s.length_km for s in world.sectors])
         self._closures: Counter[str] = Counter()  # gate -> number of closures in force
-        self.normally_open = tuple(g for g, p in settings.crossings.items() if p.open)
+        self.normally_open = normally_open_gates()
         self.fence_coverage = np.zeros(len(world.sectors))
         self.update_fence(0)
 
@@ -53,7 +53,7 @@ class PolicyState:
         return self.settings.crossings[gate].open and self._closures[gate] == 0
 
     def closed_against_normal(self) -> list[str]:
-        """Gates open in the scenario as written but shut today (closures, triggers, changes)."""
+        """Gates open in normal times but shut today (by status, closures, triggers or changes)."""
         return [gate for gate in self.normally_open if not self.gate_open(gate)]
 
     # Fence -----------------------------------------------------------------------------------

@@ -204,6 +204,11 @@ DEFAULT_CROSSINGS: dict[str, dict[str, Any]] = {
 }
 
 
+def normally_open_gates() -> tuple[str, ...]:
+    """Gates open in normal times (the defaults above); closed days are counted against these."""
+    return tuple(g for g in crossing_names() if DEFAULT_CROSSINGS.get(g, {}).get("open", True))
+
+
 class Corridor(_Section):
     """A 24/7 trade corridor through chosen gates, exempt from closures and trigger rules."""
 
@@ -459,7 +464,7 @@ def _assign(node: Any, part: str, value: Any, key: str) -> None:
 
 
 def _list_index(node: list, part: str, key: str) -> int:
-    if not part.isdigit() or int(part) >= len(node):
+    if not (part.isascii() and part.isdigit()) or int(part) >= len(node):
         raise ScenarioError(
             "--set", [f"{key}: '{part}' is not an index of a list of {len(node)} items"]
         )

@@ -1,0 +1,243 @@
+"""The scenario format: what a valid file gives, and how every kind of bad input is reported."""
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+
+from borderabm.scenario import (
+    ScenarioError,
+    apply_overrides,
+    load_scenario,
+    parse_override,
+    validate_document,
+    with_overrides,
+)
+from tests.conftest import SCENARIOS
+
+SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+
+
+def problems_of(document) -> list[str]:
+    with pytest.raises(ScenarioError) as caught:
+        validate_document(document, "doc.toml")
+    assert caught.value.source == "doc.toml"
+    return caught.value.problems
+
+
+def test_the_required_scenarios_are_shipped():
+    required = {"baseline", "no_fence", "fence_full", "trade_corridor", "fence_and_corridor",
+                "closures_oct2025", "deportation_drive"}
+    assert required <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_scenarios_validate(name):
+    scenario = load_scenario(SCENARIOS / f"{name}.toml")
+    assert scenario.name == name
+    assert scenario.description
+
+
+def test_defaults_fill_every_gate():
+    scenario = validate_document({}, "empty.toml")
+    assert set(scenario.crossings) == {
+        "Torkham", "Chaman", "Angoor Adda", "Ghulam Khan", "Kharlachi", "Arandu", "Badini",
+        "Gursal", "Nawa Pass",
+    }
+    assert scenario.crossings["Torkham"].capacity_people_per_day == 10_000
+    assert not scenario.crossings["Gursal"].open  # closed since 2011
+    assert scenario.map.resolution_km == 5.0
+
+
+def test_a_partial_gate_table_keeps_the_gate_defaults():
+    scenario = validate_document({"crossings": {"Torkham": {"tariff_pct": 3.0}}}, "x.toml")
+    assert scenario.crossings["Torkham"].tariff_pct == 3.0
+    assert scenario.crossings["Torkham"].capacity_people_per_day == 10_000
+
+
+def test_scenario_is_immutable():
+    scenario = validate_document({}, "x.toml")
+    with pytest.raises(ValidationError):
+        scenario.horizon_days = 3
+    with pytest.raises(ValidationError):
+        scenario.fence.coverage = 0.1
+
+
+def test_dated_policy_data():
+    scenario = validate_document(
+        {
+            "crossings": {"Torkham": {"closures": [{"start": 120, "end": 150}]}},
+            "fence": {"schedule": [{"day": 0, "coverage": 0.8}, {"day": 100, "coverage": 1.0}]},
+            "triggers": [{"metric": "attacks", "window_days": 30, "threshold": 5,
+                          "duration_days": 14}],
+            "changes": [{"day": 200, "set": {"patrols.units": 900}}],
+        },
+        "x.toml",
+    )
+    torkham = scenario.crossings["Torkham"]
+    assert [torkham.is_open_on(d) for d in (119, 120, 149, 150)] == [True, False, False, True]
+    assert scenario.fence.coverage_on(50) == pytest.approx(0.9)
+    assert scenario.fence.coverage_on(500) == pytest.approx(1.0)
+    assert scenario.triggers[0].gates()[0] == "Torkham"
+    assert scenario.changes[0].set == {"patrols.units": 900}
+
+
+def test_corridor_gates_are_exempt_from_closures():
+    scenario = validate_document(
+        {"corridor": {"enabled": True, "gates": ["Torkham"]},
+         "crossings": {"Torkham": {"closures": [{"start": 0, "end": 10}]}}},
+        "x.toml",
+    )
+    assert scenario.crossing_open_on("Torkham", 5)
+    assert not validate_document(
+        {"crossings": {"Torkham": {"closures": [{"start": 0, "end": 10}]}}}, "x.toml"
+    ).crossing_open_on("Torkham", 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("fence.coverage=1.0", ("fence.coverage", 1.0)),
+        ("corridor.enabled=true", ("corridor.enabled", True)),
+        ("patrols.strategy=adaptive", ("patrols.strategy", "adaptive")),
+        ('patrols.strategy="uniform"', ("patrols.strategy", "uniform")),
+        ('corridor.gates=["Torkham"]', ("corridor.gates", ["Torkham"])),
+        ("crossings.Angoor Adda.open=false", ("crossings.Angoor Adda.open", False)),
+        ("seed = 7", ("seed", 7)),
+    ],
+)
+def test_parse_override(text, expected):
+    assert parse_override(text) == expected
+
+
+@pytest.mark.parametrize("text", ["fence.coverage", "=1", "fence..coverage=1", ".x=1"])
+def test_malformed_override(text):
+    with pytest.raises(ScenarioError, match="dotted.key=value"):
+        parse_override(text)
+
+
+def test_overrides_reach_any_field():
+    base = validate_document({"triggers": [{"threshold": 5}]}, "x.toml")
+    changed = with_overrides(
+        base,
+        {"fence.coverage": 1.0, "crossings.Chaman.open": False, "triggers.0.threshold": 9},
+        "--set",
+    )
+    assert changed.fence.coverage == 1.0
+    assert not changed.crossings["Chaman"].open
+    assert changed.triggers[0].threshold == 9
+    assert base.fence.coverage == 0.0  # the original is untouched
+
+
+def test_override_through_a_value_is_reported():
+    with pytest.raises(ScenarioError, match="horizon_days"):
+        apply_overrides({"horizon_days": 3}, {"horizon_days.x": 1})
+    with pytest.raises(ScenarioError, match="not an index"):
+        apply_overrides({"triggers": []}, {"triggers.0.threshold": 1})
+    # Found by the fuzzer: a Unicode digit is not a list index (int("²") raises).
+    with pytest.raises(ScenarioError, match="not an index"):
+        apply_overrides({"triggers": [{}]}, {"triggers.²": 1})
+
+
+def test_unknown_key_suggests_the_closest():
+    [problem] = problems_of({"fence": {"coverge": 1.0}})
+    assert problem.startswith("fence.coverge: unknown key")
+    assert "did you mean 'coverage'" in problem
+    [problem] = problems_of({"patrol": {}})
+    assert "did you mean 'patrols'" in problem
+    [problem] = problems_of({"crossings": {"Torkham": {"opne": False}}})
+    assert problem.startswith("crossings.Torkham.opne") and "'open'" in problem
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "allowed"),
+    [
+        ({"fence": {"coverage": 1.5}}, "fence.coverage", ">= 0.0 and <= 1.0"),
+        ({"horizon_days": 0}, "horizon_days", ">= 1 and <= 36500"),
+        ({"map": {"resolution_km": 50}}, "map.resolution_km", ">= 2.0 and <= 20.0"),
+        ({"fence": {"sectors": {"Khyber": -1}}}, "fence.sectors.Khyber", ">= 0.0"),
+        ({"crossings": {"Chaman": {"capacity_people_per_day": -1}}},
+         "crossings.Chaman.capacity_people_per_day", ">= 0"),
+        ({"triggers": [{"window_days": 0}]}, "triggers[0].window_days", ">= 1"),
+    ],
+)
+def test_out_of_range_names_path_and_range(document, path, allowed):
+    [problem] = problems_of(document)
+    assert problem.startswith(f"{path}: ")
+    assert "out of range" in problem and allowed in problem
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "what"),
+    [
+        ({"crossings": {"Torkam": {}}}, "crossings", "unknown crossing 'Torkam'; did you mean 'Torkham'"),
+        ({"corridor": {"gates": ["Chamann"]}}, "corridor.gates", "did you mean 'Chaman'"),
+        ({"fence": {"sectors": {"Kyber": 1.0}}}, "fence.sectors", "unknown sector 'Kyber'"),
+        ({"triggers": [{"crossings": ["Nowhere"]}]}, "triggers[0].crossings", "allowed: Torkham"),
+        ({"militants": {"sanctuaries": ["Kunarr"]}}, "militants.sanctuaries", "did you mean 'Kunar'"),
+        ({"patrols": {"strategy": "clever"}}, "patrols.strategy", "'stackelberg'"),
+    ],
+)
+def test_unknown_names_list_what_is_allowed(document, path, what):
+    [problem] = problems_of(document)
+    assert problem.startswith(f"{path}: ")
+    assert what in problem
+
+
+def test_inconsistent_dates():
+    [problem] = problems_of({"crossings": {"Torkham": {"closures": [{"start": 9, "end": 3}]}}})
+    assert problem.startswith("crossings.Torkham.closures[0]: ") and "after start" in problem
+    [problem] = problems_of({"fence": {"schedule": [{"day": 5, "coverage": 0.1},
+                                                    {"day": 2, "coverage": 0.2}]}})
+    assert "strictly increasing" in problem
+
+
+def test_changes_are_validated_like_overrides():
+    [problem] = problems_of({"changes": [{"day": 10, "set": {"fence.coverage": 3}}]})
+    assert problem.startswith("changes[0].set: fence.coverage: 3 is out of range")
+    [problem] = problems_of({"changes": [{"day": 10, "set": {"horizon_days": 3}}]})
+    assert "only set policy fields" in problem
+    [problem] = problems_of({"changes": [{"day": 10, "set": {"fence.coverge": 1}}]})
+    assert "did you mean 'coverage'" in problem
+
+
+def test_several_problems_are_all_reported():
+    problems = problems_of({"horizon_days": -1, "fence": {"coverage": 2}, "bogus": 1})
+    assert len(problems) == 3
+
+
+def test_toml_syntax_error_gives_line_and_column(write_toml):
+    path = write_toml('name = "x"\nhorizon_days = = 3\n')
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    [problem] = caught.value.problems
+    assert caught.value.source == str(path)
+    assert problem.startswith("line 2, column 16: TOML syntax error")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"\xff\xfe bad", "not UTF-8"), (b'a = "unterminated', "TOML syntax error")],
+)
+def test_unreadable_content(tmp_path, content, message):
+    path = tmp_path / "bad.toml"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(path)
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario(tmp_path / "nope.toml")
+    with pytest.raises(ScenarioError, match="is a directory"):
+        load_scenario(tmp_path)
+
+
+def test_name_defaults_to_the_file_stem(write_toml):
+    assert load_scenario(write_toml("horizon_days = 10\n", "my_case.toml")).name == "my_case"
+
+
+def test_dates_and_horizon(write_toml):
+    scenario = load_scenario(write_toml("start_date = 2025-09-01\nhorizon_days = 30\n"))
+    assert scenario.start_date == dt.date(2025, 9, 1)
+    assert scenario.end_date == dt.date(2025, 9, 30)
