@@ -64,9 +64,7 @@ def load_or_fail(scenario: str, overrides: dict[str, Any] | None = None) -> Scen
         raise  # unreachable: fail() exits
 
 
-def parse_overrides(
-    items: list[str], days: int | None, seed: int | None
-) -> dict[str, Any]:
+def parse_overrides(items: list[str], days: int | None, seed: int | None) -> dict[str, Any]:
     """``--set`` items plus ``--days``/``--seed`` as one dotted-key mapping."""
     overrides: dict[str, Any] = {}
     try:
@@ -102,7 +100,9 @@ def main(
 def run(
     scenario: Annotated[str, typer.Argument(help="Scenario TOML file, or a shipped name.")],
     days: Annotated[int | None, typer.Option(help="Days to simulate (overrides horizon).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (overrides the scenario's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (overrides the scenario's).")
+    ] = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Override a field: dotted.key=value (TOML literal)."),

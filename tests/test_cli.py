@@ -52,7 +52,9 @@ def test_set_overrides_change_the_run():
 
     assert summary("--set", "fence.coverage=1.0")["fence_share_mean"] == pytest.approx(1.0)
     assert summary("--set", "fence.coverage=0.25")["fence_share_mean"] == pytest.approx(0.25)
-    closed = summary("--set", "crossings.Torkham.open=false", "--set", "crossings.Chaman.open=false")
+    closed = summary(
+        "--set", "crossings.Torkham.open=false", "--set", "crossings.Chaman.open=false"
+    )
     assert closed["crossing_closed_days"] == 20
 
 
@@ -76,9 +78,12 @@ def test_run_writes_parquet_and_summary(tmp_path):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["run", "baseline", "--set", "fence.coverge=1"], "fence.coverge: unknown key; did you mean 'coverage'"),
+        (
+            ["run", "baseline", "--set", "fence.coverge=1"],
+            "fence.coverge: unknown key; did you mean 'coverage'",
+        ),
         (["run", "baseline", "--set", "fence.coverage=1.5"], "fence.coverage: 1.5 is out of range"),
-        (["run", "baseline", "--set", "corridor.gates=[\"Torkam\"]"], "did you mean 'Torkham'"),
+        (["run", "baseline", "--set", 'corridor.gates=["Torkam"]'], "did you mean 'Torkham'"),
         (["run", "baseline", "--set", "nonsense"], "--set: 'nonsense' is not of the form"),
         (["run", "baseline", "--days", "0"], "horizon_days: 0 is out of range"),
         (["run", "no_such_scenario"], "no_such_scenario.toml: no such file"),

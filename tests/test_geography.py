@@ -8,8 +8,15 @@ from borderabm.geography.world import AF, PK
 
 NE_GEODESIC_KM = 2244.7
 OFFICIAL = [
-    "Torkham", "Chaman", "Angoor Adda", "Ghulam Khan", "Kharlachi",
-    "Arandu", "Badini", "Gursal", "Nawa Pass",
+    "Torkham",
+    "Chaman",
+    "Angoor Adda",
+    "Ghulam Khan",
+    "Kharlachi",
+    "Arandu",
+    "Badini",
+    "Gursal",
+    "Nawa Pass",
 ]
 
 
@@ -44,9 +51,15 @@ def test_official_crossings_lie_on_border_cells_near_their_coordinates(world):
 
 def test_crossings_fall_in_their_sectors_and_in_line_order(world):
     expected = {
-        "Chaman": "Chaman", "Badini": "Zhob", "Angoor Adda": "South Waziristan",
-        "Ghulam Khan": "North Waziristan", "Kharlachi": "Kurram", "Torkham": "Khyber",
-        "Gursal": "Mohmand", "Nawa Pass": "Bajaur", "Arandu": "Chitral",
+        "Chaman": "Chaman",
+        "Badini": "Zhob",
+        "Angoor Adda": "South Waziristan",
+        "Ghulam Khan": "North Waziristan",
+        "Kharlachi": "Kurram",
+        "Torkham": "Khyber",
+        "Gursal": "Mohmand",
+        "Nawa Pass": "Bajaur",
+        "Arandu": "Chitral",
     }
     for name, sector in expected.items():
         assert world.sectors[world.crossing(name).sector].name == sector
@@ -57,8 +70,16 @@ def test_crossings_fall_in_their_sectors_and_in_line_order(world):
 
 @pytest.mark.parametrize(
     ("town", "country"),
-    [("Peshawar", "PK"), ("Quetta", "PK"), ("Bannu", "PK"), ("Kabul", "AF"),
-     ("Kandahar", "AF"), ("Jalalabad", "AF"), ("Khost", "AF"), ("Spin Boldak", "AF")],
+    [
+        ("Peshawar", "PK"),
+        ("Quetta", "PK"),
+        ("Bannu", "PK"),
+        ("Kabul", "AF"),
+        ("Kandahar", "AF"),
+        ("Jalalabad", "AF"),
+        ("Khost", "AF"),
+        ("Spin Boldak", "AF"),
+    ],
 )
 def test_towns_fall_on_their_side(world, town, country):
     assert world.town(town).country == country

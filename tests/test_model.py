@@ -25,8 +25,10 @@ def test_closures_hold_from_start_to_end(world):
     model = make(
         world,
         horizon_days=30,
-        crossings={"Torkham": {"closures": [{"start": 10, "end": 20}]},
-                   "Chaman": {"closures": [{"start": 15, "end": 25}]}},
+        crossings={
+            "Torkham": {"closures": [{"start": 10, "end": 20}]},
+            "Chaman": {"closures": [{"start": 15, "end": 25}]},
+        },
     )
     model.run()
     series = model.timeseries()
@@ -51,8 +53,10 @@ def test_corridor_gate_ignores_closures(world):
         world,
         horizon_days=20,
         corridor={"enabled": True, "gates": ["Torkham"]},
-        crossings={"Torkham": {"closures": [{"start": 0, "end": 20}]},
-                   "Chaman": {"closures": [{"start": 0, "end": 20}]}},
+        crossings={
+            "Torkham": {"closures": [{"start": 0, "end": 20}]},
+            "Chaman": {"closures": [{"start": 0, "end": 20}]},
+        },
     )
     model.run()
     series = model.timeseries()
@@ -78,8 +82,10 @@ def test_fence_schedule_and_sector_override(world):
     model = make(
         world,
         horizon_days=101,
-        fence={"schedule": [{"day": 0, "coverage": 0.5}, {"day": 100, "coverage": 1.0}],
-               "sectors": {"Khyber": 0.0}},
+        fence={
+            "schedule": [{"day": 0, "coverage": 0.5}, {"day": 100, "coverage": 1.0}],
+            "sectors": {"Khyber": 0.0},
+        },
     )
     model.run()
     series = model.timeseries()
@@ -108,8 +114,12 @@ def test_costs_rise_with_the_levers(world):
 
 def test_same_scenario_same_results(world):
     def series():
-        model = make(world, horizon_days=40, seed=3,
-                     crossings={"Torkham": {"closures": [{"start": 5, "end": 9}]}})
+        model = make(
+            world,
+            horizon_days=40,
+            seed=3,
+            crossings={"Torkham": {"closures": [{"start": 5, "end": 9}]}},
+        )
         model.run()
         return model.timeseries(), model.rng.random(3)
 

@@ -26,8 +26,15 @@ def problems_of(document) -> list[str]:
 
 
 def test_the_required_scenarios_are_shipped():
-    required = {"baseline", "no_fence", "fence_full", "trade_corridor", "fence_and_corridor",
-                "closures_oct2025", "deportation_drive"}
+    required = {
+        "baseline",
+        "no_fence",
+        "fence_full",
+        "trade_corridor",
+        "fence_and_corridor",
+        "closures_oct2025",
+        "deportation_drive",
+    }
     assert required <= set(SHIPPED)
 
 
@@ -41,8 +48,15 @@ def test_shipped_scenarios_validate(name):
 def test_defaults_fill_every_gate():
     scenario = validate_document({}, "empty.toml")
     assert set(scenario.crossings) == {
-        "Torkham", "Chaman", "Angoor Adda", "Ghulam Khan", "Kharlachi", "Arandu", "Badini",
-        "Gursal", "Nawa Pass",
+        "Torkham",
+        "Chaman",
+        "Angoor Adda",
+        "Ghulam Khan",
+        "Kharlachi",
+        "Arandu",
+        "Badini",
+        "Gursal",
+        "Nawa Pass",
     }
     assert scenario.crossings["Torkham"].capacity_people_per_day == 10_000
     assert not scenario.crossings["Gursal"].open  # closed since 2011
@@ -68,8 +82,9 @@ def test_dated_policy_data():
         {
             "crossings": {"Torkham": {"closures": [{"start": 120, "end": 150}]}},
             "fence": {"schedule": [{"day": 0, "coverage": 0.8}, {"day": 100, "coverage": 1.0}]},
-            "triggers": [{"metric": "attacks", "window_days": 30, "threshold": 5,
-                          "duration_days": 14}],
+            "triggers": [
+                {"metric": "attacks", "window_days": 30, "threshold": 5, "duration_days": 14}
+            ],
             "changes": [{"day": 200, "set": {"patrols.units": 900}}],
         },
         "x.toml",
@@ -84,8 +99,10 @@ def test_dated_policy_data():
 
 def test_corridor_gates_are_exempt_from_closures():
     scenario = validate_document(
-        {"corridor": {"enabled": True, "gates": ["Torkham"]},
-         "crossings": {"Torkham": {"closures": [{"start": 0, "end": 10}]}}},
+        {
+            "corridor": {"enabled": True, "gates": ["Torkham"]},
+            "crossings": {"Torkham": {"closures": [{"start": 0, "end": 10}]}},
+        },
         "x.toml",
     )
     assert scenario.crossing_open_on("Torkham", 5)
@@ -156,8 +173,11 @@ def test_unknown_key_suggests_the_closest():
         ({"horizon_days": 0}, "horizon_days", ">= 1 and <= 36500"),
         ({"map": {"resolution_km": 50}}, "map.resolution_km", ">= 2.0 and <= 20.0"),
         ({"fence": {"sectors": {"Khyber": -1}}}, "fence.sectors.Khyber", ">= 0.0"),
-        ({"crossings": {"Chaman": {"capacity_people_per_day": -1}}},
-         "crossings.Chaman.capacity_people_per_day", ">= 0"),
+        (
+            {"crossings": {"Chaman": {"capacity_people_per_day": -1}}},
+            "crossings.Chaman.capacity_people_per_day",
+            ">= 0",
+        ),
         ({"triggers": [{"window_days": 0}]}, "triggers[0].window_days", ">= 1"),
     ],
 )
@@ -170,11 +190,19 @@ def test_out_of_range_names_path_and_range(document, path, allowed):
 @pytest.mark.parametrize(
     ("document", "path", "what"),
     [
-        ({"crossings": {"Torkam": {}}}, "crossings", "unknown crossing 'Torkam'; did you mean 'Torkham'"),
+        (
+            {"crossings": {"Torkam": {}}},
+            "crossings",
+            "unknown crossing 'Torkam'; did you mean 'Torkham'",
+        ),
         ({"corridor": {"gates": ["Chamann"]}}, "corridor.gates", "did you mean 'Chaman'"),
         ({"fence": {"sectors": {"Kyber": 1.0}}}, "fence.sectors", "unknown sector 'Kyber'"),
         ({"triggers": [{"crossings": ["Nowhere"]}]}, "triggers[0].crossings", "allowed: Torkham"),
-        ({"militants": {"sanctuaries": ["Kunarr"]}}, "militants.sanctuaries", "did you mean 'Kunar'"),
+        (
+            {"militants": {"sanctuaries": ["Kunarr"]}},
+            "militants.sanctuaries",
+            "did you mean 'Kunar'",
+        ),
         ({"patrols": {"strategy": "clever"}}, "patrols.strategy", "'stackelberg'"),
     ],
 )
@@ -187,8 +215,9 @@ def test_unknown_names_list_what_is_allowed(document, path, what):
 def test_inconsistent_dates():
     [problem] = problems_of({"crossings": {"Torkham": {"closures": [{"start": 9, "end": 3}]}}})
     assert problem.startswith("crossings.Torkham.closures[0]: ") and "after start" in problem
-    [problem] = problems_of({"fence": {"schedule": [{"day": 5, "coverage": 0.1},
-                                                    {"day": 2, "coverage": 0.2}]}})
+    [problem] = problems_of(
+        {"fence": {"schedule": [{"day": 5, "coverage": 0.1}, {"day": 2, "coverage": 0.2}]}}
+    )
     assert "strictly increasing" in problem
 
 

@@ -5,8 +5,8 @@ never another exception (which the CLI would show as a traceback).
 """
 
 import datetime as dt
-import os
 import math
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -28,11 +28,41 @@ FUZZ = settings(
 )
 VALID_TEXT = (SCENARIOS / "closures_oct2025.toml").read_text()
 KNOWN_KEYS = [
-    "name", "horizon_days", "seed", "map", "resolution_km", "fence", "coverage", "sectors",
-    "Khyber", "schedule", "day", "crossings", "Torkham", "Chaman", "open", "closures", "start",
-    "end", "corridor", "enabled", "gates", "patrols", "strategy", "units", "triggers",
-    "threshold", "changes", "set", "deportation", "daily_rate", "population", "traders",
-    "militants", "sanctuaries", "start_date",
+    "name",
+    "horizon_days",
+    "seed",
+    "map",
+    "resolution_km",
+    "fence",
+    "coverage",
+    "sectors",
+    "Khyber",
+    "schedule",
+    "day",
+    "crossings",
+    "Torkham",
+    "Chaman",
+    "open",
+    "closures",
+    "start",
+    "end",
+    "corridor",
+    "enabled",
+    "gates",
+    "patrols",
+    "strategy",
+    "units",
+    "triggers",
+    "threshold",
+    "changes",
+    "set",
+    "deportation",
+    "daily_rate",
+    "population",
+    "traders",
+    "militants",
+    "sanctuaries",
+    "start_date",
 ]
 
 keys = st.one_of(st.sampled_from(KNOWN_KEYS), st.text(max_size=12))
@@ -115,9 +145,9 @@ def test_mutated_valid_files(tmp_path_factory, data):
         if action == "insert":
             text = text[:at] + piece + text[at:]
         elif action == "delete":
-            text = text[:at] + text[at + len(piece):]
+            text = text[:at] + text[at + len(piece) :]
         else:
-            text = text[:at] + piece + text[at + len(piece):]
+            text = text[:at] + piece + text[at + len(piece) :]
     path = tmp_path_factory.mktemp("mut") / "mutated.toml"
     path.write_bytes(text.encode("utf-8"))
     try:

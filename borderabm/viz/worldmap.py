@@ -32,7 +32,12 @@ def terrain_rgb(world: World) -> np.ndarray:
     tint = tint * (1.0 - 0.55 * highland) + 0.55 * highland
     shading = LightSource(azdeg=315, altdeg=35)
     return shading.shade_rgb(
-        tint, elevation, blend_mode="soft", vert_exag=3.0, dx=world.grid.cell_m, dy=world.grid.cell_m
+        tint,
+        elevation,
+        blend_mode="soft",
+        vert_exag=3.0,
+        dx=world.grid.cell_m,
+        dy=world.grid.cell_m,
     )
 
 
@@ -84,15 +89,30 @@ def draw_world(world: World, out: Path, *, dpi: int = 130) -> Path:
     for crossing in world.crossings:
         x, y = centre_km(np.array([crossing.cell]))
         ax.scatter(x, y, marker="D", s=42, color="white", edgecolor="black", zorder=5)
-        ax.annotate(crossing.name, (x[0], y[0]), xytext=(6, -10), textcoords="offset points",
-                    fontsize=7, weight="bold", zorder=6)
+        ax.annotate(
+            crossing.name,
+            (x[0], y[0]),
+            xytext=(6, -10),
+            textcoords="offset points",
+            fontsize=7,
+            weight="bold",
+            zorder=6,
+        )
     for town in world.towns:
         x, y = centre_km(np.array([town.cell]))
         size = 18 + 30 * np.log10(max(town.population, 1000) / 1000)
-        ax.scatter(x, y, s=size, color="#b2182b" if town.country == "PK" else "#2166ac",
-                   edgecolor="black", lw=0.5, zorder=4)
-        ax.annotate(town.name, (x[0], y[0]), xytext=(5, 4), textcoords="offset points",
-                    fontsize=7, zorder=6)
+        ax.scatter(
+            x,
+            y,
+            s=size,
+            color="#b2182b" if town.country == "PK" else "#2166ac",
+            edgecolor="black",
+            lw=0.5,
+            zorder=4,
+        )
+        ax.annotate(
+            town.name, (x[0], y[0]), xytext=(5, 4), textcoords="offset points", fontsize=7, zorder=6
+        )
 
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
@@ -107,8 +127,15 @@ def draw_world(world: World, out: Path, *, dpi: int = 130) -> Path:
         plt.Line2D([], [], color=COUNTRY_TINT[AF], lw=8, label="Afghanistan"),
         plt.Line2D([], [], color=COUNTRY_TINT[PK], lw=8, label="Pakistan"),
         plt.Line2D([], [], color="#5b3a1a", ls="--", label="road corridor"),
-        plt.Line2D([], [], marker="D", color="white", markeredgecolor="black", ls="",
-                   label="official crossing"),
+        plt.Line2D(
+            [],
+            [],
+            marker="D",
+            color="white",
+            markeredgecolor="black",
+            ls="",
+            label="official crossing",
+        ),
         plt.Line2D([], [], marker="o", color="#b2182b", ls="", label="town (PK)"),
         plt.Line2D([], [], marker="o", color="#2166ac", ls="", label="town (AF)"),
     ]
