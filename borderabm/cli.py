@@ -210,5 +210,36 @@ def draw_map(
     )
 
 
+@app.command()
+def ui(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; expose beyond this machine deliberately.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+) -> None:
+    """Start the browser UI (Solara), offline, and print its URL."""
+    import subprocess
+
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    command = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "borderabm.ui.app",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-open",
+    ]
+    stdout.print(f"borderabm UI: http://{host}:{port}/  (Ctrl-C to stop)")
+    try:
+        raise typer.Exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
