@@ -82,7 +82,14 @@ def _atomic(path: Path, write) -> Path:
     temp = Path(temp_name)
     try:
         write(temp)
+        os.chmod(temp, 0o666 & ~_current_umask())  # mkstemp makes 0600 files; use normal modes
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

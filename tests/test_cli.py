@@ -73,6 +73,7 @@ def test_run_writes_parquet_and_summary(tmp_path):
     assert saved["summary"]["crossing_closed_days"] == 5 * 49
     assert json.loads((out / "scenario.json").read_text())["name"] == "closures_oct2025"
     assert not list(out.glob(".*tmp"))  # no temporary files left behind
+    assert (out / "summary.json").stat().st_mode & 0o044  # readable by others, like any file
 
 
 @pytest.mark.parametrize(
