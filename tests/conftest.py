@@ -11,6 +11,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"
+# The nine official crossings of the issue, in the order of the features file.
+OFFICIAL_CROSSINGS = [
+    "Torkham", "Chaman", "Angoor Adda", "Ghulam Khan", "Kharlachi", "Arandu", "Badini", "Gursal",
+    "Nawa Pass",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="session")

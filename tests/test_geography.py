@@ -5,19 +5,9 @@ import pytest
 
 from borderabm.geography import build_world
 from borderabm.geography.world import AF, PK
+from tests.conftest import OFFICIAL_CROSSINGS
 
 NE_GEODESIC_KM = 2244.7
-OFFICIAL = [
-    "Torkham",
-    "Chaman",
-    "Angoor Adda",
-    "Ghulam Khan",
-    "Kharlachi",
-    "Arandu",
-    "Badini",
-    "Gursal",
-    "Nawa Pass",
-]
 
 
 def test_geodesic_length_of_the_shipped_line(world):
@@ -42,7 +32,7 @@ def test_grid_cells_are_the_requested_size():
 
 def test_official_crossings_lie_on_border_cells_near_their_coordinates(world):
     names = [c.name for c in world.crossings]
-    assert names == OFFICIAL
+    assert names == OFFICIAL_CROSSINGS
     for crossing in world.crossings:
         assert world.is_border[crossing.cell], crossing.name
         half_diagonal = world.grid.cell_km * np.sqrt(2) / 2

@@ -13,7 +13,7 @@ from borderabm.scenario import (
     validate_document,
     with_overrides,
 )
-from tests.conftest import SCENARIOS
+from tests.conftest import OFFICIAL_CROSSINGS, SCENARIOS
 
 SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
 
@@ -47,17 +47,7 @@ def test_shipped_scenarios_validate(name):
 
 def test_defaults_fill_every_gate():
     scenario = validate_document({}, "empty.toml")
-    assert set(scenario.crossings) == {
-        "Torkham",
-        "Chaman",
-        "Angoor Adda",
-        "Ghulam Khan",
-        "Kharlachi",
-        "Arandu",
-        "Badini",
-        "Gursal",
-        "Nawa Pass",
-    }
+    assert list(scenario.crossings) == OFFICIAL_CROSSINGS
     assert scenario.crossings["Torkham"].capacity_people_per_day == 10_000
     assert not scenario.crossings["Gursal"].open  # closed since 2011
     assert scenario.map.resolution_km == 5.0
