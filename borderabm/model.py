@@ -1,8 +1,15 @@
 """BorderModel: the Mesa model that runs one scenario on the gridded Durand Line, day by day.
 
-One step is one day. Dated policy changes (closures, ``[[changes]]``, the deportation drive) are Mesa
-events scheduled half a day before the step they affect, so they hold for that whole day. Metrics are
-collected after every step by Mesa's DataCollector.
+One step is one day (see ``docs/odd.md``, "Process overview and scheduling"):
+
+1. policy of the day: fence share and wear, gates open and their capacity, patrol posts, and the
+   fence/detection state of every informal crossing point;
+2. militants, traders, refugees act (each kind's rules are array expressions in its module);
+3. patrols remember incidents, the fence takes damage and repairs, trigger rules are evaluated;
+4. metrics are collected (Mesa's DataCollector).
+
+Dated policy changes (closures, ``[[changes]]``, reopenings after trigger closures) are Mesa events
+scheduled half a day before the step they affect, so they hold for that whole day.
 """
 
 from __future__ import annotations
@@ -15,7 +22,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from borderabm.agents import STATES_BY_KIND
+from borderabm.agents.militants import Militants
+from borderabm.agents.patrols import Patrols
+from borderabm.agents.population import probabilistic_round
+from borderabm.agents.refugees import Refugees
+from borderabm.agents.traders import Traders
+from borderabm.crossing_points import CrossingPoints
+from borderabm.gates import capacity_today, processing_hours
 from borderabm.geography import World, build_world
+from borderabm.geography.routes import RouteNetwork, build_routes
+from borderabm.metrics import DailyMetrics, summarise
 from borderabm.policies import PolicyState
 from borderabm.scenario import Scenario, with_overrides
 
@@ -30,31 +47,86 @@ class BorderModel(mesa.Model):
         settings: The validated scenario in force (dated ``[[changes]]`` replace it mid-run). Mesa's
             own ``scenario`` attribute is its experimental parameter object and is left alone.
         world: The gridded border belt.
+        routes: Travel-time fields between the gates, informal points and towns.
         policy: What the policy levers say today.
+        points: The informal crossing points and their state today.
+        traders, refugees, militants, patrols: The agent populations (struct of arrays).
         day: Days simulated so far (the next step simulates this day).
     """
 
-    def __init__(self, settings: Scenario, *, world: World | None = None, rng: int | None = None):
+    def __init__(
+        self,
+        settings: Scenario,
+        *,
+        world: World | None = None,
+        routes: RouteNetwork | None = None,
+        rng: int | None = None,
+    ):
         """Create a model.
 
         Args:
             settings: The scenario to run.
             world: A prebuilt world at the scenario's resolution (built or loaded from cache if None).
+            routes: Prebuilt route fields for that world (built or loaded from cache if None).
             rng: Seed for the model's random generator; defaults to ``settings.seed``.
         """
         super().__init__(rng=settings.seed if rng is None else rng)
         self.settings = settings
         self.world = world or build_world(settings.map.resolution_km, settings.map.buffer_km)
+        self.routes = routes or build_routes(self.world)
         self.policy = PolicyState(settings, self.world)
+        self.points = CrossingPoints(self.world, self.routes)
         self.day = 0
+        self.people_per_agent = settings.scale.people_per_agent
         self._closed_gate_days = 0
         self._cost_usd = 0.0
         self._dated_actions: list[Callable[[], None]] = []  # Mesa holds events by weak reference
+        self._history: dict[str, list[float]] = {}
+        self._trigger_armed_from = [0] * len(settings.triggers)
+        self._breaches_today = np.zeros(len(self.points), dtype=np.int64)
+
+        gates = self.routes.gates
+        self.gate_flat_cells = np.ravel_multi_index(
+            tuple(self.routes.node_cell[gates].T), self.world.grid.shape
+        )
+        point_xy = self.points.cells.astype(float)
+        cx, cy = np.indices(self.world.grid.shape).reshape(2, -1)
+        self.point_distance_km = (
+            np.hypot(point_xy[:, :1] - cx[None, :], point_xy[:, 1:] - cy[None, :])
+            * self.world.grid.cell_km
+        ).astype(np.float32)
+        self._refresh_gates()
+
+        self.metrics = DailyMetrics(
+            {
+                "gate": list(self.policy.gate_names),
+                "sector": [s.name for s in self.world.sectors],
+                "province": [p.name for p in self.world.provinces],
+                "town": [t.name for t in self.world.towns],
+            }
+        )
+        population = settings.population
+        self.patrols = Patrols(self, settings.patrols.units)
+        self.militants = Militants(
+            self, round(population.militants * settings.militants.sanctuary_capacity)
+        )
+        self.traders = Traders(self, population.traders)
+        self.refugees = Refugees(self, population.refugees)
         self._schedule_dated_policies()
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
 
+    @property
+    def populations(self) -> tuple:
+        """The agent populations, in the order they act."""
+        return (self.militants, self.traders, self.refugees, self.patrols)
+
+    @property
+    def agent_count(self) -> int:
+        """Agents of every kind."""
+        return sum(p.n for p in self.populations)
+
     # Schedule ------------------------------------------------------------------------------------
-    def _at_day(self, day: int, action: Callable[[], None]) -> None:
+    def _at_day(self, day: float, action: Callable[[], None]) -> None:
         self._dated_actions.append(action)
         self.schedule_event(action, at=day + EVENT_LEAD)
 
@@ -68,16 +140,43 @@ class BorderModel(mesa.Model):
 
     def _apply_change(self, overrides: dict) -> None:
         # Validated at load time against the same base, so this cannot fail here.
+        units_before = self.settings.patrols.units
         self.settings = with_overrides(self.settings, overrides, "changes")
         self.policy.settings = self.settings
+        if self.settings.patrols.units != units_before:
+            self.patrols = Patrols(self, self.settings.patrols.units)
 
     # Step ----------------------------------------------------------------------------------------
     def step(self) -> None:
         """Simulate one day."""
+        self.metrics.start_day()
+        self.points.reset_counts()
+        self._breaches_today[:] = 0
         self.policy.update_fence(self.day)
+        self._refresh_gates()
+        units = self.patrols.allocate(self)
+        self.points.update(self.settings, self.policy.fence_coverage,
+                           self.policy.fence_integrity, units)  # fmt: skip
+
+        self.militants.step(self)
+        self.traders.step(self)
+        self.refugees.step(self)
+
+        self.patrols.remember(self)
+        sectors = len(self.world.sectors)
+        self.policy.wear_fence(
+            np.bincount(self.points.sector, weights=self._breaches_today, minlength=sectors),
+            np.bincount(self.points.sector, weights=units, minlength=sectors),
+        )
+        self._evaluate_triggers()
+
         closed = self.policy.closed_against_normal()
         self._closed_gate_days += len(closed)
-        self._cost_usd += self.policy.daily_cost_usd()
+        deported = self.metrics.today["deported_people"]
+        self._cost_usd += self.policy.daily_cost_usd(deported, self.patrols.n)
+        for name, value in self.metrics.today.items():
+            self._history.setdefault(name, []).append(value)
+        self.metrics.freeze()
         self.datacollector.collect(self)
         self.day += 1
         if self.day >= self.settings.horizon_days:
@@ -89,21 +188,85 @@ class BorderModel(mesa.Model):
         for _ in range(max(remaining, 0)):
             self.step()
 
-    # Metrics -------------------------------------------------------------------------------------
+    def _refresh_gates(self) -> None:
+        """Gate status, capacity (whole agents, rounded keeping the mean) and costs for today."""
+        policy, settings = self.policy, self.settings
+        names = policy.gate_names
+        self.gate_open_mask = np.array([policy.gate_open(g) for g in names])
+        status_open = np.array([settings.crossings[g].open or policy.is_corridor(g) for g in names])
+        trucks = np.array([settings.crossings[g].capacity_trucks_per_day for g in names])
+        people = np.array([settings.crossings[g].capacity_people_per_day for g in names])
+        self.gate_trade_allowed = status_open & (trucks > 0)
+        self.gate_people_allowed = status_open & (people > 0)
+        self.gate_tariff = np.array([settings.crossings[g].tariff_pct / 100.0 for g in names])
+        self.gate_processing_h = processing_hours(policy)
+        temporarily_closed = status_open & ~self.gate_open_mask
+        self.gate_expected_wait_days = np.where(
+            temporarily_closed, settings.traders.expected_closure_days, 0.0
+        )
+        self.gate_capacity_trucks = probabilistic_round(
+            capacity_today(policy, 1.0, trucks=True), self.rng
+        )
+        self.gate_capacity_people = probabilistic_round(
+            capacity_today(policy, self.people_per_agent, trucks=False), self.rng
+        )
+        corridor = settings.corridor
+        self.corridor_gate_nodes = (
+            np.array([names.index(g) for g in corridor.gates], dtype=np.int64)
+            if corridor.enabled
+            else np.zeros(0, dtype=np.int64)
+        )
+
+    def record_breaches(self, points: np.ndarray) -> None:
+        """Tally fence breaches by point (they damage the fence at the end of the day)."""
+        self._breaches_today += np.bincount(points, minlength=len(self.points))
+
+    def militant_point_appeal(self) -> np.ndarray:
+        """How attractive each informal point is to militants: fast from sanctuaries to targets."""
+        foot = self.routes.foot_hours.reshape(len(self.routes.node_kind), -1)
+        informal = self.routes.informal
+        to_bases = np.median(foot[informal][:, self.militants.base], axis=1)
+        to_targets = np.mean(foot[informal][:, self.militants.target_flat], axis=1)
+        hours = to_bases + to_targets + self.points.fence * self.settings.fence.breach_hours
+        best = np.nanmin(np.where(np.isfinite(hours), hours, np.nan))
+        return np.where(np.isfinite(hours), best / hours, 0.0)
+
+    # Triggers --------------------------------------------------------------------------------------
+    def _evaluate_triggers(self) -> None:
+        for i, trigger in enumerate(self.settings.triggers):
+            if self.day < self._trigger_armed_from[i]:
+                continue
+            recent = self._history.get(trigger.metric, [])[-(trigger.window_days - 1) :]
+            total = sum(recent) + self.metrics.today[trigger.metric]
+            if total <= trigger.threshold:
+                continue
+            self.metrics.add("trigger_closures", 1)
+            reopen_day = self.day + 1 + trigger.duration_days
+            for gate in trigger.gates():
+                self._at_day(self.day + 1, partial(self.policy.close_gate, gate))
+                self._at_day(reopen_day, partial(self.policy.reopen_gate, gate))
+            self._trigger_armed_from[i] = reopen_day + trigger.cooldown_days
+
+    # Metrics ---------------------------------------------------------------------------------------
     def _reporters(self) -> dict[str, Callable[[BorderModel], float]]:
         reporters: dict[str, Callable[[BorderModel], float]] = {
-            "day": lambda m: m.day,
-            "date": lambda m: m.date,
-            "gates_open": lambda m: sum(m.policy.gate_open(g) for g in m.policy.gate_names),
-            "gates_closed_against_normal": lambda m: len(m.policy.closed_against_normal()),
-            "fence_km": lambda m: m.policy.fence_km,
-            "fence_share": lambda m: m.policy.fence_share,
-            "policy_cost_usd": lambda m: m.policy.daily_cost_usd(),
+            "day": _day,
+            "date": _date,
+            "gates_open": _gates_open,
+            "gates_closed_against_normal": _gates_closed,
+            "fence_km": _fence_km,
+            "fence_share": _fence_share,
+            "fence_integrity": _fence_integrity,
+            "patrol_units": _patrol_units,
+            "policy_cost_usd": _daily_cost,
         }
-        for gate in self.policy.gate_names:
-            reporters[f"open.{gate}"] = partial(_gate_open, gate)
+        for name in self.metrics.row():
+            reporters[name] = partial(_metric_today, name)
+        for g, gate in enumerate(self.policy.gate_names):
+            reporters[f"open.{gate}"] = partial(_gate_open, g)
         for sector in self.world.sectors:
             reporters[f"fence_share.{sector.name}"] = partial(_sector_fence_share, sector.id)
+            reporters[f"patrol_units.{sector.name}"] = partial(_sector_units, sector.id)
         return reporters
 
     @property
@@ -118,20 +281,77 @@ class BorderModel(mesa.Model):
 
     def summary(self) -> dict[str, float]:
         """Run totals in real units (a flat mapping of metric name to number)."""
-        series = self.timeseries()
-        fence_share = series["fence_share"] if len(series) else pd.Series([np.nan])
-        return {
-            "days": float(self.day),
-            "crossing_closed_days": float(self._closed_gate_days),
-            "fence_share_mean": float(fence_share.mean()),
-            "fence_km_end": float(self.policy.fence_km),
-            "policy_cost_usd": float(self._cost_usd),
-        }
+        return summarise(self.timeseries(), self._closed_gate_days, self._cost_usd)
+
+    def agent_table(self) -> pd.DataFrame:
+        """Every agent: id, kind, state and current cell (x, y)."""
+        frames = []
+        offset = 0
+        for population in self.populations:
+            cells = population.flat_cells(self)
+            x, y = np.unravel_index(cells, self.world.grid.shape)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "id": population.ids + offset,
+                        "kind": population.kind,
+                        "state": np.asarray(STATES_BY_KIND[population.kind])[population.state],
+                        "x": x,
+                        "y": y,
+                    }
+                )
+            )
+            offset += population.n
+        return pd.concat(frames, ignore_index=True)
 
 
-def _gate_open(gate: str, model: BorderModel) -> int:
-    return int(model.policy.gate_open(gate))
+def _day(model: BorderModel) -> int:
+    return model.day
+
+
+def _date(model: BorderModel) -> dt.date:
+    return model.date
+
+
+def _gates_open(model: BorderModel) -> int:
+    return int(model.gate_open_mask.sum())
+
+
+def _gates_closed(model: BorderModel) -> int:
+    return len(model.policy.closed_against_normal())
+
+
+def _fence_km(model: BorderModel) -> float:
+    return model.policy.fence_km
+
+
+def _fence_share(model: BorderModel) -> float:
+    return model.policy.fence_share
+
+
+def _fence_integrity(model: BorderModel) -> float:
+    return model.policy.fence_integrity_mean
+
+
+def _patrol_units(model: BorderModel) -> int:
+    return model.patrols.n
+
+
+def _daily_cost(model: BorderModel) -> float:
+    return model.policy.daily_cost_usd(model.metrics.today["deported_people"], model.patrols.n)
+
+
+def _metric_today(name: str, model: BorderModel) -> float:
+    return model.metrics.row_cache[name]
+
+
+def _gate_open(gate: int, model: BorderModel) -> int:
+    return int(model.gate_open_mask[gate])
 
 
 def _sector_fence_share(sector_id: int, model: BorderModel) -> float:
     return float(model.policy.fence_coverage[sector_id])
+
+
+def _sector_units(sector_id: int, model: BorderModel) -> int:
+    return int(np.count_nonzero(model.points.sector[model.patrols.post] == sector_id))

@@ -29,6 +29,7 @@ class PolicyState:
         self._closures: Counter[str] = Counter()  # gate -> number of closures in force
         self.normally_open = normally_open_gates()
         self.fence_coverage = np.zeros(len(world.sectors))
+        self.fence_integrity = np.ones(len(world.sectors))  # share of the built fence intact
         self.update_fence(0)
 
     # Gates ---------------------------------------------------------------------------------
@@ -65,6 +66,21 @@ class PolicyState:
             if sector.name in fence.sectors:
                 self.fence_coverage[sector.id] = fence.sectors[sector.name]
 
+    def wear_fence(self, breaches_by_sector: np.ndarray, units_by_sector: np.ndarray) -> None:
+        """A day of decay, breach damage and patrol repairs, per sector."""
+        fence = self.settings.fence
+        built_km = np.maximum(self.fence_coverage * self.sector_length_km, 1e-9)
+        damage = breaches_by_sector * fence.breach_damage_km / built_km
+        repair = units_by_sector * self.settings.patrols.repair_km_per_unit_day / built_km
+        integrity = self.fence_integrity - fence.integrity_decay_per_day - damage + repair
+        self.fence_integrity = np.clip(integrity, 0.0, 1.0)
+
+    @property
+    def fence_integrity_mean(self) -> float:
+        """Length-weighted integrity of the fence that is built."""
+        built = self.fence_coverage * self.sector_length_km
+        return float(built @ self.fence_integrity / built.sum()) if built.sum() > 0 else 1.0
+
     @property
     def fence_km(self) -> float:
         """Kilometres of border fenced today."""
@@ -76,13 +92,16 @@ class PolicyState:
         return self.fence_km / float(self.sector_length_km.sum())
 
     # Cost --------------------------------------------------------------------------------------
-    def daily_cost_usd(self, deported_people: float = 0.0) -> float:
+    def daily_cost_usd(
+        self, deported_people: float = 0.0, patrol_units: int | None = None
+    ) -> float:
         """What the policies in force cost for one day, in US$."""
         s = self.settings
         fence_per_km_year = s.fence.cost_usd_per_km / FENCE_SERVICE_YEARS
         fence_per_km_year += s.fence.maintenance_usd_per_km_year
         yearly = self.fence_km * fence_per_km_year
-        yearly += s.patrols.units * s.patrols.cost_usd_per_unit_year
+        units = s.patrols.units if patrol_units is None else patrol_units
+        yearly += units * s.patrols.cost_usd_per_unit_year
         if s.corridor.enabled:
             yearly += s.corridor.cost_usd_per_year
         return yearly / DAYS_PER_YEAR + deported_people * s.deportation.cost_usd_per_person

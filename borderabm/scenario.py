@@ -32,6 +32,8 @@ PROVINCE_NAMES = (
     "Khost+Paktia",
     "Paktika",
     "Kandahar+Zabul+Helmand",
+    "Kabul",
+    "Logar",
     "Badakhshan",
     "Balochistan",
     "Khyber Pakhtunkhwa+Federally Administered Tribal Areas",
@@ -39,7 +41,16 @@ PROVINCE_NAMES = (
 """Provinces that can host militant sanctuaries or targets (admin-1 names of the world)."""
 
 # Sections that dated changes may touch: the policy levers, not the run settings or populations.
-POLICY_SECTIONS = ("fence", "crossings", "corridor", "patrols", "deportation", "militants")
+POLICY_SECTIONS = (
+    "fence",
+    "crossings",
+    "corridor",
+    "patrols",
+    "deportation",
+    "militants",
+    "traders",
+    "refugees",
+)
 TriggerMetric = Literal["attacks", "militant_crossings", "fence_breaches", "border_deaths"]
 
 # Published anchor: ~US$550 million for ~2,600 km of fence (news reports, shared geo README).
@@ -92,14 +103,14 @@ class Scale(_Section):
     people_per_agent: int = Field(50, ge=1, le=100_000, description="refugees per family agent")
     fighters_per_cell: int = Field(5, ge=1, le=1_000, description="militants per cell agent")
     usd_per_consignment: float = Field(
-        30_000.0, ge=1.0, le=1e9, description="mean value of one trader consignment, US$"
+        20_000.0, ge=1.0, le=1e9, description="mean value of one trader consignment, US$"
     )
 
 
 class Population(_Section):
     """How many agents of each kind start the run (patrol units are a policy: ``patrols.units``)."""
 
-    traders: int = Field(4_000, ge=0, le=5_000_000)
+    traders: int = Field(2_000, ge=0, le=5_000_000)
     refugees: int = Field(18_000, ge=0, le=5_000_000)
     militants: int = Field(600, ge=0, le=1_000_000)
     registered_share: Fraction = Field(
@@ -107,6 +118,10 @@ class Population(_Section):
     )
     in_pakistan_share: Fraction = Field(
         0.7, description="share of refugee agents starting in Pakistan (the rest displaced in AF)"
+    )
+    community_share: Fraction = Field(
+        0.15,
+        description="share of refugee agents that are divided border communities (local movement)",
     )
 
 
@@ -132,6 +147,13 @@ class Fence(_Section):
     )
     sensors: bool = Field(True, description="cameras and infrared sensors along the fence")
     integrity_decay_per_day: Fraction = 0.0005
+    breach_hours: float = Field(4.0, ge=0.0, le=240.0, description="time to cut through, hours")
+    breach_damage_km: float = Field(
+        0.05, ge=0.0, le=100.0, description="fence put out of action by one breach, km"
+    )
+    sensor_alert_probability: Fraction = Field(
+        0.2, description="chance that sensors flag a breach to the nearest patrol"
+    )
     cost_usd_per_km: NonNegative = FENCE_COST_USD_PER_KM
     maintenance_usd_per_km_year: NonNegative = 5_000.0
 
@@ -180,7 +202,9 @@ class CrossingPolicy(_Section):
     capacity_trucks_per_day: int = Field(200, ge=0, le=100_000)
     processing_hours: float = Field(6.0, ge=0.0, le=720.0)
     documents_required: bool = True
-    tariff_pct: float = Field(10.0, ge=0.0, le=500.0)
+    tariff_pct: float = Field(
+        20.0, ge=0.0, le=500.0, description="duties, fees and informal payments, % of value"
+    )
     closures: tuple[Closure, ...] = ()
 
     def is_open_on(self, day: float) -> bool:
@@ -238,10 +262,25 @@ class Patrols(_Section):
     strategy: Literal["static", "uniform", "adaptive", "stackelberg"] = "static"
     lethal_force: bool = Field(False, description="rules of engagement: shoot-to-kill (2017)")
     detection_probability: Fraction = Field(
-        0.3, description="chance that a unit covering a cell detects one crosser there per day"
+        0.3, description="chance that a crosser passing the stretch a unit watches is seen"
     )
     joint_mechanism: bool = Field(False, description="joint patrolling with the Afghan side")
     joint_detection_bonus: Fraction = 0.15
+    interdiction_probability: Fraction = Field(
+        0.6, description="chance that a detected crosser is stopped (0.8 under lethal force)"
+    )
+    lethal_interdiction_probability: Fraction = 0.8
+    lethal_death_probability: Fraction = Field(
+        0.05, description="chance that a stopped civilian group suffers a death under lethal force"
+    )
+    militant_kill_probability: Fraction = Field(
+        0.5, description="chance that a stopped militant cell is killed (else captured)"
+    )
+    repair_km_per_unit_day: float = Field(0.02, ge=0.0, le=10.0)
+    adaptive_memory_days: float = Field(14.0, gt=0.0, le=365.0)
+    coverage_km_per_unit: float = Field(
+        2.0, gt=0.0, le=1_000.0, description="length of border one unit watches on a day, km"
+    )
     cost_usd_per_unit_year: NonNegative = 250_000.0
 
 
@@ -278,13 +317,85 @@ class Militants(_Section):
         "Khyber Pakhtunkhwa+Federally Administered Tribal Areas",
         "Balochistan",
     )
-    infiltrations_per_cell_year: float = Field(4.0, ge=0.0, le=365.0)
+    infiltrations_per_cell_year: float = Field(0.6, ge=0.0, le=365.0)
+    attack_success: Fraction = Field(
+        0.7, description="chance that a cell reaching its target attacks"
+    )
+    days_at_target: float = Field(3.0, ge=0.0, le=365.0, description="days before the attack")
+    risk_aversion_hours: float = Field(
+        200.0, ge=0.0, description="travel hours a cell would trade for certain interdiction"
+    )
+    learning_rate: Fraction = Field(
+        0.2, description="weight of the latest losses in risk estimates"
+    )
+    choice_noise_hours: float = Field(
+        10.0, gt=0.0, description="scale of idiosyncratic route preferences (Gumbel), hours"
+    )
+    replacement_days: float = Field(
+        90.0, gt=0.0, description="mean time to replace a lost cell from the sanctuaries"
+    )
+    corridor_misuse_share: Fraction = Field(
+        0.1, description="share of infiltrations that try to hide in corridor cargo, if any"
+    )
 
     @field_validator("sanctuaries", "targets")
     @classmethod
     def _known_provinces(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         _check_names(value, PROVINCE_NAMES, "province")
         return value
+
+
+class Traders(_Section):
+    """How traders move consignments between the market towns."""
+
+    trip_probability_per_day: Fraction = Field(
+        0.1, description="chance that an idle consignment starts a trip on a day"
+    )
+    margin_share: Fraction = Field(0.3, description="gross margin on a delivered consignment")
+    time_cost_usd_per_day: NonNegative = Field(400.0, description="truck, crew and spoilage")
+    expected_closure_days: float = Field(
+        10.0, ge=0.0, description="how long traders expect a closed gate to stay closed"
+    )
+    redecide_probability_per_day: Fraction = Field(
+        0.3, description="chance that a trader stuck at a closed gate reconsiders on a day"
+    )
+    smuggling_cost_share: Fraction = Field(
+        0.06, description="porters, bribes and pack animals, as a share of the value"
+    )
+    seizure_given_detection: Fraction = Field(
+        0.4,
+        description="chance that a detected pack train is seized (bribes and escapes, seed 000)",
+    )
+    smuggling_speed_factor: float = Field(
+        1.5, gt=0.0, le=10.0, description="pack trains are this much slower than walkers"
+    )
+    turnaround_days: float = Field(2.0, ge=0.0, le=60.0)
+
+
+class Refugees(_Section):
+    """Push and pull factors of refugee, returnee and border-community movement."""
+
+    voluntary_return_per_year: Fraction = Field(
+        0.03, description="share of Afghans in Pakistan returning of their own accord per year"
+    )
+    displacement_per_year: Fraction = Field(
+        0.05, description="share of the displaced in Afghanistan setting off for Pakistan per year"
+    )
+    conflict_intensity: float = Field(
+        1.0, ge=0.0, le=10.0, description="push factor multiplier (conflict in Afghanistan)"
+    )
+    documented_share_af: Fraction = Field(
+        0.2, description="share of those leaving Afghanistan with passports/visas"
+    )
+    community_trips_per_year: float = Field(12.0, ge=0.0, le=365.0)
+    community_range_km: float = Field(30.0, gt=0.0, le=300.0)
+    redecide_probability_per_day: Fraction = Field(
+        0.1, description="chance that a group stranded at a closed gate tries the mountains"
+    )
+    terrain_death_per_hour: float = Field(
+        2e-5, ge=0.0, le=1.0, description="risk per hour of irregular walking at 1 h/km terrain"
+    )
+    risk_aversion_hours: float = Field(100.0, ge=0.0)
 
 
 class Trigger(_Section):
@@ -336,6 +447,8 @@ class Scenario(_Section):
     patrols: Patrols = Patrols()
     deportation: Deportation = Deportation()
     militants: Militants = Militants()
+    traders: Traders = Traders()
+    refugees: Refugees = Refugees()
     triggers: tuple[Trigger, ...] = ()
     changes: tuple[Change, ...] = ()
 

@@ -23,7 +23,7 @@ def borderabm(*args, cwd=REPO):
 
 
 def test_run_json_prints_one_object():
-    done = borderabm("run", "closures_oct2025", "--json", "--days", "60")
+    done = borderabm("run", "closures_oct2025", "--json", "--days", "60", "--set", "triggers=[]")
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
     assert set(record) >= REQUIRED_JSON_KEYS
@@ -60,7 +60,9 @@ def test_set_overrides_change_the_run():
 
 def test_run_writes_parquet_and_summary(tmp_path):
     out = tmp_path / "run"
-    result = runner.invoke(app, ["run", "closures_oct2025", "--out", str(out)])
+    result = runner.invoke(
+        app, ["run", "closures_oct2025", "--out", str(out), "--set", "triggers=[]"]
+    )
     assert result.exit_code == 0, result.output
     series = pd.read_parquet(out / "timeseries.parquet")
     assert len(series) == 150

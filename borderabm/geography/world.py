@@ -215,10 +215,13 @@ def build_world(
     return world
 
 
+def cache_root() -> Path:
+    """Where cached worlds and route fields live: ``$BORDERABM_CACHE_DIR`` or ~/.cache/borderabm."""
+    return Path(os.environ.get("BORDERABM_CACHE_DIR", Path.home() / ".cache" / "borderabm"))
+
+
 def _cache_path(cache_dir: Path | None, cell_km: float, buffer_km: float) -> Path:
-    root = cache_dir or Path(
-        os.environ.get("BORDERABM_CACHE_DIR", Path.home() / ".cache" / "borderabm")
-    )
+    root = cache_dir or cache_root()
     digest = hashlib.sha256()
     digest.update(f"{CACHE_FORMAT}|{cell_km!r}|{buffer_km!r}|{data_fingerprint()}".encode())
     for source in (border_mod.__file__, grid_mod.__file__, terrain.__file__, __file__):

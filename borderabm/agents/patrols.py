@@ -1,0 +1,110 @@
+"""Patrols: border-force units posted at the informal crossing points, day by day.
+
+Each unit watches ``patrols.coverage_km_per_unit`` of the stretch around its post; the chance that a
+crosser is seen there follows from the units posted, the terrain, the fence's sensors and the joint
+mechanism (``crossing_points.py``). Allocation strategies:
+
+* **static** — posts fixed at the start, in proportion to each stretch's length;
+* **uniform** — every unit draws a post at random every day;
+* **adaptive** — posts follow recent detections and breaches (an exponentially weighted memory of
+  ``adaptive_memory_days``), on top of an even base;
+* **stackelberg** — coverage probabilities from a Stackelberg security game solved as linear
+  programmes against an adversary who observes coverage (``stackelberg.py``); the adversary's payoff
+  at a point is how quickly a cell gets from the sanctuaries to the targets through it, fence included.
+
+Units also repair the fence of the sectors they are posted in (``repair_km_per_unit_day``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from borderabm.agents.stackelberg import stackelberg_coverage
+
+if TYPE_CHECKING:
+    from borderabm.model import BorderModel
+
+STATES = ("posted",)
+
+
+def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
+    """Split ``total`` whole units in proportion to ``weights`` (deterministic)."""
+    weights = np.asarray(weights, dtype=float)
+    if total <= 0 or weights.sum() <= 0:
+        return np.zeros(weights.size, dtype=np.int64)
+    exact = weights / weights.sum() * total
+    whole = np.floor(exact).astype(np.int64)
+    short = total - int(whole.sum())
+    order = np.lexsort((np.arange(weights.size), -(exact - whole)))
+    whole[order[:short]] += 1
+    return whole
+
+
+def posts_from_counts(counts: np.ndarray) -> np.ndarray:
+    """One post (point index) per unit, from units per point."""
+    return np.repeat(np.arange(counts.size), counts)
+
+
+class Patrols:
+    """All border-force units, as arrays (each unit's post is an informal point)."""
+
+    kind = "patrol"
+
+    def __init__(self, model: BorderModel, count: int):
+        self.n = count
+        self.ids = np.arange(count, dtype=np.int64)
+        points = model.points
+        self.incidents = np.zeros(len(points))  # remembered detections + breaches per point
+        self.static_counts = largest_remainder(points.stretch_km, count)
+        self.post = posts_from_counts(self.static_counts)
+        self.state = np.zeros(count, dtype=np.int8)
+        self._stackelberg_key: tuple | None = None
+        self._stackelberg_counts = self.static_counts
+
+    def allocate(self, model: BorderModel) -> np.ndarray:
+        """Post the units for today; return units per point."""
+        strategy = model.settings.patrols.strategy
+        size = len(model.points)
+        if strategy == "static":
+            counts = self.static_counts
+        elif strategy == "uniform":
+            counts = np.bincount(model.rng.integers(0, size, size=self.n), minlength=size)
+        elif strategy == "adaptive":
+            base = model.points.stretch_km / model.points.stretch_km.sum()
+            recent = self.incidents / max(self.incidents.sum(), 1.0)
+            counts = largest_remainder(base + 2.0 * recent, self.n)
+        else:
+            counts = self._stackelberg(model)
+        self.post = posts_from_counts(counts)
+        return counts
+
+    def remember(self, model: BorderModel) -> None:
+        """Fold today's detections and breaches into the adaptive memory."""
+        points = model.points
+        decay = np.exp(-1.0 / model.settings.patrols.adaptive_memory_days)
+        self.incidents = self.incidents * decay + points.detections + points.breaches
+
+    def _stackelberg(self, model: BorderModel) -> np.ndarray:
+        points = model.points
+        key = (round(float(points.fence.sum()), 3), self.n)
+        if key != self._stackelberg_key:
+            self._stackelberg_key = key
+            reward = model.militant_point_appeal()
+            units_for_full = points.stretch_km / model.settings.patrols.coverage_km_per_unit
+            resources = min(self.n / float(units_for_full.mean()), float(len(points)))
+            solution = stackelberg_coverage(
+                attacker_reward=reward,
+                attacker_penalty=np.full(reward.size, -1.0),
+                defender_reward=np.zeros(reward.size),
+                defender_penalty=-reward,
+                resources=resources,
+            )
+            wanted = solution.coverage * units_for_full
+            self._stackelberg_counts = largest_remainder(wanted, self.n)
+        return self._stackelberg_counts
+
+    def flat_cells(self, model: BorderModel) -> np.ndarray:
+        """Current flat cell of every unit (its post)."""
+        return model.points.flat_cells[self.post]

@@ -1,0 +1,350 @@
+"""Refugees, returnees and divided border communities: family groups on the move.
+
+Each agent is a family group of ``scale.people_per_agent`` people, in one of three groups:
+
+* **in Pakistan** (registered or undocumented Afghans): return of their own accord at a low rate, or
+  are deported by a deportation drive (undocumented first; seeds 000, 003, 004). Deportees are taken
+  to the nearest gate; if it is closed they are stranded there, and may try the mountains instead.
+* **displaced in Afghanistan**: pushed by conflict (``conflict_intensity``) towards Pakistan; those
+  with papers use an open gate, the rest cross irregularly (seeds 003, 004).
+* **border community** (divided Pashtun communities, seed 000): short visits across the line through
+  the nearest informal point. The fence blocks them — they do not breach it — so a fuller fence means
+  fewer visits ("the fence is a wall between brothers").
+
+Irregular crossers pick the informal point with the lowest expected cost (walking hours, the fence,
+and interdiction risk weighted by ``risk_aversion_hours``); rough ground kills a few
+(``terrain_death_per_hour``), which is how enforcement that funnels crossers into the mountains raises
+deaths (Cornelius 2001). Under lethal rules of engagement an interdiction can end in a death.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from borderabm.agents.population import FOOT, VEHICLE, Journey, gumbel, probabilistic_round
+from borderabm.gates import serve_queues
+from borderabm.geography.world import AF, PK
+
+if TYPE_CHECKING:
+    from borderabm.model import BorderModel
+
+IN_PAKISTAN, DISPLACED_IN_AF, COMMUNITY = 0, 1, 2
+GROUPS = ("in_pakistan", "displaced_in_af", "community")
+SETTLED, TO_GATE, AT_GATE, TO_POINT, TO_DESTINATION, VISITING, DEAD = range(7)
+STATES = ("settled", "to_gate", "at_gate", "to_point", "to_destination", "visiting", "dead")
+VISIT_DAYS = 3.0  # assumption: a family visit across the line lasts about three days
+CHOICE_NOISE_HOURS = 4.0  # assumption: spread of route preferences between groups, hours
+
+
+class Refugees:
+    """All family groups, as arrays."""
+
+    kind = "refugee"
+
+    def __init__(self, model: BorderModel, count: int):
+        world, routes, rng = model.world, model.routes, model.rng
+        population = model.settings.population
+        self.n = count
+        self.ids = np.arange(count, dtype=np.int64)
+        community = rng.random(count) < population.community_share
+        in_pakistan = ~community & (rng.random(count) < population.in_pakistan_share)
+        self.group = np.where(community, COMMUNITY, np.where(in_pakistan, IN_PAKISTAN,
+                                                             DISPLACED_IN_AF)).astype(np.int8)  # fmt: skip
+        self.registered = in_pakistan & (rng.random(count) < population.registered_share)
+        self.documented = (self.group == DISPLACED_IN_AF) & (
+            rng.random(count) < model.settings.refugees.documented_share_af
+        )
+        self.deported = np.zeros(count, dtype=bool)
+
+        towns = routes.towns
+        town_side = np.array([AF if t.country == "AF" else PK for t in world.towns])
+        town_weight = np.sqrt(np.array([max(t.population, 1000) for t in world.towns], float))
+        self.town_flat = np.ravel_multi_index(tuple(routes.node_cell[towns].T), world.grid.shape)
+        self.town_node = towns
+        self.town_side = town_side
+        self.town_weight = town_weight
+        self.home = np.zeros(count, dtype=np.int64)  # flat cell
+        self.side = np.where(self.group == IN_PAKISTAN, PK, AF).astype(np.int8)
+        for side in (AF, PK):
+            rows = np.flatnonzero((self.group != COMMUNITY) & (self.side == side))
+            self.home[rows] = self._random_town_cells(side, rows.size, rng)
+        self._place_communities(model, np.flatnonzero(self.group == COMMUNITY))
+
+        self.state = np.full(count, SETTLED, dtype=np.int8)
+        self.target_town = np.full(count, -1, dtype=np.int64)  # index into towns
+        self.gate = np.full(count, -1, dtype=np.int64)
+        self.point = np.full(count, -1, dtype=np.int64)
+        self.waiting_since = np.zeros(count, dtype=np.int64)
+        self.visit_days = np.zeros(count)
+        self.journey = Journey.empty(count)
+
+    def _random_town_cells(self, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
+        candidates = np.flatnonzero(self.town_side == side)
+        weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
+        return self.town_flat[rng.choice(candidates, size=size, p=weights)]
+
+    def _place_communities(self, model: BorderModel, rows: np.ndarray) -> None:
+        """Border communities live on either side within ``community_range_km`` of the line."""
+        world, rng = model.world, model.rng
+        reach = model.settings.refugees.community_range_km
+        near = (world.distance_to_border_km <= reach) & ~world.is_border
+        near &= np.isin(world.country, (AF, PK))
+        cells = np.flatnonzero(near.ravel())
+        self.home[rows] = rng.choice(cells, size=rows.size)
+        self.side[rows] = world.country.ravel()[self.home[rows]]
+
+    # ------------------------------------------------------------------------------------------
+    def step(self, model: BorderModel) -> None:
+        """One day of movement."""
+        rng = model.rng
+        settings = model.settings.refugees
+        settled = self.state == SETTLED
+
+        returning = np.flatnonzero(settled & (self.group == IN_PAKISTAN))
+        returning = returning[rng.random(returning.size) < settings.voluntary_return_per_year / 365]
+        self._leave_by_gate(model, returning, deported=False)
+
+        deportation = model.settings.deportation
+        if deportation.active_on(model.day):
+            pool = np.flatnonzero(settled & (self.group == IN_PAKISTAN) & ~self.registered)
+            pool = np.setdiff1d(pool, returning, assume_unique=True)
+            wanted = probabilistic_round(
+                deportation.daily_rate / model.settings.scale.people_per_agent, rng
+            )
+            chosen = rng.permutation(pool)[: int(wanted)]
+            self._leave_by_gate(model, np.sort(chosen), deported=True)
+            model.metrics.add("deported_people", chosen.size * model.people_per_agent)
+
+        fleeing = np.flatnonzero(settled & (self.group == DISPLACED_IN_AF))
+        hazard = settings.displacement_per_year * settings.conflict_intensity / 365
+        fleeing = fleeing[rng.random(fleeing.size) < hazard]
+        if fleeing.size:
+            self.target_town[fleeing] = self._random_towns(PK, fleeing.size, rng)
+            papers = self.documented[fleeing]
+            self._leave_by_gate(model, fleeing[papers], deported=False, keep_target=True)
+            self._leave_irregularly(model, fleeing[~papers])
+
+        visiting_home = np.flatnonzero(settled & (self.group == COMMUNITY))
+        trips = visiting_home[
+            rng.random(visiting_home.size) < settings.community_trips_per_year / 365
+        ]
+        self._leave_irregularly(model, trips)
+
+        self.visit_days -= 1.0
+        back = np.flatnonzero((self.state == VISITING) & (self.visit_days <= 0))
+        self._leave_irregularly(model, back)
+
+        self._serve_gates(model)
+        self._reconsider_stranded(model)
+        self._travel(model)
+        stranded = (self.state == AT_GATE) & ~model.gate_open_mask[np.maximum(self.gate, 0)]
+        model.metrics.add("stranded_people", int(stranded.sum()) * model.people_per_agent)
+        model.metrics.add_by("stranded_people", "gate", self.gate[stranded],
+                             np.full(int(stranded.sum()), model.people_per_agent))  # fmt: skip
+
+    def _random_towns(self, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
+        candidates = np.flatnonzero(self.town_side == side)
+        weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
+        return rng.choice(candidates, size=size, p=weights)
+
+    def _leave_by_gate(self, model: BorderModel, rows: np.ndarray, *, deported: bool,
+                       keep_target: bool = False) -> None:  # fmt: skip
+        """Head for the gate with the shortest road time that lets them through."""
+        if rows.size == 0:
+            return
+        routes = model.routes
+        if not keep_target:
+            destination_side = np.where(self.side[rows] == PK, AF, PK)
+            for side in (AF, PK):
+                mine = destination_side == side
+                self.target_town[rows[mine]] = self._random_towns(side, int(mine.sum()), model.rng)
+        vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
+        gates = routes.gates
+        hours = (
+            vehicle[gates][:, self.home[rows]]
+            + vehicle[gates][:, self.town_flat[self.target_town[rows]]]
+        )
+        hours[~model.gate_people_allowed] = np.inf
+        best = np.argmin(hours, axis=0)
+        ok = np.isfinite(hours[best, np.arange(rows.size)])
+        go = rows[ok]
+        gate = best[ok]
+        self.deported[go] = deported
+        self.gate[go] = gate
+        self.state[go] = TO_GATE
+        self.journey.start(go, gates[gate], self.home[go], vehicle[gates[gate], self.home[go]],
+                           VEHICLE)  # fmt: skip
+
+    def _leave_irregularly(self, model: BorderModel, rows: np.ndarray) -> None:
+        """Walk to the informal point with the lowest expected cost."""
+        if rows.size == 0:
+            return
+        routes, points = model.routes, model.points
+        settings = model.settings.refugees
+        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        here = self._current_cells(rows, model)
+        community = self.group[rows] == COMMUNITY
+        if (~community).any():
+            targets = rows[~community]
+            unset = self.target_town[targets] < 0
+            if unset.any():
+                other = np.where(self.side[targets[unset]] == PK, AF, PK)
+                for side in (AF, PK):
+                    mine = targets[unset][other == side]
+                    self.target_town[mine] = self._random_towns(side, mine.size, model.rng)
+        destination = np.where(
+            community, here, self.town_flat[np.maximum(self.target_town[rows], 0)]
+        )
+        hours = foot[routes.informal][:, here]
+        hours = hours + np.where(community[None, :], 0.0, foot[routes.informal][:, destination])
+        reach = settings.community_range_km
+        too_far = community[None, :] & (model.point_distance_km[:, here] > reach)
+        risk = points.interdiction_risk(model.settings)[:, None] * settings.risk_aversion_hours
+        blocked = points.fence[:, None] * settings.risk_aversion_hours * 2.0
+        cost = hours + risk + blocked + gumbel(model.rng, hours.shape, CHOICE_NOISE_HOURS)
+        cost[too_far] = np.inf
+        best = np.argmin(cost, axis=0)
+        ok = np.isfinite(cost[best, np.arange(rows.size)])
+        model.metrics.add("community_trips_impossible", int(np.count_nonzero(~ok & community)))
+        go = rows[ok]
+        self.point[go] = best[ok]
+        self.state[go] = TO_POINT
+        self.journey.start(go, routes.informal[best[ok]], here[ok],
+                           foot[routes.informal[best[ok]], here[ok]], FOOT)  # fmt: skip
+        stay = rows[~ok]
+        self.state[stay] = np.where(self.state[stay] == VISITING, VISITING, SETTLED)
+
+    def _current_cells(self, rows: np.ndarray, model: BorderModel) -> np.ndarray:
+        """Where groups stand when they set off: home, or the place they are visiting."""
+        visiting = self.state[rows] == VISITING
+        return np.where(visiting, model.points.flat_cells[np.maximum(self.point[rows], 0)],
+                        self.home[rows])  # fmt: skip
+
+    def _serve_gates(self, model: BorderModel) -> None:
+        waiting = np.flatnonzero(self.state == AT_GATE)
+        if waiting.size == 0:
+            return
+        served = waiting[serve_queues(self.gate[waiting], self.waiting_since[waiting],
+                                      model.gate_capacity_people, self.ids[waiting])]  # fmt: skip
+        if served.size == 0:
+            return
+        people = model.people_per_agent
+        gate = self.gate[served]
+        model.metrics.add("refugee_crossings_formal", served.size * people)
+        model.metrics.add("formal_returns", int(np.count_nonzero(self.side[served] == PK)) * people)
+        model.metrics.add("deportees_crossed", int(self.deported[served].sum()) * people)
+        model.metrics.add_by("refugee_crossings_formal", "gate", gate,
+                             np.full(served.size, people))  # fmt: skip
+        vehicle = model.routes.vehicle_hours.reshape(len(model.routes.node_kind), -1)
+        node = self.town_node[self.target_town[served]]
+        gate_cells = model.gate_flat_cells[gate]
+        self.side[served] = np.where(self.side[served] == PK, AF, PK)
+        self.state[served] = TO_DESTINATION
+        self.journey.start(
+            served,
+            node,
+            gate_cells,
+            model.gate_processing_h[gate] + vehicle[node, gate_cells],
+            VEHICLE,
+        )
+
+    def _reconsider_stranded(self, model: BorderModel) -> None:
+        waiting = np.flatnonzero(self.state == AT_GATE)
+        stuck = waiting[~model.gate_open_mask[self.gate[waiting]]]
+        chance = model.settings.refugees.redecide_probability_per_day
+        leaving = stuck[model.rng.random(stuck.size) < chance]
+        if leaving.size:
+            self.home[leaving] = model.gate_flat_cells[self.gate[leaving]]
+            self._leave_irregularly(model, leaving)
+
+    def _travel(self, model: BorderModel) -> None:
+        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
+        arrived = self.journey.advance(moving)
+        if arrived.size == 0:
+            return
+        state = self.state[arrived]
+        at_gate = arrived[state == TO_GATE]
+        self.state[at_gate] = AT_GATE
+        self.waiting_since[at_gate] = model.day
+
+        settled = arrived[state == TO_DESTINATION]
+        self._settle(settled)
+
+        at_point = arrived[state == TO_POINT]
+        if at_point.size:
+            self._cross_irregularly(model, at_point)
+
+    def _settle(self, rows: np.ndarray) -> None:
+        """Arrived: a new home on the other side (returnees become Afghanistan's displaced)."""
+        self.home[rows] = self.town_flat[self.target_town[rows]]
+        self.group[rows] = np.where(self.side[rows] == PK, IN_PAKISTAN, DISPLACED_IN_AF)
+        self.registered[rows] = False
+        self.documented[rows] = False
+        self.deported[rows] = False
+        self.target_town[rows] = -1
+        self.state[rows] = SETTLED
+        self.journey.node[rows] = -1
+
+    def _cross_irregularly(self, model: BorderModel, rows: np.ndarray) -> None:
+        rng, points = model.rng, model.points
+        outcome = points.attempt(self.point[rows], False, model.settings, rng, civilian=True)
+        people = model.people_per_agent
+        metrics = model.metrics
+        # Walking the mountains: risk grows with the hours spent on rough ground near the line.
+        terrain = points.terrain_hours_per_km[self.point[rows]]
+        walked = np.asarray(self.journey.speed[rows], float) + terrain * model.world.grid.cell_km
+        exposure_death = rng.random(rows.size) < np.minimum(
+            model.settings.refugees.terrain_death_per_hour * walked * terrain / 0.2, 1.0
+        )
+        died = outcome.killed | (outcome.crossed & exposure_death)
+        community = self.group[rows] == COMMUNITY
+        crossed = outcome.crossed & ~died
+        metrics.add("border_deaths", int(died.sum()))
+        metrics.add("refugee_crossings_irregular", int((crossed & ~community).sum()) * people)
+        metrics.add("community_crossings", int((crossed & community).sum()) * people)
+        metrics.add("community_trips_blocked", int((outcome.blocked & community).sum()))
+        metrics.add("civilian_interdictions", int(outcome.interdicted.sum()) * people)
+        sectors = points.sector[self.point[rows]]
+        metrics.add_by("irregular_crossings", "sector", sectors[crossed],
+                       np.full(int(crossed.sum()), people))  # fmt: skip
+
+        dead = rows[died]
+        self.state[dead] = DEAD
+        self.journey.node[dead] = -1
+        # Turned back by the fence or stopped by patrols: back to where they came from.
+        failed = rows[~outcome.crossed & ~died]
+        self.state[failed] = np.where(self.state[failed] == VISITING, VISITING, SETTLED)
+        self.journey.node[failed] = -1
+
+        over = rows[crossed]
+        visit = over[self.group[over] == COMMUNITY]
+        going_home = visit[self.side[visit] != model.world.country.ravel()[self.home[visit]]]
+        outbound = np.setdiff1d(visit, going_home, assume_unique=True)
+        self.side[visit] = np.where(self.side[visit] == PK, AF, PK)
+        self.state[outbound] = VISITING
+        self.visit_days[outbound] = VISIT_DAYS
+        self.state[going_home] = SETTLED
+        self.journey.node[visit] = -1
+
+        movers = over[self.group[over] != COMMUNITY]
+        if movers.size:
+            foot = model.routes.foot_hours.reshape(len(model.routes.node_kind), -1)
+            node = self.town_node[self.target_town[movers]]
+            point_cells = points.flat_cells[self.point[movers]]
+            self.side[movers] = np.where(self.side[movers] == PK, AF, PK)
+            self.state[movers] = TO_DESTINATION
+            self.journey.start(movers, node, point_cells, foot[node, point_cells], FOOT)
+
+    # ------------------------------------------------------------------------------------------
+    def flat_cells(self, model: BorderModel) -> np.ndarray:
+        """Current flat cell of every group."""
+        cells = self.home.copy()
+        waiting = self.state == AT_GATE
+        cells[waiting] = model.gate_flat_cells[self.gate[waiting]]
+        visiting = self.state == VISITING
+        cells[visiting] = model.points.flat_cells[self.point[visiting]]
+        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
+        cells[moving] = self.journey.cells(model.routes, moving)
+        return cells
