@@ -1,24 +1,44 @@
-"""borderabm benchmarks: world build times and the model frame's speed. Prints a Markdown table.
+"""borderabm benchmarks. Prints a Markdown table; record the figures in ``benchmarks/README.md``.
 
-Run with ``make bench``; record the figures in ``benchmarks/README.md``.
+Run with ``make bench`` (about a minute). Measures:
+
+* building the world (2-20 km) and the route fields, with and without the disk cache;
+* the full model on the default scenario (baseline, 365 days): agent-steps per second;
+* the reference: a Mesa 3.5 ``CellAgent`` random walk with the same number of agents on a grid of
+  the same size (``OrthogonalMooreGrid``), and the ratio of the two (target: >= 20x);
+* a 1,000,000-agent scenario over 365 days: wall time and peak memory (run in a child process so
+  that its peak is its own; targets: < 10 minutes, < 4 GB).
 """
 
 from __future__ import annotations
 
+import json
 import platform
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import mesa
 import numpy as np
+from mesa.discrete_space import CellAgent, OrthogonalMooreGrid
 
 from borderabm.geography import build_world
+from borderabm.geography.routes import build_routes
 from borderabm.model import BorderModel
 from borderabm.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parent.parent
+MILLION = {
+    "population.traders": 100_000,
+    "population.refugees": 850_000,
+    "population.militants": 20_000,
+    "patrols.units": 30_000,
+    "scale.people_per_agent": 2,
+}
 
 
 def timed(function, repeat: int = 3) -> tuple[float, object]:
@@ -30,41 +50,98 @@ def timed(function, repeat: int = 3) -> tuple[float, object]:
     return statistics.median(times), result
 
 
+class Walker(CellAgent):
+    """The reference: one Mesa agent object per agent, a random step to a Moore neighbour."""
+
+    def __init__(self, model: mesa.Model, cell) -> None:
+        super().__init__(model)
+        self.cell = cell
+
+    def step(self) -> None:
+        self.cell = self.cell.neighborhood.select_random_cell()
+
+
+class RandomWalk(mesa.Model):
+    def __init__(self, agents: int, width: int, height: int, seed: int = 0) -> None:
+        super().__init__(rng=seed)
+        self.grid = OrthogonalMooreGrid((width, height), torus=False, random=self.random)
+        cells = list(self.grid.all_cells.cells)
+        for _ in range(agents):
+            Walker(self, self.random.choice(cells))
+
+    def step(self) -> None:
+        self.agents.do("step")
+
+
+def mesa_reference_rate(agents: int, width: int, height: int, steps: int = 10) -> float:
+    model = RandomWalk(agents, width, height)
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.step()
+    return agents * steps / (time.perf_counter() - start)
+
+
+def million_agent_run() -> dict:
+    """Run in a child process: 1,000,000 agents for 365 days; wall time and peak RSS."""
+    settings = load_scenario(REPO / "scenarios" / "baseline.toml", MILLION)
+    start = time.perf_counter()
+    model = BorderModel(settings)
+    agents = model.agent_count
+    model.run()
+    seconds = time.perf_counter() - start
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+    return {"agents": agents, "seconds": seconds, "peak_gb": peak_gb, "days": model.day}
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--million":
+        print(json.dumps(million_agent_run()))
+        return
     rows = []
     for cell_km in (2.0, 5.0, 10.0, 20.0):
         seconds, world = timed(lambda km=cell_km: build_world(km, use_cache=False))
-        rows.append(
-            (
-                f"build world {cell_km:g} km, uncached ({world.grid.width}x{world.grid.height})",
-                f"{seconds:.3f} s",
-            )
-        )
+        rows.append((f"build world {cell_km:g} km, uncached ({world.grid.width}x{world.grid.height})",
+                     f"{seconds:.3f} s"))  # fmt: skip
     with tempfile.TemporaryDirectory() as cache:
         build_world(5.0, cache_dir=Path(cache))
         seconds, _ = timed(lambda: build_world(5.0, cache_dir=Path(cache)), repeat=5)
         rows.append(("load world 5 km from the disk cache", f"{seconds * 1000:.1f} ms"))
-
+    world = build_world(5.0)
+    seconds, routes = timed(lambda: build_routes(world, use_cache=False), repeat=1)
+    rows.append((f"build route fields 5 km, uncached ({len(routes.node_kind)} nodes)",
+                 f"{seconds:.3f} s"))  # fmt: skip
     seconds, _ = timed(lambda: load_scenario(REPO / "scenarios" / "closures_oct2025.toml"))
     rows.append(("load + validate a scenario file", f"{seconds * 1000:.1f} ms"))
 
     settings = load_scenario(REPO / "scenarios" / "baseline.toml")
-    world = build_world(settings.map.resolution_km)
 
-    def year():
-        model = BorderModel(settings, world=world)
+    def year() -> BorderModel:
+        model = BorderModel(settings, world=world, routes=routes)
         model.run()
         return model
 
-    seconds, _ = timed(year)
-    rows.append(("baseline, 365 days, model frame (no agents yet)", f"{seconds:.3f} s"))
+    seconds, model = timed(year)
+    agents = model.agent_count
+    model_rate = agents * model.day / seconds
+    rows.append((f"default scenario (baseline): {agents:,} agents x 365 days", f"{seconds:.2f} s"))
+    rows.append(("  full model, agent-steps per second", f"{model_rate:,.0f}"))
+    reference = mesa_reference_rate(agents, world.grid.width, world.grid.height)
+    rows.append((f"  Mesa CellAgent random walk, {agents:,} agents, "
+                 f"{world.grid.width}x{world.grid.height} grid", f"{reference:,.0f}"))  # fmt: skip
+    rows.append(("  ratio full model / Mesa reference (target >= 20)",
+                 f"{model_rate / reference:.1f}x"))  # fmt: skip
 
-    print(
-        f"borderabm benchmarks — Python {platform.python_version()}, Mesa {mesa.__version__}, "
-        f"numpy {np.__version__}, {platform.machine()}"
-    )
+    child = subprocess.run([sys.executable, __file__, "--million"], capture_output=True,
+                           text=True, check=True)  # fmt: skip
+    million = json.loads(child.stdout)
+    rows.append((f"{million['agents']:,} agents x {million['days']} days (target < 600 s)",
+                 f"{million['seconds']:.1f} s"))  # fmt: skip
+    rows.append(("  peak memory (target < 4 GB)", f"{million['peak_gb']:.2f} GB"))
+
+    print(f"borderabm benchmarks — Python {platform.python_version()}, Mesa {mesa.__version__}, "
+          f"numpy {np.__version__}, {platform.machine()}")  # fmt: skip
     print()
-    print("| what | median of runs |")
+    print("| what | measured |")
     print("|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")

@@ -140,11 +140,12 @@ class BorderModel(mesa.Model):
 
     def _apply_change(self, overrides: dict) -> None:
         # Validated at load time against the same base, so this cannot fail here.
-        units_before = self.settings.patrols.units
+        before = self.settings.patrols
         self.settings = with_overrides(self.settings, overrides, "changes")
         self.policy.settings = self.settings
-        if self.settings.patrols.units != units_before:
-            self.patrols = Patrols(self, self.settings.patrols.units)
+        after = self.settings.patrols
+        if (after.units, after.sector_weights) != (before.units, before.sector_weights):
+            self.patrols = Patrols(self, after.units)
 
     # Step ----------------------------------------------------------------------------------------
     def step(self) -> None:

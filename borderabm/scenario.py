@@ -111,7 +111,7 @@ class Population(_Section):
     """How many agents of each kind start the run (patrol units are a policy: ``patrols.units``)."""
 
     traders: int = Field(2_000, ge=0, le=5_000_000)
-    refugees: int = Field(18_000, ge=0, le=5_000_000)
+    refugees: int = Field(21_800, ge=0, le=5_000_000)
     militants: int = Field(600, ge=0, le=1_000_000)
     registered_share: Fraction = Field(
         0.6, description="share of refugee agents in Pakistan holding proof-of-registration"
@@ -260,6 +260,10 @@ class Patrols(_Section):
 
     units: int = Field(600, ge=0, le=1_000_000)
     strategy: Literal["static", "uniform", "adaptive", "stackelberg"] = "static"
+    sector_weights: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="multiplier on a sector's share of units (e.g. a surge: { Khyber = 5.0 })",
+    )
     lethal_force: bool = Field(False, description="rules of engagement: shoot-to-kill (2017)")
     detection_probability: Fraction = Field(
         0.3, description="chance that a crosser passing the stretch a unit watches is seen"
@@ -282,6 +286,12 @@ class Patrols(_Section):
         2.0, gt=0.0, le=1_000.0, description="length of border one unit watches on a day, km"
     )
     cost_usd_per_unit_year: NonNegative = 250_000.0
+
+    @field_validator("sector_weights")
+    @classmethod
+    def _known_sectors(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_names(value, sector_names(), "sector")
+        return value
 
 
 class Deportation(_Section):

@@ -5,14 +5,16 @@ crosser is seen there follows from the units posted, the terrain, the fence's se
 mechanism (``crossing_points.py``). Allocation strategies:
 
 * **static** — posts fixed at the start, in proportion to each stretch's length;
-* **uniform** — every unit draws a post at random every day;
+* **uniform** — every unit draws a post at random every day (points equally likely, then
+  sector weights);
 * **adaptive** — posts follow recent detections and breaches (an exponentially weighted memory of
   ``adaptive_memory_days``), on top of an even base;
 * **stackelberg** — coverage probabilities from a Stackelberg security game solved as linear
   programmes against an adversary who observes coverage (``stackelberg.py``); the adversary's payoff
   at a point is how quickly a cell gets from the sanctuaries to the targets through it, fence included.
 
-Units also repair the fence of the sectors they are posted in (``repair_km_per_unit_day``).
+``patrols.sector_weights`` multiplies a sector's share under the static, uniform and adaptive
+strategies (a surge). Units also repair the fence of the sectors they are posted in (``repair_km_per_unit_day``).
 """
 
 from __future__ import annotations
@@ -57,11 +59,20 @@ class Patrols:
         self.ids = np.arange(count, dtype=np.int64)
         points = model.points
         self.incidents = np.zeros(len(points))  # remembered detections + breaches per point
-        self.static_counts = largest_remainder(points.stretch_km, count)
+        self.static_counts = largest_remainder(self.base_weights(model), count)
         self.post = posts_from_counts(self.static_counts)
         self.state = np.zeros(count, dtype=np.int8)
         self._stackelberg_key: tuple | None = None
         self._stackelberg_counts = self.static_counts
+
+    @staticmethod
+    def base_weights(model: BorderModel) -> np.ndarray:
+        """Each point's share of units at rest: its stretch length times its sector's weight."""
+        points = model.points
+        names = [s.name for s in model.world.sectors]
+        weights = model.settings.patrols.sector_weights
+        sector_weight = np.array([weights.get(name, 1.0) for name in names])
+        return points.stretch_km * sector_weight[points.sector]
 
     def allocate(self, model: BorderModel) -> np.ndarray:
         """Post the units for today; return units per point."""
@@ -70,9 +81,12 @@ class Patrols:
         if strategy == "static":
             counts = self.static_counts
         elif strategy == "uniform":
-            counts = np.bincount(model.rng.integers(0, size, size=self.n), minlength=size)
+            weights = self.base_weights(model) / model.points.stretch_km  # sector surges only
+            picks = model.rng.choice(size, size=self.n, p=weights / weights.sum())
+            counts = np.bincount(picks, minlength=size)
         elif strategy == "adaptive":
-            base = model.points.stretch_km / model.points.stretch_km.sum()
+            base = self.base_weights(model)
+            base = base / base.sum()
             recent = self.incidents / max(self.incidents.sum(), 1.0)
             counts = largest_remainder(base + 2.0 * recent, self.n)
         else:
