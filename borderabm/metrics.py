@@ -39,6 +39,7 @@ SCALARS = (
     "stranded_people",
     "border_deaths",
     "fence_breaches",
+    "militant_fence_breaches",
     "trigger_closures",
 )
 BREAKDOWNS = {
@@ -137,6 +138,7 @@ def summarise(series: pd.DataFrame, closed_gate_days: int, cost_usd: float) -> d
         "community_crossings",
         "community_trips_blocked",
         "civilian_interdictions",
+        "militant_fence_breaches",
         "trigger_closures",
     ):
         summary[extra] = total(extra)

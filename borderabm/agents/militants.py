@@ -174,6 +174,7 @@ class Militants:
         if overland.size:
             outcome = points.attempt(self.point[overland], True, settings, rng, civilian=False)
             metrics.add("fence_breaches", int(outcome.breached.sum()))
+            metrics.add("militant_fence_breaches", int(outcome.breached.sum()))
             metrics.add("militants_killed", int(outcome.killed.sum()) * fighters)
             model.record_breaches(self.point[overland][outcome.breached])
             sectors = points.sector[self.point[overland]]
