@@ -146,6 +146,63 @@ def _print_summary(record: dict) -> None:
 
 
 @app.command()
+def compare(
+    scenario_files: Annotated[
+        list[str], typer.Argument(help="Two or more scenarios; the first is the reference.")
+    ],
+    replicates: Annotated[int, typer.Option(min=1, max=1000, help="Runs per scenario.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed of replicate 1 (k-th uses seed + k - 1).")] = 1,
+    days: Annotated[int | None, typer.Option(help="Days to simulate (overrides horizons).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """Compare scenarios on common seeds: means, 95% intervals, paired differences vs the first."""
+    from borderabm.compare import compare_table, run_replicates
+
+    if len(scenario_files) < 2:
+        fail(["compare needs at least two scenarios"])
+    overrides = parse_overrides([], days, None)
+    loaded = [load_or_fail(name, overrides) for name in scenario_files]
+    results = run_replicates(loaded, replicates, seed)
+    table = compare_table(results)
+    if as_json:
+        sys.stdout.write(table.to_json(orient="records") + "\n")
+        return
+    _print_comparison(table, replicates)
+
+
+def _print_comparison(table, replicates: int) -> None:
+    names = list(dict.fromkeys(table["scenario"]))
+    out = Table(
+        title=f"{' vs '.join(names)} — {replicates} replicates on common seeds "
+        f"(mean [95% interval]; Δ = paired difference vs {names[0]}, * = clear)"
+    )
+    out.add_column("metric")
+    for name in names:
+        out.add_column(name, justify="right")
+    for metric in dict.fromkeys(table["metric"]):
+        cells = []
+        for name in names:
+            row = table[(table["scenario"] == name) & (table["metric"] == metric)].iloc[0]
+            text = f"{_short(row['mean'])} [{_short(row['low'])} – {_short(row['high'])}]"
+            if name != names[0]:
+                mark = "*" if row["clear"] else ""
+                text += f"\nΔ {_short(row['diff'], signed=True)}{mark}"
+            cells.append(text)
+        out.add_row(metric, *cells)
+    # Four scenarios need room: use at least 150 columns even when output goes to a log.
+    Console(width=max(stdout.width, 150)).print(out)
+
+
+def _short(value: float, signed: bool = False) -> str:
+    sign = "+" if signed and value > 0 else ""
+    magnitude = abs(value)
+    for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= limit:
+            return f"{sign}{value / limit:,.2f}{suffix}"
+    return f"{sign}{value:,.1f}"
+
+
+@app.command()
 def scenarios() -> None:
     """List the shipped scenarios with their descriptions."""
     folder = shipped_scenarios_dir()

@@ -1,0 +1,61 @@
+"""Comparison statistics on known answers, and the compare command end to end."""
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from borderabm.cli import app
+from borderabm.compare import compare_table, interval, replicate_seeds
+
+runner = CliRunner()
+
+
+def test_interval_matches_the_t_distribution():
+    result = interval([1.0, 2.0, 3.0])
+    # mean 2, sd 1, t(0.975, 2) = 4.3027: half-width 4.3027 / sqrt(3) = 2.4841
+    assert result.mean == pytest.approx(2.0)
+    assert result.high - result.mean == pytest.approx(2.4841, abs=1e-4)
+    assert result.clear
+    assert not interval([-1.0, 1.0, 0.5, -0.5]).clear
+    assert interval([5.0]).low == interval([5.0]).high == 5.0
+
+
+def test_paired_differences_use_common_seeds():
+    results = pd.DataFrame(
+        {
+            "scenario": ["a"] * 3 + ["b"] * 3,
+            "seed": [1, 2, 3] * 2,
+            # b = a + 10 on every seed, though seeds differ a lot: the paired interval is exact.
+            "attacks": [100.0, 200.0, 300.0, 110.0, 210.0, 310.0],
+        }
+    )
+    table = compare_table(results, metrics=["attacks"]).set_index("scenario")
+    assert table.loc["b", "diff"] == pytest.approx(10.0)
+    assert table.loc["b", "diff_low"] == pytest.approx(10.0)
+    assert bool(table.loc["b", "clear"])
+    assert pd.isna(table.loc["a", "diff"])
+    assert replicate_seeds(7, 3) == [7, 8, 9]
+
+
+def test_compare_command_reports_every_scenario_and_metric():
+    result = runner.invoke(
+        app, ["compare", "baseline", "trade_corridor", "--replicates", "2", "--days", "15",
+              "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {r["scenario"] for r in rows} == {"baseline", "trade_corridor"}
+    corridor = [r for r in rows if r["scenario"] == "trade_corridor"]
+    assert all("diff" in r and "clear" in r for r in corridor)
+    assert {r["metric"] for r in rows} >= {"militant_crossings", "formal_trade_usd", "attacks"}
+
+
+def test_compare_needs_two_scenarios_and_valid_files(tmp_path):
+    assert runner.invoke(app, ["compare", "baseline"]).exit_code == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[fence]\ncoverage = 2\n")
+    result = runner.invoke(app, ["compare", "baseline", str(bad)])
+    assert result.exit_code == 2
+    assert "fence.coverage" in result.output
