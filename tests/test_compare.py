@@ -17,7 +17,8 @@ def test_interval_matches_the_t_distribution():
     # mean 2, sd 1, t(0.975, 2) = 4.3027: half-width 4.3027 / sqrt(3) = 2.4841
     assert result.mean == pytest.approx(2.0)
     assert result.high - result.mean == pytest.approx(2.4841, abs=1e-4)
-    assert result.clear
+    assert not result.clear  # the interval [-0.48, 4.48] includes zero
+    assert interval([10.0, 11.0, 12.0]).clear
     assert not interval([-1.0, 1.0, 0.5, -0.5]).clear
     assert interval([5.0]).low == interval([5.0]).high == 5.0
 
