@@ -237,7 +237,8 @@ class BorderModel(mesa.Model):
         for i, trigger in enumerate(self.settings.triggers):
             if self.day < self._trigger_armed_from[i]:
                 continue
-            recent = self._history.get(trigger.metric, [])[-(trigger.window_days - 1) :]
+            history = self._history.get(trigger.metric, [])
+            recent = history[max(len(history) - (trigger.window_days - 1), 0) :]
             total = sum(recent) + self.metrics.today[trigger.metric]
             if total <= trigger.threshold:
                 continue

@@ -20,7 +20,9 @@ def parameter_names(model: type[BaseModel]) -> list[tuple[str, str]]:
 
 
 def test_every_parameter_appears_in_the_odd():
-    wanted = [f"{section}.{name}" if section else name for section, name in parameter_names(Scenario)]
+    wanted = [
+        f"{section}.{name}" if section else name for section, name in parameter_names(Scenario)
+    ]
     missing = [path for path in wanted if f"`{path}`" not in ODD and f"{path}," not in ODD]
     assert not missing, f"parameters missing from docs/odd.md: {missing}"
 

@@ -141,8 +141,10 @@ class Militants:
                 foot[corridor_gates[gate_choice], here[use_cargo]],
                 FOOT,
             )
+        # No way across: stay at the base, or (on the way back) slip home unseen — never stay put
+        # at the target, which would mean another attack every day.
         stuck = rows[~reachable & ~use_cargo]
-        self.state[stuck] = BASED if state == TO_POINT else AT_TARGET
+        self.state[stuck] = BASED
 
     def _travel(self, model: BorderModel) -> None:
         moving = np.flatnonzero(np.isin(self.state, (TO_POINT, TO_TARGET, RETURNING)))

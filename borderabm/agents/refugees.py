@@ -114,8 +114,8 @@ class Refugees:
                 deportation.daily_rate / model.settings.scale.people_per_agent, rng
             )
             chosen = rng.permutation(pool)[: int(wanted)]
-            self._leave_by_gate(model, np.sort(chosen), deported=True)
-            model.metrics.add("deported_people", chosen.size * model.people_per_agent)
+            taken = self._leave_by_gate(model, np.sort(chosen), deported=True)
+            model.metrics.add("deported_people", taken * model.people_per_agent)
 
         fleeing = np.flatnonzero(settled & (self.group == DISPLACED_IN_AF))
         hazard = settings.displacement_per_year * settings.conflict_intensity / 365
@@ -150,10 +150,10 @@ class Refugees:
         return rng.choice(candidates, size=size, p=weights)
 
     def _leave_by_gate(self, model: BorderModel, rows: np.ndarray, *, deported: bool,
-                       keep_target: bool = False) -> None:  # fmt: skip
-        """Head for the gate with the shortest road time that lets them through."""
+                       keep_target: bool = False) -> int:  # fmt: skip
+        """Head for the gate with the shortest road time that lets them through; return how many."""
         if rows.size == 0:
-            return
+            return 0
         routes = model.routes
         if not keep_target:
             destination_side = np.where(self.side[rows] == PK, AF, PK)
@@ -176,6 +176,7 @@ class Refugees:
         self.state[go] = TO_GATE
         self.journey.start(go, gates[gate], self.home[go], vehicle[gates[gate], self.home[go]],
                            VEHICLE)  # fmt: skip
+        return int(go.size)
 
     def _leave_irregularly(self, model: BorderModel, rows: np.ndarray) -> None:
         """Walk to the informal point with the lowest expected cost."""

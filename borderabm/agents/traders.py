@@ -121,10 +121,11 @@ class Traders:
         formal += model.gate_expected_wait_days[:, None] * per_day
         formal[~model.gate_trade_allowed] = np.inf
         if waiting_gate is not None:  # staying put costs only the expected wait
-            formal[waiting_gate, np.arange(rows.size)] = (
-                model.gate_expected_wait_days[waiting_gate] * per_day
-                + model.gate_tariff[waiting_gate] * value
-            )
+            stay = (model.gate_expected_wait_days[waiting_gate] * per_day
+                    + model.gate_tariff[waiting_gate] * value)  # fmt: skip
+            # A gate shut for good (not a temporary closure) is not worth waiting at.
+            stay[~model.gate_trade_allowed[waiting_gate]] = np.inf
+            formal[waiting_gate, np.arange(rows.size)] = stay
 
         points = routes.informal
         pack_hours = foot[points][:, here] + foot[points][:, destination_cell]
