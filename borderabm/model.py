@@ -224,6 +224,8 @@ class BorderModel(mesa.Model):
 
     def militant_point_appeal(self) -> np.ndarray:
         """How attractive each informal point is to militants: fast from sanctuaries to targets."""
+        if self.militants.n == 0:
+            return np.ones(len(self.points))  # no adversary: every point alike
         foot = self.routes.foot_hours.reshape(len(self.routes.node_kind), -1)
         informal = self.routes.informal
         to_bases = np.median(foot[informal][:, self.militants.base], axis=1)

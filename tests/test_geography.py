@@ -187,3 +187,29 @@ def test_cache_round_trip_and_damaged_entry(tmp_path):
 def test_resolution_out_of_range(cell_km):
     with pytest.raises(ValueError, match="between 2.0 and 20.0"):
         build_world(cell_km)
+
+
+def test_walks_to_crossing_points_stay_on_their_side(world):
+    from borderabm.agents.population import FOOT, VEHICLE, Journey
+    from borderabm.geography.routes import build_routes
+
+    routes = build_routes(world)
+    rng = np.random.default_rng(0)
+    country, border = world.country.ravel(), world.is_border.ravel()
+    for mode, hours in ((FOOT, routes.foot_hours), (VEHICLE, routes.vehicle_hours)):
+        for node in routes.crossing_points:
+            field = hours[node].ravel()
+            candidates = np.flatnonzero(~border & np.isin(country, (AF, PK)) & np.isfinite(field))
+            if candidates.size < 40:  # e.g. no road reaches the high Wakhan points
+                continue
+            starts = rng.choice(candidates, size=40, replace=False)
+            journey = Journey.empty(starts.size)
+            rows = np.arange(starts.size)
+            journey.start(rows, node, starts, field[starts], mode)
+            for _ in range(int(field[starts].max() // 8) + 2):
+                cells = journey.cells(routes, rows, world.country)
+                strayed = ~border[cells] & (country[cells] != country[starts])
+                assert not strayed.any(), (routes.node_name[node], mode)
+                journey.advance(rows)
+            assert (journey.cells(routes, rows, world.country) == np.ravel_multi_index(
+                tuple(routes.node_cell[node]), world.grid.shape)).all()  # fmt: skip

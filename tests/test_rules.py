@@ -1,9 +1,9 @@
 """Unit tests of each rule of the model on tiny hand-made worlds (``tests/tiny_world.py``).
 
 Every test pins its seed and asserts the behaviour a rule promises, on a world small enough that the
-expected outcome can be worked out by hand. Tests marked ``xfail(strict=True)`` expose bugs in the
-package (the reason names the file and the rule); they turn into failures once the bug is fixed,
-which is the cue to drop the mark.
+expected outcome can be worked out by hand. Several began as strict xfails that exposed bugs (a walk
+straying into the other country on its way to a crossing point; visitors turned back at the line
+jumping home) and now guard their fixes.
 """
 
 from __future__ import annotations
@@ -150,18 +150,24 @@ def test_journey_advance_reports_arrivals_on_the_right_day():
     assert vehicle.advance(np.array([0])).tolist() == [0]
 
 
-def _walk(journey, routes, rows, days=12):
+def _walk(journey, routes, rows, days=12, country=None):
     """Positions (flat cells) of ``rows`` at the start and after each day of travel."""
-    positions = [journey.cells(routes, rows)]
+    country = tiny_world().country if country is None else country
+    positions = [journey.cells(routes, rows, country)]
     for _ in range(days):
         journey.advance(rows)
-        positions.append(journey.cells(routes, rows))
+        positions.append(journey.cells(routes, rows, country))
     return np.array(positions)
 
 
-@pytest.mark.parametrize(("town", "node_cell", "mode"), [
-    ("Kandahar", (12, 6), FOOT), ("Peshawar", (12, 3), FOOT), ("Kandahar", (12, 9), VEHICLE),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("town", "node_cell", "mode"),
+    [
+        ("Kandahar", (12, 6), FOOT),
+        ("Peshawar", (12, 3), FOOT),
+        ("Kandahar", (12, 9), VEHICLE),
+    ],
+)
 def test_journey_cells_walk_towards_the_node_and_end_there(world, routes, town, node_cell, mode):
     node = int(np.flatnonzero((routes.node_cell == node_cell).all(axis=1))[0])
     hours = routes.foot_hours if mode == FOOT else routes.vehicle_hours
@@ -171,10 +177,10 @@ def test_journey_cells_walk_towards_the_node_and_end_there(world, routes, town, 
     rows = np.array([0])
     slowdown = HOURS_PER_DAY[mode]  # one hour of travel a day: a few cells at a time
     journey.start(rows, node, np.array([origin]), np.array([field[origin]]), mode, slowdown)
-    path, remaining = [journey.cells(routes, rows)[0]], [journey.remaining_h[0]]
+    path, remaining = [journey.cells(routes, rows, world.country)[0]], [journey.remaining_h[0]]
     for _ in range(15):
         journey.advance(rows)
-        path.append(journey.cells(routes, rows)[0])
+        path.append(journey.cells(routes, rows, world.country)[0])
         remaining.append(journey.remaining_h[0])
     path = np.array(path)
     assert path[0] == origin  # nobody moves before travelling
@@ -198,7 +204,8 @@ def _leaves_its_side(world, routes, node):
     rows = np.arange(starts.size)
     field = routes.foot_hours[node].ravel()
     journey.start(rows, node, starts, field[starts], FOOT)
-    path = _walk(journey, routes, rows, days=int(field[starts].max() // 8) + 2)
+    path = _walk(journey, routes, rows, days=int(field[starts].max() // 8) + 2,
+                 country=world.country)  # fmt: skip
     assert (path[-1] == routes.node_cell[node] @ [world.grid.height, 1]).all()  # all arrive
     wrong = ~border[path] & (country[path] != country[starts][None, :])
     return starts[wrong.any(axis=0)]
@@ -209,12 +216,6 @@ def test_journeys_to_a_point_stay_on_their_side_of_a_flat_border(world, routes):
         assert _leaves_its_side(world, routes, node).size == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="routes._fields merges the AF and PK fields of a crossing point at border cells, so a "
-    "walk reaching a border cell may follow the other side's next-cell pointers into the other "
-    "country (documented: 'a leg towards a crossing point never cuts through the other country')",
-)
 def test_journeys_to_a_point_stay_on_their_side_of_uneven_ground():
     # Mountains on the Afghan side of the southern end and a hilly border stretch there: an Afghan
     # walk to the point at (12, 0) has to come down the border column, while from the border the
@@ -312,8 +313,14 @@ FREE_GATES = {"Chaman": {"tariff_pct": 0.0}, "Torkham": {"tariff_pct": 0.0}}
 
 
 def test_traders_use_open_gates_without_tariff(world, routes):
-    model = make(world, routes, horizon_days=20, population={"traders": 300},
-                 traders={"trip_probability_per_day": 0.5}, crossings=FREE_GATES)  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=20,
+        population={"traders": 300},
+        traders={"trip_probability_per_day": 0.5},
+        crossings=FREE_GATES,
+    )
     model.run()
     series = model.timeseries()
     formal = series["formal_trade_usd"].sum()
@@ -328,26 +335,42 @@ def test_traders_use_open_gates_without_tariff(world, routes):
 
 def test_traders_smuggle_or_give_up_when_every_gate_is_closed(world, routes):
     closed = {"tariff_pct": 0.0, "closures": [{"start": 0, "end": 1000}]}
-    model = make(world, routes, horizon_days=20, population={"traders": 300},
-                 traders={"trip_probability_per_day": 0.5, "expected_closure_days": 365},
-                 crossings={"Chaman": closed, "Torkham": closed})  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=20,
+        population={"traders": 300},
+        traders={"trip_probability_per_day": 0.5, "expected_closure_days": 365},
+        crossings={"Chaman": closed, "Torkham": closed},
+    )
     model.run()
     series = model.timeseries()
     assert (series["open.Chaman"] == 0).all() and (series["open.Torkham"] == 0).all()
-    for column in ("formal_trade_usd", "formal_trade_usd.Chaman", "formal_trade_usd.Torkham",
-                   "formal_consignments"):  # fmt: skip
+    for column in (
+        "formal_trade_usd",
+        "formal_trade_usd.Chaman",
+        "formal_trade_usd.Torkham",
+        "formal_consignments",
+    ):
         assert (series[column] == 0).all(), column
     assert series["informal_trade_usd"].sum() > 0
     assert series["informal_trade_usd"].sum() + series["trades_given_up"].sum() > 0
     assert not (model.traders.state == traders_mod.QUEUED).any()
 
 
+# Regression: the waiting cost ignored gate_trade_allowed (fixed in 14f7c59).
 def test_traders_do_not_wait_forever_at_a_gate_shut_by_status(world, routes):
     gates = {name: {"tariff_pct": 0.0, "capacity_trucks_per_day": 1} for name in FREE_GATES}
     shut = {"crossings.Chaman.open": False, "crossings.Torkham.open": False}
-    model = make(world, routes, horizon_days=25, population={"traders": 300}, crossings=gates,
-                 traders={"trip_probability_per_day": 1.0, "redecide_probability_per_day": 1.0},
-                 changes=[{"day": 5, "set": shut}])  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=25,
+        population={"traders": 300},
+        crossings=gates,
+        traders={"trip_probability_per_day": 1.0, "redecide_probability_per_day": 1.0},
+        changes=[{"day": 5, "set": shut}],
+    )
     model.run(5)
     queued = np.flatnonzero(model.traders.state == traders_mod.QUEUED)
     assert queued.size > 100  # one truck a day: a long queue forms before the gates shut
@@ -363,9 +386,18 @@ STILL = {"voluntary_return_per_year": 0.0, "displacement_per_year": 0.0}
 
 
 def test_deportation_takes_only_undocumented_groups_in_pakistan(world, routes):
-    model = make(world, routes, population={"refugees": 800, "community_share": 0.0,
-                 "in_pakistan_share": 0.6, "registered_share": 0.5}, refugees=STILL,
-                 deportation={"enabled": True, "daily_rate": 40 * 50})  # fmt: skip
+    model = make(
+        world,
+        routes,
+        population={
+            "refugees": 800,
+            "community_share": 0.0,
+            "in_pakistan_share": 0.6,
+            "registered_share": 0.5,
+        },
+        refugees=STILL,
+        deportation={"enabled": True, "daily_rate": 40 * 50},
+    )
     refugees = model.refugees
     pool = (refugees.group == refugees_mod.IN_PAKISTAN) & ~refugees.registered
     assert (refugees.side[refugees.group == refugees_mod.IN_PAKISTAN] == PK).all()
@@ -385,11 +417,20 @@ def test_deportation_takes_only_undocumented_groups_in_pakistan(world, routes):
 
 def test_deportees_at_a_closed_gate_are_stranded(world, routes):
     closed = {"closures": [{"start": 0, "end": 1000}]}
-    model = make(world, routes, horizon_days=5, population={"refugees": 600,
-                 "community_share": 0.0, "in_pakistan_share": 1.0, "registered_share": 0.0},
-                 refugees={**STILL, "redecide_probability_per_day": 0.0},
-                 deportation={"enabled": True, "daily_rate": 20 * 50},
-                 crossings={"Chaman": closed, "Torkham": closed})  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=5,
+        population={
+            "refugees": 600,
+            "community_share": 0.0,
+            "in_pakistan_share": 1.0,
+            "registered_share": 0.0,
+        },
+        refugees={**STILL, "redecide_probability_per_day": 0.0},
+        deportation={"enabled": True, "daily_rate": 20 * 50},
+        crossings={"Chaman": closed, "Torkham": closed},
+    )
     model.run()
     series = model.timeseries()
     at_gate = (model.refugees.state == refugees_mod.AT_GATE).sum()
@@ -403,12 +444,23 @@ def test_deportees_at_a_closed_gate_are_stranded(world, routes):
     assert (at_gate + on_road) * 50 == series["deported_people"].sum()
 
 
+# Regression: groups drawn but never sent were counted as deported (fixed in 14f7c59).
 def test_deportation_counts_only_groups_actually_sent(world, routes):
     shut = {"open": False}
-    model = make(world, routes, horizon_days=3, population={"refugees": 400,
-                 "community_share": 0.0, "in_pakistan_share": 1.0, "registered_share": 0.0},
-                 refugees=STILL, deportation={"enabled": True, "daily_rate": 20 * 50},
-                 crossings={"Chaman": shut, "Torkham": shut})  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=3,
+        population={
+            "refugees": 400,
+            "community_share": 0.0,
+            "in_pakistan_share": 1.0,
+            "registered_share": 0.0,
+        },
+        refugees=STILL,
+        deportation={"enabled": True, "daily_rate": 20 * 50},
+        crossings={"Chaman": shut, "Torkham": shut},
+    )
     model.run()
     assert (model.refugees.state == refugees_mod.SETTLED).all()  # nobody could be sent
     assert model.timeseries()["deported_people"].sum() == 0
@@ -419,8 +471,14 @@ VISITS = {**STILL, "community_trips_per_year": 180.0}
 
 
 def test_communities_never_cross_a_complete_fence(world, routes):
-    model = make(world, routes, horizon_days=15, population=COMMUNITIES, refugees=VISITS,
-                 fence={"coverage": 1.0, "integrity_decay_per_day": 0.0})  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=15,
+        population=COMMUNITIES,
+        refugees=VISITS,
+        fence={"coverage": 1.0, "integrity_decay_per_day": 0.0},
+    )
     model.run()
     series = model.timeseries()
     assert (series["fence_integrity"] == 1.0).all()
@@ -438,17 +496,16 @@ def test_communities_cross_an_open_border(world, routes):
     assert series["refugee_crossings_irregular"].sum() == 0  # visits are not migration
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refugees.Refugees._cross_irregularly sends groups turned back at the line to "
-    "`VISITING if state == VISITING else SETTLED`, but arrivals are in state TO_POINT, so a "
-    "visitor turned back on the way home becomes SETTLED at home on the other side (a jump across "
-    "the fence) instead of staying where it was visiting",
-)
 def test_visitors_turned_back_on_the_way_home_stay_where_they_are(world, routes):
-    model = make(world, routes, horizon_days=20, population=COMMUNITIES, refugees=VISITS,
-                 fence={"integrity_decay_per_day": 0.0},
-                 changes=[{"day": 6, "set": {"fence.coverage": 1.0}}])  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=20,
+        population=COMMUNITIES,
+        refugees=VISITS,
+        fence={"integrity_decay_per_day": 0.0},
+        changes=[{"day": 6, "set": {"fence.coverage": 1.0}}],
+    )
     model.run(6)
     refugees = model.refugees
     visiting = np.flatnonzero(refugees.state == refugees_mod.VISITING)
@@ -472,15 +529,23 @@ def test_learning_moves_risk_towards_the_observed_loss_share(world, routes):
     militants.point[rows] = [0, 0, 0, 0, 1, 1, 3]
     lost = np.array([True, False, False, False, True, True, False])
     militants._learn(rows, lost, 0.5)
-    np.testing.assert_allclose(militants.risk_estimate, [0.2 + 0.5 * (0.25 - 0.2),
-                               0.2 + 0.5 * (1.0 - 0.2), 0.2, 0.2 + 0.5 * (0.0 - 0.2)])  # fmt: skip
+    np.testing.assert_allclose(
+        militants.risk_estimate,
+        [0.2 + 0.5 * (0.25 - 0.2), 0.2 + 0.5 * (1.0 - 0.2), 0.2, 0.2 + 0.5 * (0.0 - 0.2)],
+    )
     militants._learn(rows[:4], lost[:4], 1.0)  # a rate of 1 adopts the latest share outright
     assert militants.risk_estimate[0] == pytest.approx(0.25)
 
 
 def test_unguarded_points_lose_their_risk_in_a_run(world, routes):
-    model = make(world, routes, horizon_days=60, population={"militants": 200},
-                 militants={"infiltrations_per_cell_year": 60.0}, fence={"sensors": False})  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=60,
+        population={"militants": 200},
+        militants={"infiltrations_per_cell_year": 60.0},
+        fence={"sensors": False},
+    )
     model.run()
     series = model.timeseries()
     assert series["militant_crossings"].sum() > 0 and series["militant_interdictions"].sum() == 0
@@ -511,9 +576,16 @@ def test_a_risky_point_is_avoided(world, routes):
 # ------------------------------------------------------------------------------------------------
 # Patrols
 # ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("weights", "total"), [
-    ([1, 1, 1], 10), ([3, 1], 7), ([0.1, 0.2, 0.3, 0.4], 1), ([5, 0, 5, 2.5], 13), ([1e-9, 1], 3),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("weights", "total"),
+    [
+        ([1, 1, 1], 10),
+        ([3, 1], 7),
+        ([0.1, 0.2, 0.3, 0.4], 1),
+        ([5, 0, 5, 2.5], 13),
+        ([1e-9, 1], 3),
+    ],
+)
 def test_largest_remainder_sums_and_is_proportional(weights, total):
     counts = largest_remainder(np.array(weights), total)
     assert counts.sum() == total and (counts >= 0).all()
@@ -548,8 +620,11 @@ def test_uniform_allocation_is_random_and_respects_sector_weights(uneven):
         assert any((c != counts[0]).any() for c in counts[1:])  # redrawn every day
         draws.append(counts[0])
     assert (draws[0] != draws[1]).any()  # and depends on the seed
-    none_south = make(world, routes, patrols={"units": 40, "strategy": "uniform",
-                                              "sector_weights": {"Chaman": 0.0}})  # fmt: skip
+    none_south = make(
+        world,
+        routes,
+        patrols={"units": 40, "strategy": "uniform", "sector_weights": {"Chaman": 0.0}},
+    )
     counts = none_south.patrols.allocate(none_south)
     assert counts[:2].sum() == 0 and counts.sum() == 40
 
@@ -570,8 +645,13 @@ def test_adaptive_allocation_follows_recent_incidents(world, routes):
 
 
 def test_stackelberg_allocation_uses_at_most_the_units(world, routes):
-    model = make(world, routes, horizon_days=5, population={"militants": 100},
-                 patrols={"units": 25, "strategy": "stackelberg"})  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=5,
+        population={"militants": 100},
+        patrols={"units": 25, "strategy": "stackelberg"},
+    )
     counts = model.patrols.allocate(model)
     assert counts.shape == (len(model.points),) and (counts >= 0).all()
     assert counts.sum() <= 25
@@ -584,8 +664,9 @@ def test_stackelberg_allocation_uses_at_most_the_units(world, routes):
 # Policies: fence wear, trigger rules, corridor
 # ------------------------------------------------------------------------------------------------
 def test_fence_wear_breaches_repairs_and_clipping(world):
-    settings = scenario(fence={"coverage": 0.5, "integrity_decay_per_day": 0.001,
-                               "breach_damage_km": 0.05})  # fmt: skip
+    settings = scenario(
+        fence={"coverage": 0.5, "integrity_decay_per_day": 0.001, "breach_damage_km": 0.05}
+    )
     policy = PolicyState(settings, world)
     np.testing.assert_array_equal(policy.fence_coverage, [0.5, 0.5])  # 15 km built per sector
     policy.wear_fence(np.array([30.0, 0.0]), np.array([0.0, 0.0]))
@@ -610,8 +691,13 @@ def _with_attacks(model, by_day):
     return model
 
 
-TRIGGER = {"metric": "attacks", "window_days": 3, "threshold": 4, "duration_days": 4,
-           "crossings": ["Torkham"]}  # fmt: skip
+TRIGGER = {
+    "metric": "attacks",
+    "window_days": 3,
+    "threshold": 4,
+    "duration_days": 4,
+    "crossings": ["Torkham"],
+}
 
 
 def test_trigger_closes_gates_from_the_next_day_and_reopens(world, routes):
@@ -627,8 +713,9 @@ def test_trigger_closes_gates_from_the_next_day_and_reopens(world, routes):
 
 def test_trigger_below_threshold_or_outside_window_does_nothing(world, routes):
     # 4 attacks in a window is not more than the threshold; attacks 3 days apart never share one.
-    model = _with_attacks(make(world, routes, horizon_days=15, triggers=[TRIGGER]),
-                          {2: 4, 5: 4, 8: 4})  # fmt: skip
+    model = _with_attacks(
+        make(world, routes, horizon_days=15, triggers=[TRIGGER]), {2: 4, 5: 4, 8: 4}
+    )
     model.run()
     series = model.timeseries()
     assert series["trigger_closures"].sum() == 0 and (series["open.Torkham"] == 1).all()
@@ -636,8 +723,13 @@ def test_trigger_below_threshold_or_outside_window_does_nothing(world, routes):
 
 def test_corridor_gate_stays_open_through_a_trigger(world, routes):
     everything = {**TRIGGER, "crossings": ["all"]}
-    model = make(world, routes, horizon_days=12, triggers=[everything],
-                 corridor={"enabled": True, "gates": ["Torkham"]})  # fmt: skip
+    model = make(
+        world,
+        routes,
+        horizon_days=12,
+        triggers=[everything],
+        corridor={"enabled": True, "gates": ["Torkham"]},
+    )
     model = _with_attacks(model, {2: 10})
     model.run()
     series = model.timeseries()
@@ -646,6 +738,7 @@ def test_corridor_gate_stays_open_through_a_trigger(world, routes):
     assert series["open.Chaman"].tolist() == [1] * 3 + [0] * 4 + [1] * 5
 
 
+# Regression: history[-(1 - 1):] summed the whole history (fixed in 14f7c59).
 def test_one_day_trigger_window_counts_only_today(world, routes):
     one_day = {**TRIGGER, "window_days": 1, "threshold": 3}
     model = _with_attacks(make(world, routes, horizon_days=10, triggers=[one_day]), {1: 2, 4: 2})
@@ -661,9 +754,16 @@ BUSY = {"traders": 150, "refugees": 300, "militants": 60}
 
 
 def _run(world, routes, seed):
-    model = make(world, routes, seed=seed, horizon_days=25, population=BUSY,
-                 patrols={"units": 12, "strategy": "uniform"}, fence={"coverage": 0.5},
-                 militants={"infiltrations_per_cell_year": 20.0})  # fmt: skip
+    model = make(
+        world,
+        routes,
+        seed=seed,
+        horizon_days=25,
+        population=BUSY,
+        patrols={"units": 12, "strategy": "uniform"},
+        fence={"coverage": 0.5},
+        militants={"infiltrations_per_cell_year": 20.0},
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a clean run: no numpy warnings either
         model.run()

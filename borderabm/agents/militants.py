@@ -247,5 +247,5 @@ class Militants:
         at_target = self.state == AT_TARGET
         cells[at_target] = self.target_flat[self.target[at_target]]
         moving = np.flatnonzero(np.isin(self.state, (TO_POINT, TO_TARGET, RETURNING)))
-        cells[moving] = self.journey.cells(model.routes, moving)
+        cells[moving] = self.journey.cells(model.routes, moving, model.world.country)
         return cells

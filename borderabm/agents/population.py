@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from borderabm.geography.routes import RouteNetwork
+from borderabm.geography.world import PK
 
 FOOT, VEHICLE = 0, 1
 HOURS_PER_DAY = {FOOT: 8.0, VEHICLE: 10.0}  # assumption: a day's travel on foot / by road
@@ -58,12 +59,17 @@ class Journey:
         self.remaining_h[rows] -= self.speed[rows]
         return rows[self.remaining_h[rows] <= 0.0]
 
-    def cells(self, routes: RouteNetwork, rows: np.ndarray) -> np.ndarray:
-        """Current flat cell of travelling agents: walk the next-cell pointers from the leg's start."""
+    def cells(self, routes: RouteNetwork, rows: np.ndarray, country: np.ndarray) -> np.ndarray:
+        """Current flat cell of travelling agents: walk the next-cell pointers from the leg's start.
+
+        The walk follows the pointers of the side the leg started on (``country`` is the world's
+        country layer), so it stays in that country up to the border.
+        """
         position = self.origin[rows].astype(np.int64)
         node = self.node[rows].astype(np.int64)
         remaining = self.remaining_h[rows]
         mode = self.mode[rows]
+        side = (country.ravel()[position] == PK).astype(np.int64)
         for mode_value, hours, nxt in (
             (FOOT, routes.foot_hours, routes.foot_next),
             (VEHICLE, routes.vehicle_hours, routes.vehicle_next),
@@ -74,7 +80,7 @@ class Journey:
                 if idx.size == 0:
                     break
                 ahead = flat_hours[node[idx], position[idx]] > np.maximum(remaining[idx], 0.0)
-                step = nxt[node[idx], position[idx]]
+                step = nxt[side[idx], node[idx], position[idx]]
                 moving = ahead & (step >= 0)
                 position[idx[moving]] = step[moving]
                 idx = idx[moving]

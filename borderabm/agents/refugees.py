@@ -314,9 +314,13 @@ class Refugees:
         dead = rows[died]
         self.state[dead] = DEAD
         self.journey.node[dead] = -1
-        # Turned back by the fence or stopped by patrols: back to where they came from.
+        # Turned back by the fence or stopped by patrols: back to where they came from — home, or,
+        # for visitors on their way home, the place they were visiting (to try again tomorrow).
         failed = rows[~outcome.crossed & ~died]
-        self.state[failed] = np.where(self.state[failed] == VISITING, VISITING, SETTLED)
+        home_country = model.world.country.ravel()[self.home[failed]]
+        away = (self.group[failed] == COMMUNITY) & (self.side[failed] != home_country)
+        self.state[failed] = np.where(away, VISITING, SETTLED)
+        self.visit_days[failed[away]] = 1.0
         self.journey.node[failed] = -1
 
         over = rows[crossed]
@@ -347,5 +351,5 @@ class Refugees:
         visiting = self.state == VISITING
         cells[visiting] = model.points.flat_cells[self.point[visiting]]
         moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
-        cells[moving] = self.journey.cells(model.routes, moving)
+        cells[moving] = self.journey.cells(model.routes, moving, model.world.country)
         return cells

@@ -261,5 +261,5 @@ class Traders:
         cells[queued] = model.gate_flat_cells[self.gate[queued]]
         moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_MARKET, TO_POINT,
                                                      SMUGGLING_TO_MARKET)))  # fmt: skip
-        cells[moving] = self.journey.cells(model.routes, moving)
+        cells[moving] = self.journey.cells(model.routes, moving, model.world.country)
         return cells

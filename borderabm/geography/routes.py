@@ -27,7 +27,7 @@ from borderabm.geography.world import AF, PK, World, cache_root
 # Informal crossing points: about one per INFORMAL_POINT_SPACING_KM of each sector, at least two.
 INFORMAL_POINT_SPACING_KM = 80.0
 MIN_POINTS_PER_SECTOR = 2
-FIELDS_FORMAT = 1
+FIELDS_FORMAT = 2
 
 NODE_GATE, NODE_INFORMAL, NODE_TOWN = 0, 1, 2
 NEIGHBOUR_OFFSETS = ((1, 0), (0, 1), (1, 1), (1, -1))
@@ -47,10 +47,11 @@ class RouteNetwork:
     node_name: tuple[str, ...]
     foot_hours: np.ndarray  # float32 [node, x, y]
     vehicle_hours: np.ndarray  # float32 [node, x, y]
-    foot_next: (
-        np.ndarray
-    )  # int32 [node, x*y]: next flat cell towards the node, -1 at it/unreachable
-    vehicle_next: np.ndarray  # int32 [node, x*y]
+    # Next flat cell towards the node on each side's graph, [side (0 AF, 1 PK), node, x*y];
+    # -1 at the node or where unreachable. A walk follows its own side's pointers, so it never
+    # strays into the other country on the way to a crossing point.
+    foot_next: np.ndarray
+    vehicle_next: np.ndarray
 
     @property
     def gates(self) -> np.ndarray:
@@ -159,10 +160,15 @@ def _side_graph(world: World, hours_per_km: np.ndarray, side: int):
 def _fields(
     world: World, hours_per_km: np.ndarray, sources: np.ndarray, source_side: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Travel hours to each source from every cell (on the cell's side) and the next cell there."""
+    """Travel hours to each source from every cell (on the cell's side) and, per side, the next cell.
+
+    Returns:
+        ``hours [source, cell]`` (border cells take the faster side) and
+        ``next [side, source, cell]`` with side 0 for Afghanistan's graph and 1 for Pakistan's.
+    """
     shape = (len(sources), world.grid.width * world.grid.height)
     hours = np.full(shape, np.inf, dtype=np.float32)
-    nxt = np.full(shape, -1, dtype=np.int32)
+    nxt = np.full((2, *shape), -1, dtype=np.int32)
     cell_country = world.country.ravel()
     border = world.is_border.ravel()
     flat_sources = np.ravel_multi_index(tuple(sources.T), world.grid.shape)
@@ -174,10 +180,11 @@ def _fields(
         dist, pred = dijkstra(graph, directed=False, indices=flat_sources[rows],
                               return_predecessors=True)  # fmt: skip
         on_side = (cell_country == side) | border
+        layer = 0 if side == AF else 1
         for k, row in enumerate(rows):
             better = on_side & (dist[k] < hours[row])
             hours[row, better] = dist[k, better]
-            nxt[row, better] = pred[k, better]
+            nxt[layer, row, on_side] = pred[k, on_side]
     nxt[nxt < 0] = -1  # scipy marks "no predecessor" with -9999
     return hours, nxt
 
