@@ -39,7 +39,7 @@ class RunResult:
 def run_scenario(settings: Scenario, days: int | None = None) -> RunResult:
     """Build the model for a scenario, run it and collect its results."""
     model = BorderModel(settings)
-    agents = len(model.agents)
+    agents = model.agent_count
     model.run(days)
     return RunResult(settings, agents, model.day, model.summary(), model.timeseries())
 

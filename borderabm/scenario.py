@@ -301,6 +301,9 @@ class Deportation(_Section):
     start_day: Day = 0
     end_day: Day | None = None
     daily_rate: int = Field(1_000, ge=0, le=1_000_000, description="people per day")
+    include_registered: bool = Field(
+        False, description="loss of status: registered (PoR) holders are liable too (seed 004)"
+    )
     cost_usd_per_person: NonNegative = 50.0
 
     def active_on(self, day: float) -> bool:

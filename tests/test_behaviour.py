@@ -186,3 +186,15 @@ def test_agents_are_individually_inspectable(world, network):
     assert len(moving) > 0
     countries = world.country[moving["x"], moving["y"]]
     assert (np.isin(countries, (1, 2)) | world.is_border[moving["x"], moving["y"]]).all()
+
+
+def test_loss_of_status_widens_a_deportation_drive(world, network):
+    # 6,000 a day exhausts the undocumented within the run; registered holders then follow.
+    drive = {"deportation.enabled": True, "deportation.daily_rate": 6000}
+    undocumented_only = run(world, network, seeds=(1,), days=150, **drive)
+    with_registered = run(
+        world, network, seeds=(1,), days=150, **drive, **{"deportation.include_registered": True}
+    )
+    assert mean(with_registered, "deported_people") > 1.3 * mean(
+        undocumented_only, "deported_people"
+    )

@@ -30,6 +30,7 @@ def test_run_json_prints_one_object():
     assert record["scenario"] == "closures_oct2025"
     assert record["days"] == 60
     assert record["seed"] == 1
+    assert record["agents"] == 25_000  # traders + refugee groups + militant cells + patrol units
     summary = record["summary"]
     assert all(isinstance(v, int | float) for v in summary.values())
     # Five gates closed from day 41: 19 closed days each within 60 days.

@@ -3,7 +3,9 @@
 Each agent is a family group of ``scale.people_per_agent`` people, in one of three groups:
 
 * **in Pakistan** (registered or undocumented Afghans): return of their own accord at a low rate, or
-  are deported by a deportation drive (undocumented first; seeds 000, 003, 004). Deportees are taken
+  are deported by a deportation drive — the undocumented, and registered holders too when the drive
+  removes their status (``deportation.include_registered``; seed 004: "coerced returns by removing
+  refugee status"). Deportees are taken
   to the nearest gate; if it is closed they are stranded there, and may try the mountains instead.
 * **displaced in Afghanistan**: pushed by conflict (``conflict_intensity``) towards Pakistan; those
   with papers use an open gate, the rest cross irregularly (seeds 003, 004).
@@ -108,7 +110,10 @@ class Refugees:
 
         deportation = model.settings.deportation
         if deportation.active_on(model.day):
-            pool = np.flatnonzero(settled & (self.group == IN_PAKISTAN) & ~self.registered)
+            liable = self.group == IN_PAKISTAN
+            if not deportation.include_registered:
+                liable &= ~self.registered
+            pool = np.flatnonzero(settled & liable)
             pool = np.setdiff1d(pool, returning, assume_unique=True)
             wanted = probabilistic_round(
                 deportation.daily_rate / model.settings.scale.people_per_agent, rng
