@@ -12,9 +12,6 @@ crossing point never cuts through the other country and no journey goes round th
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +19,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from borderabm.geography.world import AF, PK, World, cache_root
+from borderabm.geography.cache import cache_root, load_or_build
+from borderabm.geography.world import AF, PK, World
 
 # Informal crossing points: about one per INFORMAL_POINT_SPACING_KM of each sector, at least two.
 INFORMAL_POINT_SPACING_KM = 80.0
@@ -83,22 +81,7 @@ def build_routes(world: World, *, use_cache: bool = True) -> RouteNetwork:
     """Build (or load from the disk cache) the route network of a world."""
     if not use_cache:
         return _build(world)
-    path = _cache_path(world)
-    if path.exists():
-        try:
-            with path.open("rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            pass  # rebuilt below
-    routes = _build(world)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
-            pickle.dump(routes, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(handle.name, path)
-    except OSError:
-        pass  # an unwritable cache only costs speed
-    return routes
+    return load_or_build(_cache_path(world), lambda: _build(world))
 
 
 def _cache_path(world: World) -> Path:

@@ -7,9 +7,6 @@ disk keyed by the data, the parameters and this package's geography code, so a r
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from shapely.geometry import LineString
 from borderabm.geography import border as border_mod
 from borderabm.geography import grid as grid_mod
 from borderabm.geography import terrain
+from borderabm.geography.cache import cache_root, load_or_build
 from borderabm.geography.grid import GridSpec, grid_around
 from borderabm.geography.sources import (
     data_fingerprint,
@@ -204,20 +202,7 @@ def build_world(
     if not use_cache:
         return _build(cell_km, buffer_km)
     path = _cache_path(cache_dir, cell_km, buffer_km)
-    if path.exists():
-        try:
-            with path.open("rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            pass  # a stale or damaged cache entry is rebuilt below
-    world = _build(cell_km, buffer_km)
-    _write_atomically(path, world)
-    return world
-
-
-def cache_root() -> Path:
-    """Where cached worlds and route fields live: ``$BORDERABM_CACHE_DIR`` or ~/.cache/borderabm."""
-    return Path(os.environ.get("BORDERABM_CACHE_DIR", Path.home() / ".cache" / "borderabm"))
+    return load_or_build(path, lambda: _build(cell_km, buffer_km))
 
 
 def _cache_path(cache_dir: Path | None, cell_km: float, buffer_km: float) -> Path:
@@ -227,16 +212,6 @@ def _cache_path(cache_dir: Path | None, cell_km: float, buffer_km: float) -> Pat
     for source in (border_mod.__file__, grid_mod.__file__, terrain.__file__, __file__):
         digest.update(Path(source).read_bytes())
     return root / f"world-{cell_km:g}km-{digest.hexdigest()[:16]}.pickle"
-
-
-def _write_atomically(path: Path, world: World) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
-            pickle.dump(world, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(handle.name, path)
-    except OSError:
-        pass  # an unwritable cache only costs speed
 
 
 def _data_limits_m(grid_probe: GridSpec) -> tuple[float, float, float, float]:
