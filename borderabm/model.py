@@ -36,6 +36,7 @@ from borderabm.metrics import DailyMetrics, summarise
 from borderabm.policies import PolicyState
 from borderabm.scenario import Scenario, with_overrides
 
+STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4}
 # A dated event for day d fires at model time d + EVENT_LEAD; the step simulating day d runs at d + 1.
 EVENT_LEAD = 0.5
 
@@ -71,6 +72,7 @@ class BorderModel(mesa.Model):
             rng: Seed for the model's random generator; defaults to ``settings.seed``.
         """
         super().__init__(rng=settings.seed if rng is None else rng)
+        self._seed = settings.seed if rng is None else rng
         self.settings = settings
         self.world = world or build_world(settings.map.resolution_km, settings.map.buffer_km)
         self.routes = routes or build_routes(self.world)
@@ -114,6 +116,16 @@ class BorderModel(mesa.Model):
         self.refugees = Refugees(self, population.refugees)
         self._schedule_dated_policies()
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+
+    def stream(self, kind: str) -> np.random.Generator:
+        """An independent random stream for one agent kind, derived from the run's seed.
+
+        Each kind draws from its own stream, so a policy that changes how often traders decide does
+        not shift the militants' luck: replicate k of two scenarios is compared on the same draws
+        (common random numbers), which sharpens paired comparisons.
+        """
+        key = STREAM_KEYS[kind]
+        return np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=(key,)))
 
     @property
     def populations(self) -> tuple:

@@ -198,3 +198,17 @@ def test_loss_of_status_widens_a_deportation_drive(world, network):
     assert mean(with_registered, "deported_people") > 1.3 * mean(
         undocumented_only, "deported_people"
     )
+
+
+def test_each_kind_draws_from_its_own_stream(world, network):
+    # Common random numbers: with static patrols, no trigger rules and breaches that do not damage
+    # the fence (smugglers' breaches otherwise open it for militants — a real link), nothing links
+    # traders to militants, so changing the traders must leave the militants' story as it was.
+    unlinked = {"fence.breach_damage_km": 0.0}
+    ((_, few),) = run(world, network, seeds=(3,), days=90, **unlinked, **{"population.traders": 0})
+    ((_, many),) = run(
+        world, network, seeds=(3,), days=90, **unlinked, **{"population.traders": 4000}
+    )
+    for column in ("militant_crossings", "militant_interdictions", "attacks"):
+        pd.testing.assert_series_equal(few[column], many[column])
+    assert few["formal_trade_usd"].sum() == 0 < many["formal_trade_usd"].sum()

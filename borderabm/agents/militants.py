@@ -41,7 +41,8 @@ class Militants:
     kind = "militant"
 
     def __init__(self, model: BorderModel, count: int):
-        world, rng, routes = model.world, model.rng, model.routes
+        self.rng = model.stream(self.kind)  # own stream: paired runs stay paired
+        world, rng, routes = model.world, self.rng, model.routes
         settings = model.settings.militants
         names = [p.name for p in world.provinces]
         sanctuary_ids = [names.index(n) for n in settings.sanctuaries if n in names]
@@ -75,7 +76,7 @@ class Militants:
     # ------------------------------------------------------------------------------------------
     def step(self, model: BorderModel) -> None:
         """One day of infiltration, attacks and returns."""
-        rng = model.rng
+        rng = self.rng
         settings = model.settings.militants
         based = np.flatnonzero(self.state == BASED)
         leaving = based[rng.random(based.size) < settings.infiltrations_per_cell_year / 365.0]
@@ -100,7 +101,7 @@ class Militants:
     def _set_off(self, model: BorderModel, rows: np.ndarray, here: np.ndarray,
                  destination: np.ndarray, state: int) -> None:  # fmt: skip
         """Choose a crossing point (or corridor cargo) and walk there."""
-        routes, rng, points = model.routes, model.rng, model.points
+        routes, rng, points = model.routes, self.rng, model.points
         settings = model.settings
         foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
         hours = foot[routes.informal][:, here] + foot[routes.informal][:, destination]
@@ -161,7 +162,7 @@ class Militants:
     def _cross(self, model: BorderModel, rows: np.ndarray, *, inbound: bool) -> None:
         if rows.size == 0:
             return
-        rng, points, settings = model.rng, model.points, model.settings
+        rng, points, settings = self.rng, model.points, model.settings
         fighters = settings.scale.fighters_per_cell
         metrics = model.metrics
         cargo = rows[self.point[rows] == CORRIDOR]
@@ -223,7 +224,7 @@ class Militants:
 
     def _attack(self, model: BorderModel, rows: np.ndarray) -> None:
         settings = model.settings.militants
-        success = model.rng.random(rows.size) < settings.attack_success
+        success = self.rng.random(rows.size) < settings.attack_success
         attacks = rows[success]
         model.metrics.add("attacks", attacks.size)
         province = self.target_province[self.target[attacks]]
@@ -238,7 +239,7 @@ class Militants:
         self.state[rows] = LOST
         self.journey.node[rows] = -1
         mean = model.settings.militants.replacement_days
-        self.days_left[rows] = model.rng.exponential(mean, size=rows.size)
+        self.days_left[rows] = self.rng.exponential(mean, size=rows.size)
 
     # ------------------------------------------------------------------------------------------
     def flat_cells(self, model: BorderModel) -> np.ndarray:

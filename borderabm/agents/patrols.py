@@ -55,6 +55,7 @@ class Patrols:
     kind = "patrol"
 
     def __init__(self, model: BorderModel, count: int):
+        self.rng = model.stream(self.kind)  # own stream: paired runs stay paired
         self.n = count
         self.ids = np.arange(count, dtype=np.int64)
         points = model.points
@@ -82,7 +83,7 @@ class Patrols:
             counts = self.static_counts
         elif strategy == "uniform":
             weights = self.base_weights(model) / model.points.stretch_km  # sector surges only
-            picks = model.rng.choice(size, size=self.n, p=weights / weights.sum())
+            picks = self.rng.choice(size, size=self.n, p=weights / weights.sum())
             counts = np.bincount(picks, minlength=size)
         elif strategy == "adaptive":
             base = self.base_weights(model)

@@ -46,7 +46,8 @@ class Refugees:
     kind = "refugee"
 
     def __init__(self, model: BorderModel, count: int):
-        world, routes, rng = model.world, model.routes, model.rng
+        self.rng = model.stream(self.kind)  # own stream: paired runs stay paired
+        world, routes, rng = model.world, model.routes, self.rng
         population = model.settings.population
         self.n = count
         self.ids = np.arange(count, dtype=np.int64)
@@ -89,7 +90,7 @@ class Refugees:
 
     def _place_communities(self, model: BorderModel, rows: np.ndarray) -> None:
         """Border communities live on either side within ``community_range_km`` of the line."""
-        world, rng = model.world, model.rng
+        world, rng = model.world, self.rng
         reach = model.settings.refugees.community_range_km
         near = (world.distance_to_border_km <= reach) & ~world.is_border
         near &= np.isin(world.country, (AF, PK))
@@ -100,7 +101,7 @@ class Refugees:
     # ------------------------------------------------------------------------------------------
     def step(self, model: BorderModel) -> None:
         """One day of movement."""
-        rng = model.rng
+        rng = self.rng
         settings = model.settings.refugees
         settled = self.state == SETTLED
 
@@ -164,7 +165,7 @@ class Refugees:
             destination_side = np.where(self.side[rows] == PK, AF, PK)
             for side in (AF, PK):
                 mine = destination_side == side
-                self.target_town[rows[mine]] = self._random_towns(side, int(mine.sum()), model.rng)
+                self.target_town[rows[mine]] = self._random_towns(side, int(mine.sum()), self.rng)
         vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
         gates = routes.gates
         hours = (
@@ -199,7 +200,7 @@ class Refugees:
                 other = np.where(self.side[targets[unset]] == PK, AF, PK)
                 for side in (AF, PK):
                     mine = targets[unset][other == side]
-                    self.target_town[mine] = self._random_towns(side, mine.size, model.rng)
+                    self.target_town[mine] = self._random_towns(side, mine.size, self.rng)
         destination = np.where(
             community, here, self.town_flat[np.maximum(self.target_town[rows], 0)]
         )
@@ -209,7 +210,7 @@ class Refugees:
         too_far = community[None, :] & (model.point_distance_km[:, here] > reach)
         risk = points.interdiction_risk(model.settings)[:, None] * settings.risk_aversion_hours
         blocked = points.fence[:, None] * settings.risk_aversion_hours * 2.0
-        cost = hours + risk + blocked + gumbel(model.rng, hours.shape, CHOICE_NOISE_HOURS)
+        cost = hours + risk + blocked + gumbel(self.rng, hours.shape, CHOICE_NOISE_HOURS)
         cost[too_far] = np.inf
         best = np.argmin(cost, axis=0)
         ok = np.isfinite(cost[best, np.arange(rows.size)])
@@ -260,7 +261,7 @@ class Refugees:
         waiting = np.flatnonzero(self.state == AT_GATE)
         stuck = waiting[~model.gate_open_mask[self.gate[waiting]]]
         chance = model.settings.refugees.redecide_probability_per_day
-        leaving = stuck[model.rng.random(stuck.size) < chance]
+        leaving = stuck[self.rng.random(stuck.size) < chance]
         if leaving.size:
             self.home[leaving] = model.gate_flat_cells[self.gate[leaving]]
             self._leave_irregularly(model, leaving)
@@ -294,7 +295,7 @@ class Refugees:
         self.journey.node[rows] = -1
 
     def _cross_irregularly(self, model: BorderModel, rows: np.ndarray) -> None:
-        rng, points = model.rng, model.points
+        rng, points = self.rng, model.points
         outcome = points.attempt(self.point[rows], False, model.settings, rng, civilian=True)
         people = model.people_per_agent
         metrics = model.metrics

@@ -40,8 +40,9 @@ class Traders:
     kind = "trader"
 
     def __init__(self, model: BorderModel, count: int):
+        self.rng = model.stream(self.kind)  # own stream: paired runs stay paired
         world, routes = model.world, model.routes
-        rng = model.rng
+        rng = self.rng
         market_towns = [i for i, t in enumerate(world.towns) if t.market]
         self.market_node = routes.towns[market_towns]
         self.market_cell = np.ravel_multi_index(
@@ -67,7 +68,7 @@ class Traders:
     def step(self, model: BorderModel) -> None:
         """One day of trade."""
         settings = model.settings.traders
-        rng = model.rng
+        rng = self.rng
         self.rest_days -= 1.0
         idle = np.flatnonzero((self.state == IDLE) & (self.rest_days <= 0))
         starting = idle[rng.random(idle.size) < settings.trip_probability_per_day]
@@ -105,7 +106,7 @@ class Traders:
         waiting_gate: np.ndarray | None,
     ) -> None:
         """Pick formal / informal / give up for ``rows`` standing at flat cells ``here``."""
-        routes, rng = model.routes, model.rng
+        routes, rng = model.routes, self.rng
         traders = model.settings.traders
         value = self.value_usd[rows]
         destination_cell = self.market_cell[self.destination[rows]]
@@ -204,7 +205,7 @@ class Traders:
         self.journey.start(served, destination_node, gate_cells, hours, VEHICLE)
 
     def _travel(self, model: BorderModel) -> None:
-        rng = model.rng
+        rng = self.rng
         moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_MARKET, TO_POINT,
                                                      SMUGGLING_TO_MARKET)))  # fmt: skip
         arrived = self.journey.advance(moving)
