@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -200,6 +201,121 @@ def _short(value: float, signed: bool = False) -> str:
         if magnitude >= limit:
             return f"{sign}{value / limit:,.2f}{suffix}"
     return f"{sign}{value:,.1f}"
+
+
+@app.command()
+def sweep(
+    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Results directory (default: results/<sweep name>).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=1024, help="Local worker processes (default: cores).")
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786), or 'local' for a LocalCluster."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip finished runs (also the default when re-run).")
+    ] = True,
+) -> None:
+    """Run a parameter sweep into a crash-safe results store; re-running resumes it."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from borderabm.experiments.engines import default_workers
+    from borderabm.experiments.runner import run_sweep, summarise
+    from borderabm.experiments.store import ResultsStore, StoreError
+    from borderabm.experiments.sweep import load_sweep
+
+    try:
+        loaded = load_sweep(sweep_file, _resolve_relative)
+    except ScenarioError as error:
+        fail(error.problems, error.source)
+    store = ResultsStore(out or Path("results") / loaded.spec.name)
+    done_before = len(store.done() & {r.run_id for r in loaded.runs})
+    workers = workers or default_workers()
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]:.2f} runs/s"), TimeElapsedColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    started = time.perf_counter()
+    with Progress(*columns, console=stderr) as progress:
+        task = progress.add_task(loaded.spec.name, total=len(loaded.runs), completed=done_before,
+                                 rate=0.0)  # fmt: skip
+        counter = {"n": 0}
+
+        def on_done(result: dict) -> None:
+            counter["n"] += 1
+            rate = counter["n"] / max(time.perf_counter() - started, 1e-9)
+            progress.update(task, advance=1, rate=rate)
+
+        try:
+            executed = run_sweep(loaded, store, workers=workers, dask=dask, on_done=on_done)
+        except StoreError as error:
+            fail([str(error)])
+    stderr.print(f"{executed} runs executed, {done_before} already done; results in {store.root}")
+    _print_results(summarise(store.runs(), loaded.spec.metrics), loaded.spec.name)
+
+
+@app.command()
+def results(
+    results_dir: Annotated[Path, typer.Argument(help="A results directory written by sweep.")],
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", help="Metrics to show (default: headline).")
+    ] = None,
+    csv: Annotated[Path | None, typer.Option(help="Also write the summary as CSV.")] = None,
+) -> None:
+    """Summarise a sweep: mean and 95% interval per scenario and design point."""
+    from borderabm.experiments.runner import summarise
+    from borderabm.experiments.store import ResultsStore
+
+    store = ResultsStore(results_dir)
+    manifest = store.manifest()
+    if manifest is None:
+        fail([f"{results_dir}: not a results directory (no manifest.json)"])
+    table = summarise(store.runs(), metric or ())
+    if table.empty:
+        fail([f"{results_dir}: no finished runs yet"])
+    _print_results(table, manifest["sweep"]["name"])
+    if csv is not None:
+        table.to_csv(csv, index=False)
+        stderr.print(f"wrote {csv}")
+
+
+def _resolve_relative(entry: str, folder: Path) -> Path:
+    """A sweep's scenario entry: relative to the sweep file, else a path or a shipped name."""
+    beside = folder / entry
+    if beside.exists():
+        return beside
+    return resolve_scenario_path(entry)
+
+
+def _print_results(table, title: str) -> None:
+    if table.empty:
+        return
+    metrics = [c[: -len("_low")] for c in table.columns if c.endswith("_low")]
+    fixed = {"scenario", "point", "replicates", *metrics}
+    parameters = [c for c in table.columns if c not in fixed and not c.endswith(("_low", "_high"))]
+    out = Table(title=f"{title}: mean [95% interval] per design point")
+    for column in ("scenario", "point", *parameters, "n", *metrics):
+        out.add_column(column, justify="left" if column == "scenario" else "right")
+    for _, row in table.iterrows():
+        cells = [str(row["scenario"]), str(row["point"])]
+        cells += [f"{row[p]:.4g}" if isinstance(row[p], float) else str(row[p]) for p in parameters]
+        cells.append(str(row["replicates"]))
+        cells += [f"{_short(row[m])} [{_short(row[m + '_low'])} – {_short(row[m + '_high'])}]"
+                  for m in metrics]  # fmt: skip
+        out.add_row(*cells)
+    Console(width=max(stdout.width, 160)).print(out)
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Experiments at scale: sweep designs, engines (local processes, Dask) and the results store."""

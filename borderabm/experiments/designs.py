@@ -1,0 +1,98 @@
+"""Experimental designs over scenario parameters (dotted keys, as with ``--set``).
+
+* ``factorial`` — every combination of each parameter's listed levels;
+* ``lhs`` — Latin hypercube over each parameter's [low, high] (scipy.stats.qmc);
+* ``sobol`` — Saltelli's extension of Sobol sequences, for Sobol indices (SALib);
+* ``morris`` — Morris trajectories, for elementary-effects screening (SALib).
+
+Designs are deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from scipy.stats import qmc
+
+DesignKind = Literal["factorial", "lhs", "sobol", "morris"]
+MORRIS_LEVELS = 4
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One varied parameter: explicit levels (factorial) or a range (sampled designs)."""
+
+    key: str
+    levels: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+
+    @property
+    def ranged(self) -> bool:
+        """Whether the parameter is given as a [low, high] range."""
+        return self.low is not None and self.high is not None
+
+
+def salib_problem(parameters: list[Parameter]) -> dict:
+    """The SALib problem definition of ranged parameters."""
+    return {
+        "num_vars": len(parameters),
+        "names": [p.key for p in parameters],
+        "bounds": [[float(p.low), float(p.high)] for p in parameters],
+    }
+
+
+def generate(kind: DesignKind, parameters: list[Parameter], samples: int, seed: int) -> list[dict]:
+    """The design points: one mapping of dotted key to value per point.
+
+    Args:
+        kind: The design.
+        parameters: What varies.
+        samples: LHS points; Sobol base sample N (N x (D + 2) points); Morris trajectories
+            (N x (D + 1) points). Ignored by ``factorial``.
+        seed: Seed of the sampled designs.
+
+    Raises:
+        ValueError: If parameters do not suit the design.
+    """
+    if not parameters:
+        return [{}]
+    if kind == "factorial":
+        missing = [p.key for p in parameters if not p.levels]
+        if missing:
+            raise ValueError(f"factorial designs need 'levels' for {', '.join(missing)}")
+        return [
+            dict(zip([p.key for p in parameters], combo, strict=True))
+            for combo in itertools.product(*[p.levels for p in parameters])
+        ]
+    missing = [p.key for p in parameters if not p.ranged]
+    if missing:
+        raise ValueError(f"{kind} designs need 'low' and 'high' for {', '.join(missing)}")
+    unit = _unit_sample(kind, parameters, samples, seed)
+    low = np.array([p.low for p in parameters], dtype=float)
+    high = np.array([p.high for p in parameters], dtype=float)
+    values = low + unit * (high - low) if kind == "lhs" else unit
+    return [{p.key: _cast(p, v) for p, v in zip(parameters, row, strict=True)} for row in values]
+
+
+def _unit_sample(kind: str, parameters: list[Parameter], samples: int, seed: int) -> np.ndarray:
+    if kind == "lhs":
+        return qmc.LatinHypercube(d=len(parameters), seed=seed).random(samples)
+    problem = salib_problem(parameters)
+    if kind == "sobol":
+        from SALib.sample import sobol
+
+        return sobol.sample(problem, samples, calc_second_order=False, seed=seed)
+    if kind == "morris":
+        from SALib.sample import morris
+
+        return morris.sample(problem, samples, num_levels=MORRIS_LEVELS, seed=seed)
+    raise ValueError(f"unknown design '{kind}' (allowed: factorial, lhs, sobol, morris)")
+
+
+def _cast(parameter: Parameter, value: float) -> Any:
+    return int(round(value)) if parameter.integer else float(value)

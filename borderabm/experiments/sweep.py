@@ -1,0 +1,209 @@
+"""Sweep files: which scenarios, which parameters vary and how, how many replicates.
+
+```toml
+name = "fence_vs_patrols"
+scenarios = ["baseline", "trade_corridor"]  # shipped names, or paths relative to this file
+replicates = 5
+seed = 1                                      # replicate k of every point uses seed + k - 1
+days = 180                                    # optional: overrides the scenarios' horizons
+metrics = ["attacks", "formal_trade_usd"]     # summary metrics to report (empty: the headline set)
+series = true                                 # keep the daily series of every run
+
+[design]
+kind = "lhs"                                  # factorial | lhs | sobol | morris
+samples = 20
+
+[parameters."fence.coverage"]
+low = 0.5
+high = 1.0
+
+[parameters."patrols.units"]
+low = 200
+high = 1200
+integer = true
+```
+
+A sweep expands into runs (scenario x design point x replicate), each with a stable id derived from
+its content, so a re-run knows which runs are already done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from borderabm.experiments.designs import DesignKind, Parameter, generate
+from borderabm.scenario import Scenario, ScenarioError, parse_toml, with_overrides
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParameterSpec(_Strict):
+    """Levels (factorial) or a range (sampled designs) for one dotted key."""
+
+    levels: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _levels_or_range(self) -> ParameterSpec:
+        ranged = self.low is not None or self.high is not None
+        if self.levels is None and not ranged:
+            raise ValueError("give 'levels' (factorial) or 'low' and 'high' (sampled designs)")
+        if ranged and (self.low is None or self.high is None or self.high < self.low):
+            raise ValueError("a range needs 'low' <= 'high'")
+        return self
+
+
+class DesignSpec(_Strict):
+    """The experimental design."""
+
+    kind: DesignKind = "factorial"
+    samples: int = Field(16, ge=1, le=1_000_000)
+
+
+class SweepSpec(_Strict):
+    """A validated sweep file."""
+
+    name: str = "sweep"
+    description: str = ""
+    scenarios: tuple[str, ...] = Field(min_length=1)
+    replicates: int = Field(5, ge=1, le=100_000)
+    seed: int = Field(1, ge=0, le=2**62)
+    days: int | None = Field(None, ge=1, le=36_500)
+    metrics: tuple[str, ...] = ()
+    series: bool = True
+    design: DesignSpec = DesignSpec()
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+
+    def parameter_list(self) -> list[Parameter]:
+        """The varied parameters, in file order."""
+        return [
+            Parameter(key, p.levels, p.low, p.high, p.integer) for key, p in self.parameters.items()
+        ]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: everything a worker needs, with no path to read."""
+
+    run_id: str
+    scenario: str
+    point: int
+    replicate: int
+    seed: int
+    overrides: dict[str, Any]
+    document: dict[str, Any]  # the validated scenario, with overrides, seed and days applied
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A loaded sweep: its spec, where it came from, its scenarios and its runs."""
+
+    spec: SweepSpec
+    source: Path
+    source_sha256: str
+    scenario_files: dict[str, tuple[str, str]]  # name -> (path, sha256)
+    points: list[dict[str, Any]]
+    runs: list[RunSpec]
+
+
+def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
+    """Read, validate and expand a sweep file.
+
+    Args:
+        path: The sweep TOML file.
+        resolve_scenario: Callable mapping a scenario entry (name or relative path) and the sweep
+            file's folder to a scenario file path.
+
+    Raises:
+        ScenarioError: For any problem, naming the file and key.
+    """
+    from borderabm.scenario import load_scenario
+
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = path.read_bytes()
+        document = parse_toml(raw.decode("utf-8"), source)
+    except FileNotFoundError:
+        raise ScenarioError(source, ["no such file"]) from None
+    except UnicodeDecodeError:
+        raise ScenarioError(source, ["not UTF-8 text"]) from None
+    try:
+        spec = SweepSpec.model_validate(document)
+    except ValidationError as error:
+        problems = [_sweep_problem(e) for e in error.errors()]
+        raise ScenarioError(source, problems) from None
+    try:
+        points = generate(spec.design.kind, spec.parameter_list(), spec.design.samples, spec.seed)
+    except ValueError as error:
+        raise ScenarioError(source, [f"design: {error}"]) from None
+
+    scenario_files: dict[str, tuple[str, str]] = {}
+    runs: list[RunSpec] = []
+    for entry in spec.scenarios:
+        scenario_path = resolve_scenario(entry, path.parent)
+        base = load_scenario(scenario_path)
+        digest = hashlib.sha256(Path(scenario_path).read_bytes()).hexdigest()
+        scenario_files[base.name] = (str(scenario_path), digest)
+        for index, point in enumerate(points):
+            for replicate in range(spec.replicates):
+                seed = spec.seed + replicate
+                overrides = {**point, "seed": seed}
+                if spec.days is not None:
+                    overrides["horizon_days"] = spec.days
+                try:
+                    settings = with_overrides(base, overrides, source)
+                except ScenarioError as error:
+                    raise ScenarioError(
+                        source, [f"parameters at design point {index}: {p}" for p in error.problems]
+                    ) from None
+                runs.append(_run_spec(settings, index, replicate, point))
+    return Sweep(
+        spec=spec,
+        source=path,
+        source_sha256=hashlib.sha256(raw).hexdigest(),
+        scenario_files=scenario_files,
+        points=points,
+        runs=runs,
+    )
+
+
+def _run_spec(settings: Scenario, point: int, replicate: int, overrides: dict) -> RunSpec:
+    document = settings.model_dump(mode="json")
+    run_id = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:20]
+    return RunSpec(
+        run_id=run_id,
+        scenario=settings.name,
+        point=point,
+        replicate=replicate,
+        seed=settings.seed,
+        overrides=dict(overrides),
+        document=document,
+    )
+
+
+def _sweep_problem(error) -> str:
+    """One line for one validation error of a sweep file: key path, problem, what is allowed."""
+    from borderabm.scenario import _format_path, _suggest
+
+    loc = tuple(error.get("loc", ()))
+    path = _format_path(loc)
+    if error.get("type") == "extra_forbidden":
+        parent = {0: SweepSpec}.get(len(loc) - 1)
+        if parent is None:
+            parent = DesignSpec if loc[0] == "design" else ParameterSpec
+        return f"{path}: unknown key; {_suggest(str(loc[-1]), list(parent.model_fields))}"
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    given = error.get("input")
+    shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
+    return f"{path}: {message}{shown}"
