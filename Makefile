@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 run: setup
 	$(BIN)/borderabm map --out $(OUT)/world.png
 	$(BIN)/borderabm run baseline --out $(OUT)/baseline
-	$(BIN)/borderabm compare baseline fence_full trade_corridor fence_and_corridor --replicates 5
+	$(BIN)/borderabm compare baseline fence_full trade_corridor fence_and_corridor --replicates 5 \
+	  --out $(OUT)/compare --report $(OUT)/report
 
 test: setup
 	$(BIN)/python -m pytest

@@ -149,26 +149,77 @@ def _print_summary(record: dict) -> None:
 @app.command()
 def compare(
     scenario_files: Annotated[
-        list[str], typer.Argument(help="Two or more scenarios; the first is the reference.")
-    ],
-    replicates: Annotated[int, typer.Option(min=1, max=1000, help="Runs per scenario.")] = 5,
+        list[str] | None, typer.Argument(help="Two or more scenarios; the first is the reference.")
+    ] = None,
+    replicates: Annotated[int, typer.Option(min=1, max=10_000, help="Runs per scenario.")] = 5,
     seed: Annotated[int, typer.Option(help="Seed of replicate 1 (k-th uses seed + k - 1).")] = 1,
     days: Annotated[int | None, typer.Option(help="Days to simulate (overrides horizons).")] = None,
+    sweep_dir: Annotated[
+        Path | None,
+        typer.Option("--sweep", help="Compare the runs of an existing sweep instead of running."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Results directory (default: results/compare-...).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=1024, help="Local workers.")] = None,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write an HTML + Markdown report with charts here.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """Compare scenarios on common seeds: means, 95% intervals, paired differences vs the first."""
-    from borderabm.compare import compare_table, run_replicates
+    from borderabm.compare import compare_table
+    from borderabm.experiments.engines import default_workers
+    from borderabm.experiments.runner import run_sweep
+    from borderabm.experiments.store import ResultsStore, StoreError
+    from borderabm.experiments.sweep import comparison_sweep
 
-    if len(scenario_files) < 2:
-        fail(["compare needs at least two scenarios"])
-    overrides = parse_overrides([], days, None)
-    loaded = [load_or_fail(name, overrides) for name in scenario_files]
-    results = run_replicates(loaded, replicates, seed)
-    table = compare_table(results)
+    if sweep_dir is not None:
+        store = ResultsStore(sweep_dir)
+        if store.manifest() is None:
+            fail([f"{sweep_dir}: not a results directory (no manifest.json)"])
+        runs = store.runs()
+        if runs.empty:
+            fail([f"{sweep_dir}: no finished runs yet"])
+        if runs["point"].nunique() > 1:
+            runs["scenario"] = runs["scenario"] + "@" + runs["point"].astype(str)
+        order = list(dict.fromkeys(runs["scenario"]))
+        replicates = int(runs.groupby("scenario").size().min())
+    else:
+        names = scenario_files or []
+        if len(names) < 2:
+            fail(["compare needs at least two scenarios (or --sweep DIR)"])
+        paths = [resolve_scenario_path(name) for name in names]
+        try:
+            loaded = comparison_sweep(paths, replicates, seed, days)
+        except ScenarioError as error:
+            fail(error.problems, error.source)
+        store = ResultsStore(out or Path("results") / loaded.spec.name)
+        try:
+            run_sweep(loaded, store, workers=workers or default_workers(), dask=dask)
+        except StoreError as error:
+            fail([str(error)])
+        runs = store.runs()
+        order = list(loaded.scenario_files)
+    runs = runs.set_index("scenario").loc[order].reset_index()
+    table = compare_table(runs)
     if as_json:
         sys.stdout.write(table.to_json(orient="records") + "\n")
-        return
-    _print_comparison(table, replicates)
+    else:
+        _print_comparison(table, replicates)
+    if report is not None:
+        from borderabm.experiments.report import write_report
+
+        series = store.series()
+        if series.empty:
+            fail([f"{store.root}: no daily series stored (sweep with series = false)"])
+        series = series.merge(runs[["run_id", "scenario"]], on="run_id")
+        sectors = [c.split(".", 1)[1] for c in series.columns
+                   if c.startswith("militant_crossings.")]  # fmt: skip
+        title = "Comparison: " + " vs ".join(order)
+        written = write_report(table, runs, series, sectors, report, title, replicates)
+        stderr.print(f"wrote {written[0]} (and report.md, charts)")
 
 
 def _print_comparison(table, replicates: int) -> None:

@@ -1,5 +1,7 @@
 """Compare scenarios on common random numbers: replicate k of every scenario uses the same seed.
 
+The runs come from the sweep machinery (``borderabm.experiments``); this module holds the statistics.
+
 For each metric: the mean and 95% interval per scenario, and the paired difference against the first
 scenario with its 95% interval (Student t on the per-seed differences); a difference is *clear* when
 its interval excludes zero.
@@ -13,11 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from borderabm.geography import build_world
-from borderabm.geography.routes import build_routes
-from borderabm.model import BorderModel
-from borderabm.scenario import Scenario, with_overrides
 
 HEADLINE_METRICS = (
     "militant_crossings",
@@ -54,31 +51,6 @@ def interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
         return Interval(centre, centre, centre)
     half = stats.t.ppf(0.5 + confidence / 2, data.size - 1) * data.std(ddof=1) / np.sqrt(data.size)
     return Interval(centre, centre - half, centre + half)
-
-
-def replicate_seeds(base_seed: int, replicates: int) -> list[int]:
-    """The common seeds: replicate k gets ``base_seed + k`` in every scenario."""
-    return [base_seed + k for k in range(replicates)]
-
-
-def run_replicates(
-    scenarios: Sequence[Scenario], replicates: int, base_seed: int = 1
-) -> pd.DataFrame:
-    """Run every scenario on the same seeds; one row per (scenario, seed) with its summary."""
-    rows = []
-    cache: dict[float, tuple] = {}
-    for settings in scenarios:
-        km = settings.map.resolution_km
-        if km not in cache:
-            world = build_world(km, settings.map.buffer_km)
-            cache[km] = (world, build_routes(world))
-        world, routes = cache[km]
-        for seed in replicate_seeds(base_seed, replicates):
-            seeded = with_overrides(settings, {"seed": seed}, settings.name)
-            model = BorderModel(seeded, world=world, routes=routes)
-            model.run()
-            rows.append({"scenario": settings.name, "seed": seed, **model.summary()})
-    return pd.DataFrame(rows)
 
 
 def compare_table(results: pd.DataFrame, metrics: Sequence[str] = HEADLINE_METRICS) -> pd.DataFrame:

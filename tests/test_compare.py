@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from borderabm.cli import app
-from borderabm.compare import compare_table, interval, replicate_seeds
+from borderabm.compare import compare_table, interval
 
 runner = CliRunner()
 
@@ -37,13 +37,12 @@ def test_paired_differences_use_common_seeds():
     assert table.loc["b", "diff_low"] == pytest.approx(10.0)
     assert bool(table.loc["b", "clear"])
     assert pd.isna(table.loc["a", "diff"])
-    assert replicate_seeds(7, 3) == [7, 8, 9]
 
 
-def test_compare_command_reports_every_scenario_and_metric():
+def test_compare_command_reports_every_scenario_and_metric(tmp_path):
     result = runner.invoke(
         app, ["compare", "baseline", "trade_corridor", "--replicates", "2", "--days", "15",
-              "--json"],
+              "--json", "--out", str(tmp_path / "runs"), "--workers", "1"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
@@ -55,8 +54,46 @@ def test_compare_command_reports_every_scenario_and_metric():
 
 def test_compare_needs_two_scenarios_and_valid_files(tmp_path):
     assert runner.invoke(app, ["compare", "baseline"]).exit_code == 2
+    assert runner.invoke(app, ["compare", "--sweep", str(tmp_path)]).exit_code == 2
     bad = tmp_path / "bad.toml"
     bad.write_text("[fence]\ncoverage = 2\n")
     result = runner.invoke(app, ["compare", "baseline", str(bad)])
     assert result.exit_code == 2
     assert "fence.coverage" in result.output
+
+
+def test_compare_writes_a_report_with_charts(tmp_path):
+    from PIL import Image
+
+    report = tmp_path / "report"
+    result = runner.invoke(
+        app, ["compare", "fence_full", "trade_corridor", "--replicates", "3", "--days", "20",
+              "--out", str(tmp_path / "runs"), "--report", str(report), "--workers", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = (report / "index.html").read_text()
+    assert "fence_full" in page and "trade_corridor" in page and "paired difference" in page
+    assert "militant_crossings" in page and "formal_trade_usd" in page
+    markdown = (report / "report.md").read_text()
+    assert markdown.startswith("# Comparison: fence_full vs trade_corridor")
+    for chart in ("timeseries.png", "sectors.png", "cost_effect.png"):
+        assert chart in page
+        image = Image.open(report / chart)
+        assert image.size[0] > 800 and len(image.convert("RGB").getcolors(1 << 20)) > 50
+
+
+def test_compare_reads_an_existing_sweep(tmp_path):
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(
+        'name = "s"\nscenarios = ["baseline"]\nreplicates = 2\ndays = 15\n'
+        '[parameters."fence.coverage"]\nlevels = [0.0, 1.0]\n'
+    )
+    out = tmp_path / "s"
+    assert runner.invoke(app, ["sweep", str(sweep), "--out", str(out), "--workers", "1"]
+                         ).exit_code == 0  # fmt: skip
+    result = runner.invoke(app, ["compare", "--sweep", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert {r["scenario"] for r in rows} == {"baseline@0", "baseline@1"}
+    fenced = [r for r in rows if r["scenario"] == "baseline@1" and r["metric"] == "policy_cost_usd"]
+    assert fenced[0]["diff"] > 0  # a full fence costs more than none

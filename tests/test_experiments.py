@@ -236,3 +236,12 @@ def test_engine_functions_exist_for_both_backends():
     assert callable(run_local) and callable(run_dask)
     with pytest.raises(ScenarioError):
         load_sweep("/nonexistent/sweep.toml", _resolve_relative)
+
+
+@pytest.mark.parametrize("name", ["fence_patrols", "sensitivity_morris"])
+def test_shipped_sweeps_validate(name):
+    from tests.conftest import REPO
+
+    sweep = load_sweep(REPO / "sweeps" / f"{name}.toml", _resolve_relative)
+    assert len(sweep.runs) == len(sweep.points) * len(sweep.scenario_files) * sweep.spec.replicates
+    assert len(sweep.runs) >= 40

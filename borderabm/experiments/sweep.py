@@ -178,6 +178,46 @@ def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
     )
 
 
+def comparison_sweep(
+    scenario_paths: list[Path], replicates: int, seed: int, days: int | None
+) -> Sweep:
+    """A sweep with no varied parameters: each scenario on the same seeds (for ``compare``).
+
+    Raises:
+        ScenarioError: For a scenario that cannot be loaded.
+    """
+    from borderabm.scenario import load_scenario
+
+    spec = SweepSpec(
+        name="compare-" + "-vs-".join(Path(p).stem for p in scenario_paths),
+        scenarios=tuple(str(p) for p in scenario_paths),
+        replicates=replicates,
+        seed=seed,
+        days=days,
+    )
+    scenario_files: dict[str, tuple[str, str]] = {}
+    runs: list[RunSpec] = []
+    for path in scenario_paths:
+        base = load_scenario(path)
+        if base.name in scenario_files:
+            raise ScenarioError(str(path), [f"scenario name '{base.name}' appears twice"])
+        scenario_files[base.name] = (str(path), hashlib.sha256(Path(path).read_bytes()).hexdigest())
+        for replicate in range(replicates):
+            overrides: dict[str, Any] = {"seed": seed + replicate}
+            if days is not None:
+                overrides["horizon_days"] = days
+            runs.append(_run_spec(with_overrides(base, overrides, str(path)), 0, replicate, {}))
+    fingerprint = json.dumps([spec.model_dump(), sorted(scenario_files.items())], sort_keys=True)
+    return Sweep(
+        spec=spec,
+        source=Path("<compare>"),
+        source_sha256=hashlib.sha256(fingerprint.encode()).hexdigest(),
+        scenario_files=scenario_files,
+        points=[{}],
+        runs=runs,
+    )
+
+
 def _run_spec(settings: Scenario, point: int, replicate: int, overrides: dict) -> RunSpec:
     document = settings.model_dump(mode="json")
     run_id = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:20]
