@@ -318,6 +318,33 @@ def sweep(
 
 
 @app.command()
+def sensitivity(
+    sweep_file: Annotated[
+        Path, typer.Argument(help="Sweep TOML file with a morris or sobol design.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Results directory (default: results/<sweep name>).")
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option("--metric", help="Metrics to analyse (default: the sweep's)."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=1024, help="Local workers.")] = None,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
+) -> None:
+    """Morris screening or Sobol indices (SALib): run the sweep, then a table and a bar chart."""
+    from borderabm.experiments import sensitivity as analysis
+    from borderabm.experiments.store import StoreError
+
+    try:
+        analysis.command(sweep_file, out, metric or [], workers, dask, stdout)
+    except ScenarioError as error:
+        fail(error.problems, error.source)
+    except (ValueError, StoreError) as error:
+        fail([str(error)], str(sweep_file))
+
+
+@app.command()
 def results(
     results_dir: Annotated[Path, typer.Argument(help="A results directory written by sweep.")],
     metric: Annotated[

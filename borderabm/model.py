@@ -61,7 +61,7 @@ class BorderModel(mesa.Model):
         *,
         world: World | None = None,
         routes: RouteNetwork | None = None,
-        rng: int | None = None,
+        rng: int | np.random.Generator | None = None,
     ):
         """Create a model.
 
@@ -69,10 +69,14 @@ class BorderModel(mesa.Model):
             settings: The scenario to run.
             world: A prebuilt world at the scenario's resolution (built or loaded from cache if None).
             routes: Prebuilt route fields for that world (built or loaded from cache if None).
-            rng: Seed for the model's random generator; defaults to ``settings.seed``.
+            rng: Seed (or Generator) for the model's random streams; defaults to
+                ``settings.seed``.
         """
-        super().__init__(rng=settings.seed if rng is None else rng)
-        self._seed = settings.seed if rng is None else rng
+        seed = settings.seed if rng is None else rng
+        if not isinstance(seed, int | np.integer):  # a Generator or SeedSequence, as Mesa allows
+            seed = int(np.random.default_rng(seed).integers(2**63))
+        self.stream_seed = int(seed)  # the root of every kind's random stream
+        super().__init__(rng=self.stream_seed)
         self.settings = settings
         self.world = world or build_world(settings.map.resolution_km, settings.map.buffer_km)
         self.routes = routes or build_routes(self.world)
@@ -125,7 +129,7 @@ class BorderModel(mesa.Model):
         (common random numbers), which sharpens paired comparisons.
         """
         key = STREAM_KEYS[kind]
-        return np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=(key,)))
+        return np.random.default_rng(np.random.SeedSequence(self.stream_seed, spawn_key=(key,)))
 
     @property
     def populations(self) -> tuple:

@@ -245,3 +245,21 @@ def test_shipped_sweeps_validate(name):
     sweep = load_sweep(REPO / "sweeps" / f"{name}.toml", _resolve_relative)
     assert len(sweep.runs) == len(sweep.points) * len(sweep.scenario_files) * sweep.spec.replicates
     assert len(sweep.runs) >= 40
+
+
+def test_equal_design_points_keep_their_own_runs(tmp_path):
+    # Morris trajectories share grid levels, so design points repeat; every point must be stored.
+    path = tmp_path / "morris.toml"
+    path.write_text(
+        'name = "m"\nscenarios = ["baseline"]\nreplicates = 1\ndays = 5\nseries = false\n'
+        '[design]\nkind = "morris"\nsamples = 4\n'
+        '[parameters."fence.coverage"]\nlow = 0.0\nhigh = 1.0\n'
+        '[parameters."patrols.units"]\nlow = 100\nhigh = 1500\ninteger = true\n'
+    )
+    sweep = load_sweep(path, _resolve_relative)
+    values = [tuple(p.values()) for p in sweep.points]
+    assert len(set(values)) < len(values)  # the design does repeat points
+    assert len({r.run_id for r in sweep.runs}) == len(sweep.runs)
+    store = ResultsStore(tmp_path / "out")
+    run_sweep(sweep, store, workers=1)
+    assert sorted(store.runs()["point"]) == list(range(len(sweep.points)))

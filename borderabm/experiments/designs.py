@@ -72,14 +72,15 @@ def generate(kind: DesignKind, parameters: list[Parameter], samples: int, seed: 
     missing = [p.key for p in parameters if not p.ranged]
     if missing:
         raise ValueError(f"{kind} designs need 'low' and 'high' for {', '.join(missing)}")
-    unit = _unit_sample(kind, parameters, samples, seed)
+    sample = _sample(kind, parameters, samples, seed)
     low = np.array([p.low for p in parameters], dtype=float)
     high = np.array([p.high for p in parameters], dtype=float)
-    values = low + unit * (high - low) if kind == "lhs" else unit
+    # LHS samples the unit cube; SALib's samples are already scaled to the bounds.
+    values = low + sample * (high - low) if kind == "lhs" else sample
     return [{p.key: _cast(p, v) for p, v in zip(parameters, row, strict=True)} for row in values]
 
 
-def _unit_sample(kind: str, parameters: list[Parameter], samples: int, seed: int) -> np.ndarray:
+def _sample(kind: str, parameters: list[Parameter], samples: int, seed: int) -> np.ndarray:
     if kind == "lhs":
         return qmc.LatinHypercube(d=len(parameters), seed=seed).random(samples)
     problem = salib_problem(parameters)

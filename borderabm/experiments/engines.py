@@ -26,18 +26,12 @@ _GEOGRAPHY: dict[tuple[float, float], tuple[Any, Any]] = {}
 
 def execute(run: RunSpec, store_root: str, keep_series: bool) -> dict[str, Any]:
     """Run one sweep run and store its results; return its id and wall time."""
-    from borderabm.geography import build_world
-    from borderabm.geography.routes import build_routes
     from borderabm.model import BorderModel
     from borderabm.scenario import validate_document
 
     start = time.perf_counter()
     settings = validate_document(run.document, f"run {run.run_id}")
-    key = (settings.map.resolution_km, settings.map.buffer_km)
-    if key not in _GEOGRAPHY:
-        world = build_world(*key)
-        _GEOGRAPHY[key] = (world, build_routes(world))
-    world, routes = _GEOGRAPHY[key]
+    world, routes = geography(settings)
     model = BorderModel(settings, world=world, routes=routes)
     model.run()
     row: dict[str, Any] = {
@@ -52,6 +46,18 @@ def execute(run: RunSpec, store_root: str, keep_series: bool) -> dict[str, Any]:
     series = model.timeseries() if keep_series else None
     ResultsStore(store_root).write_run(run.run_id, row, series, run.scenario, run.point)
     return {"run_id": run.run_id, "seconds": time.perf_counter() - start}
+
+
+def geography(settings):
+    """The world and route fields for a scenario's map, built (or loaded) once per process."""
+    from borderabm.geography import build_world
+    from borderabm.geography.routes import build_routes
+
+    key = (settings.map.resolution_km, settings.map.buffer_km)
+    if key not in _GEOGRAPHY:
+        world = build_world(*key)
+        _GEOGRAPHY[key] = (world, build_routes(world))
+    return _GEOGRAPHY[key]
 
 
 def default_workers() -> int:

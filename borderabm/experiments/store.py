@@ -83,7 +83,7 @@ class ResultsStore:
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write the manifest (atomically)."""
-        text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+        text = json.dumps(manifest, indent=2, default=str) + "\n"  # keeps the sweep file's order
         atomic_write(self.root / MANIFEST, lambda p: p.write_text(text))
 
     def write_run(self, run_id: str, row: dict[str, Any], series: pd.DataFrame | None,

@@ -220,7 +220,10 @@ def comparison_sweep(
 
 def _run_spec(settings: Scenario, point: int, replicate: int, overrides: dict) -> RunSpec:
     document = settings.model_dump(mode="json")
-    run_id = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:20]
+    # The design point is part of the identity: two points may draw the same values (Morris
+    # trajectories share grid levels), and each must keep its own stored run.
+    identity = json.dumps({"point": point, "document": document}, sort_keys=True)
+    run_id = hashlib.sha256(identity.encode()).hexdigest()[:20]
     return RunSpec(
         run_id=run_id,
         scenario=settings.name,
