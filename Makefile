@@ -32,6 +32,7 @@ ui: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_sweep.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
 """Sweep engine benchmarks (part of ``make bench``). Prints a Markdown table.
 
-* throughput of a 40-run sweep (baseline, 365 days: ~1.4 s per run) with 1 and 2 local workers;
+* throughput of an 80-run sweep (baseline, 730 days: ~1.2 s per run) with 1 and 2 local workers
+  (1 worker runs in this process; 2 spawn processes, whose start-up, ~1.5 s, is included);
 * the same sweep on a Dask LocalCluster with 2 workers: overhead against the local pool;
 * the sweep process's resident memory as 200 short runs accumulate (it should stay flat).
 """
@@ -20,8 +21,8 @@ from borderabm.experiments.sweep import load_sweep
 THROUGHPUT_SWEEP = """
 name = "bench_throughput"
 scenarios = ["baseline"]
-replicates = 40
-days = 365
+replicates = 80
+days = 730
 series = false
 """
 MEMORY_SWEEP = """

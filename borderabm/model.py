@@ -244,8 +244,8 @@ class BorderModel(mesa.Model):
             return np.ones(len(self.points))  # no adversary: every point alike
         foot = self.routes.foot_hours.reshape(len(self.routes.node_kind), -1)
         informal = self.routes.informal
-        to_bases = np.median(foot[informal][:, self.militants.base], axis=1)
-        to_targets = np.mean(foot[informal][:, self.militants.target_flat], axis=1)
+        to_bases = np.median(foot[np.ix_(informal, self.militants.base)], axis=1)
+        to_targets = np.mean(foot[np.ix_(informal, self.militants.target_flat)], axis=1)
         hours = to_bases + to_targets + self.points.fence * self.settings.fence.breach_hours
         best = np.nanmin(np.where(np.isfinite(hours), hours, np.nan))
         return np.where(np.isfinite(hours), best / hours, 0.0)

@@ -104,7 +104,7 @@ class Militants:
         routes, rng, points = model.routes, self.rng, model.points
         settings = model.settings
         foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
-        hours = foot[routes.informal][:, here] + foot[routes.informal][:, destination]
+        hours = foot[np.ix_(routes.informal, here)] + foot[np.ix_(routes.informal, destination)]
         breach = points.fence * settings.fence.breach_hours
         cost = (hours + breach[:, None]
                 + self.risk_estimate[:, None] * settings.militants.risk_aversion_hours
@@ -131,7 +131,7 @@ class Militants:
         cargo = rows[use_cargo]
         if cargo.size:
             vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
-            via = vehicle[corridor_gates][:, here[use_cargo]]
+            via = vehicle[np.ix_(corridor_gates, here[use_cargo])]
             gate_choice = np.argmin(via, axis=0)
             self.point[cargo] = CORRIDOR
             self.state[cargo] = TO_POINT

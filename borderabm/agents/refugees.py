@@ -169,8 +169,8 @@ class Refugees:
         vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
         gates = routes.gates
         hours = (
-            vehicle[gates][:, self.home[rows]]
-            + vehicle[gates][:, self.town_flat[self.target_town[rows]]]
+            vehicle[np.ix_(gates, self.home[rows])]
+            + vehicle[np.ix_(gates, self.town_flat[self.target_town[rows]])]
         )
         hours[~model.gate_people_allowed] = np.inf
         best = np.argmin(hours, axis=0)
@@ -204,8 +204,10 @@ class Refugees:
         destination = np.where(
             community, here, self.town_flat[np.maximum(self.target_town[rows], 0)]
         )
-        hours = foot[routes.informal][:, here]
-        hours = hours + np.where(community[None, :], 0.0, foot[routes.informal][:, destination])
+        hours = foot[np.ix_(routes.informal, here)]
+        hours = hours + np.where(
+            community[None, :], 0.0, foot[np.ix_(routes.informal, destination)]
+        )
         reach = settings.community_range_km
         too_far = community[None, :] & (model.point_distance_km[:, here] > reach)
         risk = points.interdiction_risk(model.settings)[:, None] * settings.risk_aversion_hours

@@ -115,7 +115,7 @@ class Traders:
         vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
         foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
 
-        road_hours = vehicle[gates][:, here] + vehicle[gates][:, destination_cell]
+        road_hours = vehicle[np.ix_(gates, here)] + vehicle[np.ix_(gates, destination_cell)]
         formal = road_hours / 24.0 * per_day
         formal += (model.gate_processing_h[:, None] / 24.0) * per_day
         formal += model.gate_tariff[:, None] * value[None, :]
@@ -129,7 +129,7 @@ class Traders:
             formal[waiting_gate, np.arange(rows.size)] = stay
 
         points = routes.informal
-        pack_hours = foot[points][:, here] + foot[points][:, destination_cell]
+        pack_hours = foot[np.ix_(points, here)] + foot[np.ix_(points, destination_cell)]
         pack_hours = pack_hours * traders.smuggling_speed_factor
         informal = pack_hours / 24.0 * per_day + traders.smuggling_cost_share * value[None, :]
         seizure = model.points.detection * traders.seizure_given_detection
