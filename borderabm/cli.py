@@ -246,12 +246,9 @@ def _print_comparison(table, replicates: int) -> None:
 
 
 def _short(value: float, signed: bool = False) -> str:
-    sign = "+" if signed and value > 0 else ""
-    magnitude = abs(value)
-    for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if magnitude >= limit:
-            return f"{sign}{value / limit:,.2f}{suffix}"
-    return f"{sign}{value:,.1f}"
+    from borderabm.compare import short_number
+
+    return short_number(value, signed)
 
 
 @app.command()

@@ -71,3 +71,13 @@ def compare_table(results: pd.DataFrame, metrics: Sequence[str] = HEADLINE_METRI
                         "clear": diff.clear}  # fmt: skip
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def short_number(value: float, signed: bool = False) -> str:
+    """A compact human number: 674.52M, 2.05bn, 1.30k, 12.5 (with a sign if asked)."""
+    sign = "+" if signed and value > 0 else ""
+    magnitude = abs(value)
+    for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= limit:
+            return f"{sign}{value / limit:,.2f}{suffix}"
+    return f"{sign}{value:,.1f}"
