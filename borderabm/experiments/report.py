@@ -18,6 +18,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from borderabm.compare import short_number  # noqa: E402
+
 SERIES_METRICS = (
     ("militant_crossings", "militant crossings (fighters, cumulative)"),
     ("attacks", "attacks (cumulative)"),
@@ -114,12 +116,11 @@ def cost_effect_chart(runs: pd.DataFrame, out: Path) -> Path:
 
 
 def _cell(row: pd.Series, reference: bool) -> str:
-    text = f"{row['mean']:,.4g} [{row['low']:,.4g} – {row['high']:,.4g}]"
+    text = f"{short_number(row['mean'])} [{short_number(row['low'])} – {short_number(row['high'])}]"
     if not reference:
         mark = " ✱" if row["clear"] else ""
-        text += (
-            f"<br>Δ {row['diff']:+,.4g} [{row['diff_low']:+,.4g} – {row['diff_high']:+,.4g}]{mark}"
-        )
+        low, high = short_number(row["diff_low"], True), short_number(row["diff_high"], True)
+        text += f"<br>Δ {short_number(row['diff'], True)} [{low} – {high}]{mark}"
     return text
 
 
