@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: setup run test ui bench lint map clean
+.PHONY: setup run test ui bench lint map clean browser
 
 setup: $(STAMP)
 
@@ -24,8 +24,16 @@ run: setup
 	$(BIN)/borderabm compare baseline fence_full trade_corridor fence_and_corridor --replicates 5 \
 	  --out $(OUT)/compare --report $(OUT)/report
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
+
+# The browser tests need Debian's Chromium (Playwright drives it; it never downloads a browser).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
+	  else echo "error: the browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; fi; \
+	fi
 
 ui: setup
 	$(BIN)/borderabm ui

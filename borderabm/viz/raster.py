@@ -19,6 +19,7 @@ GATE_RGB = {
     "corridor": np.array([44, 123, 182], dtype=np.uint8),
 }
 GATE_HALF_SIZE = 2  # cells around the gate's cell painted in its colour
+FENCE_RGB = np.array([90, 50, 20], dtype=np.uint8)
 
 
 _base_frames: dict[int, tuple[World, np.ndarray]] = {}
@@ -43,10 +44,18 @@ def gate_status(policy: PolicyState, gate: str) -> str:
     return "open" if policy.gate_open(gate) else "closed"
 
 
-def frame_rgb(world: World, policy: PolicyState) -> np.ndarray:
-    """The current map as an RGB array ``[row, col, 3]`` (row 0 = north), gates coloured by status."""
+def frame_rgb(world: World, policy: PolicyState, *, fence: bool = False) -> np.ndarray:
+    """The current map as an RGB array ``[row, col, 3]`` (row 0 = north), gates coloured by status.
+
+    With ``fence``, border cells are shaded by how much of their sector is fenced and intact.
+    """
     rgb = _base_frame(world).copy()
     height = world.grid.height
+    if fence:
+        bx, by = np.nonzero(world.is_border)
+        strength = (policy.fence_coverage * policy.fence_integrity)[world.sector[bx, by]]
+        shade = strength[:, None] * FENCE_RGB + (1 - strength[:, None]) * 200
+        rgb[height - 1 - by, bx] = shade.astype(np.uint8)
     for crossing in world.crossings:
         x, y = crossing.cell
         row = height - 1 - y
@@ -61,4 +70,63 @@ def frame_png(world: World, policy: PolicyState) -> bytes:
     """The current map as PNG bytes."""
     buffer = io.BytesIO()
     Image.fromarray(frame_rgb(world, policy)).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+KIND_RGB = {
+    "trader": np.array([31, 119, 180], dtype=np.uint8),
+    "refugee": np.array([148, 103, 189], dtype=np.uint8),
+    "militant": np.array([20, 20, 20], dtype=np.uint8),
+    "patrol": np.array([255, 127, 14], dtype=np.uint8),
+}
+ATTACK_RGB = np.array([255, 0, 0], dtype=np.uint8)
+INTERDICTION_RGB = np.array([255, 215, 0], dtype=np.uint8)
+
+
+def model_frame_rgb(model) -> np.ndarray:
+    """The map of a running model: fence by integrity, gates, agents as dots, today's events.
+
+    Args:
+        model: A ``BorderModel``.
+    """
+    world, policy = model.world, model.policy
+    frame = frame_rgb(world, policy, fence=True)
+    height, scale = world.grid.height, PIXELS_PER_CELL
+
+    def pixel(cells_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (height - 1 - cells_xy[:, 1]) * scale + scale // 2, cells_xy[
+            :, 0
+        ] * scale + scale // 2
+
+    for population in model.populations:
+        cells = population.flat_cells(model)
+        if population.kind == "refugee":
+            cells = cells[population.state != 6]  # the dead are not drawn
+        xy = np.column_stack(np.unravel_index(cells, world.grid.shape))
+        rows, cols = pixel(xy)
+        for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):  # 2 x 2 pixel dots
+            frame[rows + dr, cols + dc] = KIND_RGB[population.kind]
+
+    # Events of the day flash: yellow where patrols stopped someone, red where an attack struck.
+    stopped = model.points.cells[model.points.interdictions > 0]
+    towns = [t.cell for t in world.towns]
+    struck = np.array(
+        [towns[i] for i, n in enumerate(model.metrics.by[("attacks", "town")]) if n > 0]
+    )
+    for cells_xy, colour in ((stopped, INTERDICTION_RGB), (struck, ATTACK_RGB)):
+        if len(cells_xy):
+            rows, cols = pixel(np.asarray(cells_xy).reshape(-1, 2))
+            for dr in range(-3, 4):
+                for dc in (-3, 3):
+                    frame[np.clip(rows + dr, 0, frame.shape[0] - 1),
+                          np.clip(cols + dc, 0, frame.shape[1] - 1)] = colour  # fmt: skip
+                    frame[np.clip(rows + dc, 0, frame.shape[0] - 1),
+                          np.clip(cols + dr, 0, frame.shape[1] - 1)] = colour  # fmt: skip
+    return frame
+
+
+def model_frame_png(model) -> bytes:
+    """The map of a running model as PNG bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(model_frame_rgb(model)).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()

@@ -1,0 +1,178 @@
+"""The compare page: its comparison logic on real runs, its guards, and the component rendered."""
+
+import shutil
+import threading
+import time
+
+import pytest
+
+from borderabm.ui import compare_page as cp
+from tests.conftest import SCENARIOS
+
+NAMES = ["baseline", "fence_full"]
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("ui-results")
+
+
+@pytest.fixture(autouse=True)
+def configured_results(results_dir, monkeypatch):
+    monkeypatch.setenv(cp.RESULTS_ENV, str(results_dir))
+    return results_dir
+
+
+@pytest.fixture(scope="module")
+def compared(results_dir):
+    """One real comparison: 2 scenarios x 2 replicates x 30 days (the smallest the page allows)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(cp.RESULTS_ENV, str(results_dir))
+        calls = []
+        result = cp.run_comparison(NAMES, 2, cp.MIN_DAYS, lambda d, t: calls.append((d, t)))
+    return result, calls
+
+
+def test_a_comparison_reports_progress_and_builds_the_scorecard_and_charts(compared, results_dir):
+    result, calls = compared
+    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+    assert result.names == NAMES
+    assert result.replicates == 2
+    assert result.results_dir.parent == results_dir
+    assert result.results_dir.name.startswith("ui-compare-baseline-vs-fence_full-r2-d30-s1-")
+    assert list(result.scorecard.columns) == ["metric", *NAMES]
+    assert "attacks" in set(result.scorecard["metric"])
+    reference, other = result.scorecard.iloc[0][NAMES]
+    assert "[" in reference and "Δ" not in reference
+    assert "\nΔ " in other
+    assert set(result.table["scenario"]) == set(NAMES)
+    assert result.timeseries_png.startswith(b"\x89PNG")
+    assert result.cost_effect_png.startswith(b"\x89PNG")
+    runs = result.runs
+    assert list(runs[["scenario", "seed"]].itertuples(index=False, name=None)) == [
+        ("baseline", 1), ("baseline", 2), ("fence_full", 1), ("fence_full", 2),
+    ]  # fmt: skip
+    assert set(runs["days"]) == {cp.MIN_DAYS}
+    assert list(runs["replay"]) == ["baseline", "baseline", "fence_full", "fence_full"]
+
+
+def test_asking_again_reuses_the_stored_runs(compared):
+    calls = []
+    again = cp.run_comparison(NAMES, 2, cp.MIN_DAYS, lambda d, t: calls.append((d, t)))
+    assert calls == [(4, 4)]
+    assert again.results_dir == compared[0].results_dir
+
+
+def test_the_scorecard_html_has_a_metric_header_and_escapes_text(compared):
+    page = cp.scorecard_html(compared[0].scorecard)
+    assert '<th scope="col">metric</th>' in page
+    assert "<br>Δ " in page
+    frame = compared[0].scorecard.copy()
+    frame.loc[0, "metric"] = "<script>x</script>"
+    assert "<script>x" not in cp.scorecard_html(frame)
+
+
+@pytest.mark.parametrize(
+    ("names", "replicates", "days", "problem"),
+    [
+        (["baseline", "no_such_scenario"], 2, 30, "not a shipped scenario: 'no_such_scenario'"),
+        (["baseline", "../scenarios/baseline"], 2, 30, "not a shipped scenario"),
+        (["baseline"], 2, 30, "choose 2 to 4 scenarios (got 1)"),
+        (["baseline", "fence_full", "no_fence", "trade_corridor", "deportation_drive"], 2, 30,
+         "choose 2 to 4 scenarios (got 5)"),
+        (["baseline", "baseline"], 2, 30, "each scenario may be chosen once"),
+        (NAMES, 1, 30, "replicates must be 2 to 20 (got 1)"),
+        (NAMES, 21, 30, "replicates must be 2 to 20 (got 21)"),
+        (NAMES, 2, 20, "days must be 30 to 730 (got 20)"),
+        (NAMES, 2, 731, "days must be 30 to 730 (got 731)"),
+    ],
+)  # fmt: skip
+def test_requests_out_of_bounds_are_refused_before_running(names, replicates, days, problem):
+    with pytest.raises(cp.ComparisonError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        cp.run_comparison(names, replicates, days)
+
+
+def test_a_scenario_that_does_not_load_is_an_error_naming_it(tmp_path, monkeypatch):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    shutil.copy(SCENARIOS / "baseline.toml", folder)
+    (folder / "broken.toml").write_text('name = "broken"\nhorizon_days = "soon"\n')
+    monkeypatch.setenv("BORDERABM_SCENARIOS", str(folder))
+    with pytest.raises(cp.ComparisonError, match="broken.toml: horizon_days"):
+        cp.run_comparison(["baseline", "broken"], 2, 30)
+
+
+def test_a_cancelled_comparison_stops_between_runs_and_keeps_what_finished(configured_results):
+    cancel = threading.Event()
+    calls = []
+
+    def progress(done, total):
+        calls.append((done, total))
+        if done == 1:
+            cancel.set()
+
+    with pytest.raises(cp.ComparisonCancelled):
+        cp.run_comparison(["baseline", "no_fence"], 2, 30, progress, cancel=cancel)
+    assert calls == [(0, 4), (1, 4)]
+    (stored,) = configured_results.glob("ui-compare-baseline-vs-no_fence-*")
+    assert len(list((stored / "runs").glob("*.parquet"))) == 1
+
+
+def test_saved_results_are_listed_by_name_and_only_those_open(compared, configured_results):
+    (configured_results / "not-a-sweep").mkdir(exist_ok=True)
+    saved = cp.saved_sweeps()
+    name = compared[0].results_dir.name
+    assert name in saved and "not-a-sweep" not in saved
+    opened = cp.load_saved_comparison(name)
+    assert opened.names == NAMES
+    assert opened.scorecard.equals(compared[0].scorecard)
+    assert list(opened.runs["replay"]) == ["baseline", "baseline", "fence_full", "fence_full"]
+    for bad in ("not-a-sweep", "..", f"../{configured_results.name}/{name}", "/etc", ""):
+        with pytest.raises(cp.ComparisonError, match="no saved results named"):
+            cp.load_saved_comparison(bad)
+
+
+def test_the_page_runs_in_the_background_and_a_replay_sets_the_request(compared):
+    import ipyvuetify as v
+    import ipywidgets
+    import solara
+
+    cp.replay_request.set(None)
+    _, rc = solara.render(cp.ComparePage(), handle_error=False)
+    assert rc.find(v.Select, label="Scenarios (2-4)").widget.v_model == list(cp.DEFAULT_SCENARIOS)
+    rc.find(v.Select, label="Scenarios (2-4)").widget.v_model = NAMES
+    rc.find(v.Slider, label="Replicates").widget.v_model = 2
+    rc.find(v.Slider, label="Days").widget.v_model = cp.MIN_DAYS
+    rc.find(v.Btn, children=["Run comparison"]).widget.click()
+    deadline = time.monotonic() + 20
+    while not rc.find(v.Btn, children=["Replay"]).widgets and time.monotonic() < deadline:
+        time.sleep(0.05)
+    replays = rc.find(v.Btn, children=["Replay"]).widgets
+    assert [b.attributes["aria-label"] for b in replays] == [
+        "Replay baseline seed 1", "Replay baseline seed 2",
+        "Replay fence_full seed 1", "Replay fence_full seed 2",
+    ]  # fmt: skip
+    (table,) = rc.find(
+        solara.widgets.HTML, attributes={"class": "compare-table", "data-testid": "compare-table"}
+    ).widgets
+    assert '<th scope="col">metric</th>' in table.unsafe_innerHTML
+    figures = rc.find(v.Html, tag="figure").widgets
+    assert [f.attributes["data-testid"] for f in figures] == [
+        "compare-timeseries",
+        "compare-cost-effect",
+    ]
+    assert len(rc.find(ipywidgets.Image).widgets) == 2
+    replays[3].click()
+    assert cp.replay_request.value == {"scenario": "fence_full", "seed": 2, "days": cp.MIN_DAYS}
+    rc.close()
+
+
+def test_the_page_refuses_a_bad_selection_without_running():
+    import ipyvuetify as v
+    import solara
+
+    _, rc = solara.render(cp.ComparePage(), handle_error=False)
+    rc.find(v.Select, label="Scenarios (2-4)").widget.v_model = ["baseline"]
+    assert rc.find(v.Btn, children=["Run comparison"]).widget.disabled
+    assert rc.find(v.Alert, children=["choose 2 to 4 scenarios (got 1)"]).widgets
+    rc.close()
