@@ -41,6 +41,7 @@ ui: setup
 bench: setup
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_ui.py
 
 lint: setup
 	$(BIN)/ruff check .

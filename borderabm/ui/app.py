@@ -31,7 +31,7 @@ LEVER_BOUNDS = {
     "trigger_threshold": (0, 500),
 }
 STRATEGIES = ["static", "uniform", "adaptive", "stackelberg"]
-PLAY_INTERVAL_S = 0.12  # pace the play loop so the browser keeps up (a frame is ~140 KB)
+PLAY_INTERVAL_S = 0.1  # a breath between days so the browser keeps up (a frame is ~140 KB)
 CHART_EVERY_DAYS = 10  # the charts are redrawn every ten days while playing
 CHART_METRICS = (
     ("militant_crossings", "militant crossings"),
@@ -90,6 +90,16 @@ def build_model(name: str, levers: dict, replay: dict | None = None) -> BorderMo
     if total + settings.patrols.units > MAX_AGENTS:
         raise ScenarioError(name, [f"more than {MAX_AGENTS:,} agents"])
     return BorderModel(settings)
+
+
+def running_totals(model: BorderModel) -> dict[str, float]:
+    """Totals so far, from the model's daily history (cheap enough for every frame)."""
+    history = model._history  # noqa: SLF001 - the model's own per-day counters
+    names = ("attacks", "militant_crossings", "formal_trade_usd", "informal_trade_usd",
+             "border_deaths")  # fmt: skip
+    totals = {name: float(sum(history.get(name, []))) for name in names}
+    totals["stranded_people_max"] = float(max(history.get("stranded_people", [0]) or [0]))
+    return totals
 
 
 def levers_of(name: str) -> dict:
@@ -260,11 +270,9 @@ def RunPage():
                     "status": [gate_status(current.policy, c.name) for c in current.world.crossings],
                 })  # fmt: skip
                 solara.DataFrame(statuses, items_per_page=10)
-                totals = current.summary() if current.day else {}
-                shown = ("attacks", "militant_crossings", "formal_trade_usd", "informal_trade_usd",
-                         "stranded_people_max", "border_deaths", "policy_cost_usd")  # fmt: skip
+                totals = running_totals(current)
                 summary = pd.DataFrame(
-                    {"metric": list(shown), "value": [f"{totals.get(k, 0):,.0f}" for k in shown]}
+                    {"metric": list(totals), "value": [f"{v:,.0f}" for v in totals.values()]}
                 )
                 solara.DataFrame(summary, items_per_page=10)
         if current.day:
