@@ -1,5 +1,11 @@
 import os
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -33,3 +39,34 @@ def write_toml(tmp_path):
         return path
 
     return write
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ui_server():
+    """A real `borderabm ui` server on a free loopback port: yields (url, port)."""
+    port = free_port()
+    exe = os.path.join(os.path.dirname(sys.executable), "borderabm")
+    process = subprocess.Popen([exe, "ui", "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("the UI server did not answer within 60 s")
+    yield url, port
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)

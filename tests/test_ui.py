@@ -2,14 +2,7 @@
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-
-import pytest
 
 from borderabm.model import BorderModel
 from borderabm.scenario import validate_document
@@ -47,39 +40,6 @@ def test_a_closed_gate_turns_red(world):
     frame = frame_rgb(world, model.policy)
     assert (frame[pixel_of_gate(world, "Torkham")] == GATE_RGB["closed"]).all()
     assert frame_png(world, model.policy).startswith(b"\x89PNG")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def ui_server():
-    port = free_port()
-    exe = os.path.join(os.path.dirname(sys.executable), "borderabm")
-    process = subprocess.Popen(
-        [exe, "ui", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("the UI server did not answer within 60 s")
-    yield url, port
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
 
 
 def test_ui_serves_the_page_and_its_assets_offline(ui_server):
