@@ -55,34 +55,59 @@ def day(page) -> int:
     return int(re.search(r"Day: (\d+)", text).group(1))
 
 
+MAP_PIXEL_JS = """([x, y]) => {
+    const canvas = document.querySelector('canvas.borderabm-map');
+    return Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3));
+}"""
+
+
 def map_pixel(page, x: int, y: int) -> list[int]:
-    """RGB of one pixel of the map image (the largest image on the page)."""
-    return page.evaluate(
-        """([x, y]) => {
-            const imgs = [...document.querySelectorAll('img')];
-            const img = imgs.reduce((a, b) => (a.naturalWidth > b.naturalWidth ? a : b));
-            const canvas = document.createElement('canvas');
-            canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
-            const ctx = canvas.getContext('2d'); ctx.drawImage(img, 0, 0);
-            return Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
-        }""",
-        [x, y],
-    )
+    """RGB of one pixel of the map canvas, as the browser drew it."""
+    return page.evaluate(MAP_PIXEL_JS, [x, y])
+
+
+def cell_pixel(cell: tuple[int, int]) -> tuple[int, int]:
+    """Canvas pixel inside a grid cell (x, y)."""
+    from borderabm.geography import build_world
+    from borderabm.viz.raster import PIXELS_PER_CELL
+
+    height = build_world(5.0).grid.height
+    return cell[0] * PIXELS_PER_CELL + 1, (height - 1 - cell[1]) * PIXELS_PER_CELL + 1
+
+
+def place(kind: str, name: str) -> tuple[int, int]:
+    from borderabm.geography import build_world
+
+    world = build_world(5.0)
+    return cell_pixel((world.crossing if kind == "gate" else world.town)(name).cell)
 
 
 def test_run_page_loads_with_map_and_legend(page):
     expect(page.get_by_text("Gates:", exact=False)).to_be_visible()
-    widths = page.evaluate("[...document.querySelectorAll('img')].map(i => i.naturalWidth)")
-    assert max(widths) >= 800  # the map is drawn
+    size = page.evaluate(
+        "(() => { const c = document.querySelector('canvas.borderabm-map'); "
+        "return [c.width, c.height]; })()"
+    )
+    assert size[0] >= 800 and size[1] >= 500
+    # The terrain was drawn: the map is not blank.
+    colours = {tuple(map_pixel(page, x, y)) for x in range(50, 800, 150) for y in (100, 300, 450)}
+    assert len(colours) > 3
     expect(page.get_by_role("button", name="Step")).to_be_visible()
 
 
-def test_step_advances_the_day(page):
+def test_step_advances_the_day_and_draws_the_charts(page):
     assert day(page) == 0
     page.get_by_role("button", name="Step").click()
     expect(page.get_by_text(re.compile(r"Day: 1 of"))).to_be_visible(timeout=20_000)
     page.get_by_role("button", name="Step").click()
     expect(page.get_by_text(re.compile(r"Day: 2 of"))).to_be_visible(timeout=20_000)
+    expect(page.locator("canvas.borderabm-charts")).to_be_visible()
+    inked = page.evaluate(
+        """() => { const c = document.querySelector('canvas.borderabm-charts');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; } return n; }"""
+    )
+    assert inked > 1000  # titles, axes and lines were drawn
 
 
 def test_play_advances_and_pause_stops(page):
@@ -98,24 +123,37 @@ def test_play_advances_and_pause_stops(page):
     assert stopped >= 3
 
 
-def test_closing_a_gate_and_reset_turns_it_red_on_the_map(page):
-    from borderabm.geography import build_world
-    from borderabm.viz.raster import GATE_RGB, PIXELS_PER_CELL
+def test_hover_and_click_show_what_is_there(page):
+    canvas = page.locator("canvas.borderabm-map")
+    info = page.locator(".cell-info")
+    x, y = place("town", "Kabul")
+    canvas.hover(position={"x": x, "y": y})
+    expect(info).to_contain_text("Under the pointer", timeout=10_000)
+    expect(info).to_contain_text("Kabul, 0 km")
+    x, y = place("gate", "Torkham")
+    canvas.hover(position={"x": x, "y": y})
+    expect(info).to_contain_text("Torkham (open), 0 km", timeout=10_000)
+    expect(info).to_contain_text("on the Durand Line")
+    # A click pins the cell: pointing elsewhere no longer changes the panel.
+    canvas.click(position={"x": x, "y": y})
+    expect(info).to_contain_text("Clicked cell", timeout=10_000)
+    x, y = place("town", "Kabul")
+    canvas.hover(position={"x": x, "y": y})
+    page.wait_for_timeout(800)
+    expect(info).to_contain_text("Torkham (open), 0 km")
 
-    world = build_world(5.0)
-    x, y = world.crossing("Torkham").cell
-    px, py = x * PIXELS_PER_CELL + 1, (world.grid.height - 1 - y) * PIXELS_PER_CELL + 1
+
+def test_closing_a_gate_and_reset_turns_it_red_on_the_map(page):
+    from borderabm.viz.raster import GATE_RGB
+
+    px, py = place("gate", "Torkham")
     assert map_pixel(page, px, py) == list(GATE_RGB["open"])
     page.locator(".v-select", has_text="Closed gates").locator(".v-select__slot").click()
     page.get_by_role("option", name="Torkham").click()
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Reset").click()
     page.wait_for_function(
-        """([x, y, r]) => { const imgs=[...document.querySelectorAll('img')];
-            const img = imgs.reduce((a, b) => (a.naturalWidth > b.naturalWidth ? a : b));
-            const c=document.createElement('canvas'); c.width=img.naturalWidth;
-            c.height=img.naturalHeight; const g=c.getContext('2d'); g.drawImage(img,0,0);
-            return g.getImageData(x, y, 1, 1).data[0] === r; }""",
+        f"([x, y, r]) => ({MAP_PIXEL_JS})([x, y])[0] === r",
         arg=[px, py, int(GATE_RGB["closed"][0])],
         timeout=30_000,
     )

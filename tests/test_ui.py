@@ -4,6 +4,8 @@ import os
 import re
 import urllib.request
 
+import numpy as np
+
 from borderabm.model import BorderModel
 from borderabm.scenario import validate_document
 from borderabm.viz.raster import GATE_RGB, PIXELS_PER_CELL, frame_png, frame_rgb
@@ -40,6 +42,95 @@ def test_a_closed_gate_turns_red(world):
     frame = frame_rgb(world, model.policy)
     assert (frame[pixel_of_gate(world, "Torkham")] == GATE_RGB["closed"]).all()
     assert frame_png(world, model.policy).startswith(b"\x89PNG")
+
+
+def small_model(world, **document):
+    return BorderModel(validate_document({"horizon_days": 30, **document}, "ui.toml"), world=world)
+
+
+def test_the_overlay_paints_gates_agents_and_fence_and_leaves_the_rest_transparent(world):
+    import numpy as np
+
+    from borderabm.viz.raster import KIND_RGB, overlay_png, overlay_rgba
+
+    model = small_model(world, crossings={"Torkham": {"open": False}})
+    model.run(3)
+    overlay = overlay_rgba(model)
+    assert overlay.shape == (world.grid.height, world.grid.width, 4)
+    x, y = world.crossing("Torkham").cell
+    assert list(overlay[world.grid.height - 1 - y, x]) == [*GATE_RGB["closed"], 255]
+    x, y = world.crossing("Chaman").cell
+    assert list(overlay[world.grid.height - 1 - y, x]) == [*GATE_RGB["open"], 255]
+    # Every militant group's cell is painted (unless a gate or a later kind covers it).
+    cells = model.populations[[p.kind for p in model.populations].index("militant")].flat_cells(
+        model
+    )
+    mx, my = np.unravel_index(np.unique(cells), world.grid.shape)
+    painted = overlay[world.grid.height - 1 - my, mx, :3]
+    assert (painted == KIND_RGB["militant"]).all(axis=1).mean() > 0.9
+    # Most of the map is transparent, so the terrain shows and the PNG is small.
+    assert (overlay[..., 3] == 0).mean() > 0.8
+    assert len(overlay_png(model)) < 30_000
+
+
+def test_the_fence_is_shaded_by_coverage_on_the_overlay(world):
+    from borderabm.viz.raster import overlay_rgba
+
+    bx, by = np.nonzero(world.is_border)
+    rows = world.grid.height - 1 - by
+
+    def border_shade(coverage):
+        model = small_model(world, fence={"coverage": coverage})
+        return overlay_rgba(model)[rows, bx, 0].astype(int)
+
+    # No fence: light grey (200); full fence: the fence brown (red channel 90), away from gates.
+    assert np.median(border_shade(0.0)) == 200
+    assert np.median(border_shade(1.0)) == 90
+
+
+def test_map_labels_name_every_sector_and_mark_where_sectors_meet(world):
+    from borderabm.viz.raster import map_labels
+
+    labels = map_labels(world)
+    assert {name for name, _, _ in labels["sectors"]} == {s.name for s in world.sectors}
+    assert len(labels["sector_marks"]) >= len(world.sectors) - 1
+    peshawar = next(t for t in labels["towns"] if t[0] == "Peshawar")
+    x, y = world.town("Peshawar").cell
+    assert peshawar[1:] == [x, world.grid.height - 1 - y]
+
+
+def test_inspecting_a_cell_tells_the_place_the_fence_the_gate_and_the_agents(world):
+    from borderabm.ui.inspection import cell_html, describe_cell
+
+    model = small_model(world, fence={"coverage": 0.5}, crossings={"Torkham": {"open": False}})
+    model.run(2)
+    x, y = world.crossing("Torkham").cell
+    rows = dict(describe_cell(model, x, world.grid.height - 1 - y))
+    assert rows["border"].startswith("on the Durand Line")
+    assert rows["nearest gate"].startswith("Torkham (closed), 0 km")
+    assert "fenced 50%" in rows["sector"]
+    assert rows["agents within 1 cell"] != "none"  # traders and refugees queue at the closed gate
+    x, y = world.town("Kabul").cell
+    rows = dict(describe_cell(model, x, world.grid.height - 1 - y))
+    assert rows["place"].startswith("Afghanistan, Kabul")
+    assert rows["nearest town"] == "Kabul, 0 km"
+    assert describe_cell(model, -1, 0) == []
+    assert describe_cell(model, 0, world.grid.height) == []
+    assert "<script>" not in cell_html([("x", "<script>")], pinned=True)
+
+
+def test_chart_series_are_cumulative_except_stranded_people(world):
+    from borderabm.ui.app import CHART_METRICS, chart_series
+
+    model = small_model(world, crossings={"Torkham": {"open": False}})
+    model.run(12)
+    charts = {c["title"]: c for c in chart_series(model)}
+    assert len(charts) == len(CHART_METRICS)
+    daily = model.timeseries()
+    attacks = charts["attacks"]
+    assert attacks["x"] == list(range(1, 13))
+    assert attacks["y"][-1] == daily["attacks"].sum()
+    assert charts["stranded people"]["y"] == daily["stranded_people"].tolist()
 
 
 def test_ui_serves_the_page_and_its_assets_offline(ui_server):

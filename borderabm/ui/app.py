@@ -7,21 +7,29 @@ on the server, whatever the page sends.
 
 from __future__ import annotations
 
+import base64
+import threading
 import time
+from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+import solara
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import solara  # noqa: E402
-
-from borderabm.cli import shipped_scenarios_dir  # noqa: E402
-from borderabm.model import BorderModel  # noqa: E402
-from borderabm.scenario import ScenarioError, load_scenario, with_overrides  # noqa: E402
-from borderabm.ui.compare_page import PLOT_LOCK, ComparePage, replay_request  # noqa: E402
-from borderabm.viz.raster import GATE_RGB, KIND_RGB, gate_status, model_frame_png  # noqa: E402
+from borderabm.cli import shipped_scenarios_dir
+from borderabm.model import BorderModel
+from borderabm.scenario import ScenarioError, load_scenario, with_overrides
+from borderabm.ui.compare_page import ComparePage, replay_request
+from borderabm.ui.inspection import cell_html, describe_cell
+from borderabm.viz.raster import (
+    GATE_HALF_SIZE,
+    GATE_RGB,
+    KIND_RGB,
+    PIXELS_PER_CELL,
+    gate_status,
+    map_labels,
+    overlay_png,
+    terrain_png,
+)
 
 MAX_AGENTS = 2_000_000  # a page may not ask the server for more than this
 LEVER_BOUNDS = {
@@ -31,8 +39,11 @@ LEVER_BOUNDS = {
     "trigger_threshold": (0, 500),
 }
 STRATEGIES = ["static", "uniform", "adaptive", "stackelberg"]
-PLAY_INTERVAL_S = 0.1  # a breath between days so the browser keeps up (a frame is ~140 KB)
-CHART_EVERY_DAYS = 10  # the charts are redrawn every ten days while playing
+# Play waits until the browser has drawn each day (or this long), so it never runs ahead of the
+# page and Pause takes effect at once; the minimum gap leaves room for other messages.
+FRAME_ACK_TIMEOUT_S = 1.0
+MIN_FRAME_INTERVAL_S = 0.01
+CHART_EVERY_DAYS = 5  # while playing, the charts are redrawn every five days
 CHART_METRICS = (
     ("militant_crossings", "militant crossings"),
     ("militant_interdictions", "interdictions"),
@@ -117,34 +128,17 @@ def levers_of(name: str) -> dict:
     }
 
 
-_chart_cache: dict[tuple[int, int], bytes] = {}
-
-
-def chart_png(model: BorderModel) -> bytes:
-    """Key metrics so far (cumulative), as a small PNG; redrawn every ``CHART_EVERY_DAYS``."""
-    key = (id(model), model.day // CHART_EVERY_DAYS if model.running else model.day)
-    if key not in _chart_cache:
-        _chart_cache.clear()
-        with PLOT_LOCK:
-            _chart_cache[key] = _draw_chart(model)
-    return _chart_cache[key]
-
-
-def _draw_chart(model: BorderModel) -> bytes:
-    import io
-
-    series = model.timeseries()
-    fig, axes = plt.subplots(2, 4, figsize=(12, 4.2))
-    for ax, (column, label) in zip(axes.ravel(), CHART_METRICS, strict=True):
-        values = series[column].cumsum() if column != "stranded_people" else series[column]
-        ax.plot(series["day"], values, lw=1.5)
-        ax.set_title(label, fontsize=9)
-        ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    return buffer.getvalue()
+def chart_series(model: BorderModel) -> list[dict]:
+    """The charts' data so far: cumulative totals (stranded people as a daily level)."""
+    history = model._history  # noqa: SLF001 - the model's own per-day counters
+    charts = []
+    for column, title in CHART_METRICS:
+        values = np.asarray(history.get(column, []), dtype=float)
+        if column != "stranded_people":
+            values = np.cumsum(values)
+        days = np.arange(1, len(values) + 1)
+        charts.append({"title": title, "x": days.tolist(), "y": values.tolist()})
+    return charts
 
 
 def legend_html() -> str:
@@ -159,6 +153,109 @@ def legend_html() -> str:
             f"{swatch((255, 215, 0))} interdiction {swatch((255, 0, 0))} attack today</div>")  # fmt: skip
 
 
+def data_url(png: bytes) -> str:
+    """PNG bytes as a ``data:`` URL the browser can draw without another request."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+@solara.component_vue("map_canvas.vue", vuetify=False)
+def MapCanvas(
+    terrain: str,
+    overlay: str,
+    frame: int,
+    width: int,
+    height: int,
+    cell_pixels: int,
+    labels: dict,
+    gates: list,
+    gate_half_size: int,
+    event_drawn: Callable[[int], None],
+    event_inspect: Callable[[dict], None],
+):
+    """The map canvas (``map_canvas.vue``): terrain once, a small overlay per day, labels."""
+
+
+@solara.component_vue("line_charts.vue", vuetify=False)
+def LineCharts(charts: list, columns: int, panel_width: int, panel_height: int):
+    """Small line charts drawn by the browser (``line_charts.vue``) from ``{title, x, y}`` dicts."""
+
+
+def gate_squares(model: BorderModel) -> list[list]:
+    """Each gate as (column, row, CSS colour of its status) for the canvas."""
+    height = model.world.grid.height
+    squares = []
+    for crossing in model.world.crossings:
+        red, green, blue = (int(c) for c in GATE_RGB[gate_status(model.policy, crossing.name)])
+        x, y = crossing.cell
+        squares.append([x, height - 1 - y, f"rgb({red},{green},{blue})"])
+    return squares
+
+
+def html_table(rows: list[tuple[str, str]], header: tuple[str, str]) -> str:
+    """Rows as a plain HTML table (far cheaper per frame than a data-table widget)."""
+    head = f"<tr><th align='left'>{header[0]}</th><th align='left'>{header[1]}</th></tr>"
+    body = "".join(f"<tr><td style='padding-right:12px'>{a}</td><td>{b}</td></tr>" for a, b in rows)
+    return f"<table style='font-size:13px'>{head}{body}</table>"
+
+
+@solara.component
+def CellInfo(model: BorderModel, where: solara.Reactive, tick: solara.Reactive):
+    """What is under the pointer (or at the last clicked cell), refreshed as the days pass."""
+    _ = tick.value
+    spot = where.value
+    if spot is None:
+        solara.Text("Point at the map, or click it, to see what is there.",
+                    style={"font-size": "12px"})  # fmt: skip
+        return
+    rows = describe_cell(model, spot["column"], spot["row"])
+    solara.HTML(tag="div", unsafe_innerHTML=cell_html(rows, spot.get("pinned", False)))
+
+
+@solara.component
+def LiveView(
+    model: BorderModel,
+    tick: solara.Reactive,
+    on_drawn: Callable[[int], None],
+    frame_is_playing: bool = False,
+):
+    """The day counter, the map, gate statuses, totals and charts of a running model.
+
+    Only this part of the page reads ``tick``, so a new day re-renders it and not the levers.
+    """
+    frame = tick.value
+    where = solara.use_reactive(None)
+    pinned = solara.use_reactive(False)
+    terrain = solara.use_memo(lambda: data_url(terrain_png(model.world)), [id(model.world)])
+    labels = solara.use_memo(lambda: map_labels(model.world), [id(model.world)])
+
+    def inspect(spot: dict):
+        # A click pins a cell; hovering only shows other cells until the next click.
+        if spot.get("pinned") or not pinned.value:
+            pinned.set(bool(spot.get("pinned")))
+            where.set(spot)
+
+    solara.Text(f"Day: {model.day} of {model.settings.horizon_days} "
+                f"({model.date.isoformat()})", classes=["day-counter"])  # fmt: skip
+    solara.HTML(tag="div", unsafe_innerHTML=legend_html())
+    with solara.Row():
+        MapCanvas(terrain=terrain, overlay=data_url(overlay_png(model)), frame=frame,
+                  width=model.world.grid.width, height=model.world.grid.height,
+                  cell_pixels=PIXELS_PER_CELL, labels=labels, gates=gate_squares(model),
+                  gate_half_size=GATE_HALF_SIZE, event_drawn=on_drawn,
+                  event_inspect=inspect)  # fmt: skip
+        with solara.Column():
+            statuses = [(c.name, gate_status(model.policy, c.name)) for c in model.world.crossings]
+            solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
+            totals = [(k, f"{v:,.0f}") for k, v in running_totals(model).items()]
+            solara.HTML(tag="div", unsafe_innerHTML=html_table(totals, ("so far", "total")))
+            CellInfo(model, where, tick)
+    # While playing, the charts' data go to the browser every few days only.
+    chart_key = model.day // CHART_EVERY_DAYS if frame_is_playing else model.day
+    charts = solara.use_memo(lambda: chart_series(model), [id(model), chart_key])
+    if model.day:
+        LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
+
+
 @solara.component
 def RunPage():
     """Pick a scenario, set the levers, and watch it run."""
@@ -169,6 +266,7 @@ def RunPage():
     tick = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     error = solara.use_reactive("")
+    frame_drawn = solara.use_memo(threading.Event, [])
 
     def reset(replay: dict | None = None):
         playing.set(False)
@@ -213,8 +311,10 @@ def RunPage():
             if current is None or current.day >= current.settings.horizon_days:
                 playing.set(False)
                 break
+            frame_drawn.clear()
             step(1)
-            time.sleep(PLAY_INTERVAL_S)
+            frame_drawn.wait(FRAME_ACK_TIMEOUT_S)
+            time.sleep(MIN_FRAME_INTERVAL_S)
 
     solara.use_thread(play_loop, dependencies=[playing.value])
 
@@ -255,28 +355,9 @@ def RunPage():
         solara.Text("Levers apply on Reset.", style={"font-size": "12px"})
         if error.value:
             solara.Error(error.value)
-        current = model.value
-        if current is None:
-            return
-        _ = tick.value  # read so that steps re-render the page
-        solara.Text(f"Day: {current.day} of {current.settings.horizon_days} "
-                    f"({current.date.isoformat()})", classes=["day-counter"])  # fmt: skip
-        solara.HTML(tag="div", unsafe_innerHTML=legend_html())
-        with solara.Row():
-            solara.Image(model_frame_png(current), format="png", classes=["map-image"])
-            with solara.Column():
-                statuses = pd.DataFrame({
-                    "gate": [c.name for c in current.world.crossings],
-                    "status": [gate_status(current.policy, c.name) for c in current.world.crossings],
-                })  # fmt: skip
-                solara.DataFrame(statuses, items_per_page=10)
-                totals = running_totals(current)
-                summary = pd.DataFrame(
-                    {"metric": list(totals), "value": [f"{v:,.0f}" for v in totals.values()]}
-                )
-                solara.DataFrame(summary, items_per_page=10)
-        if current.day:
-            solara.Image(chart_png(current), format="png", classes=["chart-image"])
+        if model.value is not None:
+            LiveView(model.value, tick, on_drawn=lambda _frame: frame_drawn.set(),
+                     frame_is_playing=playing.value)  # fmt: skip
 
 
 @solara.component
