@@ -16,6 +16,7 @@ import numpy as np
 import solara
 
 from borderabm.cli import shipped_scenarios_dir
+from borderabm.geography.sources import crossing_names, sector_names
 from borderabm.model import BorderModel
 from borderabm.scenario import ScenarioError, load_scenario, with_overrides
 from borderabm.ui.compare_page import ComparePage, replay_request
@@ -85,9 +86,17 @@ def build_model(name: str, levers: dict, replay: dict | None = None) -> BorderMo
         "deportation.enabled": int(levers["deportation"]) > 0,
         "deportation.daily_rate": int(clamp("deportation.daily_rate", int(levers["deportation"]))),
     }
-    for gate in levers["closed_gates"]:
-        if gate in base.crossings:
-            overrides[f"crossings.{gate}.open"] = False
+    if overrides["fence.coverage"] != base.fence.coverage_on(0):
+        overrides["fence.schedule"] = []  # the page's coverage replaces a dated build-up
+    for sector in levers["unfenced_sectors"]:
+        if sector in sector_names():
+            overrides[f"fence.sectors.{sector}"] = 0.0
+    gates = [g for g in levers["corridor_gates"] if g in base.crossings]
+    if gates:
+        overrides["corridor.gates"] = gates
+    for gate, crossing in base.crossings.items():  # the list says exactly which gates are shut
+        if crossing.open == (gate in levers["closed_gates"]):
+            overrides[f"crossings.{gate}.open"] = not crossing.open
     threshold = clamp("trigger_threshold", float(levers["trigger"]))
     if threshold > 0:
         overrides["triggers"] = [{"name": "page trigger", "metric": "attacks", "window_days": 30,
@@ -125,6 +134,8 @@ def levers_of(name: str) -> dict:
         "deportation": settings.deportation.daily_rate if settings.deportation.enabled else 0,
         "trigger": settings.triggers[0].threshold if settings.triggers else 0,
         "closed_gates": [g for g, c in settings.crossings.items() if not c.open],
+        "unfenced_sectors": [name for name, share in settings.fence.sectors.items() if share == 0],
+        "corridor_gates": list(settings.corridor.gates),
     }
 
 
@@ -340,7 +351,7 @@ def RunPage():
                           on_value=lambda v: set_lever("strategy", v))  # fmt: skip
             solara.Switch(label="Lethal force", value=bool(lever["lethal"]),
                           on_value=lambda v: set_lever("lethal", v))  # fmt: skip
-            solara.Switch(label="Trade corridor (Torkham, Chaman)", value=bool(lever["corridor"]),
+            solara.Switch(label="Trade corridor", value=bool(lever["corridor"]),
                           on_value=lambda v: set_lever("corridor", v))  # fmt: skip
         with solara.Row():
             solara.SliderInt("Deportations per day", value=int(lever["deportation"]), min=0,
@@ -349,9 +360,16 @@ def RunPage():
             solara.SliderInt("Close gates when attacks in 30 days exceed (0 = off)",
                              value=int(lever["trigger"]), min=0, max=100,
                              on_value=lambda v: set_lever("trigger", v))  # fmt: skip
-            gates = [c.name for c in (model.value.world.crossings if model.value else [])]
+        with solara.Row():
+            gates = list(crossing_names())
             solara.SelectMultiple("Closed gates", values=lever["closed_gates"], all_values=gates,
                                   on_value=lambda v: set_lever("closed_gates", v))  # fmt: skip
+            solara.SelectMultiple("Corridor gates", values=lever["corridor_gates"],
+                                  all_values=gates,
+                                  on_value=lambda v: set_lever("corridor_gates", v))  # fmt: skip
+            solara.SelectMultiple("Sectors left unfenced", values=lever["unfenced_sectors"],
+                                  all_values=sector_names(),
+                                  on_value=lambda v: set_lever("unfenced_sectors", v))  # fmt: skip
         solara.Text("Levers apply on Reset.", style={"font-size": "12px"})
         if error.value:
             solara.Error(error.value)
