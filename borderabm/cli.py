@@ -342,6 +342,64 @@ def sensitivity(
 
 
 @app.command()
+def discover(
+    sweep_dir: Annotated[Path, typer.Argument(help="A results directory written by sweep.")],
+    metric: Annotated[str, typer.Option(help="Summary metric that defines the outcome.")],
+    threshold: Annotated[
+        float, typer.Option(help="Cases of interest: outcome > threshold (<= with --below).")
+    ],
+    below: Annotated[
+        bool, typer.Option("--below", help="Look for outcome <= threshold instead.")
+    ] = False,
+    scenario: Annotated[
+        str | None, typer.Option(help="Use this scenario's runs (needed if the store has several).")
+    ] = None,
+    relative_to: Annotated[
+        str | None,
+        typer.Option(help="Outcome = scenario - this reference, paired by design point and seed."),
+    ] = None,
+    cases: Annotated[
+        str, typer.Option(help="One case per design point (mean over replicates) or per run.")
+    ] = "point",
+    boxes: Annotated[int, typer.Option(min=1, max=10, help="Boxes to find (covering).")] = 1,
+    min_coverage: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Choose the densest box with this coverage.")
+    ] = 0.5,
+    min_density: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="Choose the widest box with this density instead."),
+    ] = None,
+    peel_alpha: Annotated[float, typer.Option(help="Share of cases cut per peel.")] = 0.05,
+    paste_alpha: Annotated[float, typer.Option(help="Share of cases added per paste.")] = 0.05,
+    paste: Annotated[bool, typer.Option(help="Paste after choosing a box.")] = True,
+    min_mass: Annotated[float, typer.Option(help="Smallest box, as a share of cases.")] = 0.05,
+    objective: Annotated[
+        str, typer.Option(help="Peeling objective: original, lenient1 or lenient2.")
+    ] = "original",
+    max_quasi_p: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Open box limits less significant than this.")
+    ] = 0.05,
+    out: Annotated[
+        Path | None, typer.Option(help="Write boxes.csv, trajectory.csv/.png, discovery.md here.")
+    ] = None,
+) -> None:
+    """Scenario discovery (PRIM): which parameter ranges lead to an outcome, and how surely."""
+    from borderabm.experiments.discovery import DiscoveryError, command
+
+    try:
+        command(sweep_dir, metric, threshold, below=below, scenario=scenario,
+                relative_to=relative_to, unit=cases, out=out, console=stdout, max_boxes=boxes,
+                min_coverage=min_coverage, min_density=min_density, peel_alpha=peel_alpha,
+                paste_alpha=paste_alpha, paste=paste, min_mass=min_mass, objective=objective,
+                max_quasi_p=max_quasi_p)  # fmt: skip
+    except DiscoveryError as error:
+        fail([str(error)], str(sweep_dir))
+    except OSError as error:
+        # Before computing (the directory is probed first) or after the boxes are printed.
+        fail([f"cannot write outputs: {error.strerror or error}"], str(out))
+
+
+@app.command()
 def results(
     results_dir: Annotated[Path, typer.Argument(help="A results directory written by sweep.")],
     metric: Annotated[
