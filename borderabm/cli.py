@@ -393,10 +393,7 @@ def discover(
                 paste_alpha=paste_alpha, paste=paste, min_mass=min_mass, objective=objective,
                 max_quasi_p=max_quasi_p)  # fmt: skip
     except DiscoveryError as error:
-        fail([str(error)], str(sweep_dir))
-    except OSError as error:
-        # Before computing (the directory is probed first) or after the boxes are printed.
-        fail([f"cannot write outputs: {error.strerror or error}"], str(out))
+        fail([str(error)], error.source or str(sweep_dir))
 
 
 @app.command()

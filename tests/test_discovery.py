@@ -383,7 +383,11 @@ def test_bad_inputs_exit_2_with_a_clear_message(tiny, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     message = error_of(invoke(store, *base, "--out", blocker / "sub"))
-    assert "cannot write outputs" in message
+    assert f"{blocker / 'sub'}: cannot write outputs" in message.replace("\n", "")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{not json")
+    assert "cannot read manifest.json" in error_of(invoke(broken, *base))
 
 
 def test_the_installed_command_reports_errors_without_a_traceback(tiny):
@@ -394,3 +398,21 @@ def test_the_installed_command_reports_errors_without_a_traceback(tiny):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
     assert "error:" in done.stderr and "unknown metric 'nope'" in done.stderr
+
+
+def test_the_shipped_corridor_sweep_asks_its_question_with_real_keys():
+    from borderabm.cli import _resolve_relative
+
+    sweep = load_sweep(REPO / "sweeps" / "corridor_discovery.toml", _resolve_relative)
+    assert sorted(sweep.scenario_files) == ["baseline", "trade_corridor"]
+    assert sweep.spec.design.kind == "lhs" and sweep.spec.replicates >= 2
+    assert {"corridor.screening", "militants.corridor_misuse_share"} <= set(sweep.spec.parameters)
+    # Every design point is a valid scenario for both (load_sweep validates each run), and the
+    # runs of the two scenarios pair up on design point and seed.
+    pairs = {}
+    for run in sweep.runs:
+        pairs.setdefault((run.point, run.replicate), set()).add((run.scenario, run.seed))
+    assert all(
+        len({seed for _, seed in group}) == 1 and len(group) == 2 for group in pairs.values()
+    )
+    assert "attacks" in sweep.spec.metrics

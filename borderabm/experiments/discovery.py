@@ -75,7 +75,16 @@ TRAJECTORY_PNG = "trajectory.png"
 
 
 class DiscoveryError(ValueError):
-    """Input that scenario discovery cannot use (reported as ``error:`` lines by the CLI)."""
+    """Input that scenario discovery cannot use (reported as ``error:`` lines by the CLI).
+
+    Args:
+        message: What is wrong, and what is allowed.
+        source: The file or directory at fault, if not the sweep directory.
+    """
+
+    def __init__(self, message: str, source: str | None = None):
+        super().__init__(message)
+        self.source = source
 
 
 # PRIM ------------------------------------------------------------------------------------------
@@ -657,7 +666,10 @@ def load_cases(
     """
     if unit not in CASE_UNITS:
         raise DiscoveryError(f"unknown case unit {unit!r} (allowed: {', '.join(CASE_UNITS)})")
-    manifest = store.manifest()
+    try:
+        manifest = store.manifest()
+    except (OSError, ValueError) as error:  # unreadable, or not JSON
+        raise DiscoveryError(f"cannot read manifest.json: {error}") from None
     if manifest is None:
         raise DiscoveryError("not a results directory written by `borderabm sweep` "
                              "(no manifest.json)")  # fmt: skip
@@ -855,11 +867,15 @@ def discover(
 
 def print_discovery(discovery: Discovery, console: Console) -> None:
     """Print the question, the base rate and every box with its limits and numbers."""
+    from rich.console import Console
     from rich.table import Table
 
     cases, result = discovery.cases, discovery.result
     unit = "design points" if cases.unit == "point" else "runs"
     k, n = int(result.y.sum()), len(result.y)
+    # Room for the dotted keys and five numbers even when the output goes to a pipe or log.
+    wide = Console(file=console.file, width=max(console.width, 120), highlight=False,
+                   color_system=console.color_system, force_terminal=console.is_terminal)  # fmt: skip
     console.print(
         f"[bold]{cases.sweep}[/]: cases of interest: {discovery.condition}", soft_wrap=True
     )
@@ -886,8 +902,26 @@ def print_discovery(discovery: Discovery, console: Console) -> None:
                 table.add_column(column, justify="right")
         for name in step.restricted:
             table.add_row(*_limit_cells(name, box, result, cases))
-        # Room for the dotted keys and five numbers even when the output goes to a pipe or log.
-        console.print(table, width=max(console.width, 110))
+        wide.print(table)
+    if len(result.boxes) < result.settings["max_boxes"]:
+        console.print("\n" + _no_more_boxes(result), soft_wrap=True)
+
+
+def _no_more_boxes(result: PrimResult) -> str:
+    wanted = result.settings["max_boxes"]
+    return f"No box {len(result.boxes) + 1} (of {wanted} asked): {_why_no_more_boxes(result)}."
+
+
+def _why_no_more_boxes(result: PrimResult) -> str:
+    taken = np.zeros(len(result.y), dtype=bool)
+    for box in result.boxes:
+        taken |= box.step.inside
+    left, of_interest = int((~taken).sum()), int(result.y[~taken].sum())
+    if not of_interest:
+        return "the boxes hold every case of interest"
+    significant = " with significant limits" if result.settings["max_quasi_p"] is not None else ""
+    return (f"among the {left} cases left ({of_interest} of interest) no box{significant} is "
+            "denser than the rest")  # fmt: skip
 
 
 def _replicates_text(cases: Cases) -> str:
@@ -1047,6 +1081,8 @@ def markdown_report(discovery: Discovery) -> str:
             cells = _limit_cells(name, box, result, cases)
             lines.append("| " + " | ".join([f"`{cells[0]}`", *cells[1:]]) + " |")
         lines.append("")
+    if len(result.boxes) < settings["max_boxes"]:
+        lines += [_no_more_boxes(result), ""]
     lines += [
         f"![Peeling trajectory]({TRAJECTORY_PNG})",
         "",
@@ -1082,18 +1118,28 @@ def command(
     """``borderabm discover``: print the boxes, then write the files if ``out`` is given.
 
     Raises:
-        DiscoveryError: For unusable input (see :func:`discover`).
-        OSError: If ``out`` cannot be written (checked before computing, and after printing).
+        DiscoveryError: For unusable input (see :func:`discover`), or an ``out`` that cannot be
+            written (checked before computing, and reported after printing if writing fails).
     """
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            probe = out / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise DiscoveryError(
+                f"cannot write outputs: {error.strerror or error}", str(out)
+            ) from None
     found = discover(ResultsStore(sweep_dir), metric, threshold, below=below, scenario=scenario,
                      relative_to=relative_to, unit=unit, **prim_settings)  # fmt: skip
     print_discovery(found, console)
     if out is not None:
-        written = write_outputs(found, out)
+        try:
+            written = write_outputs(found, out)
+        except OSError as error:  # the boxes are printed above, so nothing is lost
+            raise DiscoveryError(
+                f"cannot write outputs: {error.strerror or error}", str(out)
+            ) from None
         console.print("\nwrote " + ", ".join(str(p) for p in written))
     return found
