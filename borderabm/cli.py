@@ -397,6 +397,37 @@ def discover(
 
 
 @app.command()
+def calibrate(
+    spec_file: Annotated[Path, typer.Argument(help="Calibration spec TOML file.")],
+    samples: Annotated[
+        int | None,
+        typer.Option(min=4, max=1_000_000, help="Latin hypercube points (default: the spec's)."),
+    ] = None,
+    replicates: Annotated[
+        int | None, typer.Option(min=1, max=10_000, help="Replicates per point (default: spec's).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, max=1024, help="Local workers.")] = None,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Report and results directory (default: results/calibration-<name>)."),
+    ] = None,
+) -> None:
+    """Fit uncertain parameters to published figures (ABC + surrogate); report and fitted TOML."""
+    from borderabm.experiments import calibration
+    from borderabm.experiments.store import StoreError
+
+    try:
+        calibration.command(spec_file, out, samples, replicates, workers, dask, stdout, stderr)
+    except ScenarioError as error:
+        fail(error.problems, error.source)
+    except StoreError as error:
+        fail([str(error)], str(out) if out else None)
+    except OSError as error:
+        fail([f"cannot write: {error.strerror or error}"], str(out) if out else None)
+
+
+@app.command()
 def results(
     results_dir: Annotated[Path, typer.Argument(help="A results directory written by sweep.")],
     metric: Annotated[
