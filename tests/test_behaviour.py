@@ -176,7 +176,11 @@ def test_agents_are_individually_inspectable(world, network):
     model = BorderModel(settings, world=world, routes=network)
     model.run(10)
     table = model.agent_table()
-    assert len(table) == model.agent_count == 25_000
+    # Every agent the scenario asks for: traders + refugee groups + militant cells + patrol units.
+    people = settings.population
+    expected = (people.traders + people.refugees + settings.patrols.units
+                + round(people.militants * settings.militants.sanctuary_capacity))  # fmt: skip
+    assert len(table) == model.agent_count == expected
     assert table["id"].is_unique
     assert set(table["kind"]) == {"trader", "refugee", "militant", "patrol"}
     assert table["x"].between(0, world.grid.width - 1).all()

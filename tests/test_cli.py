@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from borderabm.cli import app
+from borderabm.scenario import load_scenario
 from tests.conftest import REPO, SCENARIOS
 
 runner = CliRunner()
@@ -30,7 +31,11 @@ def test_run_json_prints_one_object():
     assert record["scenario"] == "closures_oct2025"
     assert record["days"] == 60
     assert record["seed"] == 1
-    assert record["agents"] == 25_000  # traders + refugee groups + militant cells + patrol units
+    # Traders + refugee groups + militant cells + patrol units, as the scenario file sets them.
+    settings = load_scenario(SCENARIOS / "closures_oct2025.toml")
+    people = settings.population
+    assert record["agents"] == (people.traders + people.refugees + people.militants
+                                + settings.patrols.units)  # fmt: skip
     summary = record["summary"]
     assert all(isinstance(v, int | float) for v in summary.values())
     # Five gates closed from day 41: 19 closed days each within 60 days.

@@ -1076,6 +1076,8 @@ def _number(value: Any) -> str:
     value = float(value)
     if not math.isfinite(value):
         return "n/a"
+    if abs(value) < 1e-9:  # rounding noise of an exact match
+        return "0"
     if abs(value) >= 1e5:
         return short_number(value)
     if abs(value) >= 100:
