@@ -520,6 +520,37 @@ def validate(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
+@app.command("validate-model")
+def validate_model(
+    replicates: Annotated[int, typer.Option(help="Paired replicates per fact (>= 5).")] = 20,
+    days: Annotated[
+        int | None, typer.Option(help="Horizon of every fact (default: each fact's own).")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=1024, help="Local worker processes.")] = 1,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only this fact id (repeatable).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for validation.md/.html.")] = Path(
+        "out/validation"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of replicate 1 (k-th uses seed + k - 1).")] = 1,
+    store: Annotated[
+        Path | None, typer.Option(help="Keep the runs here and reuse them (default: temporary).")
+    ] = None,
+) -> None:
+    """Check the model against stylized facts on paired replicates; exit 1 if any fact fails."""
+    from borderabm.validation.command import ValidationInputError, command
+
+    try:
+        code = command(replicates=replicates, days=days, workers=workers, only=only, out=out,
+                       seed=seed, store=store, stdout=stdout, stderr=stderr)  # fmt: skip
+    except ValidationInputError as error:
+        fail(error.problems, error.source)
+    except ScenarioError as error:
+        fail(error.problems, error.source)
+    raise typer.Exit(code)
+
+
 @app.command("map")
 def draw_map(
     out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("world.png"),

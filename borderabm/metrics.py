@@ -36,6 +36,11 @@ SCALARS = (
     "community_trips_blocked",
     "community_trips_impossible",
     "civilian_interdictions",  # people
+    # Funnel effect (Cornelius 2001): refugees and returnees (not border communities) who try an
+    # informal point, and the sum over them of that point's ruggedness, so that the mean terrain
+    # they are pushed onto can be totalled over any period.
+    "irregular_attempts",  # people
+    "irregular_attempt_ruggedness_m",  # people x m (Riley's TRI of the point's cell)
     "stranded_people",
     "border_deaths",
     "fence_breaches",
@@ -142,6 +147,11 @@ def summarise(series: pd.DataFrame, closed_gate_days: int, cost_usd: float) -> d
         "trigger_closures",
     ):
         summary[extra] = total(extra)
+    attempts = total("irregular_attempts")
+    # Mean ruggedness of the points refugees try; 0 when nobody tried (keeps the summary finite).
+    summary["irregular_ruggedness_m_mean"] = (
+        total("irregular_attempt_ruggedness_m") / attempts if attempts else 0.0
+    )
     kp = "attacks.Khyber Pakhtunkhwa+Federally Administered Tribal Areas"
     summary["attacks_kp"] = float(series[kp].sum()) if kp in series else 0.0
     summary["attacks_balochistan"] = (

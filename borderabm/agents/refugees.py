@@ -315,6 +315,12 @@ class Refugees:
         metrics.add("community_crossings", int((crossed & community).sum()) * people)
         metrics.add("community_trips_blocked", int((outcome.blocked & community).sum()))
         metrics.add("civilian_interdictions", int(outcome.interdicted.sum()) * people)
+        # Funnel effect: how rough the ground is where refugees and returnees (who choose among all
+        # points, unlike border communities) try to cross.
+        tried = points.cells[self.point[rows[~community]]]
+        rugged = model.world.ruggedness_m[tried[:, 0], tried[:, 1]]
+        metrics.add("irregular_attempts", int(tried.shape[0]) * people)
+        metrics.add("irregular_attempt_ruggedness_m", float(rugged.sum()) * people)
         sectors = points.sector[self.point[rows]]
         metrics.add_by("irregular_crossings", "sector", sectors[crossed],
                        np.full(int(crossed.sum()), people))  # fmt: skip

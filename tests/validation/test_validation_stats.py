@@ -1,0 +1,85 @@
+"""The paired statistics on inputs whose answers are known."""
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from borderabm.validation.stats import format_p, one_sided_wilcoxon, paired_effect
+
+
+def test_eight_pairs_all_moving_the_expected_way_give_the_exact_smallest_p():
+    control = [10.0, 12, 9, 11, 10, 13, 8, 10]
+    treatment = [c + d for c, d in zip(control, [1, 2, 3, 4, 5, 6, 7, 8], strict=True)]
+    effect = paired_effect(control, treatment, "increase")
+    assert effect.p_value == pytest.approx(2.0**-8)  # exact null distribution: 1 of 256 sign sets
+    assert effect.passed
+    assert effect.diff_mean == pytest.approx(4.5)
+    half = scipy_stats.t.ppf(0.975, 7) * np.std([1, 2, 3, 4, 5, 6, 7, 8], ddof=1) / np.sqrt(8)
+    assert (effect.diff_low, effect.diff_high) == pytest.approx((4.5 - half, 4.5 + half))
+    assert effect.relative_change == pytest.approx(4.5 / np.mean(control))
+    # The same data tested the other way round: no evidence at all.
+    against = paired_effect(control, treatment, "decrease")
+    assert against.p_value == pytest.approx(1.0)
+    assert not against.passed
+
+
+def test_decrease_is_the_mirror_image_of_increase():
+    control = [5.0, 6, 7, 8, 9, 10]
+    treatment = [4.0, 4, 6, 5, 9.5, 7]
+    down = paired_effect(control, treatment, "decrease")
+    up = paired_effect(treatment, control, "increase")
+    assert down.p_value == pytest.approx(up.p_value)
+    assert down.diff_mean == pytest.approx(-up.diff_mean)
+    assert down.passed and up.passed
+
+
+def test_no_effect_fails():
+    same = [3.0, 1, 4, 1, 5, 9]
+    effect = paired_effect(same, same, "increase")
+    assert effect.p_value == 1.0
+    assert not effect.passed
+    assert (effect.diff_low, effect.diff_high) == (0.0, 0.0)
+
+
+def test_five_pairs_are_the_fewest_that_can_pass():
+    assert one_sided_wilcoxon([1, 2, 3, 4], "increase") > 0.05
+    assert one_sided_wilcoxon([1, 2, 3, 4, 5], "increase") == pytest.approx(1 / 32)
+
+
+def test_a_significant_rank_test_against_the_mean_does_not_pass():
+    # Seven gains and one loss: the ranks and the mean both lean up.
+    control = [100.0] * 8
+    effect = paired_effect(control, [100.0 + d for d in [1, 2, 3, 4, 5, 6, 7, -4.5]], "increase")
+    assert effect.p_value < 0.05 and effect.diff_mean > 0
+    assert effect.passed
+    # Nine small gains and one huge loss: the ranks lean up, the mean goes down.
+    control = [100.0] * 10
+    gains_and_a_loss = [1, 2, 3, 4, 5, 6, 7, 8, 9, -1000]
+    skewed = paired_effect(control, [100.0 + d for d in gains_and_a_loss], "increase")
+    assert skewed.p_value < 0.05
+    assert skewed.diff_mean < 0
+    assert not skewed.passed
+
+
+def test_relative_change_is_undefined_from_zero():
+    effect = paired_effect([0.0] * 5, [1.0, 2, 3, 4, 5], "increase")
+    assert effect.relative_change is None
+    assert effect.passed
+
+
+def test_bad_samples_are_refused():
+    with pytest.raises(ValueError):
+        paired_effect([1.0, 2], [1.0], "increase")
+    with pytest.raises(ValueError):
+        paired_effect([], [], "increase")
+    with pytest.raises(ValueError):
+        paired_effect([1.0, float("nan")], [1.0, 2], "increase")
+    with pytest.raises(ValueError):
+        paired_effect([1.0], [2.0], "up")
+
+
+def test_p_values_print_compactly():
+    assert format_p(0.00390625) == "0.0039"
+    assert format_p(1.9e-6) == "1.9e-06"
+    assert format_p(1.0) == "1"
+    assert format_p(0.5) == "0.5"
