@@ -346,7 +346,7 @@ FACTS: tuple[Fact, ...] = (
         control=NO_FENCE,
         treatment=WAZIRISTAN_FENCED,
         metric=SectorTotal(
-            "irregular_crossings", FEIGENBERG_FENCED, "people (refugees and border communities)"
+            "irregular_crossings", FEIGENBERG_FENCED, "people, refugees and border communities"
         ),
         expected="decrease",
     ),
@@ -365,7 +365,7 @@ FACTS: tuple[Fact, ...] = (
         metric=SectorTotal(
             "irregular_crossings",
             FEIGENBERG_NEIGHBOURS,
-            "people (refugees and border communities)",
+            "people, refugees and border communities",
         ),
         expected="increase",
     ),

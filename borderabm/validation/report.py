@@ -87,7 +87,13 @@ def headline(run: ValidationRun) -> str:
 
 def _horizons(run: ValidationRun) -> str:
     days = sorted({r.days for r in run.results})
-    return ", ".join(f"{d}" for d in days) + " days"
+    text = ", ".join(f"{d}" for d in days) + " days"
+    return text + (" (per fact, below)" if len(days) > 1 else "")
+
+
+def _time(stamp: str) -> str:
+    """An ISO 8601 UTC stamp as ``2025-11-23 08:44:55``."""
+    return stamp.replace("T", " ").removesuffix("+00:00")
 
 
 def _revision(run: ValidationRun) -> str:
@@ -110,12 +116,13 @@ def _context_lines(run: ValidationRun) -> list[tuple[str, str]]:
         (
             "Replicates",
             f"{run.replicates} paired replicates per fact, seeds {seeds[0]}–{seeds[-1]} "
-            "(replicate k of control and treatment share seed k)",
+            "(replicate k of control and treatment share a seed)",
         ),
         ("Horizon", _horizons(run)),
         (
             "Run",
-            f"{run.started} – {run.finished} UTC, {run.seconds:,.0f} s on {run.workers} "
+            f"{_time(run.started)} – {_time(run.finished)} UTC, {run.seconds:,.0f} s on "
+            f"{run.workers} "
             f"worker{'s' if run.workers > 1 else ''}; {run.runs_total} runs "
             f"({run.runs_executed} executed, {run.runs_total - run.runs_executed} reused)",
         ),
