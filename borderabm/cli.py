@@ -526,7 +526,9 @@ def validate_model(
     days: Annotated[
         int | None, typer.Option(help="Horizon of every fact (default: each fact's own).")
     ] = None,
-    workers: Annotated[int, typer.Option(min=1, max=1024, help="Local worker processes.")] = 1,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=1024, help="Local worker processes (default: cores).")
+    ] = None,
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Run only this fact id (repeatable).")
     ] = None,
@@ -539,8 +541,10 @@ def validate_model(
     ] = None,
 ) -> None:
     """Check the model against stylized facts on paired replicates; exit 1 if any fact fails."""
+    from borderabm.experiments.engines import default_workers
     from borderabm.validation.command import ValidationInputError, command
 
+    workers = workers or default_workers()
     try:
         code = command(replicates=replicates, days=days, workers=workers, only=only, out=out,
                        seed=seed, store=store, stdout=stdout, stderr=stderr)  # fmt: skip

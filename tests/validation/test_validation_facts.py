@@ -11,7 +11,13 @@ import pytest
 
 from borderabm.model import BorderModel
 from borderabm.scenario import load_scenario
-from borderabm.validation import EXPECTED_FACTS, FACTS, KNOWN_FAILURES, run_validation
+from borderabm.validation import (
+    EXPECTED_FACTS,
+    FACTS,
+    FACTS_BY_ID,
+    KNOWN_FAILURES,
+    run_validation,
+)
 from borderabm.validation.facts import Reopenings, SectorTotal, SummaryMetric
 from borderabm.validation.runner import make_plan
 from tests.conftest import SCENARIOS
@@ -112,3 +118,14 @@ def test_series_metrics_on_a_hand_made_series():
     assert SummaryMetric("attacks")({"attacks": 7.0}, None) == 7.0
     with pytest.raises(ValueError):
         Reopenings("Torkham")({}, None)
+
+
+def test_a_kept_store_is_reused_and_gives_the_same_answer(tmp_path):
+    facts = [FACTS_BY_ID["fence_cuts_family_visits"], FACTS_BY_ID["fence_draws_breaches"]]
+    first = run_validation(facts, 5, days=10, workers=1, store_dir=tmp_path / "store")
+    again = run_validation(facts, 5, days=10, workers=1, store_dir=tmp_path / "store")
+    assert first.runs_total == 3 * 5  # the two facts share the full-fence arm
+    assert (first.runs_executed, again.runs_executed) == (15, 0)
+    for a, b in zip(first.results, again.results, strict=True):
+        assert (a.control, a.treatment, a.effect) == (b.control, b.treatment, b.effect)
+    assert first.results[0].control != first.results[0].treatment
