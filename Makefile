@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: setup run test ui bench lint map clean browser
+.PHONY: setup run test ui bench lint map clean browser validate calibrate
 
 setup: $(STAMP)
 
@@ -37,6 +37,14 @@ browser:
 
 ui: setup
 	$(BIN)/borderabm ui
+
+# The full validation suite (20 paired replicates per fact) and its report in docs/validation/.
+validate: setup
+	$(BIN)/borderabm validate-model --replicates 20 --out docs/validation
+
+# Refit the baseline to the published targets; the report goes to docs/calibration/.
+calibrate: setup
+	$(BIN)/borderabm calibrate calibration/baseline.toml --out results/calibration-baseline
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py
