@@ -141,6 +141,13 @@ def test_hover_and_click_show_what_is_there(page):
     canvas.hover(position={"x": x, "y": y})
     page.wait_for_timeout(800)
     expect(info).to_contain_text("Torkham (open), 0 km")
+    # A second click on the pinned cell unpins it, and hovering works again.
+    x, y = place("gate", "Torkham")
+    canvas.click(position={"x": x, "y": y})
+    expect(info).to_contain_text("Under the pointer", timeout=10_000)
+    x, y = place("town", "Kabul")
+    canvas.hover(position={"x": x, "y": y})
+    expect(info).to_contain_text("Kabul, 0 km", timeout=10_000)
 
 
 def test_closing_a_gate_and_reset_turns_it_red_on_the_map(page):

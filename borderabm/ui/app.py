@@ -227,7 +227,7 @@ def LiveView(
     model: BorderModel,
     tick: solara.Reactive,
     on_drawn: Callable[[int], None],
-    frame_is_playing: bool = False,
+    playing_now: bool = False,
 ):
     """The day counter, the map, gate statuses, totals and charts of a running model.
 
@@ -240,9 +240,15 @@ def LiveView(
     labels = solara.use_memo(lambda: map_labels(model.world), [id(model.world)])
 
     def inspect(spot: dict):
-        # A click pins a cell; hovering only shows other cells until the next click.
-        if spot.get("pinned") or not pinned.value:
-            pinned.set(bool(spot.get("pinned")))
+        # A click pins a cell (a second click on it unpins); while pinned, hovering shows nothing new.
+        same_cell = where.value is not None and all(
+            where.value.get(k) == spot.get(k) for k in ("column", "row")
+        )
+        if spot.get("pinned"):
+            unpin = pinned.value and same_cell
+            pinned.set(not unpin)
+            where.set({**spot, "pinned": not unpin})
+        elif not pinned.value:
             where.set(spot)
 
     solara.Text(f"Day: {model.day} of {model.settings.horizon_days} "
@@ -261,7 +267,7 @@ def LiveView(
             solara.HTML(tag="div", unsafe_innerHTML=html_table(totals, ("so far", "total")))
             CellInfo(model, where, tick)
     # While playing, the charts' data go to the browser every few days only.
-    chart_key = model.day // CHART_EVERY_DAYS if frame_is_playing else model.day
+    chart_key = model.day // CHART_EVERY_DAYS if playing_now else model.day
     charts = solara.use_memo(lambda: chart_series(model), [id(model), chart_key])
     if model.day:
         LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
@@ -375,7 +381,7 @@ def RunPage():
             solara.Error(error.value)
         if model.value is not None:
             LiveView(model.value, tick, on_drawn=lambda _frame: frame_drawn.set(),
-                     frame_is_playing=playing.value)  # fmt: skip
+                     playing_now=playing.value)  # fmt: skip
 
 
 @solara.component
