@@ -423,8 +423,8 @@ def calibrate(
         fail(error.problems, error.source)
     except StoreError as error:
         fail([str(error)], str(out) if out else None)
-    except OSError as error:
-        fail([f"cannot write: {error.strerror or error}"], str(out) if out else None)
+    except calibration.CalibrationError as error:
+        fail([str(error)], error.source or str(spec_file))
 
 
 @app.command()
@@ -547,7 +547,8 @@ def validate_model(
     workers = workers or default_workers()
     try:
         code = command(replicates=replicates, days=days, workers=workers, only=only, out=out,
-                       seed=seed, store=store, stdout=stdout, stderr=stderr)  # fmt: skip
+                       seed=seed, store=store, scenarios=shipped_scenarios_dir(),
+                       stdout=stdout, stderr=stderr)  # fmt: skip
     except ValidationInputError as error:
         fail(error.problems, error.source)
     except ScenarioError as error:

@@ -1,7 +1,8 @@
 """``borderabm validate-model``: run the suite, print the table, write the report, set the exit code.
 
 Bad input (an unknown fact id, too few replicates, an output directory that cannot be written, a
-results store of another sweep) raises :class:`ValidationInputError` before anything is computed;
+results store that cannot be written, is corrupt, or holds another sweep's runs or runs of other
+model code) raises :class:`ValidationInputError` before anything is computed;
 the CLI turns it into ``error:`` lines and exit code 2. The table is printed before the report files
 are written, so a failure to write them loses nothing already computed.
 """
@@ -24,11 +25,13 @@ from rich.progress import (
 from rich.table import Table
 
 from borderabm.experiments.store import StoreError
+from borderabm.runner import prepare_output_dir
 from borderabm.validation.facts import FACTS
 from borderabm.validation.report import headline, table_rows, write_reports
 from borderabm.validation.runner import (
     UnknownFactError,
     ValidationRun,
+    check_store,
     make_plan,
     run_validation,
     select_facts,
@@ -54,14 +57,28 @@ def check_output_dir(out: Path) -> None:
         ValidationInputError: If it cannot.
     """
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".borderabm-write-test"
-        probe.write_text("")
-        probe.unlink()
+        prepare_output_dir(out)
     except OSError as error:
         raise ValidationInputError(
             [f"cannot write output directory: {error.strerror or error}"], str(out)
         ) from None
+
+
+def check_store_dir(store: Path) -> None:
+    """Make sure a kept results store is usable before anything runs.
+
+    Raises:
+        ValidationInputError: If it cannot be written, its manifest is corrupt, or it holds
+            another sweep's results or runs made by other model code.
+    """
+    try:
+        check_store(store)
+    except OSError as error:
+        raise ValidationInputError(
+            [f"cannot write the results store: {error.strerror or error}"], str(store)
+        ) from None
+    except (ValueError, StoreError) as error:
+        raise ValidationInputError([str(error)], str(store)) from None
 
 
 def command(
@@ -73,10 +90,13 @@ def command(
     out: Path,
     seed: int,
     store: Path | None,
+    scenarios: Path,
     stdout: Console,
     stderr: Console,
 ) -> int:
     """Run the suite and report; return the exit code (0 all pass, 1 a fact fails).
+
+    ``scenarios`` is the folder of the shipped scenarios the facts' arms name.
 
     Raises:
         ValidationInputError: For bad input, before anything is computed.
@@ -84,11 +104,13 @@ def command(
     """
     try:
         facts = select_facts(only, FACTS)
-        make_plan(facts, replicates, seed, days)  # validates every arm before any run
+        make_plan(facts, replicates, scenarios, seed, days)  # validates every arm before any run
     except (UnknownFactError, ValueError) as error:
         source = "--only" if isinstance(error, UnknownFactError) else None
         raise ValidationInputError([str(error)], source) from None
     check_output_dir(out)
+    if store is not None:
+        check_store_dir(store)
 
     columns = (TextColumn("[bold]validation"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
@@ -102,6 +124,7 @@ def command(
             run = run_validation(
                 facts,
                 replicates,
+                scenarios=scenarios,
                 seed=seed,
                 days=days,
                 workers=workers,

@@ -107,7 +107,12 @@ def _context_lines(run: ValidationRun) -> list[tuple[str, str]]:
     env = run.environment
     seeds = run.seeds
     return [
-        ("Model", f"borderabm {env.get('borderabm', '?')}, git revision {_revision(run)}"),
+        (
+            "Model",
+            f"borderabm {env.get('borderabm', '?')}, git revision {_revision(run)}, model code "
+            f"sha256 {env.get('model_code_sha256', '?')[:16]} (kept runs are reused only by "
+            "the same code)",
+        ),
         (
             "Software",
             f"Python {env.get('python', '?')}, Mesa {env.get('mesa', '?')}, "

@@ -7,11 +7,14 @@ results do not depend on how many there are. Replicate *k* of every arm uses see
 
 Arms are identified by their content (the validated scenario without its seed), so facts that share
 an arm (several compare against the same baseline) share its runs, and a kept store (``store_dir``)
-lets a later run reuse every run already done.
+lets a later run reuse every run already done. Runs are only reused by the same model code: the
+store's fingerprint holds the package version and a hash of the model's source
+(:func:`model_code_hash`), and a store made by other code is refused rather than silently mixed in.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -25,14 +28,42 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+import borderabm
 from borderabm.experiments import engines
 from borderabm.experiments.store import ResultsStore, StoreError, environment, now
 from borderabm.experiments.sweep import RunSpec
+from borderabm.runner import prepare_output_dir
 from borderabm.scenario import load_scenario
 from borderabm.validation.facts import FACTS, Arm, Fact
 from borderabm.validation.stats import MIN_PAIRS, PairedEffect, paired_effect
 
-STORE_FINGERPRINT = "borderabm-validation-v1"
+STORE_KIND = "borderabm-validation-v2"
+# Folders of the package whose code cannot change a run's results: the browser UI, and the
+# validation suite itself (its facts and statistics are re-read from the runs on every call).
+CODE_HASH_EXCLUDED = ("ui", "validation")
+
+
+@functools.cache
+def model_code_hash() -> str:
+    """sha256 over the model's source: every ``borderabm/**/*.py`` except the UI and validation.
+
+    Computed once per process. Paths (relative, sorted) are hashed with the contents, so a renamed
+    or moved module changes the hash too.
+    """
+    package = Path(borderabm.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] in CODE_HASH_EXCLUDED:
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def store_fingerprint() -> str:
+    """What a kept store must have been made by: this suite's format, version and model code."""
+    return f"{STORE_KIND}:{borderabm.__version__}:{model_code_hash()[:16]}"
 
 
 class UnknownFactError(ValueError):
@@ -45,7 +76,6 @@ class PlannedArm:
 
     key: str  # stable: derived from the validated scenario without its seed
     arm: Arm
-    days: int
     runs: list[RunSpec]
     series_columns: set[str] = field(default_factory=set)  # empty: the summary is enough
 
@@ -128,28 +158,21 @@ def select_facts(only: Sequence[str] | None = None, facts: Sequence[Fact] = FACT
     return [fact for fact in facts if fact.id in wanted]
 
 
-def shipped_scenario(name: str) -> Path:
-    """The file of a shipped scenario (``$BORDERABM_SCENARIOS`` is honoured, as by the CLI)."""
-    from borderabm.cli import shipped_scenarios_dir
-
-    return shipped_scenarios_dir() / f"{name}.toml"
-
-
 def make_plan(
     facts: Sequence[Fact],
     replicates: int,
+    scenarios: Path,
     seed: int = 1,
     days: int | None = None,
-    resolve: Callable[[str], Path] = shipped_scenario,
 ) -> Plan:
     """Expand facts into the distinct arms and runs they need.
 
     Args:
         facts: The facts to check.
         replicates: Paired replicates per fact (at least :data:`MIN_PAIRS`).
+        scenarios: The folder of the shipped scenarios the arms name (``<name>.toml``).
         seed: Seed of the first replicate; replicate k uses ``seed + k``.
         days: A horizon for every fact, instead of each fact's own.
-        resolve: Maps a scenario name to its file.
 
     Raises:
         ValueError: For too few replicates or a horizon below one day.
@@ -171,7 +194,7 @@ def make_plan(
         horizons[fact.id] = horizon
         keys = []
         for arm in (fact.control, fact.treatment):
-            planned = _plan_arm(arm, horizon, seeds, resolve, arms)
+            planned = _plan_arm(arm, horizon, seeds, Path(scenarios), arms)
             planned.series_columns.update(fact.metric.columns())
             keys.append(planned.key)
         sides[fact.id] = (keys[0], keys[1])
@@ -182,10 +205,11 @@ def _plan_arm(
     arm: Arm,
     horizon: int,
     seeds: list[int],
-    resolve: Callable[[str], Path],
+    scenarios: Path,
     arms: dict[str, PlannedArm],
 ) -> PlannedArm:
-    settings = load_scenario(resolve(arm.scenario), {**arm.overrides, "horizon_days": horizon})
+    path = scenarios / f"{arm.scenario}.toml"
+    settings = load_scenario(path, {**arm.overrides, "horizon_days": horizon})
     document = settings.model_dump(mode="json")
     document.pop("seed")
     key = "arm-" + _digest(document, 12)
@@ -204,7 +228,7 @@ def _plan_arm(
                     document=run_document,
                 )
             )
-        arms[key] = PlannedArm(key, arm, horizon, runs)
+        arms[key] = PlannedArm(key, arm, runs)
     return arms[key]
 
 
@@ -244,7 +268,8 @@ def execute(
 ) -> int:
     """Execute the plan's missing runs into the store; return how many were executed."""
     manifest = {
-        "fingerprint": STORE_FINGERPRINT,
+        "fingerprint": store_fingerprint(),
+        "model_code_sha256": model_code_hash(),
         "sweep": {"name": "validation"},
         "facts": [fact.id for fact in plan.facts],
         "seeds": plan.seeds,
@@ -302,10 +327,43 @@ def _metric_value(
     return value
 
 
+def check_store(root: str | Path) -> None:
+    """Make sure a kept store can be written and holds nothing but this suite's runs by this code.
+
+    Called before any run, so that a bad ``--store`` fails at once.
+
+    Raises:
+        OSError: If the directory cannot be created or written.
+        ValueError: If its ``manifest.json`` is not a JSON object.
+        borderabm.experiments.store.StoreError: If it holds another sweep's results, or
+            validation runs made by other model code (another version or source hash).
+    """
+    prepare_output_dir(Path(root))
+    store = ResultsStore(root)
+    try:
+        existing = store.manifest()
+    except ValueError as error:  # json.JSONDecodeError
+        raise ValueError(f"{store.root / 'manifest.json'} is not valid JSON: {error}") from None
+    if existing is None:
+        return
+    if not isinstance(existing, dict):
+        raise ValueError(f"{store.root / 'manifest.json'} is not a JSON object")
+    found, expected = str(existing.get("fingerprint", "")), store_fingerprint()
+    if found == expected:
+        return
+    if found.startswith("borderabm-validation"):
+        raise StoreError(
+            f"{store.root} holds validation runs made by other model code (store: {found!r}; "
+            f"this code: {expected!r}); they cannot be reused: delete the directory or use a new one"
+        )
+    raise StoreError(f"{store.root} holds results of another sweep; use a new directory")
+
+
 def run_validation(
     facts: Iterable[Fact],
     replicates: int,
     *,
+    scenarios: Path,
     seed: int = 1,
     days: int | None = None,
     workers: int = 1,
@@ -318,6 +376,7 @@ def run_validation(
     Args:
         facts: The facts to check.
         replicates: Paired replicates per fact.
+        scenarios: The folder of the shipped scenarios the facts' arms name.
         seed: Seed of the first replicate.
         days: A horizon for every fact, instead of each fact's own.
         workers: Local worker processes.
@@ -327,23 +386,25 @@ def run_validation(
         on_done: Called after every executed run.
 
     Raises:
-        ValueError: For bad arguments (see :func:`make_plan`).
+        ValueError: For bad arguments (see :func:`make_plan`) or a corrupt store manifest.
+        OSError: If ``store_dir`` cannot be written.
         borderabm.scenario.ScenarioError: For an arm that does not validate.
-        borderabm.experiments.store.StoreError: If ``store_dir`` holds another sweep's results.
+        borderabm.experiments.store.StoreError: If ``store_dir`` holds another sweep's results
+            or runs made by other model code (see :func:`check_store`).
     """
     started_at, started = time.perf_counter(), now()
-    plan = make_plan(list(facts), replicates, seed, days)
+    plan = make_plan(list(facts), replicates, scenarios, seed, days)
     with tempfile.TemporaryDirectory(prefix="borderabm-validation-") as scratch:
+        if store_dir is not None:
+            check_store(store_dir)
         store = ResultsStore(store_dir if store_dir is not None else scratch)
-        existing = store.manifest()
-        if existing is not None and existing.get("fingerprint") != STORE_FINGERPRINT:
-            raise StoreError(f"{store.root} holds results of another sweep; use a new directory")
         with_series, summary_only = pending_runs(plan, store)
         on_plan(plan, len(with_series) + len(summary_only))
         executed = execute(plan, store, workers, on_done)
         results = collect(plan, store)
     env = environment()
     env["git_state"] = _git_state()
+    env["model_code_sha256"] = model_code_hash()
     return ValidationRun(
         results=results,
         replicates=replicates,

@@ -7,8 +7,12 @@ p = 0.0078 (7 of 8 pairs: attacks in Balochistan, conflict and inflows), so a fa
 mechanism breaks, not by luck.
 """
 
+import json
+from pathlib import Path
+
 import pytest
 
+from borderabm.experiments.store import StoreError
 from borderabm.model import BorderModel
 from borderabm.scenario import load_scenario
 from borderabm.validation import (
@@ -17,6 +21,7 @@ from borderabm.validation import (
     FACTS_BY_ID,
     KNOWN_FAILURES,
     run_validation,
+    runner,
 )
 from borderabm.validation.facts import Reopenings, SectorTotal, SummaryMetric
 from borderabm.validation.runner import make_plan
@@ -28,7 +33,9 @@ CI_DAYS = 180
 
 @pytest.fixture(scope="module")
 def suite():
-    run = run_validation(EXPECTED_FACTS, CI_REPLICATES, days=CI_DAYS, workers=2)
+    run = run_validation(
+        EXPECTED_FACTS, CI_REPLICATES, scenarios=SCENARIOS, days=CI_DAYS, workers=2
+    )
     return {result.fact.id: result for result in run.results}
 
 
@@ -62,7 +69,7 @@ def test_the_suite_has_at_least_twelve_sourced_facts():
 
 def test_every_fact_uses_real_keys_sectors_gates_and_metrics(world):
     # Every arm validates against the schema (a misspelt key or sector name raises here).
-    plan = make_plan(FACTS, 5, days=3)
+    plan = make_plan(FACTS, 5, SCENARIOS, days=3)
     for fact in FACTS:
         control, treatment = plan.sides[fact.id]
         assert control != treatment, f"{fact.id}: control and treatment are the same run"
@@ -79,7 +86,7 @@ def test_every_fact_uses_real_keys_sectors_gates_and_metrics(world):
 
 
 def test_facts_share_arms_and_replicates_share_seeds():
-    plan = make_plan(FACTS, 6, seed=11, days=30)
+    plan = make_plan(FACTS, 6, SCENARIOS, seed=11, days=30)
     assert plan.seeds == list(range(11, 17))
     # The closure facts compare the same two arms; so do the fence facts against no fence.
     sides = plan.sides
@@ -122,10 +129,54 @@ def test_series_metrics_on_a_hand_made_series():
 
 def test_a_kept_store_is_reused_and_gives_the_same_answer(tmp_path):
     facts = [FACTS_BY_ID["fence_cuts_family_visits"], FACTS_BY_ID["fence_draws_breaches"]]
-    first = run_validation(facts, 5, days=10, workers=1, store_dir=tmp_path / "store")
-    again = run_validation(facts, 5, days=10, workers=1, store_dir=tmp_path / "store")
+    kept = tmp_path / "store"
+    first = run_validation(facts, 5, scenarios=SCENARIOS, days=10, workers=1, store_dir=kept)
+    again = run_validation(facts, 5, scenarios=SCENARIOS, days=10, workers=1, store_dir=kept)
     assert first.runs_total == 3 * 5  # the two facts share the full-fence arm
     assert (first.runs_executed, again.runs_executed) == (15, 0)
     for a, b in zip(first.results, again.results, strict=True):
         assert (a.control, a.treatment, a.effect) == (b.control, b.treatment, b.effect)
     assert first.results[0].control != first.results[0].treatment
+    assert first.environment["model_code_sha256"] == runner.model_code_hash()
+
+
+def test_runs_of_other_model_code_are_not_reused(tmp_path, monkeypatch):
+    fact = FACTS_BY_ID["fence_draws_breaches"]
+    kept = tmp_path / "store"
+    run_validation([fact], 5, scenarios=SCENARIOS, days=5, workers=1, store_dir=kept)
+    manifest = json.loads((kept / "manifest.json").read_text())
+    assert manifest["model_code_sha256"] == runner.model_code_hash()
+    # The same scenarios, but the model's source has changed since the store was made.
+    monkeypatch.setattr(runner, "model_code_hash", lambda: "0" * 64)
+    with pytest.raises(StoreError, match="made by other model code"):
+        run_validation([fact], 5, scenarios=SCENARIOS, days=5, workers=1, store_dir=kept)
+    fresh = run_validation(
+        [fact], 5, scenarios=SCENARIOS, days=5, workers=1, store_dir=tmp_path / "new"
+    )
+    assert fresh.runs_executed == fresh.runs_total == 2 * 5
+
+
+def test_the_code_hash_covers_the_model_but_not_the_ui_or_the_suite(tmp_path, monkeypatch):
+    import shutil
+
+    import borderabm
+
+    package = tmp_path / "borderabm"
+    shutil.copytree(Path(borderabm.__file__).parent, package,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.vue"))  # fmt: skip
+    monkeypatch.setattr(borderabm, "__file__", str(package / "__init__.py"))
+
+    def code_hash() -> str:
+        runner.model_code_hash.cache_clear()
+        return runner.model_code_hash()
+
+    try:
+        original = code_hash()
+        for folder in ("ui", "validation"):
+            (package / folder / "__init__.py").write_text("# changed\n", encoding="utf-8")
+            assert code_hash() == original, folder
+        with (package / "model.py").open("a", encoding="utf-8") as model_source:
+            model_source.write("\n# changed\n")
+        assert code_hash() != original
+    finally:
+        runner.model_code_hash.cache_clear()
