@@ -238,6 +238,10 @@ def test_same_spec_and_seed_give_the_same_fit(calibrated, tmp_path):
          ["targets.capacity.role: Input should be 'fit' or 'check'"]),
         (("scenario = {", "scenario = { \"fence.coverag\" = 1.0, "),
          ["targets.stock.scenario: fence.coverag: unknown key; did you mean 'coverage'?"]),
+        (("[parameters.\"population.traders\"]",
+          "[parameters.\"crossings.Torkham.capacity_people_per_day\"]"),
+         ["parameters.\"crossings.Torkham.capacity_people_per_day\": cannot be written into "
+          "the fitted scenario file (allowed: "]),
     ],
 )  # fmt: skip
 def test_spec_errors_name_the_file_the_key_and_what_is_allowed(tmp_path, change, expected):
@@ -319,3 +323,43 @@ def test_a_store_of_another_calibration_is_refused(calibrated, tmp_path):
     assert "holds results of a different sweep" in result.stderr
     with pytest.raises(ScenarioError, match="no such file"):
         cal.load_calibration(calibrated["folder"] / "missing.toml", _resolve_relative)
+
+
+CONFLICT = """[targets.triple]
+label = "three times the trade target: no point can meet both"
+metric = "formal_trade_usd"
+statistic = "per_year"
+value = {value}
+low = {low}
+high = {high}
+source = "test (conflicting on purpose)"
+
+[targets.capacity]"""
+
+
+def test_conflicting_targets_fall_back_to_the_least_implausible_draws(tmp_path):
+    """An empty plausible region and no simulated point within tolerance still give a fit."""
+    small_scenario(tmp_path)
+    value = 2e8
+    spec = write_spec(tmp_path, value, changes={
+        "[targets.capacity]": CONFLICT.format(value=3 * value, low=2.55 * value,
+                                              high=3.45 * value),
+        "replicates = 2": "replicates = 1", "verify_replicates = 3": "verify_replicates = 2",
+        "samples = 12": "samples = 6", "refine_samples = 6": "refine_samples = 3",
+        "candidates = 2": "candidates = 1", "days = 60": "days = 30",
+    })  # fmt: skip
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["calibrate", str(spec), "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    design = pd.read_csv(out / "design.csv")
+    z = cal.deviations(design[["trade", "triple"]].to_numpy(),
+                       list(cal.load_calibration(spec, _resolve_relative).spec
+                            .fitted_targets().values()))  # fmt: skip
+    assert not np.all(np.abs(z) <= 1, axis=1).any()  # no simulated point met both targets
+    posterior = pd.read_csv(out / "posterior.csv")
+    report = (out / "calibration.md").read_text()
+    assert "least implausible draws were scored instead" in report
+    # The report states the real size of the posterior, not a nominal one.
+    assert f"the posterior is the {len(posterior):,} scored draws closest" in report
+    assert 0 < len(posterior) <= cal.MIN_ACCEPTED
+    assert (out / "store" / "manifest.json").exists()

@@ -55,8 +55,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.stats import qmc
 
 from borderabm.compare import interval, short_number
-from borderabm.experiments.store import SERIES, ResultsStore
-from borderabm.scenario import Scenario, ScenarioError, load_scenario, parse_toml, with_overrides
+from borderabm.experiments.store import SERIES, ResultsStore, atomic_write
+from borderabm.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_toml,
+    validate_document,
+    with_overrides,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -250,6 +257,7 @@ def load_calibration(
     if spec.days is not None:
         base = with_overrides(base, {"horizon_days": spec.days}, source)
     _check_parameters(spec, base, source)
+    _check_writable(spec, Path(base_path), source)
     _check_targets(spec, base, source)
     terms = quadratic_terms(len(spec.parameters))
     if spec.design.samples < terms + 2:
@@ -329,6 +337,32 @@ def _check_parameters(spec: CalibrationSpec, base: Scenario, source: str) -> Non
             current = dotted_value(document, key)
             if isinstance(current, bool) or not isinstance(current, int | float):
                 problems.append(f"{where}: not a numeric parameter (it holds {current!r})")
+    if problems:
+        raise ScenarioError(source, problems)
+
+
+def _check_writable(spec: CalibrationSpec, base_path: Path, source: str) -> None:
+    """Every parameter can be written into a copy of the base file and read back from it.
+
+    The fitted scenario file is the base file with the fitted values written in
+    (:func:`set_toml_values`), so a key it cannot write must be refused before anything runs.
+    """
+    text = base_path.read_text()
+    problems = []
+    for key, prior in spec.parameters.items():
+        where = f'parameters."{key}"'
+        value = _cast(prior, prior.low)
+        try:
+            document = parse_toml(set_toml_values(text, {key: value}), str(base_path))
+            document.setdefault("name", base_path.stem)
+            written = dotted_value(validate_document(document, source).model_dump(mode="json"), key)
+        except (ValueError, KeyError, ScenarioError):
+            written = None
+        if written != value:
+            problems.append(
+                f"{where}: cannot be written into the fitted scenario file (allowed: "
+                "'section.key' parameters of a plain table, such as 'population.traders')"
+            )
     if problems:
         raise ScenarioError(source, problems)
 
@@ -695,6 +729,19 @@ def distance(z: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean(np.square(z), axis=1))
 
 
+class CalibrationError(Exception):
+    """Calibration cannot go on: no fitted point, or an unwritable output (runs stay stored).
+
+    Args:
+        message: What went wrong.
+        source: The file or directory concerned (default: the spec file).
+    """
+
+    def __init__(self, message: str, source: str | None = None):
+        super().__init__(message)
+        self.source = source
+
+
 @dataclass
 class Fit:
     """What calibration found."""
@@ -812,6 +859,7 @@ def fit(
     design["accepted"] = design.index.isin(order)
 
     surrogates, draws_unit, region = first_wave_region(calibration, design)
+    first_surrogates = surrogates
     candidates = np.arange(len(draws_unit))
     stage = "a quadratic surrogate of each fitted quantity fitted to the first wave"
     if (design["wave"] == 2).any():
@@ -831,6 +879,13 @@ def fit(
                  f"{int((design['wave'] == 2).sum())} second-wave points were drawn there and "
                  f"the surrogate refitted to the {int(near.sum())} simulated points in that "
                  "region")  # fmt: skip
+        if candidates.size < MIN_ACCEPTED:
+            # Too small (or empty) a region, e.g. targets the model cannot meet together: score
+            # the least implausible draws instead, so the posterior is never empty.
+            worst = implausibility(first_surrogates, draws_unit, target_list)
+            candidates = np.sort(np.argsort(worst, kind="stable")[:MIN_ACCEPTED])
+            stage += (f"; as fewer than {MIN_ACCEPTED} draws were plausible, the "
+                      f"{candidates.size} least implausible draws were scored instead")  # fmt: skip
     predicted = np.column_stack([surrogates[name].predict(draws_unit[candidates])
                                  for name in targets])  # fmt: skip
     draw_z = deviations(predicted, target_list)
@@ -843,8 +898,15 @@ def fit(
     else:
         count = max(MIN_ACCEPTED, math.ceil(spec.design.accept_share * len(inside)))
         chosen = np.argsort(draw_distance, kind="stable")[:count]
+        chosen = chosen[np.isfinite(draw_distance[chosen])]
         rule = (f"{stage}; only {inside.sum():,} prior draws were predicted within every "
-                f"tolerance, so the posterior is the {count:,} draws closest to the targets")  # fmt: skip
+                f"tolerance, so the posterior is the {chosen.size:,} scored draws closest to the "
+                "targets")  # fmt: skip
+    if not chosen.size:
+        raise CalibrationError(
+            "no prior draw has a finite predicted distance to the fitted targets, so there is no "
+            "posterior; the design runs are kept in the store (check the targets' metrics)"
+        )
     accepted = candidates[chosen]
     values = unit_to_values(calibration, draws_unit[accepted])
     posterior = pd.DataFrame(values, columns=names)
@@ -1138,7 +1200,7 @@ def chart(calibration: Calibration, result: Fit, out: Path) -> Path:
     fig.suptitle(f"Calibration '{calibration.spec.name}': prior vs posterior, and fit per target")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
+    atomic_write(out, lambda path: fig.savefig(path, dpi=100, format="png"))
     plt.close(fig)
     return out
 
@@ -1275,7 +1337,7 @@ def write_report(calibration: Calibration, result: Fit, out: Path,
     md += ["Files: `posterior.csv` (accepted surrogate draws with their predicted quantities), "
            "`design.csv` (simulated points, replicate means, distance, ABC acceptance), "
            "`baseline_fitted.toml` (the base scenario with the fitted values).", ""]  # fmt: skip
-    (out / "calibration.md").write_text("\n".join(md))
+    atomic_write(out / "calibration.md", lambda path: path.write_text("\n".join(md)))
 
     image = base64.b64encode(png.read_bytes()).decode()
     parts = [
@@ -1300,14 +1362,36 @@ def write_report(calibration: Calibration, result: Fit, out: Path,
         f"<h2>Chart</h2><img alt='prior vs posterior' src='data:image/png;base64,{image}'>"
     )
     parts.append("</body></html>")
-    (out / "calibration.html").write_text("\n".join(parts))
-
-    result.posterior.to_csv(out / "posterior.csv", index=False)
-    result.design.to_csv(out / "design.csv", index=False)
-    (out / "baseline_fitted.toml").write_text(
-        fitted_toml(calibration, result.fitted, meta["written"])
-    )
+    atomic_write(out / "calibration.html", lambda path: path.write_text("\n".join(parts)))
+    atomic_write(out / "posterior.csv", lambda path: result.posterior.to_csv(path, index=False))
+    atomic_write(out / "design.csv", lambda path: result.design.to_csv(path, index=False))
+    write_fitted_scenario(calibration, result.fitted, out / "baseline_fitted.toml", meta["written"])
     return [out / name for name in FILES]
+
+
+def write_fitted_scenario(
+    calibration: Calibration, fitted: Mapping[str, Any], path: Path, written: str
+) -> None:
+    """Write the fitted scenario file atomically, after reading it back to check the values.
+
+    Raises:
+        CalibrationError: If the written file does not load or does not hold the fitted values
+            (the file is then not written).
+    """
+    text = fitted_toml(calibration, fitted, written)
+
+    def write_and_check(temp: Path) -> None:
+        temp.write_text(text)
+        try:
+            document = load_scenario(temp).model_dump(mode="json")
+        except ScenarioError as error:
+            raise CalibrationError(f"the fitted scenario does not load: {error}") from None
+        wrong = {key: value for key, value in fitted.items()
+                 if dotted_value(document, key) != value}  # fmt: skip
+        if wrong:
+            raise CalibrationError(f"the fitted scenario file does not hold {wrong}")
+
+    atomic_write(path, write_and_check)
 
 
 def _md_inline(text: str) -> str:
@@ -1332,6 +1416,29 @@ def calibrate(
 
     Raises:
         StoreError: If ``out/store`` holds the runs of a different calibration.
+        CalibrationError: If no fitted point can be found (the runs stay in the store).
+    """
+    result, meta = run_calibration(calibration, out, workers=workers, dask=dask, on_done=on_done)
+    return result, write_report(calibration, result, out, meta)
+
+
+def run_calibration(
+    calibration: Calibration,
+    out: Path,
+    *,
+    workers: int,
+    dask: str | None = None,
+    on_done: Callable[[dict], None] = lambda result: None,
+) -> tuple[Fit, dict[str, Any]]:
+    """Run (or resume) the design into ``out/store``, fit and verify; write no report.
+
+    Returns:
+        The fit and what the report says about the runs (``written``, ``runs``, ``executed``,
+        ``seconds``).
+
+    Raises:
+        StoreError: If ``out/store`` holds the runs of a different calibration.
+        CalibrationError: If no fitted point can be found (the runs stay in the store).
     """
     import time
 
@@ -1356,7 +1463,7 @@ def calibrate(
         "executed": executed,
         "seconds": time.perf_counter() - started,
     }
-    return result, write_report(calibration, result, out, meta)
+    return result, meta
 
 
 def command(
@@ -1373,7 +1480,8 @@ def command(
 
     Raises:
         ScenarioError: For a bad spec (before anything runs).
-        OSError: If the output directory cannot be written (before anything runs).
+        CalibrationError: If the output directory cannot be written (checked before anything
+            runs, and again when the report is written), or no fitted point can be found.
         StoreError: If the output directory holds a different calibration's runs.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -1386,7 +1494,10 @@ def command(
     calibration = load_calibration(spec_file, _resolve_relative, samples=samples,
                                    replicates=replicates)  # fmt: skip
     out = out or Path("results") / f"calibration-{calibration.spec.name}"
-    prepare_output_dir(out)
+    try:
+        prepare_output_dir(out)
+    except OSError as error:
+        raise CalibrationError(f"cannot write: {error.strerror or error}", str(out)) from None
     spec = calibration.spec
     total = (spec.design.samples + spec.design.refine_samples) * spec.replicates
     console.print(f"{spec.name}: {total} design runs ({spec.design.samples} + "
@@ -1397,9 +1508,9 @@ def command(
     with Progress(*columns, console=progress_console or console) as progress:
         done_before = len(ResultsStore(out / "store").done())
         task = progress.add_task("design runs", total=total, completed=min(done_before, total))
-        result, written = calibrate(calibration, out, workers=workers or default_workers(),
-                                    dask=dask,
-                                    on_done=lambda _: progress.update(task, advance=1))  # fmt: skip
+        result, meta = run_calibration(calibration, out, workers=workers or default_workers(),
+                                       dask=dask,
+                                       on_done=lambda _: progress.update(task, advance=1))  # fmt: skip
     table = Table(title=f"Calibration {spec.name}: fit per target at the fitted point "
                   f"({spec.verify_replicates} fresh replicates)")  # fmt: skip
     for column in ("target", "role", "published", "tolerance", "model mean [95%]", "within"):
@@ -1417,5 +1528,13 @@ def command(
                        f"{_number(r.posterior_low)} – {_number(r.posterior_high)}",
                        _number(r.fitted))  # fmt: skip
     console.print(ranges)
+    # The tables are printed first, so a failure to write the files loses nothing computed.
+    try:
+        written = write_report(calibration, result, out, meta)
+    except OSError as error:
+        raise CalibrationError(
+            f"cannot write the report: {error.strerror or error} (the runs are kept in the store)",
+            str(out),
+        ) from None
     console.print("wrote " + ", ".join(str(p) for p in written))
     return result
