@@ -1,6 +1,7 @@
 """Scenario discovery (PRIM): known boxes, agreement with the EMA Workbench, a real sweep, refusals."""
 
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -387,7 +388,37 @@ def test_bad_inputs_exit_2_with_a_clear_message(tiny, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "manifest.json").write_text("{not json")
-    assert "cannot read manifest.json" in error_of(invoke(broken, *base))
+    assert f"{broken / 'manifest.json'}: cannot read" in one_line(error_of(invoke(broken, *base)))
+
+
+def one_line(message: str) -> str:
+    """Undo the console's wrapping of long paths and messages."""
+    return message.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("[1, 2]", "not a sweep manifest: a JSON object was expected, got an array"),
+     ('"sweep"', "not a sweep manifest: a JSON object was expected, got a string"),
+     ('{"design": [1]}', "design: a JSON object was expected, got an array"),
+     ('{"design": {"parameters": {"a": {}}, "points": 3}}',
+      "design.points: a JSON array was expected, got a number")],
+)  # fmt: skip
+def test_a_manifest_that_is_json_but_not_a_manifest_exits_2(tmp_path, text, expected):
+    (tmp_path / "manifest.json").write_text(text)
+    message = one_line(error_of(invoke(tmp_path, "--metric", "attacks", "--threshold", "0")))
+    assert f"error: {tmp_path / 'manifest.json'}: {expected}" in message
+
+
+def test_a_corrupt_run_file_exits_2_naming_it(tiny, tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(tiny["store"], store)
+    victim = sorted((store / "runs").glob("*.parquet"))[3]
+    victim.write_bytes(b"not parquet at all")
+    message = one_line(error_of(invoke(store, "--scenario", "baseline", "--metric", "attacks",
+                                       "--threshold", "0")))  # fmt: skip
+    assert f"error: {victim}: cannot read this run row" in message
+    assert "Traceback" not in message
 
 
 def test_the_installed_command_reports_errors_without_a_traceback(tiny):

@@ -57,8 +57,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from borderabm.experiments.store import ResultsStore, atomic_write
+from borderabm.experiments.store import MANIFEST, RUNS, ResultsStore, atomic_write
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -666,20 +667,14 @@ def load_cases(
     """
     if unit not in CASE_UNITS:
         raise DiscoveryError(f"unknown case unit {unit!r} (allowed: {', '.join(CASE_UNITS)})")
-    try:
-        manifest = store.manifest()
-    except (OSError, ValueError) as error:  # unreadable, or not JSON
-        raise DiscoveryError(f"cannot read manifest.json: {error}") from None
-    if manifest is None:
-        raise DiscoveryError("not a results directory written by `borderabm sweep` "
-                             "(no manifest.json)")  # fmt: skip
+    manifest = _read_manifest(store)
     design = manifest.get("design") or {}
     names = list(design.get("parameters") or {})
     points = design.get("points") or []
     if not names or not points:
         raise DiscoveryError("the sweep varies no parameters, so there are no ranges to discover "
                              "(a comparison of scenarios only); sweep some parameters first")  # fmt: skip
-    runs = store.runs()
+    runs = _read_runs(store)
     if runs.empty:
         raise DiscoveryError("no finished runs yet; run the sweep first")
     listed = list(manifest.get("scenarios") or {})
@@ -761,6 +756,66 @@ def load_cases(
     return Cases(x=x[varied], outcome=outcome, label=label, unit=unit, scenario=scenario,
                  reference=relative_to, replicates=replicates,
                  ranges={n: ranges[n] for n in varied}, sweep=sweep, notes=notes)  # fmt: skip
+
+
+def _read_manifest(store: ResultsStore) -> dict[str, Any]:
+    """The store's manifest, checked to be shaped like one that ``borderabm sweep`` writes.
+
+    Raises:
+        DiscoveryError: Naming the manifest file, if it is missing, unreadable, not JSON, or not a
+            JSON object with an object ``design`` of object ``parameters`` and a list of ``points``.
+    """
+    path = store.root / MANIFEST
+    try:
+        manifest = store.manifest()
+    except (OSError, ValueError) as error:  # unreadable, or not JSON
+        raise DiscoveryError(f"cannot read: {error}", str(path)) from None
+    if manifest is None:
+        raise DiscoveryError("not a results directory written by `borderabm sweep` "
+                             "(no manifest.json)")  # fmt: skip
+    _expect_json(manifest, dict, "not a sweep manifest", path)
+    design = manifest.get("design") or {}
+    _expect_json(design, dict, "design", path)
+    _expect_json(design.get("parameters") or {}, dict, "design.parameters", path)
+    _expect_json(design.get("points") or [], list, "design.points", path)
+    if not all(isinstance(point, dict) for point in design.get("points") or []):
+        raise DiscoveryError("design.points: every point must be a JSON object", str(path))
+    return manifest
+
+
+def _expect_json(value: Any, kind: type, key: str, path: Path) -> None:
+    """Raise a DiscoveryError naming ``path`` unless ``value`` is of the JSON type ``kind``."""
+    if not isinstance(value, kind):
+        wanted = "a JSON object" if kind is dict else "a JSON array"
+        raise DiscoveryError(f"{key}: {wanted} was expected, got {_json_kind(value)}", str(path))
+
+
+def _json_kind(value: Any) -> str:
+    """The JSON type of a parsed value, in words (for error messages)."""
+    kinds = ((dict, "an object"), (list, "an array"), (str, "a string"), (bool, "a boolean"),
+             (int | float, "a number"))  # fmt: skip
+    return next((name for kind, name in kinds if isinstance(value, kind)), "null")
+
+
+def _read_runs(store: ResultsStore) -> pd.DataFrame:
+    """The store's run rows.
+
+    Raises:
+        DiscoveryError: Naming the first run file that cannot be read (a corrupt or foreign
+            Parquet file), or the runs folder if the rows cannot be put together.
+    """
+    try:
+        return store.runs()
+    except (OSError, ValueError, KeyError, pa.ArrowException) as error:
+        failure: BaseException = error
+    # Only on failure: read the files one by one to name the culprit.
+    folder = store.root / RUNS
+    for path in sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")):
+        try:
+            pd.read_parquet(path)
+        except (OSError, ValueError, pa.ArrowException) as error:
+            raise DiscoveryError(f"cannot read this run row: {error}", str(path)) from None
+    raise DiscoveryError(f"cannot read the run rows: {failure!r}", str(folder)) from None
 
 
 def _parameter_frame(
