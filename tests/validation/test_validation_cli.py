@@ -66,3 +66,23 @@ def test_too_few_replicates_and_an_unwritable_output_exit_2(tmp_path):
     assert done.returncode == 2
     assert "cannot write output directory" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_unwritable_or_corrupt_store_exits_2_before_any_run(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "manifest.json").write_text('{"fingerprint": "borderabm-valid')  # cut short
+    for store, message in (
+        (blocker / "store", "cannot write the results store"),
+        (corrupt, "manifest.json is not valid JSON"),
+    ):
+        out = tmp_path / "report"
+        done = borderabm("validate-model", "--only", "fence_cuts_family_visits", "--replicates",
+                         "5", "--days", "5", "--store", str(store), "--out", str(out))  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        assert f"error: {store}: " in done.stderr and message in done.stderr
+        assert not (out / "validation.md").exists()
+    assert not (corrupt / "runs").exists()  # nothing ran
