@@ -59,6 +59,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+# The run rows' bookkeeping columns (neither parameters nor metrics): one definition for both
+# readers of a sweep store.
+from borderabm.experiments.sensitivity import FIXED_COLUMNS
 from borderabm.experiments.store import MANIFEST, RUNS, ResultsStore, atomic_write
 
 if TYPE_CHECKING:
@@ -67,7 +70,6 @@ if TYPE_CHECKING:
 Objective = Literal["lenient1", "lenient2", "original"]
 OBJECTIVES: tuple[str, ...] = ("original", "lenient1", "lenient2")
 CASE_UNITS: tuple[str, ...] = ("point", "run")
-FIXED_COLUMNS = ("run_id", "scenario", "point", "replicate", "seed")
 BOXES_CSV = "boxes.csv"
 TRAJECTORY_CSV = "trajectory.csv"
 REPORT_MD = "discovery.md"
@@ -1177,11 +1179,10 @@ def command(
             written (checked before computing, and reported after printing if writing fails).
     """
     if out is not None:
+        from borderabm.runner import prepare_output_dir
+
         try:
-            out.mkdir(parents=True, exist_ok=True)
-            probe = out / ".write-test"
-            probe.write_bytes(b"")
-            probe.unlink()
+            prepare_output_dir(out)
         except OSError as error:
             raise DiscoveryError(
                 f"cannot write outputs: {error.strerror or error}", str(out)
