@@ -315,12 +315,23 @@ def test_surrogate_and_distance_on_known_functions():
     assert list(z[:4]) == [0.0, 1.0, -1.0, 3.0] and np.isinf(z[4])
 
 
-def test_a_store_of_another_calibration_is_refused(calibrated, tmp_path):
-    spec = write_spec(calibrated["folder"], calibrated["value"], "other.toml",
-                      {"accept_share = 0.25": "accept_share = 0.5"})  # fmt: skip
-    result = runner.invoke(app, ["calibrate", str(spec), "--out", str(calibrated["out"])])
+def test_a_store_of_another_design_is_refused_and_an_edited_tolerance_reuses_it(calibrated):
+    from borderabm.experiments.runner import run_sweep
+    from borderabm.experiments.store import ResultsStore
+
+    other = write_spec(calibrated["folder"], calibrated["value"], "other.toml",
+                       {"samples = 12": "samples = 13"})  # fmt: skip
+    result = runner.invoke(app, ["calibrate", str(other), "--out", str(calibrated["out"])])
     assert result.exit_code == 2
     assert "holds results of a different sweep" in result.stderr
+    # Tolerances, sources, comments and the acceptance share do not decide the runs: reused.
+    edited = write_spec(calibrated["folder"], calibrated["value"] * 1.02, "edited.toml", {
+        "accept_share = 0.25": "accept_share = 0.5", 'source = "test"': 'source = "edited"',
+        "[design]": "# a new comment\n[design]",
+    })  # fmt: skip
+    calibration = cal.load_calibration(edited, _resolve_relative)
+    store = ResultsStore(calibrated["out"] / "store")
+    assert run_sweep(cal.design_sweep(calibration), store, workers=1) == 0
     with pytest.raises(ScenarioError, match="no such file"):
         cal.load_calibration(calibrated["folder"] / "missing.toml", _resolve_relative)
 

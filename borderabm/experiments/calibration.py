@@ -197,9 +197,32 @@ class Calibration:
 
     spec: CalibrationSpec
     source: Path
-    source_sha256: str
+    source_sha256: str  # the spec file and command-line values: names the report's source
     base_path: Path
     base: Scenario  # with the spec's days applied
+
+    @property
+    def design_sha256(self) -> str:
+        """The identity of the design runs: only what decides which runs are made.
+
+        The effective base scenario (its content, with the spec's days), the priors' ranges and
+        scales, the seed, replicates and the sampling settings. Comments, sources, targets and
+        tolerances are left out, so editing them reuses the stored runs (a second wave drawn
+        elsewhere because a fitted target moved is simply run on top: runs are identified by
+        their full scenario).
+        """
+        spec = self.spec
+        identity = {
+            "base": self.base.model_dump(mode="json"),
+            "priors": {key: prior.model_dump(exclude={"source"})
+                       for key, prior in spec.parameters.items()},
+            "seed": spec.seed,
+            "replicates": spec.replicates,
+            "samples": spec.design.samples,
+            "refine_samples": spec.design.refine_samples,
+            "surrogate_draws": spec.design.surrogate_draws,
+        }  # fmt: skip
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
     @property
     def names(self) -> list[str]:
@@ -513,11 +536,15 @@ def design_sweep(calibration: Calibration, extra: list[dict[str, Any]] | None = 
             for k, p in spec.parameters.items()
         },  # fmt: skip
     )
-    base_sha = hashlib.sha256(calibration.base_path.read_bytes()).hexdigest()
+    # The store's identity (its fingerprint) is the design's, not the spec file's (see
+    # Calibration.design_sha256), and the base scenario is identified by its content, not by its
+    # file's bytes (which change with a comment).
+    content = json.dumps(calibration.base.model_dump(mode="json"), sort_keys=True)
+    base_sha = hashlib.sha256(content.encode()).hexdigest()
     return Sweep(
         spec=sweep_spec,
         source=calibration.source,
-        source_sha256=calibration.source_sha256,
+        source_sha256=calibration.design_sha256,
         scenario_files={calibration.base.name: (str(calibration.base_path), base_sha)},
         points=points,
         runs=runs,
