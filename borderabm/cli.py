@@ -404,7 +404,7 @@ def calibrate(
         typer.Option(min=4, max=1_000_000, help="Latin hypercube points (default: the spec's)."),
     ] = None,
     replicates: Annotated[
-        int | None, typer.Option(min=1, max=10_000, help="Replicates per point (default: spec's).")
+        int | None, typer.Option(min=1, max=1000, help="Replicates per point (default: spec's).")
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, max=1024, help="Local workers.")] = None,
     dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,

@@ -238,6 +238,11 @@ def test_same_spec_and_seed_give_the_same_fit(calibrated, tmp_path):
          ["targets.capacity.role: Input should be 'fit' or 'check'"]),
         (("scenario = {", "scenario = { \"fence.coverag\" = 1.0, "),
          ["targets.stock.scenario: fence.coverag: unknown key; did you mean 'coverage'?"]),
+        (("verify_replicates = 3", "verify_replicates = 1001"),
+         ["verify_replicates: Input should be less than or equal to 1000 (got 1001) (allowed: "
+          "<= 1000)"]),
+        (("replicates = 2", "replicates = 1001"),
+         ["replicates: Input should be less than or equal to 1000 (got 1001) (allowed: <= 1000)"]),
         (("[parameters.\"population.traders\"]",
           "[parameters.\"crossings.Torkham.capacity_people_per_day\"]"),
          ["parameters.\"crossings.Torkham.capacity_people_per_day\": cannot be written into "

@@ -174,8 +174,10 @@ class CalibrationSpec(_Strict):
     scenario: str = Field(min_length=1, description="base scenario: shipped name or path")
     seed: int = Field(1, ge=0, le=2**62)
     days: int | None = Field(None, ge=1, le=36_500)
-    replicates: int = Field(2, ge=1, le=10_000)
-    verify_replicates: int = Field(10, ge=2, le=10_000)
+    # At most 1,000 each, so the design's seeds (seed + 0 …), the candidates' (seed + 1000 …) and
+    # the verification's (seed + 2000 …) never overlap.
+    replicates: int = Field(2, ge=1, le=FRESH_SEED_OFFSET)
+    verify_replicates: int = Field(10, ge=2, le=VERIFY_SEED_OFFSET - FRESH_SEED_OFFSET)
     design: DesignSettings = DesignSettings()
     parameters: dict[str, PriorSpec] = Field(min_length=1)
     targets: dict[str, TargetSpec] = Field(min_length=1)
