@@ -494,6 +494,32 @@ def prim(
     """
     _check_settings(peel_alpha, paste_alpha, min_mass, min_coverage, min_density, max_boxes,
                     objective, max_quasi_p)  # fmt: skip
+    names, values, target = _case_arrays(x, y)
+    settings = {"peel_alpha": peel_alpha, "paste_alpha": paste_alpha, "min_mass": min_mass,
+                "paste": paste, "min_coverage": min_coverage, "min_density": min_density,
+                "max_boxes": max_boxes, "objective": objective,
+                "max_quasi_p": max_quasi_p}  # fmt: skip
+    state = PrimState(values, target, names, settings)
+    remaining = np.arange(len(target))
+    boxes: list[Box] = []
+    while len(boxes) < max_boxes and remaining.size and target[remaining].any():
+        box = _find_box(state, remaining, len(boxes) + 1, settings)
+        if boxes and not box.step.restricted:
+            break  # a later box that restricts nothing is just "the rest": not a finding
+        boxes.append(box)
+        remaining = remaining[~box.step.inside[remaining]]  # covering: look among the rest
+    return PrimResult(names=names, x=values, y=target, boxes=boxes, settings=settings)
+
+
+def _case_arrays(
+    x: pd.DataFrame, y: np.ndarray | pd.Series
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Parameter names, parameter values as floats and ``y`` as booleans, checked.
+
+    Raises:
+        ValueError: For no parameters, non-finite values, or ``y`` that is not binary or not one
+            value per case.
+    """
     names = [str(c) for c in x.columns]
     if not names:
         raise ValueError("no parameters")
@@ -505,45 +531,44 @@ def prim(
         raise ValueError(f"y must be one value per case ({values.shape[0]}), got {target.shape}")
     if not np.isin(target, (0, 1)).all():
         raise ValueError("y must be binary (cases of interest: True or 1)")
-    target = target.astype(bool)
-    settings = {"peel_alpha": peel_alpha, "paste_alpha": paste_alpha, "min_mass": min_mass,
-                "paste": paste, "min_coverage": min_coverage, "min_density": min_density,
-                "max_boxes": max_boxes, "objective": objective,
-                "max_quasi_p": max_quasi_p}  # fmt: skip
-    state = PrimState(values, target, names, settings)
-    remaining = np.arange(len(target))
-    boxes: list[Box] = []
-    while len(boxes) < max_boxes and remaining.size and target[remaining].any():
-        trajectory = state.peel(remaining)
-        # Coverage counts all cases of interest; a later box can only cover what is left of them.
-        chosen, rule = select_step(trajectory, min_coverage * trajectory[0].coverage, min_density)
-        if paste and trajectory[chosen].restricted:
-            pasted = state.paste(trajectory[chosen], remaining)
-            if pasted:
-                rule += f", then pasted ({len(pasted)} step{'s' if len(pasted) > 1 else ''})"
-                trajectory = trajectory + pasted
-                chosen = len(trajectory) - 1
-        if max_quasi_p is not None and trajectory[chosen].restricted:
-            opened = state.open_limits(trajectory[chosen], remaining, max_quasi_p)
-            if opened:
-                rule += (f", then opened {len(opened)} limit{'s' if len(opened) > 1 else ''} "
-                         f"with quasi-p > {max_quasi_p:g}")  # fmt: skip
-                trajectory = trajectory + opened
-                chosen = len(trajectory) - 1
-        step = trajectory[chosen]
-        if boxes and not step.restricted:
-            break  # a later box that restricts nothing is just "the rest": not a finding
-        boxes.append(Box(
-            number=len(boxes) + 1,
-            trajectory=trajectory,
-            chosen=chosen,
-            quasi_p=state.quasi_p(step, remaining),
-            remaining_cases=int(remaining.size),
-            remaining_of_interest=int(target[remaining].sum()),
-            selection=rule,
-        ))  # fmt: skip
-        remaining = remaining[~step.inside[remaining]]
-    return PrimResult(names=names, x=values, y=target, boxes=boxes, settings=settings)
+    return names, values, target.astype(bool)
+
+
+def _find_box(
+    state: PrimState, remaining: np.ndarray, number: int, settings: dict[str, Any]
+) -> Box:
+    """One box among the ``remaining`` cases: peel, select, then paste and open limits if asked."""
+    trajectory = state.peel(remaining)
+    # Coverage counts all cases of interest; a later box can only cover what is left of them.
+    min_coverage = settings["min_coverage"] * trajectory[0].coverage
+    chosen, rule = select_step(trajectory, min_coverage, settings["min_density"])
+    if settings["paste"] and trajectory[chosen].restricted:
+        pasted = state.paste(trajectory[chosen], remaining)
+        if pasted:
+            rule += f", then pasted ({_count(len(pasted), 'step')})"
+            trajectory = trajectory + pasted
+            chosen = len(trajectory) - 1
+    max_quasi_p = settings["max_quasi_p"]
+    if max_quasi_p is not None and trajectory[chosen].restricted:
+        opened = state.open_limits(trajectory[chosen], remaining, max_quasi_p)
+        if opened:
+            rule += f", then opened {_count(len(opened), 'limit')} with quasi-p > {max_quasi_p:g}"
+            trajectory = trajectory + opened
+            chosen = len(trajectory) - 1
+    return Box(
+        number=number,
+        trajectory=trajectory,
+        chosen=chosen,
+        quasi_p=state.quasi_p(trajectory[chosen], remaining),
+        remaining_cases=int(remaining.size),
+        remaining_of_interest=int(state.y[remaining].sum()),
+        selection=rule,
+    )
+
+
+def _count(number: int, noun: str) -> str:
+    """``"1 step"``, ``"2 steps"``."""
+    return f"{number} {noun}{'s' if number != 1 else ''}"
 
 
 def _check_settings(peel_alpha, paste_alpha, min_mass, min_coverage, min_density, max_boxes,
@@ -679,9 +704,32 @@ def load_cases(
     runs = _read_runs(store)
     if runs.empty:
         raise DiscoveryError("no finished runs yet; run the sweep first")
+    scenario = _choose_scenario(manifest, runs, scenario, relative_to)
+    _check_metric(runs, names, metric)
+    notes: list[str] = []
+    values, label = _run_outcomes(runs, metric, scenario, relative_to, notes)
+    parameters, ranges = _parameter_frame(points, names, design.get("parameters") or {}, notes)
+    x, outcome, replicates = _cases_of(values, parameters, unit)
+    varied = _varied_parameters(x, notes)
+    sweep = (manifest.get("sweep") or {}).get("name", store.root.name)
+    return Cases(x=x[varied], outcome=outcome, label=label, unit=unit, scenario=scenario,
+                 reference=relative_to, replicates=replicates,
+                 ranges={n: ranges[n] for n in varied}, sweep=sweep, notes=notes)  # fmt: skip
+
+
+def _choose_scenario(
+    manifest: dict[str, Any], runs: pd.DataFrame, scenario: str | None, relative_to: str | None
+) -> str:
+    """The scenario whose runs to use: as asked, or the only one besides the reference.
+
+    Raises:
+        DiscoveryError: For an unknown scenario or reference, a reference equal to the scenario, or
+            no scenario named when the store holds several.
+    """
     listed = list(manifest.get("scenarios") or {})
-    available = listed + sorted(set(runs["scenario"]) - set(listed))
-    available = [s for s in available if s in set(runs["scenario"])]
+    with_runs = set(runs["scenario"])
+    # The sweep file's order first, then any scenario only the runs know; only those with runs.
+    available = [s for s in listed + sorted(with_runs - set(listed)) if s in with_runs]
     allowed = ", ".join(available)
     if relative_to is not None and relative_to not in available:
         raise DiscoveryError(
@@ -698,31 +746,37 @@ def load_cases(
     if relative_to == scenario:
         raise DiscoveryError(f"--relative-to must name another scenario than {scenario!r} "
                              f"(allowed: {', '.join(s for s in available if s != scenario)})")  # fmt: skip
+    return scenario
+
+
+def _check_metric(runs: pd.DataFrame, names: list[str], metric: str) -> None:
+    """Raise a DiscoveryError unless ``metric`` is a numeric summary metric of the runs."""
     metrics = [c for c in runs.columns if c not in FIXED_COLUMNS and c not in names
                and pd.api.types.is_numeric_dtype(runs[c])
                and not pd.api.types.is_bool_dtype(runs[c])]  # fmt: skip
     if metric not in metrics:
         raise DiscoveryError(f"--metric: unknown metric {metric!r} (allowed: {', '.join(metrics)})")
 
-    notes: list[str] = []
+
+def _run_outcomes(
+    runs: pd.DataFrame, metric: str, scenario: str, relative_to: str | None, notes: list[str]
+) -> tuple[pd.DataFrame, str]:
+    """The outcome of each run (or pair of runs), and what it is in words.
+
+    Returns:
+        Rows with ``point``, ``replicate`` and ``value`` (runs without a value left out, with a
+        note), and the outcome's label.
+
+    Raises:
+        DiscoveryError: If no run has a value, or paired runs do not share their seeds or do not
+            exist.
+    """
     own = runs.loc[runs["scenario"] == scenario, ["point", "replicate", "seed", metric]]
     if relative_to is None:
         values = own.rename(columns={metric: "value"})
         label = f"{metric} ({scenario})"
     else:
-        other = runs.loc[runs["scenario"] == relative_to, ["point", "replicate", "seed", metric]]
-        paired = own.merge(other, on=["point", "replicate"], suffixes=("", "_ref"))
-        if (paired["seed"] != paired["seed_ref"]).any():
-            raise DiscoveryError(f"runs of {scenario!r} and {relative_to!r} at the same design point "
-                                 "and replicate have different seeds; they cannot be paired")  # fmt: skip
-        unpaired = len(own) + len(other) - 2 * len(paired)
-        if unpaired:
-            notes.append(f"{unpaired} runs without a partner in the other scenario left out "
-                         "(an unfinished sweep?)")  # fmt: skip
-        if paired.empty:
-            raise DiscoveryError(f"no runs of {scenario!r} and {relative_to!r} share a design point "
-                                 "and replicate")  # fmt: skip
-        values = paired.assign(value=paired[metric] - paired[f"{metric}_ref"])
+        values = _paired_differences(runs, own, metric, scenario, relative_to, notes)
         label = f"{metric} ({scenario} − {relative_to})"
     missing = values["value"].isna()
     if missing.any():
@@ -730,10 +784,45 @@ def load_cases(
         values = values[~missing]
     if values.empty:
         raise DiscoveryError(f"no run of {scenario!r} has a value of {metric}")
+    return values, label
 
-    parameters, ranges = _parameter_frame(points, names, design.get("parameters") or {}, notes)
-    out_of_design = ~values["point"].isin(parameters.index)
-    if out_of_design.any():
+
+def _paired_differences(
+    runs: pd.DataFrame,
+    own: pd.DataFrame,
+    metric: str,
+    scenario: str,
+    relative_to: str,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Scenario − reference per design point and replicate (same seed), as column ``value``."""
+    other = runs.loc[runs["scenario"] == relative_to, ["point", "replicate", "seed", metric]]
+    paired = own.merge(other, on=["point", "replicate"], suffixes=("", "_ref"))
+    if (paired["seed"] != paired["seed_ref"]).any():
+        raise DiscoveryError(f"runs of {scenario!r} and {relative_to!r} at the same design point "
+                             "and replicate have different seeds; they cannot be paired")  # fmt: skip
+    unpaired = len(own) + len(other) - 2 * len(paired)
+    if unpaired:
+        notes.append(f"{unpaired} runs without a partner in the other scenario left out "
+                     "(an unfinished sweep?)")  # fmt: skip
+    if paired.empty:
+        raise DiscoveryError(f"no runs of {scenario!r} and {relative_to!r} share a design point "
+                             "and replicate")  # fmt: skip
+    return paired.assign(value=paired[metric] - paired[f"{metric}_ref"])
+
+
+def _cases_of(
+    values: pd.DataFrame, parameters: pd.DataFrame, unit: str
+) -> tuple[pd.DataFrame, pd.Series, tuple[int, int]]:
+    """One case per design point (mean over its replicates) or per run.
+
+    Returns:
+        The parameters and outcome per case, and the fewest and most replicates per case.
+
+    Raises:
+        DiscoveryError: If runs refer to design points the manifest does not list.
+    """
+    if not values["point"].isin(parameters.index).all():
         raise DiscoveryError("runs refer to design points the manifest does not list; "
                              "was the store written by this version of borderabm?")  # fmt: skip
     if unit == "point":
@@ -743,21 +832,25 @@ def load_cases(
         replicates = (int(counts.min()), int(counts.max()))
         x = parameters.loc[outcome.index]
     else:
-        outcome = values["value"].reset_index(drop=True)
-        x = parameters.loc[values["point"].to_numpy()].reset_index(drop=True)
+        outcome = values["value"]
+        x = parameters.loc[values["point"].to_numpy()]
         replicates = (1, 1)
-    x = x.reset_index(drop=True)
-    outcome = outcome.reset_index(drop=True).astype(float)
+    return x.reset_index(drop=True), outcome.reset_index(drop=True).astype(float), replicates
+
+
+def _varied_parameters(x: pd.DataFrame, notes: list[str]) -> list[str]:
+    """The parameters that vary over the cases (PRIM cannot cut a constant).
+
+    Raises:
+        DiscoveryError: If none does.
+    """
     varied = [c for c in x.columns if x[c].nunique() > 1]
     fixed = [c for c in x.columns if c not in varied]
     if fixed:
         notes.append(f"parameters constant over these cases left out: {', '.join(fixed)}")
     if not varied:
         raise DiscoveryError("no varied numeric parameters among the cases; nothing to discover")
-    sweep = (manifest.get("sweep") or {}).get("name", store.root.name)
-    return Cases(x=x[varied], outcome=outcome, label=label, unit=unit, scenario=scenario,
-                 reference=relative_to, replicates=replicates,
-                 ranges={n: ranges[n] for n in varied}, sweep=sweep, notes=notes)  # fmt: skip
+    return varied
 
 
 def _read_manifest(store: ResultsStore) -> dict[str, Any]:
