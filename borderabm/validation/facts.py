@@ -2,9 +2,19 @@
 
 Each fact names a **control** and a **treatment** (a shipped scenario plus dotted-key overrides, as
 with ``--set``), a **metric** (a summary metric, or a function of the daily series such as a sector
-total), the **direction** the treatment should move it, and its **source**: a seed paper's causal
-claim from section 5 of ``shared/domain/seed-facts.md`` (quoted), Feigenberg (2020) or Cornelius
-(2001), or "model assumption" where no source states the claim.
+total), the **direction** the treatment should move it, and its **source**: a seed paper, cited by
+its number (000-004) and, where one fits, a testable causal claim of section 5 of
+``shared/domain/seed-facts.md`` (claims 1-20), with a verbatim quote that may come from any
+section of that sheet (actors in section 3, policies in section 4, places in section 2); or
+Feigenberg (2020) or Cornelius (2001); or "model assumption" where no source states the claim, the
+seeds then being background only. Where the fact goes beyond what the seed says (an inference), the
+source's note says so.
+
+Each fact is of one of two **kinds**. A *stylized fact* is a claim about the world that the model
+could get wrong: the lever reaches the metric through agents' choices that could offset it. A
+*mechanism check* holds largely by construction — it tests that a rule works as configured (the
+trigger rule closes gates, civilians do not cross a fence, a deportation drive sends people through
+the gates) — and is reported separately, so that it does not count as evidence for the model.
 
 Most facts switch the trigger rule off in both arms (``triggers = []``) so that the lever under test
 is the only difference; facts about corridors, deportation drives and the escalation cycle keep the
@@ -18,11 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from borderabm.validation.stats import Direction
+
+Kind = Literal["stylized fact", "mechanism check"]
+STYLIZED_FACT: Kind = "stylized fact"
+MECHANISM_CHECK: Kind = "mechanism check"
 
 # Levers shared by several facts ----------------------------------------------------------------
 NO_TRIGGERS: dict[str, Any] = {"triggers": []}
@@ -54,15 +68,19 @@ class Source:
     """Where a fact comes from.
 
     Attributes:
-        citation: The seed and claim number (section 5 of the fact sheet), or the publication.
+        citation: The seeds and claim numbers, or the publication, or "Model assumption".
         quote: A short verbatim quote from the source, or empty.
         note: The finding in other words where there is no quote, and anything a reader should
             know about how far the source supports the fact.
+        seeds: Every seed (``"000"``-``"004"``) the citation or note names.
+        claims: Every causal claim of the fact sheet's section 5 (1-20) they name.
     """
 
     citation: str
     quote: str = ""
     note: str = ""
+    seeds: tuple[str, ...] = ()
+    claims: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,6 +192,8 @@ class Fact:
         days: The horizon of both arms (``--days`` overrides it).
         known_failure: Why the model does not reproduce this fact, if it does not (then the fact
             is reported but does not decide the suite's verdict).
+        kind: A stylized fact, or a mechanism check (holds largely by construction).
+        mechanism: For a mechanism check, why it holds by construction.
     """
 
     id: str
@@ -185,6 +205,8 @@ class Fact:
     expected: Direction
     days: int = 365
     known_failure: str | None = None
+    kind: Kind = STYLIZED_FACT
+    mechanism: str = ""
 
 
 # The arms ---------------------------------------------------------------------------------------
@@ -263,6 +285,14 @@ CORRIDOR_IN_NORMAL_TIMES = (
     "against baseline) the model's corridor effect is small, since it mostly saves the wait at "
     "gates shut by the trigger rule."
 )
+# The seeds behind each causal claim of section 5 of the fact sheet (copied from it, so that the
+# tests can check a fact's claim against the seeds it cites without reading the sheet).
+CLAIM_SEEDS: dict[int, tuple[str, ...]] = {
+    1: ("000", "001", "004"), 2: ("001",), 3: ("000", "003", "004"), 4: ("000", "003"),
+    5: ("000",), 6: ("002", "003"), 7: ("000",), 8: ("000",), 9: ("000", "002", "004"),
+    10: ("003", "004"), 11: ("004",), 12: ("004",), 13: ("000", "003", "004"), 14: ("003",),
+    15: ("003",), 16: ("003",), 17: ("003",), 18: ("004",), 19: ("004",), 20: ("002",),
+}  # fmt: skip
 SEED_000 = "Seed 000 (Khayam, 'Twin Security Paradox', 2025)"
 SEED_001 = "Seed 001 ('Analyzing the Role of Cross Border Trade Policies')"
 SEED_002 = "Seed 002 (policy brief on October 2025)"
@@ -282,9 +312,11 @@ FACTS: tuple[Fact, ...] = (
         id="closure_cuts_formal_trade",
         statement="Closing the main official crossings lowers formal trade.",
         source=Source(
-            f"{SEED_000}, section 4 (closures)",
+            f"{SEED_000}, quoted in section 4 of the fact sheet (closures)",
             "Trade corridors should not be closed under any circumstances",
-            "The seed recommends keeping trade open; that closure cuts formal trade is implied.",
+            "The seed recommends keeping trade open; that closure cuts formal trade is implied, "
+            "not stated. Traders can divert to the gates that stay open, so the model could fail.",
+            seeds=("000",),
         ),
         control=BASELINE,
         treatment=GATES_SHUT,
@@ -295,11 +327,13 @@ FACTS: tuple[Fact, ...] = (
         id="closure_raises_smuggling",
         statement="Closing the main official crossings raises informal trade (smuggling).",
         source=Source(
-            f"{SEED_001}, claim 2",
+            f"{SEED_001}, claim 2; the link to closures is an inference, not stated in the seeds",
             "fostered smuggling and informal trade, affecting the formal economies of both "
             "countries and evading tax collection",
-            "The seed links porosity to smuggling; that closures raise smuggling is an inference "
-            "the seeds do not make directly (fact sheet, claim 2).",
+            "Claim 2: as informal crossings grow, smuggling and informal trade rise. The seeds do "
+            "not say that closures raise smuggling (the fact sheet's own caveat to claim 2).",
+            seeds=("001",),
+            claims=(2,),
         ),
         control=BASELINE,
         treatment=GATES_SHUT,
@@ -312,13 +346,17 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             "Model assumption (issue 6's example)",
             "",
-            f"{SEED_002} reports the 'temporary closing of major crossings' in October 2025 and "
-            f"{SEED_000} the 'uncertainty' closures create, but no seed counts stranded people.",
+            f"Background: {SEED_002} reports the 'temporary closing of major crossings' in "
+            f"October 2025 and {SEED_000} the 'uncertainty' abrupt measures create, but no seed "
+            "counts stranded people.",
+            seeds=("002", "000"),
         ),
         control=BASELINE,
         treatment=GATES_SHUT,
         metric=SummaryMetric("stranded_people_max", "people, the most on any day"),
         expected="increase",
+        kind=MECHANISM_CHECK,
+        mechanism="People are counted as stranded while they wait at a closed gate.",
     ),
     Fact(
         id="fence_cuts_militant_crossings",
@@ -327,6 +365,10 @@ FACTS: tuple[Fact, ...] = (
             f"{SEED_004}, claim 3 (and claim 1: porosity eases infiltration)",
             "Effective border barriers can hugely diminish the militants who are entering with "
             "illegal goods",
+            "Quoted in section 4 of the fact sheet (fencing). Militants can breach the fence, so "
+            "the model could fail.",
+            seeds=("004",),
+            claims=(3, 1),
         ),
         control=NO_FENCE,
         treatment=FULL_FENCE,
@@ -349,6 +391,9 @@ FACTS: tuple[Fact, ...] = (
             "irregular_crossings", FEIGENBERG_FENCED, "people, refugees and border communities"
         ),
         expected="decrease",
+        kind=MECHANISM_CHECK,
+        mechanism="Refugees and border communities never breach a fence, so a fully fenced "
+        "sector has no irregular civilian crossings.",
     ),
     Fact(
         id="fence_shifts_crossings_to_neighbours",
@@ -375,11 +420,16 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             f"{SEED_000}, claim 3",
             "The fence is a wall between brothers.",
+            seeds=("000",),
+            claims=(3,),
         ),
         control=NO_FENCE,
         treatment=FULL_FENCE,
         metric=SummaryMetric("community_crossings", "people"),
         expected="decrease",
+        kind=MECHANISM_CHECK,
+        mechanism="Border communities never breach a fence, so a full fence leaves them only "
+        "the gates.",
     ),
     Fact(
         id="fence_draws_breaches",
@@ -387,6 +437,8 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             f"{SEED_003}, claim 3",
             "armed conflicts and fencing destruction along Durand Line",
+            seeds=("003",),
+            claims=(3,),
         ),
         control=HALF_FENCE,
         treatment=FULL_FENCE,
@@ -422,8 +474,10 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             f"{SEED_000} and {SEED_003}, claim 4",
             "regrouping, training, and operations within Afghanistan",
-            "Seed 000's words; seed 003 calls the Taliban's return 'directly associated' with the "
-            "rise of attacks.",
+            "Seed 000's words (section 3 of the fact sheet); seed 003 calls the Taliban's return "
+            "'directly associated' with the rise of attacks.",
+            seeds=("000", "003"),
+            claims=(4,),
         ),
         control=BASELINE,
         treatment=LARGER_SANCTUARIES,
@@ -436,7 +490,10 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             f"{SEED_000} and {SEED_003}, claim 4",
             "the bordering provinces of Afghanistan i.e. Khyber Pakhtunkhwa (KP) and Balochistan",
-            "Seed 003's words for where the attacks fall.",
+            "Seed 003 names the two bordering provinces (section 2 of the fact sheet); claim 4 "
+            "is that growing sanctuaries raise attacks in both.",
+            seeds=("000", "003"),
+            claims=(4,),
         ),
         control=BASELINE,
         treatment=LARGER_SANCTUARIES,
@@ -451,6 +508,8 @@ FACTS: tuple[Fact, ...] = (
             "have led to a decline in internal terrorist threats",
             "The seed speaks of military operations; reading border patrols as such operations "
             "is the model's.",
+            seeds=("004",),
+            claims=(13,),
         ),
         control=BASELINE,
         treatment=MORE_PATROLS,
@@ -466,14 +525,19 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             f"{SEED_002}, claim 6",
             "temporary closing of major crossings",
-            "Claim 6: as attacks rise, Pakistan escalates with closures, then negotiates (the "
-            "Istanbul ceasefire, late October 2025). The rule's numbers (20 attacks in 30 days "
-            "close every gate for 14 days) are an assumption.",
+            "Claim 6 (seed 002's part): as attacks rise, Pakistan escalates with closures, then "
+            "negotiates (the Istanbul ceasefire, late October 2025). The rule's numbers (20 "
+            "attacks in 30 days close every gate for 14 days) are an assumption.",
+            seeds=("002",),
+            claims=(6,),
         ),
         control=BASELINE_WITH_RULE,
         treatment=LARGER_SANCTUARIES_WITH_RULE,
         metric=Reopenings("Torkham"),
         expected="increase",
+        kind=MECHANISM_CHECK,
+        mechanism="The configured trigger rule closes the gates when attacks pass its threshold; "
+        "this checks that more attacks reach it more often.",
     ),
     Fact(
         id="corridor_raises_formal_trade_in_closures",
@@ -482,10 +546,12 @@ FACTS: tuple[Fact, ...] = (
             "Chaman raises formal trade."
         ),
         source=Source(
-            f"{SEED_000}, section 4 (closures); {SEED_004}",
+            f"{SEED_000} and {SEED_004}, quoted in section 4 of the fact sheet",
             "Trade corridors should not be closed under any circumstances",
             f"{SEED_004}: 'Facilitating legal cross-border business may boost economic "
-            f"relations'. {CORRIDOR_IN_NORMAL_TIMES}",
+            f"relations'. Both are recommendations; the effect is implied. "
+            f"{CORRIDOR_IN_NORMAL_TIMES}",
+            seeds=("000", "004"),
         ),
         control=OCTOBER_2025,
         treatment=OCTOBER_2025_CORRIDOR,
@@ -500,9 +566,14 @@ FACTS: tuple[Fact, ...] = (
             "trade (smuggling)."
         ),
         source=Source(
-            f"{SEED_003}, section 4 (trade); claims 2 and 9",
+            f"{SEED_003}, quoted in section 4 of the fact sheet (trade); {SEED_001}, claim 2; "
+            "that a corridor cuts smuggling is an inference, not stated in the seeds",
             "regularizing and legitimizing cross-border trade",
-            CORRIDOR_IN_NORMAL_TIMES,
+            "Seed 003 recommends legitimizing trade; claim 2 (seed 001) ties smuggling to "
+            "informal crossings. No seed says that closures raise smuggling or that corridors "
+            f"lower it. {CORRIDOR_IN_NORMAL_TIMES}",
+            seeds=("003", "001"),
+            claims=(2,),
         ),
         control=OCTOBER_2025,
         treatment=OCTOBER_2025_CORRIDOR,
@@ -516,25 +587,37 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             "Model assumption",
             "",
-            f"{SEED_003} warns that illegal crossings are 'infiltrated by extremists' and claim 9 "
-            "expects corridors to reduce militant exploitation; no seed discusses screening.",
+            "No seed discusses cargo screening. Background: claim 9 (seeds 000, 002 and 004) "
+            "expects trade interdependence and corridor access to reduce conflict and militant "
+            "exploitation, which militants hiding in corridor cargo would undercut.",
+            seeds=("000", "002", "004"),
+            claims=(9,),
         ),
         control=CORRIDOR_UNSCREENED,
         treatment=CORRIDOR_SCREENED,
         metric=SummaryMetric("corridor_militant_crossings", "fighters"),
         expected="decrease",
+        kind=MECHANISM_CHECK,
+        mechanism="Screening catches each militant hiding in corridor cargo with the configured "
+        "probability.",
     ),
     Fact(
         id="deportation_raises_formal_returns",
         statement="A deportation drive raises formal returns of Afghans through the gates.",
         source=Source(
-            f"{SEED_003} and {SEED_000}, claim 6",
+            f"{SEED_003} and {SEED_000}, quoted in section 4 of the fact sheet (deportation)",
             "decided to repatriate these refugees… in large numbers",
+            "Seed 000 speaks of the 'deportation of Afghan refugees'. Claim 6 (seeds 002 and 003) "
+            "is that rising attacks lead to repatriations; this check is only about the lever.",
+            seeds=("003", "000", "002"),
+            claims=(6,),
         ),
         control=BASELINE_WITH_RULE,
         treatment=DEPORTATION,
         metric=SummaryMetric("formal_returns", "people"),
         expected="increase",
+        kind=MECHANISM_CHECK,
+        mechanism="A deportation drive is defined as people sent back through the open gates.",
     ),
     Fact(
         id="deportation_with_closed_gates_raises_irregular_crossings",
@@ -543,11 +626,14 @@ FACTS: tuple[Fact, ...] = (
             "stranded at shut gates take the mountain paths)."
         ),
         source=Source(
-            f"{SEED_000} and {SEED_003}; claim 17",
+            f"Model assumption (background: {SEED_003}, claim 17)",
             "",
-            "Claim 17 (the fact sheet's wording): refugees using illegal crossings raise the "
-            "risk of extremist infiltration. The seeds describe deportations and closures "
-            "separately; their combination is the model's.",
+            "Claim 17 (seed 003 only; the fact sheet's wording): refugees using illegal "
+            "crossings raise the risk of extremist infiltration. Seeds 000 and 003 describe "
+            "deportations, and seeds 000 and 002 closures, separately; that deportees stranded "
+            "at shut gates take the mountain paths is the model's.",
+            seeds=("003", "000", "002"),
+            claims=(17,),
         ),
         control=ALL_GATES_SHUT,
         treatment=ALL_GATES_SHUT_DEPORTING,
@@ -562,6 +648,8 @@ FACTS: tuple[Fact, ...] = (
             "",
             "Claim 10 (the fact sheet's wording): instability in Afghanistan raises refugee "
             "inflows, drug trafficking and terrorism.",
+            seeds=("003", "004"),
+            claims=(10,),
         ),
         control=BASELINE,
         treatment=MORE_CONFLICT,
@@ -598,6 +686,8 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             f"{SEED_000}, claim 3",
             "disrupting neighborhoods, damaging family bonds, and hindering legal commerce",
+            seeds=("000",),
+            claims=(3,),
         ),
         control=NO_FENCE,
         treatment=FULL_FENCE,
@@ -615,3 +705,5 @@ FACTS: tuple[Fact, ...] = (
 FACTS_BY_ID: dict[str, Fact] = {fact.id: fact for fact in FACTS}
 EXPECTED_FACTS: tuple[Fact, ...] = tuple(f for f in FACTS if f.known_failure is None)
 KNOWN_FAILURES: tuple[Fact, ...] = tuple(f for f in FACTS if f.known_failure is not None)
+STYLIZED_FACTS: tuple[Fact, ...] = tuple(f for f in EXPECTED_FACTS if f.kind == STYLIZED_FACT)
+MECHANISM_CHECKS: tuple[Fact, ...] = tuple(f for f in EXPECTED_FACTS if f.kind == MECHANISM_CHECK)
