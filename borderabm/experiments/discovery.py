@@ -105,7 +105,8 @@ class Step:
         density: ``of_interest`` / ``cases``.
         mass: ``cases`` / all cases.
         restricted: Names of the parameters whose limits are narrower than the data's range.
-        phase: ``"start"``, ``"peel"`` or ``"paste"``.
+        phase: How the step was made: ``"start"`` (the box of all remaining cases), ``"peel"``,
+            ``"paste"`` or ``"open"`` (a limit with too high a quasi-p value opened again).
     """
 
     lower: np.ndarray
