@@ -74,10 +74,10 @@ label = "Afghans in Pakistan (derived series check)"
 role = "check"
 metric = "refugee_stock_pakistan"
 statistic = "max"
-value = 1
-low = 0
-high = 1e9
-source = "test"
+value = 9000
+low = 6000
+high = 15000
+source = "test: 70% of 85% of 300 groups x 50 people start in Pakistan; at most 300 x 50"
 scenario = {{ "fence.coverage" = 0.0 }}
 """
 
@@ -191,12 +191,18 @@ def test_checks_are_reported_with_their_model_values(calibrated):
     start = cal.simulate(with_overrides(settings, {"horizon_days": 1}, "t"), [1], derived=True)
     first_day = start[0][1][cal.REFUGEE_STOCK].iloc[0]
     assert 0.4 * 300 * 50 < first_day < 0.8 * 300 * 50
+    # The check's model value (a yearly maximum on other seeds, without the fence) is at least
+    # about that first day's stock, and never more than every refugee group's people.
+    model_cell = stock.split("|")[6]
+    reported_max = float(model_cell.split("[")[0].replace(",", ""))
+    assert 0.85 * first_day <= reported_max <= 300 * 50, (reported_max, first_day)
     assert "| yes |" in stock
 
 
 def test_same_spec_and_seed_give_the_same_fit(calibrated, tmp_path):
     calibration = cal.load_calibration(calibrated["spec"], _resolve_relative)
-    again, _ = cal.calibrate(calibration, tmp_path / "again", workers=1)
+    # The fixture ran on one worker; two worker processes must give the same design and fit.
+    again, _ = cal.calibrate(calibration, tmp_path / "again", workers=2)
     first = load_scenario(calibrated["out"] / "baseline_fitted.toml")
     assert again.fitted == {"population.traders": first.population.traders}
     # The fitted point is the candidate that fitted best on the selection seeds.

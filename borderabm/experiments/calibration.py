@@ -30,7 +30,8 @@ chart embedded; also ``calibration.png``), ``posterior.csv`` (the accepted draws
 (the simulated points and their distances) and ``baseline_fitted.toml`` (the base scenario file
 with the fitted values written in, comments kept, under a header saying where it came from).
 
-Same spec and seed give the same fitted values, whatever the engine or number of workers.
+Same spec and seed give the same fitted values, whatever the number of local workers (tested
+with one and two; the Dask engine runs the same run specs, each seeded by its own scenario).
 """
 
 from __future__ import annotations
