@@ -1,5 +1,6 @@
 """Scenario discovery (PRIM): known boxes, agreement with the EMA Workbench, a real sweep, refusals."""
 
+import math
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from borderabm.cli import app
 from borderabm.experiments.discovery import (
     PrimState,
+    boxes_table,
     prim,
     sd_quantile,
     select_step,
@@ -208,6 +210,26 @@ def test_covering_finds_a_second_box_among_the_remaining_cases():
     assert result.boxes[1].remaining_cases == len(x) - one.cases
 
 
+def test_limits_of_whole_number_parameters_are_whole_and_hold_the_same_cases():
+    rng = np.random.default_rng(7)
+    x = pd.DataFrame({"units": rng.permutation(200).astype(float), "share": rng.random(200)})
+    y = ((x["units"] >= 140) & (x["share"] < 0.6)).to_numpy()
+    result = prim(x, y)
+    step = result.boxes[0].step
+    units = result.names.index("units")
+    assert step.lower[units] % 1 == 0.5  # PRIM cuts midway between two whole numbers
+    plain = boxes_table(result).set_index("parameter")
+    whole = boxes_table(result, integers=("units",)).set_index("parameter")
+    assert whole.loc["units", "low"] == math.ceil(step.lower[units])
+    assert whole.loc["units", "high"] == math.floor(step.upper[units])
+    assert whole.loc["share", "low"] == plain.loc["share", "low"]  # other parameters as they are
+    assert whole.loc["share", "high"] == plain.loc["share", "high"]
+    inside = np.ones(len(x), dtype=bool)
+    for name, row in whole.iterrows():
+        inside &= (x[name] >= row["low"]).to_numpy() & (x[name] <= row["high"]).to_numpy()
+    assert np.array_equal(inside, step.inside)
+
+
 def test_prim_refuses_bad_input():
     x = uniform_cases(0, n=20)
     with pytest.raises(ValueError, match="binary"):
@@ -295,6 +317,10 @@ def test_cli_finds_where_a_policy_costs_more_and_writes_its_files(tiny):
     # Units cost US$250k a year each, far more than the fence: the costly box is many units.
     assert limits.loc["patrols.units", "restricted"]
     assert limits.loc["patrols.units", "low"] > 100
+    # patrols.units is `integer = true`: its limits are whole numbers (the recount below shows
+    # they hold exactly the box's cases).
+    assert float(limits.loc["patrols.units", "low"]).is_integer()
+    assert float(limits.loc["patrols.units", "high"]).is_integer()
     # The box's numbers, recomputed from the store with the written limits.
     manifest_points = pd.DataFrame(tiny["manifest"]["design"]["points"]).loc[cost.index]
     inside = np.ones(len(cost), dtype=bool)

@@ -596,8 +596,36 @@ def _check_settings(peel_alpha, paste_alpha, min_mass, min_coverage, min_density
 
 
 # Tables ----------------------------------------------------------------------------------------
+def reported_limits(
+    step: Step, names: list[str], integers: tuple[str, ...] = ()
+) -> tuple[np.ndarray, np.ndarray]:
+    """A box's limits as reported: whole numbers for whole-number parameters.
+
+    PRIM cuts midway between neighbouring values, so a limit on a whole-number parameter can fall
+    between two whole numbers (807.5 units). For whole-number values ``x >= 807.5`` is
+    ``x >= 808`` and ``x <= 807.5`` is ``x <= 807``, so the lower limit is rounded up and the upper
+    one down: the reported box holds exactly the cases PRIM's box holds (its coverage, density and
+    mass stay true), and its limits are values a parameter can take. (Rounding the other way would
+    let in cases PRIM cut off.)
+
+    Args:
+        step: The box.
+        names: Parameter names, in column order.
+        integers: The parameters whose values are all whole numbers.
+    """
+    lower, upper = step.lower.copy(), step.upper.copy()
+    for j, name in enumerate(names):
+        if name in integers:
+            # The tolerance keeps a limit that is already whole (up to float error) where it is.
+            lower[j] = math.ceil(lower[j] - 1e-9)
+            upper[j] = math.floor(upper[j] + 1e-9)
+    return lower, upper
+
+
 def boxes_table(
-    result: PrimResult, ranges: dict[str, tuple[float, float]] | None = None
+    result: PrimResult,
+    ranges: dict[str, tuple[float, float]] | None = None,
+    integers: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """One row per box and parameter: limits, whether restricted, quasi-p and the box's numbers.
 
@@ -605,17 +633,20 @@ def boxes_table(
         result: A :func:`prim` result.
         ranges: The design's range per parameter (reported beside the box's limits); default the
             data's range.
+        integers: Whole-number parameters, whose limits are reported as whole numbers (see
+            :func:`reported_limits`).
     """
     rows = []
     for box in result.boxes:
         step = box.step
+        lower, upper = reported_limits(step, result.names, integers)
         for j, name in enumerate(result.names):
             low, high = (ranges or {}).get(
                 name, (float(result.data_lower[j]), float(result.data_upper[j]))
             )
             rows.append({
                 "box": box.number, "parameter": name, "restricted": name in step.restricted,
-                "low": float(step.lower[j]), "high": float(step.upper[j]),
+                "low": float(lower[j]), "high": float(upper[j]),
                 "range_low": float(low), "range_high": float(high),
                 "quasi_p_low": box.quasi_p.get(name, (np.nan, np.nan))[0],
                 "quasi_p_high": box.quasi_p.get(name, (np.nan, np.nan))[1],
@@ -657,6 +688,8 @@ class Cases:
         ranges: The design's range of each parameter.
         sweep: The sweep's name.
         notes: What was left out and why.
+        integers: The parameters the design declares ``integer = true`` (and whose values are
+            all whole numbers): their limits are reported as whole numbers.
     """
 
     x: pd.DataFrame
@@ -669,6 +702,7 @@ class Cases:
     ranges: dict[str, tuple[float, float]]
     sweep: str
     notes: list[str] = field(default_factory=list)
+    integers: tuple[str, ...] = ()
 
 
 def load_cases(
@@ -712,10 +746,22 @@ def load_cases(
     parameters, ranges = _parameter_frame(points, names, design.get("parameters") or {}, notes)
     x, outcome, replicates = _cases_of(values, parameters, unit)
     varied = _varied_parameters(x, notes)
+    integers = _whole_number_parameters(x[varied], design.get("parameters") or {})
     sweep = (manifest.get("sweep") or {}).get("name", store.root.name)
     return Cases(x=x[varied], outcome=outcome, label=label, unit=unit, scenario=scenario,
                  reference=relative_to, replicates=replicates,
-                 ranges={n: ranges[n] for n in varied}, sweep=sweep, notes=notes)  # fmt: skip
+                 ranges={n: ranges[n] for n in varied}, sweep=sweep, notes=notes,
+                 integers=integers)  # fmt: skip
+
+
+def _whole_number_parameters(x: pd.DataFrame, specs: dict[str, Any]) -> tuple[str, ...]:
+    """The parameters the design declares ``integer = true`` whose values are all whole numbers.
+
+    The second condition keeps the rounding of :func:`reported_limits` exact even for a store
+    whose points were not rounded.
+    """
+    declared = [n for n in x.columns if isinstance(specs.get(n), dict) and specs[n].get("integer")]
+    return tuple(n for n in declared if (x[n] == np.round(x[n])).all())
 
 
 def _choose_scenario(
@@ -1100,11 +1146,13 @@ def _limit_cells(name: str, box: Box, result: PrimResult, cases: Cases) -> list[
         step.lower[j] == result.data_lower[j],
         step.upper[j] == result.data_upper[j],
     )
+    lower, upper = reported_limits(step, result.names, cases.integers)
+    number = "{:.0f}" if name in cases.integers else "{:.4g}"  # 1250 units, not 1.25e+03
     return [
         name,
-        "—" if open_low else f"{step.lower[j]:.4g}",
+        "—" if open_low else number.format(lower[j]),
         "—" if open_low else _p_value(p_low),
-        "—" if open_high else f"{step.upper[j]:.4g}",
+        "—" if open_high else number.format(upper[j]),
         "—" if open_high else _p_value(p_high),
         f"{low:.4g} – {high:.4g}",
     ]
@@ -1117,7 +1165,7 @@ def _p_value(value: float) -> str:
 def write_outputs(discovery: Discovery, out: Path) -> list[Path]:
     """Write ``boxes.csv``, ``trajectory.csv``, ``discovery.md`` and ``trajectory.png`` to ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    boxes = boxes_table(discovery.result, discovery.cases.ranges)
+    boxes = boxes_table(discovery.result, discovery.cases.ranges, discovery.cases.integers)
     trajectory = trajectory_table(discovery.result)
     written = []
     for name, table in ((BOXES_CSV, boxes), (TRAJECTORY_CSV, trajectory)):
