@@ -154,12 +154,14 @@ def print_table(run: ValidationRun, console: Console) -> None:
     rows = table_rows(run)
     seeds = run.seeds
     table = Table(
-        title=f"Stylized facts — {run.replicates} paired replicates (seeds {seeds[0]}–{seeds[-1]}), "
-        "one-sided Wilcoxon signed-rank test at 95%"
+        title=f"Stylized facts and mechanism checks — {run.replicates} paired replicates "
+        f"(seeds {seeds[0]}–{seeds[-1]}), one-sided Wilcoxon signed-rank test at 95%"
     )
     styles = {"PASS": "green", "FAIL": "bold red"}
     for column in rows[0] if rows else []:
-        table.add_column(column, justify="left" if column in ("fact", "result") else "right")
+        table.add_column(
+            column, justify="left" if column in ("fact", "kind", "result") else "right"
+        )
     for row in rows:
         style = styles.get(row["result"], "yellow")
         cells = list(row.values())

@@ -189,6 +189,8 @@ class Fact:
         treatment: The arm with the lever moved.
         metric: What is compared.
         expected: The direction treatment minus control should take.
+        levers: The settings (dotted keys, or a section) in which control and treatment differ;
+            nothing else may differ between them.
         days: The horizon of both arms (``--days`` overrides it).
         known_failure: Why the model does not reproduce this fact, if it does not (then the fact
             is reported but does not decide the suite's verdict).
@@ -203,6 +205,7 @@ class Fact:
     treatment: Arm
     metric: Metric
     expected: Direction
+    levers: tuple[str, ...]
     days: int = 365
     known_failure: str | None = None
     kind: Kind = STYLIZED_FACT
@@ -322,6 +325,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=GATES_SHUT,
         metric=SummaryMetric("formal_trade_usd", "US$"),
         expected="decrease",
+        levers=("crossings.Torkham.closures", "crossings.Chaman.closures"),
     ),
     Fact(
         id="closure_raises_smuggling",
@@ -339,6 +343,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=GATES_SHUT,
         metric=SummaryMetric("informal_trade_usd", "US$"),
         expected="increase",
+        levers=("crossings.Torkham.closures", "crossings.Chaman.closures"),
     ),
     Fact(
         id="closure_strands_people",
@@ -355,6 +360,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=GATES_SHUT,
         metric=SummaryMetric("stranded_people_max", "people, the most on any day"),
         expected="increase",
+        levers=("crossings.Torkham.closures", "crossings.Chaman.closures"),
         kind=MECHANISM_CHECK,
         mechanism="People are counted as stranded while they wait at a closed gate.",
     ),
@@ -374,6 +380,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=FULL_FENCE,
         metric=SummaryMetric("militant_crossings", "fighters"),
         expected="decrease",
+        levers=("fence.coverage",),
     ),
     Fact(
         id="fence_cuts_local_crossings",
@@ -391,6 +398,7 @@ FACTS: tuple[Fact, ...] = (
             "irregular_crossings", FEIGENBERG_FENCED, "people, refugees and border communities"
         ),
         expected="decrease",
+        levers=("fence.sectors",),
         kind=MECHANISM_CHECK,
         mechanism="Refugees and border communities never breach a fence, so a fully fenced "
         "sector has no irregular civilian crossings.",
@@ -413,6 +421,7 @@ FACTS: tuple[Fact, ...] = (
             "people, refugees and border communities",
         ),
         expected="increase",
+        levers=("fence.sectors",),
     ),
     Fact(
         id="fence_cuts_family_visits",
@@ -427,6 +436,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=FULL_FENCE,
         metric=SummaryMetric("community_crossings", "people"),
         expected="decrease",
+        levers=("fence.coverage",),
         kind=MECHANISM_CHECK,
         mechanism="Border communities never breach a fence, so a full fence leaves them only "
         "the gates.",
@@ -444,6 +454,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=FULL_FENCE,
         metric=SummaryMetric("militant_fence_breaches", "breaches"),
         expected="increase",
+        levers=("fence.coverage",),
     ),
     Fact(
         id="funnel_pushes_onto_rugged_ground",
@@ -467,6 +478,7 @@ FACTS: tuple[Fact, ...] = (
             "m, Riley ruggedness of the points refugees try, mean per person",
         ),
         expected="increase",
+        levers=("patrols.sector_weights",),
     ),
     Fact(
         id="sanctuary_raises_attacks_kp",
@@ -483,6 +495,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=LARGER_SANCTUARIES,
         metric=SummaryMetric("attacks_kp", "attacks"),
         expected="increase",
+        levers=("militants.sanctuary_capacity",),
     ),
     Fact(
         id="sanctuary_raises_attacks_balochistan",
@@ -499,6 +512,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=LARGER_SANCTUARIES,
         metric=SummaryMetric("attacks_balochistan", "attacks"),
         expected="increase",
+        levers=("militants.sanctuary_capacity",),
     ),
     Fact(
         id="patrols_lower_attacks",
@@ -515,6 +529,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=MORE_PATROLS,
         metric=SummaryMetric("attacks", "attacks"),
         expected="decrease",
+        levers=("patrols.units",),
     ),
     Fact(
         id="attack_surge_drives_closure_cycles",
@@ -535,6 +550,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=LARGER_SANCTUARIES_WITH_RULE,
         metric=Reopenings("Torkham"),
         expected="increase",
+        levers=("militants.sanctuary_capacity",),
         kind=MECHANISM_CHECK,
         mechanism="The configured trigger rule closes the gates when attacks pass its threshold; "
         "this checks that more attacks reach it more often.",
@@ -557,6 +573,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=OCTOBER_2025_CORRIDOR,
         metric=SummaryMetric("formal_trade_usd", "US$"),
         expected="increase",
+        levers=("corridor.enabled", "corridor.gates"),
         days=150,
     ),
     Fact(
@@ -579,6 +596,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=OCTOBER_2025_CORRIDOR,
         metric=SummaryMetric("informal_trade_usd", "US$"),
         expected="decrease",
+        levers=("corridor.enabled", "corridor.gates"),
         days=150,
     ),
     Fact(
@@ -597,6 +615,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=CORRIDOR_SCREENED,
         metric=SummaryMetric("corridor_militant_crossings", "fighters"),
         expected="decrease",
+        levers=("corridor.screening",),
         kind=MECHANISM_CHECK,
         mechanism="Screening catches each militant hiding in corridor cargo with the configured "
         "probability.",
@@ -616,6 +635,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=DEPORTATION,
         metric=SummaryMetric("formal_returns", "people"),
         expected="increase",
+        levers=("deportation",),
         kind=MECHANISM_CHECK,
         mechanism="A deportation drive is defined as people sent back through the open gates.",
     ),
@@ -639,6 +659,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=ALL_GATES_SHUT_DEPORTING,
         metric=SummaryMetric("refugee_crossings_irregular", "people"),
         expected="increase",
+        levers=("deportation.enabled",),
     ),
     Fact(
         id="conflict_raises_irregular_inflows",
@@ -655,6 +676,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=MORE_CONFLICT,
         metric=SummaryMetric("refugee_crossings_irregular", "people"),
         expected="increase",
+        levers=("refugees.conflict_intensity",),
     ),
     # Known failures: kept in the report so that the disagreement stays visible ------------------
     Fact(
@@ -673,6 +695,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=FUNNELLED,
         metric=SummaryMetric("border_deaths", "deaths"),
         expected="increase",
+        levers=("patrols.sector_weights",),
         known_failure=(
             "Crossers do move onto rougher ground (fact funnel_pushes_onto_rugged_ground), but "
             "border deaths are dominated by border communities' short local trips, which the "
@@ -693,6 +716,7 @@ FACTS: tuple[Fact, ...] = (
         treatment=FULL_FENCE,
         metric=SummaryMetric("formal_trade_usd", "US$"),
         expected="decrease",
+        levers=("fence.coverage",),
         known_failure=(
             "The model has no path by which the fence hinders trade through the gates; by making "
             "smuggling costly it moves trade to the gates instead (formal trade about x3 with a "

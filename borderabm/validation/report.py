@@ -11,11 +11,13 @@ from pathlib import Path
 
 from borderabm.compare import short_number
 from borderabm.experiments.store import atomic_write
+from borderabm.validation.facts import MECHANISM_CHECK, STYLIZED_FACT
 from borderabm.validation.runner import FactResult, ValidationRun
 from borderabm.validation.stats import ALPHA, format_p
 
 MARKDOWN_NAME = "validation.md"
 HTML_NAME = "validation.html"
+LEFT_COLUMNS = ("fact", "kind")
 ARROWS = {"increase": "↑ increase", "decrease": "↓ decrease"}
 METHOD = (
     "Each fact is a paired experiment: replicate *k* of the control and of the treatment run on "
@@ -30,6 +32,12 @@ METHOD = (
     "50 pairs without ties; zero differences are dropped). The effect is the mean paired "
     "difference with its Student-t 95% interval; the relative change is that mean over the "
     "control's mean (n/a when the control's mean is 0)."
+)
+KINDS = (
+    "A *stylized fact* is a claim about the world the model could get wrong: the lever reaches "
+    "the metric through agents' choices that could offset it. A *mechanism check* holds largely "
+    "by construction (it tests that a rule works as configured); it must pass, but it is not "
+    "evidence that the model reproduces the world, so it is counted apart."
 )
 
 
@@ -62,6 +70,7 @@ def table_rows(run: ValidationRun) -> list[dict[str, str]]:
             {
                 "#": str(number),
                 "fact": result.fact.id,
+                "kind": result.fact.kind,
                 "expected": ARROWS[result.fact.expected],
                 "control": short_number(e.control_mean),
                 "treatment": short_number(e.treatment_mean),
@@ -75,14 +84,17 @@ def table_rows(run: ValidationRun) -> list[dict[str, str]]:
 
 
 def headline(run: ValidationRun) -> str:
-    """One line: how many facts pass."""
-    expected = run.expected_results
-    passed = sum(r.passed for r in expected)
-    known = len(run.results) - len(expected)
-    text = f"{passed} of {len(expected)} facts pass"
+    """One line: how many stylized facts and mechanism checks pass, and the known failures."""
+    parts = []
+    kinds = ((STYLIZED_FACT, run.stylized_results), (MECHANISM_CHECK, run.mechanism_results))
+    for kind, results in kinds:
+        if results:
+            passed = sum(r.passed for r in results)
+            parts.append(f"{passed} of {len(results)} {kind}s pass")
+    known = len(run.results) - len(run.expected_results)
     if known:
-        text += f" ({known} known failure{'s' if known > 1 else ''} reported, not counted)"
-    return text
+        parts.append(f"{known} known failure{'s' if known > 1 else ''} (reported, not counted)")
+    return "; ".join(parts)
 
 
 def _horizons(run: ValidationRun) -> str:
@@ -167,13 +179,15 @@ def markdown(run: ValidationRun) -> str:
     rows = table_rows(run)
     header = list(rows[0]) if rows else []
     lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join("---:" if h != "fact" else "---" for h in header) + "|")
+    lines.append("|" + "|".join("---" if h in LEFT_COLUMNS else "---:" for h in header) + "|")
     for row in rows:
         lines.append("| " + " | ".join(_md_cell(row[h]) for h in header) + " |")
     lines += [
         "",
         "Control and treatment: means over the replicates. Effect: mean paired difference "
         "(treatment − control) with its 95% interval. p: one-sided Wilcoxon signed-rank test.",
+        "",
+        KINDS,
         "",
         "## The facts",
         "",
@@ -184,12 +198,14 @@ def markdown(run: ValidationRun) -> str:
         quote = f': "{source.quote}"' if source.quote else ""
         note = f" {source.note}" if source.note else ""
         lines += [
-            f"{number}. **{fact.id}** — {fact.statement}",
+            f"{number}. **{fact.id}** ({fact.kind}) — {fact.statement}",
             f"   - *Source:* {source.citation}{quote}.{note}",
             f"   - *Control:* {fact.control.describe()}. *Treatment:* {fact.treatment.describe()}.",
             f"   - *Metric:* {fact.metric.describe()}; expected to {fact.expected}; "
             f"{result.days} days.",
         ]
+        if fact.mechanism:
+            lines.append(f"   - *Why it holds by construction:* {fact.mechanism}")
         if fact.known_failure:
             lines.append(f"   - *Known failure:* {fact.known_failure}")
     lines += ["", "## Method", "", METHOD, "", _bonferroni_line(run), ""]
@@ -237,14 +253,14 @@ def html_page(run: ValidationRun) -> str:
     parts += ["</ul>", "<h2>Results</h2>", "<table><thead><tr>"]
     rows = table_rows(run)
     header = list(rows[0]) if rows else []
-    parts += [f'<th class="{"fact" if h == "fact" else ""}">{_e(h)}</th>' for h in header]
+    parts += [f'<th class="{"fact" if h in LEFT_COLUMNS else ""}">{_e(h)}</th>' for h in header]
     parts.append("</tr></thead><tbody>")
     for row in rows:
         result = row["result"]
         css = "known" if result.startswith("known") else result
         cells = []
         for h in header:
-            cls = "fact" if h == "fact" else (css if h == "result" else "")
+            cls = "fact" if h in LEFT_COLUMNS else (css if h == "result" else "")
             cells.append(f'<td class="{cls}">{_e(row[h])}</td>')
         parts.append("<tr>" + "".join(cells) + "</tr>")
     parts += [
@@ -252,6 +268,11 @@ def html_page(run: ValidationRun) -> str:
         '<p class="small">Control and treatment: means over the replicates. Effect: mean paired '
         "difference (treatment − control) with its 95% interval. p: one-sided Wilcoxon "
         "signed-rank test.</p>",
+        f'<p class="small">{
+            _e(KINDS)
+            .replace("*stylized fact*", "<i>stylized fact</i>")
+            .replace("*mechanism check*", "<i>mechanism check</i>")
+        }</p>',
         "<h2>The facts</h2>",
         "<ol>",
     ]
@@ -265,13 +286,18 @@ def html_page(run: ValidationRun) -> str:
             if fact.known_failure
             else ""
         )
+        mechanism = (
+            f"<br><i>Why it holds by construction:</i> {_e(fact.mechanism)}"
+            if fact.mechanism
+            else ""
+        )
         parts.append(
-            f"<li><code>{_e(fact.id)}</code> — {_e(fact.statement)}<br>"
+            f"<li><code>{_e(fact.id)}</code> ({_e(fact.kind)}) — {_e(fact.statement)}<br>"
             f'<span class="small"><i>Source:</i> {_e(source.citation)}{quote}.{note}<br>'
             f"<i>Control:</i> {_e(fact.control.describe())}. "
             f"<i>Treatment:</i> {_e(fact.treatment.describe())}.<br>"
             f"<i>Metric:</i> {_e(fact.metric.describe().replace('`', ''))}; expected to "
-            f"{_e(fact.expected)}; {result.days} days.</span>{known}</li>"
+            f"{_e(fact.expected)}; {result.days} days.{mechanism}</span>{known}</li>"
         )
     parts += [
         "</ol>",

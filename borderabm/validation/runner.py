@@ -34,7 +34,7 @@ from borderabm.experiments.store import ResultsStore, StoreError, environment, n
 from borderabm.experiments.sweep import RunSpec
 from borderabm.runner import prepare_output_dir
 from borderabm.scenario import load_scenario
-from borderabm.validation.facts import FACTS, Arm, Fact
+from borderabm.validation.facts import FACTS, MECHANISM_CHECK, STYLIZED_FACT, Arm, Fact
 from borderabm.validation.stats import MIN_PAIRS, PairedEffect, paired_effect
 
 STORE_KIND = "borderabm-validation-v2"
@@ -132,6 +132,16 @@ class ValidationRun:
     def expected_results(self) -> list[FactResult]:
         """Results of the facts that decide the verdict (not known failures)."""
         return [r for r in self.results if r.fact.known_failure is None]
+
+    @property
+    def stylized_results(self) -> list[FactResult]:
+        """Results of the stylized facts that decide the verdict."""
+        return [r for r in self.expected_results if r.fact.kind == STYLIZED_FACT]
+
+    @property
+    def mechanism_results(self) -> list[FactResult]:
+        """Results of the mechanism checks (they decide the verdict too: a rule is broken)."""
+        return [r for r in self.expected_results if r.fact.kind == MECHANISM_CHECK]
 
     @property
     def all_passed(self) -> bool:

@@ -29,7 +29,10 @@ def test_a_tiny_run_prints_the_table_writes_the_report_and_exits_1_on_a_failure(
         "PASS" in rows["fence_cuts_family_visits"] and "0.0312" in rows["fence_cuts_family_visits"]
     )
     assert "FAIL" in rows["closure_strands_people"]
-    assert "1 of 2 facts pass" in done.stdout
+    # Both are mechanism checks: the headline counts them apart from the stylized facts.
+    assert all("mechanism check" in row for row in rows.values())
+    assert "1 of 2 mechanism checks pass" in done.stdout
+    assert "stylized facts pass" not in done.stdout
 
     markdown = (out / "validation.md").read_text()
     page = (out / "validation.html").read_text()
@@ -37,7 +40,9 @@ def test_a_tiny_run_prints_the_table_writes_the_report_and_exits_1_on_a_failure(
         assert "fence_cuts_family_visits" in text and "closure_strands_people" in text
         assert "The fence is a wall between brothers." in text  # the source's quote
         assert "5 paired replicates per fact, seeds 3–7" in text
-        assert "git revision" in text
+        assert "git revision" in text and "model code sha256" in text
+        assert "1 of 2 mechanism checks pass" in text
+        assert "Why it holds by construction" in text
         assert "Wilcoxon" in text
         assert "20 days" in text
     assert "| 1 | closure_strands_people |" in markdown  # suite order, then the verdict

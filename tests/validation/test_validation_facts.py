@@ -8,6 +8,7 @@ mechanism breaks, not by luck.
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,16 @@ from borderabm.validation import (
     run_validation,
     runner,
 )
-from borderabm.validation.facts import Reopenings, SectorTotal, SummaryMetric
+from borderabm.validation.facts import (
+    CLAIM_SEEDS,
+    MECHANISM_CHECK,
+    MECHANISM_CHECKS,
+    STYLIZED_FACT,
+    STYLIZED_FACTS,
+    Reopenings,
+    SectorTotal,
+    SummaryMetric,
+)
 from borderabm.validation.runner import make_plan
 from tests.conftest import SCENARIOS
 
@@ -54,8 +64,9 @@ def test_fact_holds(suite, fact):
     )
 
 
-def test_the_suite_has_at_least_twelve_sourced_facts():
-    assert len(EXPECTED_FACTS) >= 12
+def test_the_suite_has_at_least_twelve_sourced_stylized_facts():
+    assert len(STYLIZED_FACTS) >= 12
+    assert {f.id for f in EXPECTED_FACTS} == {f.id for f in STYLIZED_FACTS + MECHANISM_CHECKS}
     assert len({fact.id for fact in FACTS}) == len(FACTS)
     for fact in FACTS:
         assert fact.statement.endswith(".")
@@ -63,8 +74,57 @@ def test_the_suite_has_at_least_twelve_sourced_facts():
         # A fact without a quote says what its source found, or that it is an assumption.
         assert fact.source.quote or fact.source.note
         assert fact.expected in ("increase", "decrease")
+        assert fact.kind in (STYLIZED_FACT, MECHANISM_CHECK)
+        # A mechanism check says why it holds by construction; a stylized fact does not need to.
+        assert bool(fact.mechanism) == (fact.kind == MECHANISM_CHECK), fact.id
     for fact in KNOWN_FAILURES:
         assert len(fact.known_failure) > 40  # the reason is spelt out
+        assert fact.kind == STYLIZED_FACT
+
+
+@pytest.mark.parametrize("fact", FACTS, ids=lambda fact: fact.id)
+def test_cited_seeds_and_claims_exist_and_belong_together(fact):
+    source = fact.source
+    text = f"{source.citation} {source.note}"
+    assert set(source.seeds) <= {"000", "001", "002", "003", "004"}
+    assert all(1 <= claim <= 20 for claim in source.claims)
+    # Every seed and claim the text names is declared, and every declared one is named.
+    assert set(re.findall(r"\b(00\d)\b", text)) == set(source.seeds)
+    named_claims = {int(n) for n in re.findall(r"\bclaim (\d+)", text, flags=re.IGNORECASE)}
+    assert named_claims == set(source.claims)
+    # A claim is cited with at least one of the seeds the fact sheet gives for it.
+    for claim in source.claims:
+        assert set(CLAIM_SEEDS[claim]) & set(source.seeds), f"claim {claim}"
+    # Without a seed or a published study behind it, a fact says it is an assumption.
+    if not source.seeds:
+        assert "Feigenberg" in source.citation or "Cornelius" in source.citation
+
+
+def _flat(document, prefix=""):
+    flat = {}
+    for key, value in document.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+@pytest.mark.parametrize("fact", FACTS, ids=lambda fact: fact.id)
+def test_control_and_treatment_differ_only_in_the_facts_levers(fact):
+    arms = []
+    for arm in (fact.control, fact.treatment):
+        settings = load_scenario(SCENARIOS / f"{arm.scenario}.toml", dict(arm.overrides))
+        arms.append(_flat(settings.model_dump(mode="json")))
+    control, treatment = arms
+    differing = {key for key in control.keys() | treatment.keys()
+                 if control.get(key) != treatment.get(key)}  # fmt: skip
+    differing -= {"name", "description"}
+    assert differing, "control and treatment are the same"
+    stray = {key for key in differing
+             if not any(key == lever or key.startswith(lever + ".") for lever in fact.levers)}  # fmt: skip
+    assert not stray, f"{fact.id}: also differs in {sorted(stray)}"
 
 
 def test_every_fact_uses_real_keys_sectors_gates_and_metrics(world):
