@@ -418,7 +418,8 @@ def calibrate(
     from borderabm.experiments.store import StoreError
 
     try:
-        calibration.command(spec_file, out, samples, replicates, workers, dask, stdout, stderr)
+        calibration.command(spec_file, out, samples, replicates, workers, dask, stdout, stderr,
+                            resolve_scenario=_resolve_relative)  # fmt: skip
     except ScenarioError as error:
         fail(error.problems, error.source)
     except StoreError as error:

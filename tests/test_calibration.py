@@ -385,3 +385,24 @@ def test_conflicting_targets_fall_back_to_the_least_implausible_draws(tmp_path):
     assert f"the posterior is the {len(posterior):,} scored draws closest" in report
     assert 0 < len(posterior) <= cal.MIN_ACCEPTED
     assert (out / "store" / "manifest.json").exists()
+
+
+def test_shared_latin_hypercube_samples_log_priors_on_a_log_scale():
+    """designs.generate('lhs') (the calibration design) stratifies log priors in log space."""
+    from borderabm.experiments.designs import Parameter, from_unit, generate, to_unit
+
+    parameters = [
+        Parameter("a.b", low=10.0, high=1000.0, log=True),
+        Parameter("c.d", low=0, high=1),
+    ]
+    points = generate("lhs", parameters, 20, seed=3)
+    logged = np.log10([p["a.b"] for p in points])
+    # One point in each twentieth of [1, 3] in log10, and of [0, 1] on the linear scale.
+    assert sorted(np.floor((logged - 1) / 2 * 20).astype(int)) == list(range(20))
+    assert sorted(np.floor(np.array([p["c.d"] for p in points]) * 20).astype(int)) == list(
+        range(20)
+    )
+    values = np.array([[p["a.b"], p["c.d"]] for p in points])
+    assert np.allclose(from_unit(parameters, to_unit(parameters, values)), values)
+    with pytest.raises(ValueError, match="only lhs designs sample on a log scale"):
+        generate("sobol", parameters, 8, seed=3)

@@ -56,7 +56,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.stats import qmc
 
 from borderabm.compare import interval, short_number
-from borderabm.experiments.store import SERIES, ResultsStore, atomic_write
+from borderabm.experiments import designs
+from borderabm.experiments.store import ResultsStore, atomic_write
+from borderabm.experiments.sweep import spec_problem
 from borderabm.scenario import (
     Scenario,
     ScenarioError,
@@ -74,9 +76,6 @@ if TYPE_CHECKING:
 Statistic = Literal[
     "total", "per_year", "per_day", "per_open_day", "share", "first", "mean", "max", "input"
 ]
-STATISTICS = (
-    "total", "per_year", "per_day", "per_open_day", "share", "first", "mean", "max", "input"
-)  # fmt: skip
 # Statistics of a whole run that summary metrics (not only daily series columns) can give.
 SUMMARY_STATISTICS = ("total", "per_year", "per_day", "share")
 MIN_ACCEPTED = 50
@@ -232,6 +231,12 @@ class Calibration:
         """Parameter keys, in file order."""
         return list(self.spec.parameters)
 
+    @property
+    def design_parameters(self) -> list[designs.Parameter]:
+        """The priors as design parameters (ranges, integer and log scale), in file order."""
+        return [designs.Parameter(key, low=p.low, high=p.high, integer=p.integer, log=p.log)
+                for key, p in self.spec.parameters.items()]  # fmt: skip
+
 
 def load_calibration(
     path: str | Path,
@@ -271,7 +276,10 @@ def load_calibration(
     try:
         spec = CalibrationSpec.model_validate(document)
     except ValidationError as error:
-        raise ScenarioError(source, [_spec_problem(e) for e in error.errors()]) from None
+        problems = [spec_problem(e, CalibrationSpec, {"design": DesignSettings},
+                                 {"parameters": PriorSpec, "targets": TargetSpec})
+                    for e in error.errors()]  # fmt: skip
+        raise ScenarioError(source, problems) from None
 
     base_path = resolve_scenario(spec.scenario, path.parent)
     try:
@@ -302,36 +310,6 @@ def load_calibration(
         base_path=Path(base_path),
         base=base,
     )
-
-
-def _spec_problem(error: Mapping[str, Any]) -> str:
-    """One line per validation error of a spec: key path, problem and what is allowed."""
-    from borderabm.scenario import _format_path, _suggest
-
-    loc = tuple(error.get("loc", ()))
-    path = _format_path(loc)
-    if len(loc) > 1 and loc[0] == "parameters":  # dotted keys: quote them, as in the file
-        path = _format_path(loc[2:]) if len(loc) > 2 else ""
-        path = f'parameters."{loc[1]}"' + (f".{path}" if path else "")
-    kind = error.get("type", "")
-    if kind == "extra_forbidden":
-        parents = {0: CalibrationSpec, 1: {"design": DesignSettings}.get(str(loc[0]))}
-        parent = parents.get(len(loc) - 1)
-        if parent is None:
-            parent = PriorSpec if loc[0] == "parameters" else TargetSpec
-        return f"{path}: unknown key; {_suggest(str(loc[-1]), list(parent.model_fields))}"
-    if kind == "missing":
-        return f"{path}: required key is missing"
-    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-    given = error.get("input")
-    shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
-    if kind == "literal_error":
-        return f"{path}: {message}{shown}"
-    ctx = error.get("ctx") or {}
-    symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-    bounds = " and ".join(f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols)
-    extra = f" (allowed: {bounds})" if bounds else ""
-    return f"{path}: {message}{shown}{extra}"
 
 
 def dotted_value(document: Mapping[str, Any], key: str) -> Any:
@@ -461,30 +439,12 @@ def _allowed_metrics(name: str, summary: set[str], columns: set[str]) -> str:
 # ------------------------------------------------------------------------------------------------
 def unit_to_values(calibration: Calibration, unit: np.ndarray) -> np.ndarray:
     """Map points of the unit cube to parameter values (log-uniform where asked)."""
-    values = np.empty_like(unit, dtype=float)
-    for column, prior in enumerate(calibration.spec.parameters.values()):
-        u = unit[:, column]
-        if prior.log:
-            values[:, column] = np.exp(
-                np.log(prior.low) + u * (np.log(prior.high) - np.log(prior.low))
-            )
-        else:
-            values[:, column] = prior.low + u * (prior.high - prior.low)
-    return values
+    return designs.from_unit(calibration.design_parameters, unit)
 
 
 def values_to_unit(calibration: Calibration, values: np.ndarray) -> np.ndarray:
     """Map parameter values to the unit cube (the inverse of :func:`unit_to_values`)."""
-    unit = np.empty_like(values, dtype=float)
-    for column, prior in enumerate(calibration.spec.parameters.values()):
-        v = values[:, column]
-        if prior.log:
-            unit[:, column] = (np.log(v) - np.log(prior.low)) / (
-                np.log(prior.high) - np.log(prior.low)
-            )
-        else:
-            unit[:, column] = (v - prior.low) / (prior.high - prior.low)
-    return unit
+    return designs.to_unit(calibration.design_parameters, values)
 
 
 def _cast(prior: PriorSpec, value: float) -> int | float:
@@ -494,12 +454,7 @@ def _cast(prior: PriorSpec, value: float) -> int | float:
 def design_points(calibration: Calibration) -> list[dict[str, Any]]:
     """The Latin hypercube design: one mapping of parameter key to value per point."""
     spec = calibration.spec
-    unit = qmc.LatinHypercube(d=len(spec.parameters), seed=spec.seed).random(spec.design.samples)
-    values = unit_to_values(calibration, unit)
-    priors = list(spec.parameters.values())
-    return [{key: _cast(prior, v) for key, prior, v in zip(spec.parameters, priors, row,
-                                                             strict=True)}
-            for row in values]  # fmt: skip
+    return designs.generate("lhs", calibration.design_parameters, spec.design.samples, spec.seed)
 
 
 def design_sweep(calibration: Calibration, extra: list[dict[str, Any]] | None = None) -> Sweep:
@@ -628,8 +583,7 @@ def design_quantities(calibration: Calibration, store: ResultsStore, sweep: Swee
     present: list[str] | None = None
     for run in sweep.runs:
         summary = runs.loc[run.run_id].to_dict()
-        path = (store.root / SERIES / f"scenario={run.scenario}" / f"point={run.point}"
-                / f"{run.run_id}.parquet")  # fmt: skip
+        path = store.series_path(run.scenario, run.point, run.run_id)
         if present is None:  # every run of a design has the same columns
             names = set(pq.read_schema(path).names)
             present = [c for c in wanted if c in names]
@@ -1505,8 +1459,13 @@ def command(
     dask: str | None,
     console: Console,
     progress_console: Console | None = None,
+    *,
+    resolve_scenario: Callable[[str, Path], Path],
 ) -> Fit:
     """The ``borderabm calibrate`` command: load, run with progress, print the fit per target.
+
+    ``resolve_scenario`` maps the spec's ``scenario`` entry (and the spec's folder) to a file, as
+    the command line resolves scenario names (see :func:`load_calibration`).
 
     Raises:
         ScenarioError: For a bad spec (before anything runs).
@@ -1517,11 +1476,10 @@ def command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from borderabm.cli import _resolve_relative
     from borderabm.experiments.engines import default_workers
     from borderabm.runner import prepare_output_dir
 
-    calibration = load_calibration(spec_file, _resolve_relative, samples=samples,
+    calibration = load_calibration(spec_file, resolve_scenario, samples=samples,
                                    replicates=replicates)  # fmt: skip
     out = out or Path("results") / f"calibration-{calibration.spec.name}"
     try:

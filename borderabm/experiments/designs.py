@@ -30,6 +30,7 @@ class Parameter:
     low: float | None = None
     high: float | None = None
     integer: bool = False
+    log: bool = False  # sample uniformly on a log scale (Latin hypercube only; needs low > 0)
 
     @property
     def ranged(self) -> bool:
@@ -72,12 +73,37 @@ def generate(kind: DesignKind, parameters: list[Parameter], samples: int, seed: 
     missing = [p.key for p in parameters if not p.ranged]
     if missing:
         raise ValueError(f"{kind} designs need 'low' and 'high' for {', '.join(missing)}")
+    logged = [p.key for p in parameters if p.log]
+    if logged and kind != "lhs":
+        raise ValueError(f"only lhs designs sample on a log scale ({', '.join(logged)})")
     sample = _sample(kind, parameters, samples, seed)
-    low = np.array([p.low for p in parameters], dtype=float)
-    high = np.array([p.high for p in parameters], dtype=float)
     # LHS samples the unit cube; SALib's samples are already scaled to the bounds.
-    values = low + sample * (high - low) if kind == "lhs" else sample
+    values = from_unit(parameters, sample) if kind == "lhs" else sample
     return [{p.key: _cast(p, v) for p, v in zip(parameters, row, strict=True)} for row in values]
+
+
+def from_unit(parameters: list[Parameter], unit: np.ndarray) -> np.ndarray:
+    """Map points of the unit cube to parameter values: uniform, or log-uniform where ``log``."""
+    values = np.empty_like(unit, dtype=float)
+    for column, p in enumerate(parameters):
+        u = unit[:, column]
+        if p.log:
+            values[:, column] = np.exp(np.log(p.low) + u * (np.log(p.high) - np.log(p.low)))
+        else:
+            values[:, column] = p.low + u * (p.high - p.low)
+    return values
+
+
+def to_unit(parameters: list[Parameter], values: np.ndarray) -> np.ndarray:
+    """Map parameter values to the unit cube (the inverse of :func:`from_unit`)."""
+    unit = np.empty_like(values, dtype=float)
+    for column, p in enumerate(parameters):
+        v = values[:, column]
+        if p.log:
+            unit[:, column] = (np.log(v) - np.log(p.low)) / (np.log(p.high) - np.log(p.low))
+        else:
+            unit[:, column] = (v - p.low) / (p.high - p.low)
+    return unit
 
 
 def _sample(kind: str, parameters: list[Parameter], samples: int, seed: int) -> np.ndarray:

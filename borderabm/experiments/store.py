@@ -90,13 +90,17 @@ class ResultsStore:
                   scenario: str, point: int) -> None:  # fmt: skip
         """Store one finished run: its series first, then its row (which marks it done)."""
         if series is not None:
-            folder = self.root / SERIES / f"scenario={scenario}" / f"point={point}"
-            atomic_write(folder / f"{run_id}.parquet", lambda p: series.to_parquet(p, index=False))
+            atomic_write(self.series_path(scenario, point, run_id),
+                         lambda p: series.to_parquet(p, index=False))  # fmt: skip
         frame = pd.DataFrame([row])
         atomic_write(self.root / RUNS / f"{run_id}.parquet",
                      lambda p: frame.to_parquet(p, index=False))  # fmt: skip
 
     # Reading -----------------------------------------------------------------------------------
+    def series_path(self, scenario: str, point: int, run_id: str) -> Path:
+        """Where the daily series of one run is stored."""
+        return self.root / SERIES / f"scenario={scenario}" / f"point={point}" / f"{run_id}.parquet"
+
     def manifest(self) -> dict[str, Any] | None:
         """The manifest, or None if there is none yet."""
         path = self.root / MANIFEST

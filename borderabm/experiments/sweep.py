@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,16 +238,41 @@ def _run_spec(settings: Scenario, point: int, replicate: int, overrides: dict) -
 
 def _sweep_problem(error) -> str:
     """One line for one validation error of a sweep file: key path, problem, what is allowed."""
+    return spec_problem(error, SweepSpec, {"design": DesignSpec}, {"parameters": ParameterSpec})
+
+
+def spec_problem(
+    error: Mapping[str, Any],
+    top: type[BaseModel],
+    sections: Mapping[str, type[BaseModel]],
+    entries: Mapping[str, type[BaseModel]],
+) -> str:
+    """One line for one pydantic error of a spec file (sweep, calibration): key, problem, allowed.
+
+    Args:
+        error: One item of ``ValidationError.errors()``.
+        top: The model of the whole file.
+        sections: The models of its ``[section]`` tables (e.g. ``design``).
+        entries: The models of the entries of its tables of named entries (e.g. one parameter).
+    """
     from borderabm.scenario import _format_path, _suggest
 
     loc = tuple(error.get("loc", ()))
     path = _format_path(loc)
-    if error.get("type") == "extra_forbidden":
-        parent = {0: SweepSpec}.get(len(loc) - 1)
-        if parent is None:
-            parent = DesignSpec if loc[0] == "design" else ParameterSpec
-        return f"{path}: unknown key; {_suggest(str(loc[-1]), list(parent.model_fields))}"
+    if len(loc) > 1 and loc[0] in entries and "." in str(loc[1]):  # quote dotted keys, as in TOML
+        rest = _format_path(loc[2:]) if len(loc) > 2 else ""
+        path = f'{loc[0]}."{loc[1]}"' + (f".{rest}" if rest else "")
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        parent = {1: top, 2: sections.get(str(loc[0])), 3: entries.get(str(loc[0]))}.get(len(loc))
+        fields = list(parent.model_fields) if parent else []
+        return f"{path}: unknown key; {_suggest(str(loc[-1]), fields)}"
+    if kind == "missing":
+        return f"{path}: required key is missing"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     given = error.get("input")
     shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
-    return f"{path}: {message}{shown}"
+    ctx = error.get("ctx") or {}
+    symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    bounds = " and ".join(f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols)
+    return f"{path}: {message}{shown}" + (f" (allowed: {bounds})" if bounds else "")
