@@ -5,7 +5,7 @@ parameters with uniform prior ranges, and the targets: published figures with a 
 their source. ``role = "fit"`` targets are fitted; ``role = "check"`` targets are only reported
 (input checks such as the fence share, historical checks run under their own overrides).
 
-The method, in four steps:
+The method, in five steps:
 
 1. **Design.** A Latin hypercube of ``design.samples`` points over the prior box (log-uniform for
    parameters marked ``log``), each run ``replicates`` times on common seeds through the sweep
@@ -14,16 +14,32 @@ The method, in four steps:
    replicates and scored by the normalised distance ``sqrt(mean_j z_j**2)``, where
    ``z_j = (model - target) / (tolerance on that side)``; the closest ``accept_share`` are accepted.
 3. **Surrogate ABC.** A quadratic regression of each fitted quantity on the (unit-scaled)
-   parameters is fitted to the point means; ``surrogate_draws`` fresh prior draws are scored on the
-   surrogate and every draw predicted within *every* target's tolerance is accepted (if fewer than
-   :data:`MIN_ACCEPTED` are, the closest ``accept_share`` of the draws instead). These accepted draws
-   are the posterior; the **fitted point** is the accepted draw nearest the posterior median (in
-   prior-range units), so it lies on the posterior even when parameters trade off along a ridge,
-   rounded to three significant digits.
-4. **Verification.** The fitted scenario is re-run with ``verify_replicates`` fresh seeds (``seed +
-   1000`` on), and every target is reported with its model mean, 95% interval and whether the mean
-   lies within the tolerance range. Check targets with ``scenario`` overrides (e.g. a 2001 run) are
-   run on the fitted scenario with those overrides and the same fresh seeds.
+   parameters is fitted to the point means, and ``surrogate_draws`` fresh prior draws are scored on
+   it. With ``refine_samples`` > 0, history matching first keeps the draws the first-wave
+   surrogate cannot rule out (implausibility <= 1; the :data:`MIN_ACCEPTED` least implausible draws
+   if fewer are left), a second wave of points drawn among them is run, and the surrogate is
+   refitted to the simulated points in that region before scoring those draws. Every scored draw
+   predicted within *every* fitted target's tolerance is accepted (if fewer than
+   :data:`MIN_ACCEPTED` are, the closest ``accept_share`` of the scored draws, at least
+   :data:`MIN_ACCEPTED`, instead). These accepted draws are the posterior.
+4. **The fitted point.** Its candidates (``design.candidates`` of them, rounded to three
+   significant digits) are the *simulated* points whose replicate means meet every fitted
+   tolerance, nearest the posterior median (in prior-range units) first, as they have been run and
+   surrogate error cannot mislead; only if no simulated point meets them all, the posterior draws
+   nearest the median. Each candidate is run with ``verify_replicates`` fresh seeds (``seed +
+   1000`` on) and the one closest to the fitted targets is the fitted point.
+5. **Verification.** The fitted scenario is re-run with ``verify_replicates`` other fresh seeds
+   (``seed + 2000`` on: neither the design nor the choice among candidates used them), and every
+   target is reported with its model mean, 95% interval and whether the mean lies within the
+   tolerance range. Check targets with ``scenario`` overrides (e.g. a 2001 run) are run on the
+   fitted scenario with those overrides and the same verification seeds.
+
+The code is split by job: :mod:`~borderabm.experiments.calibration_spec` (the spec and its checks),
+:mod:`~borderabm.experiments.calibration_runs` (design and runs),
+:mod:`~borderabm.experiments.calibration_surrogate` (surrogate and distances),
+:mod:`~borderabm.experiments.calibration_fit` (steps 2–5),
+:mod:`~borderabm.experiments.calibration_toml` (the fitted scenario file),
+:mod:`~borderabm.experiments.calibration_report` (the report); this module is the command.
 
 Outputs in ``DIR``: ``calibration.md``, ``calibration.html`` (one page, with the prior-vs-posterior
 chart embedded; also ``calibration.png``), ``posterior.csv`` (the accepted draws), ``design.csv``
