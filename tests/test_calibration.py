@@ -406,3 +406,38 @@ def test_shared_latin_hypercube_samples_log_priors_on_a_log_scale():
     assert np.allclose(from_unit(parameters, to_unit(parameters, values)), values)
     with pytest.raises(ValueError, match="only lhs designs sample on a log scale"):
         generate("sobol", parameters, 8, seed=3)
+
+
+TINY = {"replicates = 2": "replicates = 1", "verify_replicates = 3": "verify_replicates = 2",
+        "samples = 12": "samples = 6", "refine_samples = 6": "refine_samples = 0",
+        "candidates = 2": "candidates = 1", "days = 60": "days = 20"}  # fmt: skip
+
+
+def test_no_scorable_draw_is_an_error_line_and_the_runs_are_kept(tmp_path, monkeypatch):
+    """A surrogate that predicts nothing finite leaves no posterior: `error:`, exit 2, store kept."""
+    from borderabm.experiments import calibration_surrogate
+
+    small_scenario(tmp_path)
+    spec = write_spec(tmp_path, 1e8, changes=TINY)
+    monkeypatch.setattr(calibration_surrogate.Surrogate, "predict",
+                        lambda self, unit: np.full(len(unit), np.nan))  # fmt: skip
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["calibrate", str(spec), "--workers", "1", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"error: {spec}: no prior draw has a finite predicted distance" in result.stderr
+    assert "Traceback" not in result.output
+    assert len(list((out / "store" / "runs").glob("*.parquet"))) == 6  # every design run kept
+    assert not (out / "calibration.md").exists()
+
+
+def test_an_unreachable_dask_scheduler_is_not_reported_as_a_write_error(tmp_path):
+    import dask
+
+    small_scenario(tmp_path)
+    spec = write_spec(tmp_path, 1e8, changes=TINY)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        result = runner.invoke(app, ["calibrate", str(spec), "--dask", "tcp://127.0.0.1:9",
+                                     "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "error: tcp://127.0.0.1:9: cannot use the Dask scheduler" in result.stderr
+    assert "cannot write" not in result.stderr and "Traceback" not in result.output

@@ -85,6 +85,8 @@ from borderabm.experiments.store import ResultsStore
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from borderabm.experiments.sweep import Sweep
+
 
 def calibrate(
     calibration: Calibration,
@@ -124,17 +126,15 @@ def run_calibration(
     """
     import time
 
-    from borderabm.experiments.runner import run_sweep
-
     started = time.perf_counter()
     sweep = design_sweep(calibration)
     store = ResultsStore(out / "store")
-    executed = run_sweep(sweep, store, workers=workers, dask=dask, on_done=on_done)
+    executed = _run_design(sweep, store, workers=workers, dask=dask, on_done=on_done)
     quantities = design_quantities(calibration, store, sweep)
     second = refine_points(calibration, quantities)
     if second:
         sweep = design_sweep(calibration, second)
-        executed += run_sweep(sweep, store, workers=workers, dask=dask, on_done=on_done)
+        executed += _run_design(sweep, store, workers=workers, dask=dask, on_done=on_done)
         quantities = design_quantities(calibration, store, sweep)
     result = fit(calibration, quantities, sweep.points)
     select(calibration, result)
@@ -146,6 +146,32 @@ def run_calibration(
         "seconds": time.perf_counter() - started,
     }
     return result, meta
+
+
+def _run_design(
+    sweep: Sweep,
+    store: ResultsStore,
+    *,
+    workers: int,
+    dask: str | None,
+    on_done: Callable[[dict], None],
+) -> int:
+    """Run the design's missing runs; an unreachable Dask scheduler is a clear error, not a crash.
+
+    Raises:
+        CalibrationError: If the Dask scheduler cannot be reached (finished runs stay stored).
+    """
+    from borderabm.experiments.runner import run_sweep
+
+    try:
+        return run_sweep(sweep, store, workers=workers, dask=dask, on_done=on_done)
+    except OSError as error:
+        if not dask:
+            raise
+        raise CalibrationError(
+            f"cannot use the Dask scheduler: {error} (finished runs are kept in {store.root})",
+            dask,
+        ) from None
 
 
 def command(
