@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from borderabm.cli import _resolve_relative
 from borderabm.experiments.runner import run_sweep
 from borderabm.experiments.store import ResultsStore
 from borderabm.experiments.sweep import load_sweep
+from borderabm.scenario import resolve_relative
 
 THROUGHPUT_SWEEP = """
 name = "bench_throughput"
@@ -48,7 +48,7 @@ def timed_sweep(text: str, workers: int, dask: str | None = None) -> tuple[float
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sweep.toml"
         path.write_text(text)
-        sweep = load_sweep(path, _resolve_relative)
+        sweep = load_sweep(path, resolve_relative)
         start = time.perf_counter()
         executed = run_sweep(sweep, ResultsStore(Path(folder) / "out"), workers=workers, dask=dask)
         return time.perf_counter() - start, executed
@@ -59,7 +59,7 @@ def memory_profile() -> list[tuple[int, float]]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "sweep.toml"
         path.write_text(MEMORY_SWEEP)
-        sweep = load_sweep(path, _resolve_relative)
+        sweep = load_sweep(path, resolve_relative)
         count = {"n": 0}
 
         def on_done(result: dict) -> None:

@@ -27,8 +27,7 @@ FIRST_DAY, LAST_DAY = 5, 125  # the scenario runs 150 days
 
 def agent_count() -> int:
     """Agents (and patrol units) of the scenario the run page opens on."""
-    from borderabm.cli import shipped_scenarios_dir
-    from borderabm.scenario import load_scenario
+    from borderabm.scenario import load_scenario, shipped_scenarios_dir
 
     settings = load_scenario(shipped_scenarios_dir() / "closures_oct2025.toml")
     population = settings.population

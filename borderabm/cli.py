@@ -18,7 +18,15 @@ from rich.console import Console
 from rich.table import Table
 
 from borderabm import __version__
-from borderabm.scenario import Scenario, ScenarioError, load_scenario, parse_override
+from borderabm.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_override,
+    resolve_relative,
+    resolve_scenario_path,
+    shipped_scenarios_dir,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -30,22 +38,6 @@ stdout = Console()
 stderr = Console(stderr=True, highlight=False)
 
 EXIT_BAD_INPUT = 2
-
-
-def shipped_scenarios_dir() -> Path:
-    """Where the shipped scenarios live: ``$BORDERABM_SCENARIOS`` or the checkout's ``scenarios/``."""
-    configured = os.environ.get("BORDERABM_SCENARIOS")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parent.parent / "scenarios"
-
-
-def resolve_scenario_path(name_or_path: str) -> Path:
-    """A scenario argument: a path to a TOML file, or the name of a shipped scenario."""
-    path = Path(name_or_path)
-    if path.exists() or path.suffix == ".toml":
-        return path
-    return shipped_scenarios_dir() / f"{name_or_path}.toml"
 
 
 def fail(problems: list[str], source: str | None = None) -> None:
@@ -286,7 +278,7 @@ def sweep(
     from borderabm.experiments.sweep import load_sweep
 
     try:
-        loaded = load_sweep(sweep_file, _resolve_relative)
+        loaded = load_sweep(sweep_file, resolve_relative)
     except ScenarioError as error:
         fail(error.problems, error.source)
     store = ResultsStore(out or Path("results") / loaded.spec.name)
@@ -419,7 +411,7 @@ def calibrate(
 
     try:
         calibration.command(spec_file, out, samples, replicates, workers, dask, stdout, stderr,
-                            resolve_scenario=_resolve_relative)  # fmt: skip
+                            resolve_scenario=resolve_relative)  # fmt: skip
     except ScenarioError as error:
         fail(error.problems, error.source)
     except StoreError as error:
@@ -451,14 +443,6 @@ def results(
     if csv is not None:
         table.to_csv(csv, index=False)
         stderr.print(f"wrote {csv}")
-
-
-def _resolve_relative(entry: str, folder: Path) -> Path:
-    """A sweep's scenario entry: relative to the sweep file, else a path or a shipped name."""
-    beside = folder / entry
-    if beside.exists():
-        return beside
-    return resolve_scenario_path(entry)
 
 
 def _print_results(table, title: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,31 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from borderabm.geography.sources import crossing_names, sector_names
+
+
+def shipped_scenarios_dir() -> Path:
+    """Where the shipped scenarios live: ``$BORDERABM_SCENARIOS`` or the checkout's ``scenarios/``."""
+    configured = os.environ.get("BORDERABM_SCENARIOS")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def resolve_scenario_path(name_or_path: str) -> Path:
+    """A scenario argument: a path to a TOML file, or the name of a shipped scenario."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix == ".toml":
+        return path
+    return shipped_scenarios_dir() / f"{name_or_path}.toml"
+
+
+def resolve_relative(entry: str, folder: Path) -> Path:
+    """A scenario named in a sweep or spec file: beside that file, else a path or a shipped name."""
+    beside = folder / entry
+    if beside.exists():
+        return beside
+    return resolve_scenario_path(entry)
+
 
 PROVINCE_NAMES = (
     "Nangarhar",

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from borderabm.cli import _resolve_relative, app
+from borderabm.cli import app
 from borderabm.experiments import calibration as cal
-from borderabm.scenario import ScenarioError, load_scenario, with_overrides
+from borderabm.scenario import ScenarioError, load_scenario, resolve_relative, with_overrides
 from tests.conftest import REPO, SCENARIOS
 
 runner = CliRunner()
@@ -200,7 +200,7 @@ def test_checks_are_reported_with_their_model_values(calibrated):
 
 
 def test_same_spec_and_seed_give_the_same_fit(calibrated, tmp_path):
-    calibration = cal.load_calibration(calibrated["spec"], _resolve_relative)
+    calibration = cal.load_calibration(calibrated["spec"], resolve_relative)
     # The fixture ran on one worker; two worker processes must give the same design and fit.
     again, _ = cal.calibrate(calibration, tmp_path / "again", workers=2)
     first = load_scenario(calibrated["out"] / "baseline_fitted.toml")
@@ -215,7 +215,7 @@ def test_same_spec_and_seed_give_the_same_fit(calibrated, tmp_path):
     # A different seed draws another design (and so, in general, other runs).
     other = cal.load_calibration(write_spec(calibrated["folder"], calibrated["value"],
                                             "seed2.toml", {"seed = 1": "seed = 2"}),
-                                 _resolve_relative)  # fmt: skip
+                                 resolve_relative)  # fmt: skip
     assert cal.design_points(other) != cal.design_points(calibration)
 
 
@@ -284,7 +284,7 @@ def test_bad_spec_file_exits_2_without_traceback_in_a_real_process(tmp_path):
 
 
 def test_shipped_spec_is_valid_and_cites_a_source_for_every_target():
-    calibration = cal.load_calibration(REPO / "calibration" / "baseline.toml", _resolve_relative)
+    calibration = cal.load_calibration(REPO / "calibration" / "baseline.toml", resolve_relative)
     spec = calibration.spec
     assert {t.role for t in spec.targets.values()} == {"fit", "check"}
     assert all(t.source.strip() and t.mapping.strip() for t in spec.targets.values())
@@ -340,11 +340,11 @@ def test_a_store_of_another_design_is_refused_and_an_edited_tolerance_reuses_it(
         "accept_share = 0.25": "accept_share = 0.5", 'source = "test"': 'source = "edited"',
         "[design]": "# a new comment\n[design]",
     })  # fmt: skip
-    calibration = cal.load_calibration(edited, _resolve_relative)
+    calibration = cal.load_calibration(edited, resolve_relative)
     store = ResultsStore(calibrated["out"] / "store")
     assert run_sweep(cal.design_sweep(calibration), store, workers=1) == 0
     with pytest.raises(ScenarioError, match="no such file"):
-        cal.load_calibration(calibrated["folder"] / "missing.toml", _resolve_relative)
+        cal.load_calibration(calibrated["folder"] / "missing.toml", resolve_relative)
 
 
 CONFLICT = """[targets.triple]
@@ -375,7 +375,7 @@ def test_conflicting_targets_fall_back_to_the_least_implausible_draws(tmp_path):
     assert result.exit_code == 0, result.output
     design = pd.read_csv(out / "design.csv")
     z = cal.deviations(design[["trade", "triple"]].to_numpy(),
-                       list(cal.load_calibration(spec, _resolve_relative).spec
+                       list(cal.load_calibration(spec, resolve_relative).spec
                             .fitted_targets().values()))  # fmt: skip
     assert not np.all(np.abs(z) <= 1, axis=1).any()  # no simulated point met both targets
     posterior = pd.read_csv(out / "posterior.csv")
@@ -415,7 +415,7 @@ TINY = {"replicates = 2": "replicates = 1", "verify_replicates = 3": "verify_rep
 
 def test_no_scorable_draw_is_an_error_line_and_the_runs_are_kept(tmp_path, monkeypatch):
     """A surrogate that predicts nothing finite leaves no posterior: `error:`, exit 2, store kept."""
-    from borderabm.experiments import calibration_surrogate
+    from borderabm.experiments.calibration import surrogate as calibration_surrogate
 
     small_scenario(tmp_path)
     spec = write_spec(tmp_path, 1e8, changes=TINY)
@@ -432,6 +432,7 @@ def test_no_scorable_draw_is_an_error_line_and_the_runs_are_kept(tmp_path, monke
 
 def test_an_unreachable_dask_scheduler_is_not_reported_as_a_write_error(tmp_path):
     import dask
+    import distributed  # noqa: F401 - load its config defaults first, or leaving the `with` drops them
 
     small_scenario(tmp_path)
     spec = write_spec(tmp_path, 1e8, changes=TINY)

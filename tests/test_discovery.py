@@ -276,10 +276,10 @@ def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("discovery")
     path = folder / "tiny.toml"
     path.write_text(TINY_SWEEP)
-    from borderabm.cli import _resolve_relative
+    from borderabm.scenario import resolve_relative
 
     store = ResultsStore(folder / "store")
-    run_sweep(load_sweep(path, _resolve_relative), store, workers=1)
+    run_sweep(load_sweep(path, resolve_relative), store, workers=1)
     scenarios = REPO / "scenarios"
     plain = ResultsStore(folder / "compare")
     run_sweep(comparison_sweep([scenarios / "baseline.toml"], 1, 1, 3), plain, workers=1)
@@ -458,9 +458,9 @@ def test_the_installed_command_reports_errors_without_a_traceback(tiny):
 
 
 def test_the_shipped_corridor_sweep_asks_its_question_with_real_keys():
-    from borderabm.cli import _resolve_relative
+    from borderabm.scenario import resolve_relative
 
-    sweep = load_sweep(REPO / "sweeps" / "corridor_discovery.toml", _resolve_relative)
+    sweep = load_sweep(REPO / "sweeps" / "corridor_discovery.toml", resolve_relative)
     assert sorted(sweep.scenario_files) == ["baseline", "trade_corridor"]
     assert sweep.spec.design.kind == "lhs" and sweep.spec.replicates >= 2
     assert {"corridor.screening", "militants.corridor_misuse_share"} <= set(sweep.spec.parameters)

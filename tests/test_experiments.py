@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from borderabm.cli import _resolve_relative, app
+from borderabm.cli import app
 from borderabm.experiments.designs import Parameter, generate
 from borderabm.experiments.engines import run_dask, run_local
 from borderabm.experiments.runner import run_sweep, summarise
 from borderabm.experiments.store import ResultsStore, StoreError
 from borderabm.experiments.sweep import load_sweep
-from borderabm.scenario import ScenarioError
+from borderabm.scenario import ScenarioError, resolve_relative
 
 runner = CliRunner()
 
@@ -90,13 +90,13 @@ def test_designs_reject_the_wrong_kind_of_parameter():
 
 # Sweep files -----------------------------------------------------------------------------------
 def test_sweep_expands_on_common_seeds(small_sweep):
-    sweep = load_sweep(small_sweep, _resolve_relative)
+    sweep = load_sweep(small_sweep, resolve_relative)
     assert len(sweep.runs) == 2 * 2 * 2
     assert len({r.run_id for r in sweep.runs}) == len(sweep.runs)
     for replicate in (0, 1):
         seeds = {r.seed for r in sweep.runs if r.replicate == replicate}
         assert seeds == {1 + replicate}  # replicate k has the same seed everywhere
-    again = load_sweep(small_sweep, _resolve_relative)
+    again = load_sweep(small_sweep, resolve_relative)
     assert [r.run_id for r in again.runs] == [r.run_id for r in sweep.runs]
 
 
@@ -136,7 +136,7 @@ def test_bad_sweep_files_exit_2_naming_file_and_key(tmp_path, text, expected):
 
 # Store and engines ----------------------------------------------------------------------------
 def test_engines_give_identical_results(small_sweep, tmp_path):
-    sweep = load_sweep(small_sweep, _resolve_relative)
+    sweep = load_sweep(small_sweep, resolve_relative)
     stores = {}
     for name, kwargs in {"one": {"workers": 1}, "two": {"workers": 2},
                          "dask": {"workers": 2, "dask": "local"}}.items():  # fmt: skip
@@ -153,7 +153,7 @@ def test_engines_give_identical_results(small_sweep, tmp_path):
 
 
 def test_store_is_readable_with_plain_tools_and_rerun_computes_nothing(small_sweep, tmp_path):
-    sweep = load_sweep(small_sweep, _resolve_relative)
+    sweep = load_sweep(small_sweep, resolve_relative)
     store = ResultsStore(tmp_path / "out")
     run_sweep(sweep, store, workers=1)
     runs = pd.read_parquet(tmp_path / "out" / "runs")
@@ -175,11 +175,11 @@ def test_store_is_readable_with_plain_tools_and_rerun_computes_nothing(small_swe
 
 def test_a_directory_of_another_sweep_is_refused(small_sweep, tmp_path):
     store = ResultsStore(tmp_path / "out")
-    run_sweep(load_sweep(small_sweep, _resolve_relative), store, workers=1)
+    run_sweep(load_sweep(small_sweep, resolve_relative), store, workers=1)
     other = tmp_path / "other.toml"
     other.write_text(SMALL.replace("replicates = 2", "replicates = 3"))
     with pytest.raises(StoreError, match="different sweep"):
-        run_sweep(load_sweep(other, _resolve_relative), store, workers=1)
+        run_sweep(load_sweep(other, resolve_relative), store, workers=1)
 
 
 def test_killed_sweep_resumes_to_the_same_results(tmp_path):
@@ -199,7 +199,7 @@ def test_killed_sweep_resumes_to_the_same_results(tmp_path):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     interrupted = len(ResultsStore(killed).done())
-    total = len(load_sweep(sweep_file, _resolve_relative).runs)
+    total = len(load_sweep(sweep_file, resolve_relative).runs)
     assert 3 <= interrupted < total, "the kill should land mid-sweep"
     # Whatever was on disk at the kill is readable: no half-written tables.
     assert len(pd.read_parquet(killed / "runs")) == interrupted
@@ -235,14 +235,14 @@ def test_results_command_prints_and_exports(small_sweep, tmp_path):
 def test_engine_functions_exist_for_both_backends():
     assert callable(run_local) and callable(run_dask)
     with pytest.raises(ScenarioError):
-        load_sweep("/nonexistent/sweep.toml", _resolve_relative)
+        load_sweep("/nonexistent/sweep.toml", resolve_relative)
 
 
 @pytest.mark.parametrize("name", ["fence_patrols", "sensitivity_morris"])
 def test_shipped_sweeps_validate(name):
     from tests.conftest import REPO
 
-    sweep = load_sweep(REPO / "sweeps" / f"{name}.toml", _resolve_relative)
+    sweep = load_sweep(REPO / "sweeps" / f"{name}.toml", resolve_relative)
     assert len(sweep.runs) == len(sweep.points) * len(sweep.scenario_files) * sweep.spec.replicates
     assert len(sweep.runs) >= 40
 
@@ -256,7 +256,7 @@ def test_equal_design_points_keep_their_own_runs(tmp_path):
         '[parameters."fence.coverage"]\nlow = 0.0\nhigh = 1.0\n'
         '[parameters."patrols.units"]\nlow = 100\nhigh = 1500\ninteger = true\n'
     )
-    sweep = load_sweep(path, _resolve_relative)
+    sweep = load_sweep(path, resolve_relative)
     values = [tuple(p.values()) for p in sweep.points]
     assert len(set(values)) < len(values)  # the design does repeat points
     assert len({r.run_id for r in sweep.runs}) == len(sweep.runs)

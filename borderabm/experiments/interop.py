@@ -153,7 +153,7 @@ def load_settings(
         ValueError: If a key is given twice (e.g. ``fence.coverage`` and ``fence__coverage``, or
             ``days`` and ``horizon_days``).
     """
-    from borderabm.cli import resolve_scenario_path  # the CLI's imports are only needed here
+    from borderabm.scenario import resolve_scenario_path
 
     keys: dict[str, Any] = {}
     given_as: dict[str, str] = {}

@@ -396,12 +396,12 @@ def command(
             unknown metric (checked after the runs, which stay stored: a re-run only analyses).
         StoreError: If the results directory holds a different sweep.
     """
-    from borderabm.cli import _resolve_relative
     from borderabm.experiments.engines import default_workers
     from borderabm.experiments.runner import run_sweep
     from borderabm.experiments.sweep import load_sweep
+    from borderabm.scenario import resolve_relative
 
-    loaded = load_sweep(sweep_file, _resolve_relative)
+    loaded = load_sweep(sweep_file, resolve_relative)
     kind = loaded.spec.design.kind
     if kind not in METHODS:
         raise ValueError(

@@ -15,10 +15,9 @@ from collections.abc import Callable
 import numpy as np
 import solara
 
-from borderabm.cli import shipped_scenarios_dir
 from borderabm.geography.sources import crossing_names, sector_names
 from borderabm.model import BorderModel
-from borderabm.scenario import ScenarioError, load_scenario, with_overrides
+from borderabm.scenario import ScenarioError, load_scenario, shipped_scenarios_dir, with_overrides
 from borderabm.ui.compare_page import ComparePage, replay_request
 from borderabm.ui.inspection import cell_html, describe_cell
 from borderabm.viz.raster import (

@@ -24,9 +24,8 @@ from pathlib import Path
 import pandas as pd
 import solara
 
-from borderabm.cli import shipped_scenarios_dir
 from borderabm.compare import compare_table, short_number
-from borderabm.scenario import ScenarioError
+from borderabm.scenario import ScenarioError, shipped_scenarios_dir
 
 MIN_SCENARIOS, MAX_SCENARIOS = 2, 4
 MIN_REPLICATES, MAX_REPLICATES = 2, 20

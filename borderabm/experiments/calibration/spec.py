@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from borderabm.experiments import designs
-from borderabm.experiments.calibration_surrogate import quadratic_terms
+from borderabm.experiments.calibration.surrogate import quadratic_terms
 from borderabm.experiments.sweep import spec_problem
 from borderabm.scenario import (
     Scenario,
@@ -324,7 +324,7 @@ def _check_writable(spec: CalibrationSpec, base_path: Path, source: str) -> None
     (:func:`set_toml_values`), so a key it cannot write must be refused before anything runs.
     """
     # Imported here: the TOML module writes a loaded Calibration, so it imports this module.
-    from borderabm.experiments.calibration_toml import set_toml_values
+    from borderabm.experiments.calibration.toml_edit import set_toml_values
 
     text = base_path.read_text()
     problems = []

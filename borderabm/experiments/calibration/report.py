@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from borderabm.compare import short_number
-from borderabm.experiments.calibration_fit import SIGNIFICANT_DIGITS, Fit
-from borderabm.experiments.calibration_spec import (
+from borderabm.experiments.calibration.fit import SIGNIFICANT_DIGITS, Fit
+from borderabm.experiments.calibration.spec import (
     FRESH_SEED_OFFSET,
     VERIFY_SEED_OFFSET,
     Calibration,
 )
-from borderabm.experiments.calibration_toml import _shown, _toml_literal, write_fitted_scenario
+from borderabm.experiments.calibration.toml_edit import _shown, _toml_literal, write_fitted_scenario
 from borderabm.experiments.store import atomic_write
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.stats import qmc
 
 from borderabm.compare import interval
-from borderabm.experiments.calibration_runs import (
+from borderabm.experiments.calibration.runs import (
     design_points,
     design_targets,
     quantity,
@@ -21,7 +21,7 @@ from borderabm.experiments.calibration_runs import (
     unit_to_values,
     values_to_unit,
 )
-from borderabm.experiments.calibration_spec import (
+from borderabm.experiments.calibration.spec import (
     FRESH_SEED_OFFSET,
     VERIFY_SEED_OFFSET,
     Calibration,
@@ -29,7 +29,7 @@ from borderabm.experiments.calibration_spec import (
     _cast,
     dotted_value,
 )
-from borderabm.experiments.calibration_surrogate import (
+from borderabm.experiments.calibration.surrogate import (
     Surrogate,
     deviations,
     distance,

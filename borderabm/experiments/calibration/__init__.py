@@ -34,12 +34,12 @@ The method, in five steps:
    tolerance range. Check targets with ``scenario`` overrides (e.g. a 2001 run) are run on the
    fitted scenario with those overrides and the same verification seeds.
 
-The code is split by job: :mod:`~borderabm.experiments.calibration_spec` (the spec and its checks),
-:mod:`~borderabm.experiments.calibration_runs` (design and runs),
-:mod:`~borderabm.experiments.calibration_surrogate` (surrogate and distances),
-:mod:`~borderabm.experiments.calibration_fit` (steps 2–5),
-:mod:`~borderabm.experiments.calibration_toml` (the fitted scenario file),
-:mod:`~borderabm.experiments.calibration_report` (the report); this module is the command.
+The code is split by job: :mod:`~borderabm.experiments.calibration.spec` (the spec and its checks),
+:mod:`~borderabm.experiments.calibration.runs` (design and runs),
+:mod:`~borderabm.experiments.calibration.surrogate` (surrogate and distances),
+:mod:`~borderabm.experiments.calibration.fit` (steps 2–5),
+:mod:`~borderabm.experiments.calibration.toml_edit` (the fitted scenario file),
+:mod:`~borderabm.experiments.calibration.report` (the report); this module is the command.
 
 Outputs in ``DIR``: ``calibration.md``, ``calibration.html`` (one page, with the prior-vs-posterior
 chart embedded; also ``calibration.png``), ``posterior.csv`` (the accepted draws), ``design.csv``
@@ -59,27 +59,27 @@ from typing import TYPE_CHECKING, Any
 
 # The public API of calibration, by job (spec, runs, surrogate, fit, TOML, report); this module is
 # the command that strings them together.
-from borderabm.experiments.calibration_fit import MIN_ACCEPTED as MIN_ACCEPTED
-from borderabm.experiments.calibration_fit import Fit as Fit
-from borderabm.experiments.calibration_fit import fit as fit
-from borderabm.experiments.calibration_fit import refine_points as refine_points
-from borderabm.experiments.calibration_fit import select as select
-from borderabm.experiments.calibration_fit import verify as verify
-from borderabm.experiments.calibration_report import FILES as FILES
-from borderabm.experiments.calibration_report import _number
-from borderabm.experiments.calibration_report import write_report as write_report
-from borderabm.experiments.calibration_runs import design_points as design_points
-from borderabm.experiments.calibration_runs import design_quantities as design_quantities
-from borderabm.experiments.calibration_runs import design_sweep as design_sweep
-from borderabm.experiments.calibration_runs import simulate as simulate
-from borderabm.experiments.calibration_spec import REFUGEE_STOCK as REFUGEE_STOCK
-from borderabm.experiments.calibration_spec import Calibration as Calibration
-from borderabm.experiments.calibration_spec import CalibrationError as CalibrationError
-from borderabm.experiments.calibration_spec import TargetSpec as TargetSpec
-from borderabm.experiments.calibration_spec import load_calibration as load_calibration
-from borderabm.experiments.calibration_surrogate import deviations as deviations
-from borderabm.experiments.calibration_surrogate import fit_surrogate as fit_surrogate
-from borderabm.experiments.calibration_toml import set_toml_values as set_toml_values
+from borderabm.experiments.calibration.fit import MIN_ACCEPTED as MIN_ACCEPTED
+from borderabm.experiments.calibration.fit import Fit as Fit
+from borderabm.experiments.calibration.fit import fit as fit
+from borderabm.experiments.calibration.fit import refine_points as refine_points
+from borderabm.experiments.calibration.fit import select as select
+from borderabm.experiments.calibration.fit import verify as verify
+from borderabm.experiments.calibration.report import FILES as FILES
+from borderabm.experiments.calibration.report import _number
+from borderabm.experiments.calibration.report import write_report as write_report
+from borderabm.experiments.calibration.runs import design_points as design_points
+from borderabm.experiments.calibration.runs import design_quantities as design_quantities
+from borderabm.experiments.calibration.runs import design_sweep as design_sweep
+from borderabm.experiments.calibration.runs import simulate as simulate
+from borderabm.experiments.calibration.spec import REFUGEE_STOCK as REFUGEE_STOCK
+from borderabm.experiments.calibration.spec import Calibration as Calibration
+from borderabm.experiments.calibration.spec import CalibrationError as CalibrationError
+from borderabm.experiments.calibration.spec import TargetSpec as TargetSpec
+from borderabm.experiments.calibration.spec import load_calibration as load_calibration
+from borderabm.experiments.calibration.surrogate import deviations as deviations
+from borderabm.experiments.calibration.surrogate import fit_surrogate as fit_surrogate
+from borderabm.experiments.calibration.toml_edit import set_toml_values as set_toml_values
 from borderabm.experiments.store import ResultsStore
 
 if TYPE_CHECKING:

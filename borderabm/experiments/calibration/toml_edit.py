@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from borderabm.experiments.calibration_spec import Calibration, CalibrationError, dotted_value
+from borderabm.experiments.calibration.spec import Calibration, CalibrationError, dotted_value
 from borderabm.experiments.store import atomic_write
 from borderabm.scenario import (
     ScenarioError,

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from borderabm.experiments import designs
-from borderabm.experiments.calibration_spec import (
+from borderabm.experiments.calibration.spec import (
     DERIVED_SERIES,
     REFUGEE_STOCK,
     Calibration,

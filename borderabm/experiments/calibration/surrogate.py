@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from borderabm.experiments.calibration_spec import TargetSpec
+    from borderabm.experiments.calibration.spec import TargetSpec
 
 if TYPE_CHECKING:
     pass
