@@ -655,6 +655,31 @@ def _check_changes(scenario: Scenario, document: dict[str, Any], source: str) ->
         base = changed
 
 
+def read_toml_file(path: str | Path, what: str) -> tuple[bytes, dict[str, Any]]:
+    """The bytes of a TOML file and the document they hold.
+
+    Args:
+        path: The file.
+        what: What the file should be (for the message about a directory), e.g. "sweep file".
+
+    Raises:
+        ScenarioError: For a missing, unreadable or non-UTF-8 file, or bad TOML (line and column).
+    """
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+        text = raw.decode("utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(source, ["no such file"]) from None
+    except IsADirectoryError:
+        raise ScenarioError(source, [f"is a directory, not a {what}"]) from None
+    except UnicodeDecodeError as error:
+        raise ScenarioError(source, [f"not UTF-8 text (byte {error.start})"]) from None
+    except OSError as error:
+        raise ScenarioError(source, [f"cannot read: {error.strerror}"]) from None
+    return raw, parse_toml(text, source)
+
+
 def load_scenario(
     path: str | Path,
     overrides: Mapping[str, Any] | None = None,
@@ -670,17 +695,7 @@ def load_scenario(
     """
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(source, ["no such file"]) from None
-    except IsADirectoryError:
-        raise ScenarioError(source, ["is a directory, not a scenario file"]) from None
-    except UnicodeDecodeError as error:
-        raise ScenarioError(source, [f"not UTF-8 text (byte {error.start})"]) from None
-    except OSError as error:
-        raise ScenarioError(source, [f"cannot read: {error.strerror}"]) from None
-    document = parse_toml(text, source)
+    _, document = read_toml_file(path, "scenario file")
     document.setdefault("name", path.stem)
     if overrides:
         document = apply_overrides(document, overrides)

@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from borderabm.experiments.designs import DesignKind, Parameter, generate
-from borderabm.scenario import Scenario, ScenarioError, parse_toml, with_overrides
+from borderabm.scenario import Scenario, ScenarioError, read_toml_file, with_overrides
 
 
 class _Strict(BaseModel):
@@ -132,13 +132,7 @@ def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
 
     path = Path(path)
     source = str(path)
-    try:
-        raw = path.read_bytes()
-        document = parse_toml(raw.decode("utf-8"), source)
-    except FileNotFoundError:
-        raise ScenarioError(source, ["no such file"]) from None
-    except UnicodeDecodeError:
-        raise ScenarioError(source, ["not UTF-8 text"]) from None
+    raw, document = read_toml_file(path, "sweep file")
     try:
         spec = SweepSpec.model_validate(document)
     except ValidationError as error:

@@ -25,6 +25,7 @@ from borderabm.scenario import (
     ScenarioError,
     load_scenario,
     parse_toml,
+    read_toml_file,
     validate_document,
     with_overrides,
 )
@@ -225,15 +226,7 @@ def load_calibration(
     """
     path = Path(path)
     source = str(path)
-    try:
-        raw = path.read_bytes()
-        document = parse_toml(raw.decode("utf-8"), source)
-    except FileNotFoundError:
-        raise ScenarioError(source, ["no such file"]) from None
-    except IsADirectoryError:
-        raise ScenarioError(source, ["is a directory, not a calibration spec"]) from None
-    except UnicodeDecodeError:
-        raise ScenarioError(source, ["not UTF-8 text"]) from None
+    raw, document = read_toml_file(path, "calibration spec")
     if samples is not None:
         document.setdefault("design", {})
         if isinstance(document["design"], dict):
