@@ -409,6 +409,9 @@ class Traders(_Section):
         1.5, gt=0.0, le=10.0, description="pack trains are this much slower than walkers"
     )
     turnaround_days: float = Field(2.0, ge=0.0, le=60.0)
+    market_size_exponent: float = Field(
+        0.5, ge=0.0, le=3.0, description="a market's pull: its population to this power (gravity)"
+    )
 
 
 class Refugees(_Section):

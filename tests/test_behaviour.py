@@ -216,3 +216,21 @@ def test_each_kind_draws_from_its_own_stream(world, network):
     for column in ("militant_crossings", "militant_interdictions", "attacks"):
         pd.testing.assert_series_equal(few[column], many[column])
     assert few["formal_trade_usd"].sum() == 0 < many["formal_trade_usd"].sum()
+
+
+def test_a_stronger_gravity_pull_concentrates_trade_on_the_big_markets_gates(world, network):
+    """Kabul-Peshawar is the biggest pair, so Torkham's share of formal trade rises with the pull.
+
+    Measured when written (2 seeds, 365 days): 0.23 at exponent 0.5, 0.38 at 2.0.
+    """
+
+    def torkham_share(results):
+        shares = []
+        for _, series in results:
+            gates = series[[c for c in series.columns if c.startswith("formal_trade_usd.")]].sum()
+            shares.append(gates["formal_trade_usd.Torkham"] / gates.sum())
+        return float(np.mean(shares))
+
+    flat = run(world, network, seeds=(1, 2), **{"traders.market_size_exponent": 0.5})
+    steep = run(world, network, seeds=(1, 2), **{"traders.market_size_exponent": 2.0})
+    assert torkham_share(steep) > torkham_share(flat) + 0.08

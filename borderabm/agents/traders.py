@@ -49,7 +49,9 @@ class Traders:
             tuple(routes.node_cell[self.market_node].T), world.grid.shape
         )
         self.market_side = np.array([world.towns[i].country for i in market_towns])
-        weights = np.sqrt([world.towns[i].population for i in market_towns])
+        # A gravity model: bigger markets send and draw more consignments.
+        populations = np.array([world.towns[i].population for i in market_towns], dtype=float)
+        weights = populations**model.settings.traders.market_size_exponent
         self.market_weight = weights / weights.sum()
         self.n = count
         self.market = rng.choice(len(market_towns), size=count, p=self.market_weight)
