@@ -37,7 +37,7 @@ The method, in five steps:
 The code is split by job: :mod:`~borderabm.experiments.calibration.spec` (the spec and its checks),
 :mod:`~borderabm.experiments.calibration.runs` (design and runs),
 :mod:`~borderabm.experiments.calibration.surrogate` (surrogate and distances),
-:mod:`~borderabm.experiments.calibration.fit` (steps 2–5),
+:mod:`~borderabm.experiments.calibration.fitting` (steps 2–5),
 :mod:`~borderabm.experiments.calibration.toml_edit` (the fitted scenario file),
 :mod:`~borderabm.experiments.calibration.report` (the report); this module is the command.
 
@@ -59,12 +59,12 @@ from typing import TYPE_CHECKING, Any
 
 # The public API of calibration, by job (spec, runs, surrogate, fit, TOML, report); this module is
 # the command that strings them together.
-from borderabm.experiments.calibration.fit import MIN_ACCEPTED as MIN_ACCEPTED
-from borderabm.experiments.calibration.fit import Fit as Fit
-from borderabm.experiments.calibration.fit import fit as fit
-from borderabm.experiments.calibration.fit import refine_points as refine_points
-from borderabm.experiments.calibration.fit import select as select
-from borderabm.experiments.calibration.fit import verify as verify
+from borderabm.experiments.calibration.fitting import MIN_ACCEPTED as MIN_ACCEPTED
+from borderabm.experiments.calibration.fitting import Fit as Fit
+from borderabm.experiments.calibration.fitting import fit as fit
+from borderabm.experiments.calibration.fitting import refine_points as refine_points
+from borderabm.experiments.calibration.fitting import select as select
+from borderabm.experiments.calibration.fitting import verify as verify
 from borderabm.experiments.calibration.report import FILES as FILES
 from borderabm.experiments.calibration.report import _number
 from borderabm.experiments.calibration.report import write_report as write_report

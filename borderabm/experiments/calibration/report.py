@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from borderabm.compare import short_number
-from borderabm.experiments.calibration.fit import SIGNIFICANT_DIGITS, Fit
+from borderabm.experiments.calibration.fitting import SIGNIFICANT_DIGITS, Fit
 from borderabm.experiments.calibration.spec import (
     FRESH_SEED_OFFSET,
     VERIFY_SEED_OFFSET,
