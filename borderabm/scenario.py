@@ -546,12 +546,45 @@ class Scenario(_Section):
 # --------------------------------------------------------------------------------------------
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
+# No input of ours nests tables or arrays more than a few levels; deeper documents are refused
+# before anything recurses through them (deepcopy, pydantic, JSON) and hits Python's limit.
+MAX_NESTING = 32
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply tables and arrays nest in a parsed value (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_NESTING:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep(where: str) -> str:
+    return f"{where}: tables or arrays nested too deeply (allowed: at most {MAX_NESTING} levels)"
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """Parse TOML, turning syntax errors into ``source:line:column`` messages."""
+    """Parse TOML, turning syntax errors into ``source:line:column`` messages.
+
+    Raises:
+        ScenarioError: For bad TOML, nesting deeper than :data:`MAX_NESTING` or an integer too
+            long for Python to read.
+    """
     try:
-        return tomllib.loads(text)
+        document = tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(source, [_too_deep("(document)")]) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         position = _TOML_POSITION.search(message)
@@ -563,14 +596,31 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
             ) from None
         detail = _TOML_END.sub("", message)
         raise ScenarioError(source, [f"at end of file: TOML syntax error: {detail}"]) from None
+    except ValueError as error:  # e.g. an integer of more than 4,300 digits
+        raise ScenarioError(source, [f"(document): cannot read a value: {error}"]) from None
+    if nesting_depth(document) > MAX_NESTING:
+        raise ScenarioError(source, [_too_deep("(document)")])
+    return document
 
 
 def parse_value(text: str) -> Any:
-    """A ``--set`` value: a TOML literal (``1.0``, ``true``, ``"x"``, ``[1, 2]``) or a bare word."""
+    """A ``--set`` value: a TOML literal (``1.0``, ``true``, ``"x"``, ``[1, 2]``) or a bare word.
+
+    Raises:
+        ScenarioError: For a value nested deeper than :data:`MAX_NESTING` levels, or an integer
+            too long for Python to read.
+    """
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise ScenarioError("--set", [_too_deep(f"'{text[:40]}...'")]) from None
+    except ValueError as error:
+        raise ScenarioError("--set", [f"cannot read the value: {error}"]) from None
+    if nesting_depth(value) > MAX_NESTING:
+        raise ScenarioError("--set", [_too_deep(f"'{text[:40]}...'")])
+    return value
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -630,14 +680,29 @@ def validate_document(document: Any, source: str) -> Scenario:
     """Validate a raw document (as parsed from TOML) into a Scenario, or raise ScenarioError."""
     if not isinstance(document, dict):
         raise ScenarioError(source, ["the document must be a TOML table"])
+    if nesting_depth(document) > MAX_NESTING:
+        raise ScenarioError(source, [_too_deep("(document)")])
     try:
         scenario = Scenario.model_validate(document)
     except ValidationError as error:
         raise ScenarioError(source, [_describe(e) for e in error.errors()]) from None
     except (TypeError, ValueError, RecursionError) as error:  # pragma: no cover - defensive
         raise ScenarioError(source, [f"invalid scenario: {error}"]) from None
+    _check_calendar(scenario, source)
     _check_changes(scenario, document, source)
     return scenario
+
+
+def _check_calendar(scenario: Scenario, source: str) -> None:
+    """The last simulated day must be a date Python can hold (on or before 9999-12-31)."""
+    try:
+        scenario.start_date + dt.timedelta(days=scenario.horizon_days)
+    except OverflowError:
+        room = (dt.date.max - scenario.start_date).days
+        raise ScenarioError(source, [
+            f"horizon_days: {scenario.horizon_days} days from start_date {scenario.start_date} "
+            f"run past the end of the calendar (allowed: at most {room} days from that date)"
+        ]) from None  # fmt: skip
 
 
 def _check_changes(scenario: Scenario, document: dict[str, Any], source: str) -> None:
@@ -679,7 +744,9 @@ def read_toml_file(path: str | Path, what: str) -> tuple[bytes, dict[str, Any]]:
     except UnicodeDecodeError as error:
         raise ScenarioError(source, [f"not UTF-8 text (byte {error.start})"]) from None
     except OSError as error:
-        raise ScenarioError(source, [f"cannot read: {error.strerror}"]) from None
+        raise ScenarioError(source, [f"cannot read: {error.strerror or error}"]) from None
+    except ValueError:  # Python refuses paths holding a null byte
+        raise ScenarioError(repr(source), ["the file name contains a null byte"]) from None
     return raw, parse_toml(text, source)
 
 

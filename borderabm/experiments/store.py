@@ -16,6 +16,8 @@ its ``runs/`` row exists; its series is written first. Read the tables with plai
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import hashlib
 import json
 import os
 import platform
@@ -32,8 +34,59 @@ RUNS = "runs"
 SERIES = "series"
 
 
-class StoreError(Exception):
-    """A results directory that cannot be used for this sweep."""
+# File names made from user text (scenario and sweep names) stay this short: 255 bytes is the
+# usual limit of one path component, and the store adds prefixes and suffixes.
+MAX_NAME_BYTES = 100
+# Run rows must have these columns for the store to be summarised or resumed.
+RUN_COLUMNS = ("run_id", "scenario", "point", "replicate", "seed")
+
+
+class StoreError(ValueError):
+    """A results directory that cannot be used: another sweep's, corrupt, or not writable.
+
+    A ValueError, so readers that already treat unreadable files as bad input keep doing so.
+    """
+
+
+def safe_file_name(name: str) -> str:
+    """A name made safe to be one path component inside a chosen folder.
+
+    Names that are already safe (no path separators, control characters or leading dot; at most
+    :data:`MAX_NAME_BYTES` bytes of UTF-8) are kept as they are, so existing stores keep their
+    layout. Others have each unsafe character replaced by ``_`` and, when changed or cut short,
+    a short hash of the full name appended, so different names never share a folder.
+
+    Args:
+        name: User text, e.g. a scenario or sweep name.
+
+    Returns:
+        A non-empty file name that cannot climb out of its folder.
+    """
+    cleaned = "".join(c if c.isprintable() and c not in '/\\:*?"<>|' else "_" for c in name).lstrip(
+        "."
+    )
+    if cleaned == name and name and len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    cut = cleaned.encode("utf-8")[: MAX_NAME_BYTES - 11].decode("utf-8", "ignore")
+    return f"{cut}-{digest}" if cut else digest
+
+
+def default_results_dir(name: str, prefix: str = "") -> Path:
+    """``results/<prefix><name>``, with the name made safe to be a folder name."""
+    return Path("results") / safe_file_name(prefix + name)
+
+
+def write_failure(error: OSError, root: Path) -> StoreError:
+    """A store error for a failed write (full disk, no permission), saying that runs are kept."""
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC:
+        reason = "no space left on the device"
+    where = error.filename or root
+    return StoreError(
+        f"{where}: cannot write: {reason} (finished runs are kept in {root}; "
+        f"run the same command again to resume)"
+    )
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -99,14 +152,33 @@ class ResultsStore:
     # Reading -----------------------------------------------------------------------------------
     def series_path(self, scenario: str, point: int, run_id: str) -> Path:
         """Where the daily series of one run is stored."""
-        return self.root / SERIES / f"scenario={scenario}" / f"point={point}" / f"{run_id}.parquet"
+        return (
+            self.root
+            / SERIES
+            / f"scenario={safe_file_name(scenario)}"
+            / f"point={point}"
+            / (f"{run_id}.parquet")
+        )
 
     def manifest(self) -> dict[str, Any] | None:
-        """The manifest, or None if there is none yet."""
+        """The manifest, or None if there is none yet.
+
+        Raises:
+            StoreError: Naming the file, if it cannot be read or is not a JSON object.
+        """
         path = self.root / MANIFEST
         if not path.exists():
             return None
-        return json.loads(path.read_text())
+        try:
+            manifest = json.loads(path.read_bytes().decode("utf-8"))
+        except OSError as error:
+            raise StoreError(f"{path}: cannot read: {error.strerror or error}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise StoreError(f"{path}: not a valid manifest (not JSON); is this a results "
+                             "directory written by borderabm sweep?") from None  # fmt: skip
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("sweep", {}), dict):
+            raise StoreError(f"{path}: not a valid manifest (a JSON object with 'sweep' expected)")
+        return manifest
 
     def done(self) -> set[str]:
         """Ids of the runs already stored."""
@@ -121,23 +193,52 @@ class ResultsStore:
         files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
         if not files:
             return pd.DataFrame()
-        frame = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+        frames = []
+        for path in files:
+            frame = read_table(path)
+            missing = [c for c in RUN_COLUMNS if c not in frame]
+            if missing or len(frame) != 1:
+                problem = f"missing columns {', '.join(missing)}" if missing else (
+                    f"{len(frame)} rows instead of one")  # fmt: skip
+                raise StoreError(f"{path}: not a run row of borderabm sweep ({problem}); "
+                                 "delete it and run the sweep again to redo that run")  # fmt: skip
+            frames.append(frame)
+        frame = pd.concat(frames, ignore_index=True)
         return frame.sort_values(["scenario", "point", "replicate"]).reset_index(drop=True)
 
     def series(self, scenario: str | None = None, point: int | None = None) -> pd.DataFrame:
         """Daily series, optionally of one scenario and design point (read only what is asked)."""
         folder = self.root / SERIES
         if scenario is not None:
-            folder = folder / f"scenario={scenario}"
+            folder = folder / f"scenario={safe_file_name(scenario)}"
             if point is not None:
                 folder = folder / f"point={point}"
         files = sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith("."))
         frames = []
         for path in files:
-            frame = pd.read_parquet(path)
+            frame = read_table(path)
             frame.insert(0, "run_id", path.stem)
             frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """One Parquet file of the store.
+
+    Raises:
+        StoreError: Naming the file, if it is truncated, corrupt or not Parquet.
+    """
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except OSError as error:
+        reason = error.strerror or str(error).splitlines()[0]
+        raise StoreError(f"{path}: cannot read: {reason}") from None
+    except (ValueError, pa.ArrowException) as error:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise StoreError(f"{path}: not a readable Parquet file ({detail}); delete it and run the "
+                         "sweep again to redo that run") from None  # fmt: skip
 
 
 def environment() -> dict[str, str]:
