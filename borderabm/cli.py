@@ -443,8 +443,10 @@ def sweep(
                MofNCompleteColumn(), TextColumn("{task.fields[rate]:.2f} runs/s"),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
     started = time.perf_counter()
-    # Transient: on failure, stderr holds only the error line; the summary line says what ran.
-    with Progress(*columns, console=stderr, transient=True) as progress:
+    # Only on a terminal, and transient: stderr then holds just the error line on failure, and the
+    # summary line after a success says what ran.
+    with Progress(*columns, console=stderr, transient=True,
+                  disable=not stderr.is_terminal) as progress:  # fmt: skip
         task = progress.add_task(loaded.spec.name, total=len(loaded.runs), completed=done_before,
                                  rate=0.0)  # fmt: skip
         counter = {"n": 0}
@@ -459,9 +461,10 @@ def sweep(
         except StoreError as error:
             progress.stop()
             fail([str(error)])
+    table = summarise(_stored_runs(store), loaded.spec.metrics)  # a damaged row: one error line
     stderr.print(f"{executed} runs executed, {done_before} already done; results in {store.root}",
                  soft_wrap=True)  # fmt: skip
-    _print_results(summarise(_stored_runs(store), loaded.spec.metrics), loaded.spec.name)
+    _print_results(table, loaded.spec.name)
 
 
 @app.command()

@@ -119,8 +119,9 @@ class ResultsStore:
         existing = self.manifest()
         if existing is not None and existing.get("fingerprint") != manifest["fingerprint"]:
             raise StoreError(
-                f"{self.root} holds results of a different sweep "
-                f"({existing.get('sweep', {}).get('name')!r}); use a new directory"
+                f"{self.root}: holds results of a different sweep "
+                f"({existing.get('sweep', {}).get('name')!r}) (allowed: the same sweep, to "
+                "resume it; use a new directory for another)"
             )
         if existing is not None:
             manifest = {**manifest, "started": existing.get("started", manifest["started"])}
@@ -181,11 +182,12 @@ class ResultsStore:
         return manifest
 
     def done(self) -> set[str]:
-        """Ids of the runs already stored."""
+        """Ids of the runs already stored (a damaged row file does not count: it is redone)."""
         folder = self.root / RUNS
         if not folder.exists():
             return set()
-        return {p.stem for p in folder.glob("*.parquet") if not p.name.startswith(".")}
+        return {p.stem for p in folder.glob("*.parquet")
+                if not p.name.startswith(".") and looks_complete(p)}  # fmt: skip
 
     def runs(self) -> pd.DataFrame:
         """One row per finished run (parameters and summary metrics), in a stable order."""
@@ -220,6 +222,24 @@ class ResultsStore:
             frame.insert(0, "run_id", path.stem)
             frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def looks_complete(path: Path) -> bool:
+    """Whether a Parquet file is whole: it starts and ends with the magic bytes ``PAR1``.
+
+    Cheap (two small reads), so resuming a large store does not read every row. Files are
+    written atomically, so only a damaged disk or a hand edit leaves an incomplete one.
+    """
+    magic = b"PAR1"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+            if handle.seek(0, os.SEEK_END) < 12:
+                return False
+            handle.seek(-4, os.SEEK_END)
+            return head == magic and handle.read(4) == magic
+    except OSError:
+        return False
 
 
 def read_table(path: Path) -> pd.DataFrame:

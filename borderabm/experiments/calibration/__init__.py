@@ -218,7 +218,10 @@ def command(
                   f"{out / 'store'}")  # fmt: skip
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=progress_console or console) as progress:
+    bar_console = progress_console or console
+    # Only on a terminal: in a log, a failure leaves just its error line on stderr.
+    with Progress(*columns, console=bar_console, transient=True,
+                  disable=not bar_console.is_terminal) as progress:  # fmt: skip
         done_before = len(ResultsStore(out / "store").done())
         task = progress.add_task("design runs", total=total, completed=min(done_before, total))
         result, meta = run_calibration(calibration, out, workers=workers or default_workers(),
