@@ -604,7 +604,7 @@ def results(
         fail([f"--metric: unknown metric {', '.join(unknown)} (allowed: {', '.join(known)})"],
              str(results_dir))  # fmt: skip
     table = summarise(runs, metric or ())
-    name = str((store.manifest() or {}).get("sweep", {}).get("name", results_dir.name))
+    name = store.sweep_name(store.manifest() or {})
     _print_results(table, name)
     if csv is not None:
         try:

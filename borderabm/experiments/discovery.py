@@ -62,7 +62,7 @@ import pyarrow as pa
 # The run rows' bookkeeping columns (neither parameters nor metrics): one definition for both
 # readers of a sweep store.
 from borderabm.experiments.sensitivity import FIXED_COLUMNS
-from borderabm.experiments.store import MANIFEST, RUNS, ResultsStore, atomic_write
+from borderabm.experiments.store import MANIFEST, RUNS, ResultsStore, StoreError, atomic_write
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -910,7 +910,9 @@ def _read_manifest(store: ResultsStore) -> dict[str, Any]:
     path = store.root / MANIFEST
     try:
         manifest = store.manifest()
-    except (OSError, ValueError) as error:  # unreadable, or not JSON
+    except StoreError as error:  # unreadable, not JSON or not an object: the message names it
+        raise DiscoveryError(str(error).removeprefix(f"{path}: "), str(path)) from None
+    except (OSError, ValueError) as error:
         raise DiscoveryError(f"cannot read: {error}", str(path)) from None
     if manifest is None:
         raise DiscoveryError("not a results directory written by `borderabm sweep` "

@@ -120,7 +120,7 @@ class ResultsStore:
         if existing is not None and existing.get("fingerprint") != manifest["fingerprint"]:
             raise StoreError(
                 f"{self.root}: holds results of a different sweep "
-                f"({existing.get('sweep', {}).get('name')!r}) (allowed: the same sweep, to "
+                f"({self.sweep_name(existing)!r}) (allowed: the same sweep, to "
                 "resume it; use a new directory for another)"
             )
         if existing is not None:
@@ -175,11 +175,22 @@ class ResultsStore:
         except OSError as error:
             raise StoreError(f"{path}: cannot read: {error.strerror or error}") from None
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise StoreError(f"{path}: not a valid manifest (not JSON); is this a results "
-                             "directory written by borderabm sweep?") from None  # fmt: skip
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("sweep", {}), dict):
-            raise StoreError(f"{path}: not a valid manifest (a JSON object with 'sweep' expected)")
+            raise StoreError(f"{path}: cannot read: not JSON (allowed: the manifest.json that "
+                             "borderabm sweep writes)") from None  # fmt: skip
+        if not isinstance(manifest, dict):
+            kinds = ((list, "an array"), (str, "a string"), (bool, "a boolean"),
+                     (int | float, "a number"))  # fmt: skip
+            kind = next((name for t, name in kinds if isinstance(manifest, t)), "null")
+            raise StoreError(
+                f"{path}: not a sweep manifest: a JSON object was expected, got {kind}"
+            )
         return manifest
+
+    def sweep_name(self, manifest: dict[str, Any]) -> str:
+        """The sweep's name as the manifest records it (the folder's name if it does not)."""
+        sweep = manifest.get("sweep")
+        name = sweep.get("name") if isinstance(sweep, dict) else None
+        return str(name) if name is not None else self.root.name
 
     def done(self) -> set[str]:
         """Ids of the runs already stored (a damaged row file does not count: it is redone)."""
