@@ -81,7 +81,7 @@ class _OneLineErrors(TyperGroup):
             _exit_with(_usage_error_line(error))
         except click_errors.ClickException as error:
             _exit_with(error_line([error.format_message()], "borderabm"), error.exit_code)
-        except click_errors.Abort:
+        except typer.Abort:
             _exit_with("Aborted!", 1)
         sys.exit(code if isinstance(code, int) else 0)
 

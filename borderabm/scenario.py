@@ -383,6 +383,16 @@ class Militants(_Section):
         _check_names(value, PROVINCE_NAMES, "province")
         return value
 
+    @field_validator("targets")
+    @classmethod
+    def _some_target(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Every cell picks a target town: with none, the model has nothing to draw from.
+        if not value:
+            raise ValueError(
+                f"at least one province is needed (allowed: {', '.join(PROVINCE_NAMES)})"
+            )
+        return value
+
 
 class Traders(_Section):
     """How traders move consignments between the market towns."""
@@ -509,6 +519,19 @@ class Scenario(_Section):
                 return value  # let pydantic report the wrong type at crossings.<name>
             merged[name].update(table)
         return merged
+
+    @model_validator(mode="after")
+    def _communities_have_room(self) -> Scenario:
+        # Border communities live within community_range_km of the line, off the border cells:
+        # the nearest such cell is one grid cell away, so a shorter range leaves them nowhere.
+        has_communities = self.population.refugees > 0 and self.population.community_share > 0
+        reach, cell = self.refugees.community_range_km, self.map.resolution_km
+        if has_communities and reach < cell:
+            raise ValueError(
+                f"refugees.community_range_km: {reach:g} km is less than one grid cell "
+                f"(allowed: >= map.resolution_km, here {cell:g})"
+            )
+        return self
 
     @field_validator("changes")
     @classmethod
@@ -790,6 +813,8 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"{path}: unknown key; {_suggest(key, allowed)}"
     if kind == "missing":
         return f"{path}: required key is missing"
+    if not loc and kind == "value_error":  # checks across keys name their keys themselves
+        return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     bounds = _bounds_text(loc)
     if kind in {
         "greater_than",

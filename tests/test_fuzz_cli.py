@@ -259,7 +259,8 @@ SET_KEYS = ["fence.coverage", "seed", "horizon_days", "start_date", "name", "pop
             "population.militants", "population.traders", "patrols.units", "triggers",
             "triggers.0.threshold", "crossings.Torkham.closures", "fence.sectors.Khyber",
             "refugees.conflict_intensity", "population.community_share", "deportation.daily_rate",
-            "militants.sanctuaries", "changes", "fence", "x.y.z"]  # fmt: skip
+            "militants.sanctuaries", "militants.targets", "refugees.community_range_km",
+            "changes", "fence", "x.y.z"]  # fmt: skip
 
 
 @fuzz(120)
