@@ -95,7 +95,8 @@ def _exit_with(line: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 def _usage_error_line(error: click_errors.UsageError) -> str:
     """``error: --port: -1 is not in the range ...``: the option or argument, then the problem."""
     ctx = error.ctx
-    where = ctx.command_path if ctx is not None else "borderabm"
+    # The program's own name, whatever it was started as (a test runner calls it "root").
+    where = " ".join(["borderabm", *(ctx.command_path.split(" ")[1:] if ctx is not None else [])])
     message = error.message.strip().rstrip(".")
     if isinstance(error, click_errors.BadParameter) and error.param is not None:
         param = error.param
@@ -388,7 +389,7 @@ def _print_comparison(table, replicates: int) -> None:
             cells.append(text)
         out.add_row(metric, *cells)
     # Four scenarios need room: use at least 150 columns even when output goes to a log.
-    Console(width=max(stdout.width, 150)).print(out)
+    Console(width=max(stdout.width, 150), markup=False, emoji=False).print(out)
 
 
 def _short(value: float, signed: bool = False) -> str:
@@ -630,7 +631,7 @@ def _print_results(table, title: str) -> None:
         cells += [f"{_short(row[m])} [{_short(row[m + '_low'])} – {_short(row[m + '_high'])}]"
                   for m in metrics]  # fmt: skip
         out.add_row(*cells)
-    Console(width=max(stdout.width, 160)).print(out)
+    Console(width=max(stdout.width, 160), markup=False, emoji=False).print(out)
 
 
 @app.command()
