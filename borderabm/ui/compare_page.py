@@ -24,8 +24,11 @@ from pathlib import Path
 import pandas as pd
 import solara
 
-from borderabm.compare import compare_table, short_number
-from borderabm.scenario import ScenarioError, shipped_scenarios_dir
+from borderabm.compare import compare_table
+from borderabm.metrics import format_value, metric_label
+from borderabm.scenario import ScenarioError
+from borderabm.ui import session
+from borderabm.ui.run_setup import scenario_entries
 
 MIN_SCENARIOS, MAX_SCENARIOS = 2, 4
 MIN_REPLICATES, MAX_REPLICATES = 2, 20
@@ -39,6 +42,15 @@ RESULTS_ENV = "BORDERABM_RESULTS_DIR"
 MAX_RUN_ROWS = 200  # rows of the runs table (a big saved sweep would otherwise flood the page)
 CHART_SCENARIOS = 10  # the report's charts draw one colour each for the first ten scenarios
 NEW, SAVED = "New comparison", "Saved results"
+
+# Kernel-scoped (one value per browser tab): switching tabs keeps the form and the last result.
+compare_mode = solara.reactive(NEW)
+compare_chosen = solara.reactive(None)
+compare_reference = solara.reactive(None)
+compare_replicates = solara.reactive(DEFAULT_REPLICATES)
+compare_days = solara.reactive(DEFAULT_DAYS)
+compare_saved_choice = solara.reactive(None)
+last_comparison = solara.reactive(None)  # the last finished ComparisonResult
 
 replay_request = solara.reactive(None)
 """Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked."""
@@ -78,8 +90,8 @@ class ComparisonResult:
 
 # Inputs ----------------------------------------------------------------------------------------
 def shipped_names() -> list[str]:
-    """Names of the shipped scenarios the page may run."""
-    return sorted(p.stem for p in shipped_scenarios_dir().glob("*.toml"))
+    """Names of the valid scenarios the page may run (shipped, plus ``$BORDERABM_SCENARIOS``)."""
+    return [name for name, entry in scenario_entries().items() if entry.ok]
 
 
 def default_selection(names: Sequence[str]) -> list[str]:
@@ -108,7 +120,7 @@ def saved_sweeps() -> list[str]:
 def saved_sweep_dir(name: str) -> Path:
     """The results directory of a listed saved sweep (any other name is refused)."""
     if name not in saved_sweeps() or Path(name).name != name:
-        raise ComparisonError(f"no saved results named {name!r} in {results_root()}")
+        raise ComparisonError(f"no saved results named {name!r} in the results folder")
     return results_root() / name
 
 
@@ -171,9 +183,9 @@ def run_comparison(
     problems = check_request(names, int(replicates), int(days))
     if problems:
         raise ComparisonError("; ".join(problems))
-    folder = shipped_scenarios_dir()
+    entries = scenario_entries()
     try:
-        sweep = comparison_sweep([folder / f"{n}.toml" for n in names], replicates, seed, days)
+        sweep = comparison_sweep([entries[n].path for n in names], replicates, seed, days)
     except ScenarioError as error:
         raise ComparisonError(str(error)) from None
     label = f"ui-{sweep.spec.name}-r{replicates}-d{days}-s{seed}-{sweep.source_sha256[:10]}"
@@ -199,7 +211,9 @@ def run_comparison(
         except StoreError as error:
             raise ComparisonError(str(error)) from None
         except OSError as error:
-            raise ComparisonError(f"{store.root}: cannot write results ({error})") from None
+            raise ComparisonError(
+                f"{store.root.name}: cannot write results ({error.strerror or 'error'})"
+            ) from None
     files = {name: Path(path) for name, (path, _) in sweep.scenario_files.items()}
     replay = {name: path.stem for name, path in files.items()}
     title = "Comparison: " + " vs ".join(sweep.scenario_files)
@@ -221,11 +235,12 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
         raise ComparisonError(f"{name}: no finished runs yet")
     if progress is not None:
         progress(len(runs), len(runs))
-    shipped = set(shipped_names())
+    entries = scenario_entries()
     replay = {}
     for scenario, entry in (manifest.get("scenarios") or {}).items():
         path = Path(str(entry.get("file", "")))
-        if path.stem in shipped and _same_file(path, shipped_scenarios_dir() / f"{path.stem}.toml"):
+        listed = entries.get(path.stem)
+        if listed is not None and listed.ok and _same_file(path, listed.path):
             replay[scenario] = path.stem
     # The sweep's own scenario order (its first scenario is the reference), then design points.
     listed = list(manifest.get("scenarios") or {})
@@ -325,18 +340,19 @@ def scorecard(table: pd.DataFrame) -> pd.DataFrame:
     lookup = table.set_index(["scenario", "metric"])
     rows = []
     for metric in dict.fromkeys(table["metric"]):
-        row = {"metric": metric}
+        row = {"metric": metric_label(metric)}
+
+        def shown(value: float, signed: bool = False, metric: str = metric) -> str:
+            text = format_value(metric, float(value))
+            return "+" + text if signed and value > 0 else text
+
         for index, name in enumerate(names):
             cell = lookup.loc[(name, metric)]
-            text = (
-                f"{short_number(cell['mean'])} "
-                f"[{short_number(cell['low'])} – {short_number(cell['high'])}]"
-            )
+            text = f"{shown(cell['mean'])} [{shown(cell['low'])} – {shown(cell['high'])}]"
             if index:
-                low = short_number(cell["diff_low"], True)
-                high = short_number(cell["diff_high"], True)
+                low, high = shown(cell["diff_low"], True), shown(cell["diff_high"], True)
                 mark = " ✱" if cell["clear"] else ""
-                text += f"\nΔ {short_number(cell['diff'], True)} [{low} – {high}]{mark}"
+                text += f"\nΔ {shown(cell['diff'], True)} [{low} – {high}]{mark}"
             row[name] = text
         rows.append(row)
     return pd.DataFrame(rows, columns=["metric", *names])
@@ -403,7 +419,8 @@ def RunsTable(result: ComparisonResult):
                        style_="border-collapse:collapse;font-size:13px"):  # fmt: skip
         with _cell("thead"), _cell("tr"):
             for column in columns:
-                _cell("th", column, attributes={"scope": "col"}, style_="padding:2px 8px")
+                _cell("th", metric_label(column) if column in metrics else column,
+                      attributes={"scope": "col"}, style_="padding:2px 8px")  # fmt: skip
         with _cell("tbody"):
             for row in runs.head(MAX_RUN_ROWS).itertuples(index=False):
                 days = None if pd.isna(row.days) else int(row.days)
@@ -413,7 +430,7 @@ def RunsTable(result: ComparisonResult):
                     _cell("td", str(int(row.seed)), style_="padding:2px 8px")
                     _cell("td", "" if days is None else str(days), style_="padding:2px 8px")
                     for metric in metrics:
-                        value = short_number(float(getattr(row, metric)))
+                        value = format_value(metric, float(getattr(row, metric)))
                         _cell("td", value, style_="padding:2px 8px;text-align:right")
                     with _cell("td", style_="padding:2px 8px"):
                         if row.replay:
@@ -436,8 +453,8 @@ def ComparisonView(result: ComparisonResult):
     with solara.Column(classes=["compare-results"]):
         _heading("h3", result.title)
         solara.Text(
-            f"{result.replicates} replicates per scenario on common seeds; results in "
-            f"{result.results_dir}"
+            f"{result.replicates} replicates per scenario on common seeds; saved as "
+            f"{result.results_dir.name} in the results folder"
         )
         for note in result.notes:
             solara.Info(note)
@@ -475,16 +492,31 @@ def ComparisonView(result: ComparisonResult):
 def ComparePage():
     """Choose 2-4 scenarios (or a saved sweep), run in the background, show the comparison."""
     names = shipped_names()
-    mode = solara.use_reactive(NEW)
-    chosen = solara.use_reactive(default_selection(names))
-    reference = solara.use_reactive(None)
-    replicates = solara.use_reactive(DEFAULT_REPLICATES)
-    days = solara.use_reactive(DEFAULT_DAYS)
-    saved_choice = solara.use_reactive(None)
+    mode, chosen, reference = compare_mode, compare_chosen, compare_reference
+    replicates, days, saved_choice = compare_replicates, compare_days, compare_saved_choice
     job = solara.use_reactive(None)  # (generation, kind, arguments): a new value starts the work
     progress = solara.use_reactive((0, 0))
 
-    selection = [n for n in chosen.value if n in names]
+    def restore():
+        # A reloaded page asks again for the comparison it showed (the stored runs are reused).
+        if last_comparison.value is not None or job.value is not None:
+            return
+        form = session.recall("compare_form")
+        if form:
+            mode.set(form["mode"])
+            chosen.set(list(form["chosen"]))
+            reference.set(form["reference"])
+            replicates.set(form["replicates"])
+            days.set(form["days"])
+            saved_choice.set(form["saved_choice"])
+        asked = session.recall("comparison")
+        if asked:
+            job.set((1, asked[0], tuple(asked[1])))
+
+    solara.use_effect(restore, [])
+
+    picked = default_selection(names) if chosen.value is None else chosen.value
+    selection = [n for n in picked if n in names]
     first = reference.value if reference.value in selection else (selection or [None])[0]
     order = [first, *[n for n in selection if n != first]] if first else []
     request_problems = check_request(order, replicates.value, days.value)
@@ -510,7 +542,18 @@ def ComparePage():
         solara.ResultState.RUNNING,
     )
 
+    def keep_result():
+        if result.value is not None and result.state == solara.ResultState.FINISHED and current:
+            last_comparison.set(result.value)
+            session.remember("comparison", (current[1], list(current[2])))
+
+    solara.use_effect(keep_result, [result.value, result.state])
+
     def start(kind: str, arguments: tuple):
+        session.remember("compare_form", {"mode": mode.value, "chosen": list(selection),
+                                          "reference": reference.value,
+                                          "replicates": replicates.value, "days": days.value,
+                                          "saved_choice": saved_choice.value})  # fmt: skip
         progress.set((0, 0))
         generation = current[0] + 1 if current else 1
         job.set((generation, kind, arguments))
@@ -555,7 +598,7 @@ def ComparePage():
                 solara.Error(problem, classes=["compare-input-error"])
         else:
             if not saved:
-                solara.Info(f"No saved results in {results_root()} (set ${RESULTS_ENV}).")
+                solara.Info(f"No saved results in the results folder yet (set ${RESULTS_ENV}).")
             with solara.Row(style={"align-items": "center"}):
                 solara.Select(
                     "Results directory",
@@ -588,3 +631,5 @@ def ComparePage():
             solara.Warning("Cancelled; finished runs are kept and reused next time.")
         if result.value is not None and result.state != solara.ResultState.ERROR:
             ComparisonView(result.value)
+        elif last_comparison.value is not None and not busy:
+            ComparisonView(last_comparison.value)

@@ -344,7 +344,21 @@ def build_model(
     Raises:
         ScenarioError: For a name that is not listed, or settings the server refuses.
     """
+    return BorderModel(settings_for(name, levers, seed, days))
+
+
+def settings_for(
+    name: str,
+    levers: dict[str, Any] | None = None,
+    seed: int | None = None,
+    days: int | None = None,
+) -> Scenario:
+    """:func:`run_settings` of a listed scenario, by name.
+
+    Raises:
+        ScenarioError: For a name that is not listed, or settings the server refuses.
+    """
     entry = scenario_entries().get(name)
     if entry is None:
-        raise ScenarioError(str(name), ["not a scenario of the configured folders"])
-    return BorderModel(run_settings(entry, levers, seed, days))
+        raise ScenarioError(str(name)[:80], ["not a scenario of the configured folders"])
+    return run_settings(entry, levers, seed, days)
