@@ -209,11 +209,23 @@ def gate_squares(model: BorderModel) -> list[list]:
     return squares
 
 
-def html_table(rows: list[tuple[str, str]], header: tuple[str, str]) -> str:
-    """Rows as a plain HTML table (far cheaper per frame than a data-table widget)."""
-    head = f"<tr><th align='left'>{header[0]}</th><th align='left'>{header[1]}</th></tr>"
-    body = "".join(f"<tr><td style='padding-right:12px'>{a}</td><td>{b}</td></tr>" for a, b in rows)
-    return f"<table style='font-size:13px'>{head}{body}</table>"
+def html_table(rows: list[tuple], header: tuple[str, str]) -> str:
+    """Rows as a plain HTML table (far cheaper per frame than a data-table widget).
+
+    A row may carry a third item, ``(metric, exact value)``: the value cell then holds them as
+    ``data-metric``/``data-value`` attributes, so what is shown can be checked against the model.
+    """
+    head = (f"<tr><th align='left'>{html.escape(header[0])}</th>"
+            f"<th align='left'>{html.escape(header[1])}</th></tr>")  # fmt: skip
+    cells = []
+    for row in rows:
+        exact = ""
+        if len(row) > 2:
+            metric, value = row[2]
+            exact = f" data-metric='{html.escape(metric)}' data-value='{value!r}'"
+        cells.append(f"<tr><td style='padding-right:12px'>{html.escape(str(row[0]))}</td>"
+                     f"<td{exact}>{html.escape(str(row[1]))}</td></tr>")  # fmt: skip
+    return f"<table style='font-size:13px'>{head}{''.join(cells)}</table>"
 
 
 @solara.component
@@ -275,7 +287,7 @@ def LiveView(
             statuses = [(c.name, gate_status(model.policy, c.name)) for c in model.world.crossings]
             solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
             totals = [
-                (metric_label(name), format_value(name, value))
+                (metric_label(name), format_value(name, value), (name, value))
                 for name, value in running_totals(model).items()
             ]
             solara.HTML(tag="div", classes=["run-totals"],
@@ -326,7 +338,7 @@ def NumberInput(
             suffix=lever.unit,
             classes=[f"lever-input-{lever.key}"],
         ).key(f"{lever.key}-{version.value}")
-        hint = f"{lever.low:,g} to {lever.high:,g}"
+        hint = lever.bounds()
         if file_value is not None and value != file_value:
             solara.Text(f"● changed (file: {file_value:,g})", classes=["lever-changed"],
                         style={"font-size": "11px", "color": "#b35900"})  # fmt: skip
@@ -475,8 +487,8 @@ def Levers(entry: ScenarioEntry):
 
     rule = entry.settings.triggers[0] if entry.settings.triggers else None
     trigger_label = (
-        f"Close gates when {rule.metric.replace('_', ' ')} in {rule.window_days} days exceed"
-        if rule else "Close all gates 14 days when attacks in 30 days exceed"
+        f"Trigger: {rule.metric.replace('_', ' ')} in {rule.window_days} days above"
+        if rule else "Trigger: attacks in 30 days above"
     )  # fmt: skip
     trigger_unit = rule.metric.replace("_", " ") if rule else "attacks"
 

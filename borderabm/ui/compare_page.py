@@ -430,8 +430,10 @@ def RunsTable(result: ComparisonResult):
                     _cell("td", str(int(row.seed)), style_="padding:2px 8px")
                     _cell("td", "" if days is None else str(days), style_="padding:2px 8px")
                     for metric in metrics:
-                        value = format_value(metric, float(getattr(row, metric)))
-                        _cell("td", value, style_="padding:2px 8px;text-align:right")
+                        exact = float(getattr(row, metric))
+                        _cell("td", format_value(metric, exact),
+                              style_="padding:2px 8px;text-align:right",
+                              attributes={"data-metric": metric, "data-value": repr(exact)})  # fmt: skip
                     with _cell("td", style_="padding:2px 8px"):
                         if row.replay:
                             name = f"Replay {row.replay} seed {int(row.seed)}"

@@ -52,11 +52,15 @@ class NumberLever:
     high: float
     integer: bool
 
+    def bounds(self) -> str:
+        """The allowed range as a person reads it: "0 to 10,000"."""
+        if self.integer:
+            return f"{int(self.low):,} to {int(self.high):,}"
+        return f"{self.low:g} to {self.high:g}"
+
     def check(self, value: Any) -> str:
         """Why ``value`` is refused ("" when it is accepted)."""
-        allowed = (
-            f"allowed: {self.low:g} to {self.high:g}{' whole numbers' if self.integer else ''}"
-        )
+        allowed = f"allowed: {self.bounds()}{', whole numbers' if self.integer else ''}"
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"{self.label}: {value!r} is not a number ({allowed})"
         if value != value or not self.low <= value <= self.high:  # NaN or out of bounds

@@ -69,8 +69,12 @@ def release_memory() -> None:
     _malloc_trim()
 
 
-def release_memory_later(delay_s: float = 1.0) -> None:
-    """:func:`release_memory` in a moment, off the caller's thread (after a kernel has closed)."""
-    timer = threading.Timer(delay_s, release_memory)
-    timer.daemon = True
-    timer.start()
+def release_memory_later(delays_s: tuple[float, ...] = (1.0, 5.0)) -> None:
+    """:func:`release_memory` in a moment, off the caller's thread (after a kernel has closed).
+
+    Twice: Solara drops the closed kernel's last references only after its own deferred clean-up.
+    """
+    for delay in delays_s:
+        timer = threading.Timer(delay, release_memory)
+        timer.daemon = True
+        timer.start()
