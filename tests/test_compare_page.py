@@ -41,7 +41,8 @@ def test_a_comparison_reports_progress_and_builds_the_scorecard_and_charts(compa
     assert result.results_dir.parent == results_dir
     assert result.results_dir.name.startswith("ui-compare-baseline-vs-fence_full-r2-d30-s1-")
     assert list(result.scorecard.columns) == ["metric", *NAMES]
-    assert "attacks" in set(result.scorecard["metric"])
+    assert "Attacks (attacks)" in set(result.scorecard["metric"])
+    assert "Formal trade (US$)" in set(result.scorecard["metric"])
     reference, other = result.scorecard.iloc[0][NAMES]
     assert "[" in reference and "Δ" not in reference
     assert "\nΔ " in other
@@ -61,6 +62,19 @@ def test_asking_again_reuses_the_stored_runs(compared):
     again = cp.run_comparison(NAMES, 2, cp.MIN_DAYS, lambda d, t: calls.append((d, t)))
     assert calls == [(4, 4)]
     assert again.results_dir == compared[0].results_dir
+
+
+def test_the_scorecard_shows_no_level_below_zero_and_money_in_us_dollars(compared):
+    result = compared[0]
+    for _, row in result.scorecard.iterrows():
+        for name in NAMES:
+            level = row[name].split("\n")[0]  # "mean [low – high]", before the difference line
+            assert "-" not in level and "−" not in level, (row["metric"], level)
+    trade = result.scorecard.set_index("metric").loc["Formal trade (US$)", "baseline"]
+    assert trade.startswith("US$") and trade.count("US$") == 3
+    # The page's numbers are the comparison table's, formatted.
+    table = result.table.set_index(["scenario", "metric"])
+    assert (table.loc[(slice(None), "stranded_people_max"), "low"] >= 0).all()
 
 
 def test_the_scorecard_html_has_a_metric_header_and_escapes_text(compared):

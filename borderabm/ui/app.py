@@ -539,8 +539,16 @@ def RunPage():
     """Pick a scenario, set the levers, seed and days, and watch it run."""
     entries = scenario_entries()
     tick = solara.use_reactive(0)
-    playing = solara.use_reactive(False)
+    playing = solara.use_reactive(False)  # Play pressed, Pause not yet
+    looping = solara.use_reactive(False)  # a play loop is still stepping
     frame_drawn = solara.use_memo(threading.Event, [])
+    loops = solara.use_memo(lambda: {"generation": 0, "lock": threading.Lock()}, [])
+
+    def retire_loops():
+        # Leaving the page (tab switch, closed tab) stops its play loop.
+        return lambda: loops.update(generation=loops["generation"] + 1)
+
+    solara.use_effect(retire_loops, [])
 
     solara.use_effect(restore_or_open, [])
 
@@ -557,6 +565,7 @@ def RunPage():
     solara.use_effect(take_replay, [replay_request.value])
 
     def reset():
+        loops["generation"] += 1  # the play loop stops after the day it is computing
         playing.set(False)
         if run_scenario.value is None:
             return
@@ -571,10 +580,10 @@ def RunPage():
         open_scenario(name)
         tick.set(tick.value + 1)
 
-    def step(days: int = 1):
+    def step(days: int = 1, target: BorderModel | None = None):
         current = live_model.value
-        if current is None:
-            return
+        if current is None or (target is not None and current is not target):
+            return  # a Reset replaced the model the play loop was stepping
         try:
             current.run(min(days, current.settings.horizon_days - current.day))
         except Exception as problem:  # noqa: BLE001 - a failing run must not take the server down
@@ -586,18 +595,34 @@ def RunPage():
     def play_loop():
         if not playing.value:
             return
-        run_notice.set("")
+        # One loop at a time: a new Play (or leaving the page) retires the loop before it, which
+        # finishes the day it is computing (never interrupted mid-day) and stops.
+        loops["generation"] += 1
+        mine = loops["generation"]
+        with loops["lock"]:
+            looping.set(True)
+            try:
+                run_notice.set("")
 
-        def at_end() -> bool:
-            current = live_model.value
-            return current is None or current.day >= current.settings.horizon_days
+                target = live_model.value
 
-        why = play_days(lambda: step(1), lambda: playing.value, at_end, frame_drawn)
-        if why == "browser silent":
-            run_notice.set(f"Paused: the page drew nothing for {STALE_AFTER_S:g} s.")
-        playing.set(False)
+                def at_end() -> bool:
+                    if target is None or live_model.value is not target:
+                        return True  # nothing to play, or a Reset replaced the model
+                    return target.day >= target.settings.horizon_days
 
-    solara.use_thread(play_loop, dependencies=[playing.value])
+                def keep_playing() -> bool:
+                    return playing.value and loops["generation"] == mine
+
+                why = play_days(lambda: step(1, target), keep_playing, at_end, frame_drawn)
+                if why == "browser silent":
+                    run_notice.set(f"Paused: the page drew nothing for {STALE_AFTER_S:g} s.")
+                if loops["generation"] == mine:
+                    playing.set(False)
+            finally:
+                looping.set(False)
+
+    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
 
     name = run_scenario.value
     entry = entries.get(name) if name else None
@@ -610,9 +635,10 @@ def RunPage():
                             style_="max-width: 640px")  # fmt: skip
             solara.Button("Reset", on_click=reset, disabled=entry is None or not entry.ok)
             solara.Button("Step", on_click=lambda: step(1),
-                          disabled=playing.value or model is None or at_end)  # fmt: skip
-            if playing.value:
-                solara.Button("Pause", on_click=lambda: playing.set(False))
+                          disabled=playing.value or looping.value or model is None or at_end)  # fmt: skip
+            if playing.value or looping.value:  # Play shows again once the last day is drawn
+                solara.Button("Pause", on_click=lambda: playing.set(False),
+                              disabled=not playing.value)  # fmt: skip
             else:
                 solara.Button("Play", on_click=lambda: playing.set(True),
                               disabled=model is None or at_end)  # fmt: skip

@@ -128,7 +128,10 @@ def check_request(names: Sequence[str], replicates: int, days: int) -> list[str]
     """Problems with a comparison request, as lines for the page (none: it may run)."""
     problems = []
     shipped = shipped_names()
-    unknown = [n for n in names if n not in shipped]
+    entries = scenario_entries()
+    broken = [n for n in names if n in entries and not entries[n].ok]
+    problems += [f"{n}.toml: {entries[n].problem}" for n in broken]
+    unknown = [n for n in names if n not in shipped and n not in broken]
     if unknown:
         problems.append(
             f"not a shipped scenario: {', '.join(map(repr, unknown))} "
