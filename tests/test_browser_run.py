@@ -181,6 +181,7 @@ def test_the_run_tab_shows_exactly_what_the_cli_computes(page):
          "--json"], capture_output=True, text=True, check=True, timeout=300,
     )  # fmt: skip
     summary = json.loads(cli.stdout)["summary"]
+    expect(page.locator(".run-totals")).to_contain_text("totals to day 15")
     totals = shown_totals(page)
     assert len(totals) >= 8
     assert totals == {name: summary[name] for name in totals}

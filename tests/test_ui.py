@@ -100,6 +100,7 @@ def test_map_labels_name_every_sector_and_mark_where_sectors_meet(world):
 
 
 def test_inspecting_a_cell_tells_the_place_the_fence_the_gate_and_the_agents(world):
+    from borderabm.geography.world import COUNTRIES
     from borderabm.ui.inspection import cell_html, describe_cell
 
     model = small_model(world, fence={"coverage": 0.5}, crossings={"Torkham": {"open": False}})
@@ -114,6 +115,10 @@ def test_inspecting_a_cell_tells_the_place_the_fence_the_gate_and_the_agents(wor
     rows = dict(describe_cell(model, x, world.grid.height - 1 - y))
     assert rows["place"].startswith("Afghanistan, Kabul")
     assert rows["nearest town"] == "Kabul, 0 km"
+    assert rows["sector"].startswith("none")  # Kabul is far from the line: no fence sector
+    outside = np.argwhere(world.country == COUNTRIES.index("other"))  # e.g. Iran
+    ox, oy = outside[len(outside) // 2]
+    assert dict(describe_cell(model, ox, world.grid.height - 1 - oy))["sector"].startswith("none")
     assert describe_cell(model, -1, 0) == []
     assert describe_cell(model, 0, world.grid.height) == []
     assert "<script>" not in cell_html([("x", "<script>")], pinned=True)

@@ -271,6 +271,12 @@ def LiveView(
             where.set(spot)
 
     horizon = model.settings.horizon_days
+    # While playing, the totals (a summary of the whole history) are redone every few days only,
+    # and always on the last day; hovering the map does not redo them.
+    totals_key = model.day // CHART_EVERY_DAYS if playing_now and model.day < horizon else model.day
+    totals_day, shown_totals = solara.use_memo(
+        lambda: (model.day, running_totals(model)), [id(model), totals_key]
+    )
     solara.Text(f"Day: {model.day} of {horizon} ({model.date.isoformat()})",
                 classes=["day-counter"])  # fmt: skip
     if model.day >= horizon:
@@ -288,10 +294,10 @@ def LiveView(
             solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
             totals = [
                 (metric_label(name), format_value(name, value), (name, value))
-                for name, value in running_totals(model).items()
+                for name, value in shown_totals.items()
             ]
             solara.HTML(tag="div", classes=["run-totals"],
-                        unsafe_innerHTML=html_table(totals, (f"so far (day {model.day})", "total")))  # fmt: skip
+                        unsafe_innerHTML=html_table(totals, (f"totals to day {totals_day}", "")))  # fmt: skip
             CellInfo(model, where, tick)
     # While playing, the charts' data go to the browser every few days only.
     chart_key = model.day // CHART_EVERY_DAYS if playing_now else model.day

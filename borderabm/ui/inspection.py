@@ -14,6 +14,7 @@ from borderabm.viz.raster import gate_status
 
 NEAR_CELLS = 1  # agents are counted in the cell and its 8 neighbours
 DEAD = 6  # refugee state of the dead, who are not counted
+SECTOR_NEAR_KM = 25.0  # cells this close to the Durand Line (in AF/PK) are shown their fence sector
 
 
 def describe_cell(model, column: int, row: int) -> list[tuple[str, str]]:
@@ -51,7 +52,10 @@ def describe_cell(model, column: int, row: int) -> list[tuple[str, str]]:
         rows.append(("border", f"on the Durand Line, km {world.chainage_km[cell]:,.0f}"))
     else:
         rows.append(("border", f"{world.distance_to_border_km[cell]:,.0f} km away"))
-    rows.append(("sector", f"{sector.name}: {fence}"))
+    if country in ("AF", "PK") and world.distance_to_border_km[cell] <= SECTOR_NEAR_KM:
+        rows.append(("sector", f"{sector.name}: {fence}"))
+    else:  # a fence sector says nothing about a cell far from the line, or beyond AF/PK
+        rows.append(("sector", f"none (fence sectors cover {SECTOR_NEAR_KM:g} km of the line)"))
     gate = min(world.crossings, key=lambda c: (c.cell[0] - x) ** 2 + (c.cell[1] - y) ** 2)
     gate_km = np.hypot(gate.cell[0] - x, gate.cell[1] - y) * world.grid.cell_km
     rows.append(("nearest gate", f"{gate.name} ({gate_status(policy, gate.name)}), "
