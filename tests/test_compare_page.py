@@ -190,3 +190,15 @@ def test_the_page_refuses_a_bad_selection_without_running():
     assert rc.find(v.Btn, children=["Run comparison"]).widget.disabled
     assert rc.find(v.Alert, children=["choose 2 to 4 scenarios (got 1)"]).widgets
     rc.close()
+
+
+def test_messages_for_the_page_name_no_server_folder(configured_results):
+    from borderabm.ui.run_setup import scenario_entries
+
+    scenarios = scenario_entries()["baseline"].path.parent
+    message = cp.without_server_paths(
+        f"{configured_results}/ui-x/manifest.json: unreadable; {scenarios.resolve()}/b.toml: bad"
+    )
+    assert str(configured_results) not in message and str(scenarios.resolve()) not in message
+    assert "results folder: ui-x/manifest.json" in message
+    assert "scenarios folder: b.toml" in message

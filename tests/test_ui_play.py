@@ -38,3 +38,11 @@ def test_pause_takes_effect_while_waiting_for_the_browser():
     started = time.monotonic()
     why = play_days(lambda: None, lambda: playing["on"], lambda: False, drawn, stale_after_s=30)
     assert why == "paused" and time.monotonic() - started < 2
+
+
+def test_a_vanished_browsers_kernel_is_culled_within_a_minute_not_a_day():
+    import solara.server.settings
+
+    from borderabm.ui import app
+
+    assert solara.server.settings.kernel.cull_timeout == app.KERNEL_CULL_TIMEOUT == "60s"

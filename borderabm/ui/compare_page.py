@@ -333,6 +333,16 @@ def charts(runs: pd.DataFrame, series: pd.DataFrame | None) -> tuple[bytes | Non
 
 
 # Presentation ----------------------------------------------------------------------------------
+def without_server_paths(message: str) -> str:
+    """A message for the page with the server's folders named, not spelled out."""
+    folders = [(results_root(), "results folder")]
+    folders += [(entry.path.parent, "scenarios folder") for entry in scenario_entries().values()]
+    for folder, name in folders:
+        for spelled in {str(folder.resolve()), str(folder)} - {"", "."}:
+            message = message.replace(spelled + os.sep, f"{name}: ").replace(spelled, name)
+    return message
+
+
 def scorecard(table: pd.DataFrame) -> pd.DataFrame:
     """Metric rows x scenario columns: ``mean [low – high]``, then ``Δ ... ✱`` on a second line.
 
@@ -631,7 +641,7 @@ def ComparePage():
             message = str(error) if isinstance(error, ComparisonError) else (
                 f"The comparison failed: {type(error).__name__}: {error}"
             )  # fmt: skip
-            solara.Error(message, classes=["compare-error"])
+            solara.Error(without_server_paths(message), classes=["compare-error"])
         elif result.state == solara.ResultState.CANCELLED and current is not None:
             solara.Warning("Cancelled; finished runs are kept and reused next time.")
         if result.value is not None and result.state != solara.ResultState.ERROR:
