@@ -22,7 +22,13 @@ from typing import Any
 
 from borderabm.geography.sources import crossing_names, sector_names
 from borderabm.model import BorderModel
-from borderabm.scenario import Scenario, ScenarioError, load_scenario, shipped_scenarios_dir
+from borderabm.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    packaged_dir,
+    shipped_scenarios_dir,
+)
 
 SCENARIOS_ENV = "BORDERABM_SCENARIOS"
 DEFAULT_SCENARIO = "closures_oct2025"
@@ -113,12 +119,7 @@ def scenario_folders() -> list[Path]:
 
     A later folder's file replaces an earlier one of the same name.
     """
-    package = Path(__file__).resolve().parent.parent
-    candidates = [
-        package / "data" / "scenarios",  # the package data (installed wheels)
-        package.parent / "scenarios",  # a checkout
-        shipped_scenarios_dir(),
-    ]
+    candidates = [packaged_dir("scenarios"), shipped_scenarios_dir()]
     configured = os.environ.get(SCENARIOS_ENV)
     if configured:
         candidates.append(Path(configured))
