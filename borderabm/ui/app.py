@@ -434,9 +434,14 @@ def start_run(name: str, levers: dict | None, seed: int | None, days: int | None
         return
     live_model.set(None)  # free the old model before building the next
     session.release_memory()
-    model = BorderModel(settings)
-    if fast_forward:
-        model.run(min(fast_forward, settings.horizon_days))
+    try:
+        model = BorderModel(settings)
+        if fast_forward:
+            model.run(min(fast_forward, settings.horizon_days))
+    except Exception as problem:  # noqa: BLE001 - the page reports it; the server stays up
+        run_error.set(f"{name}: the model could not be built or run ({type(problem).__name__})")
+        applied.set(None)
+        return
     run_error.set("")
     applied.set((name, levers, model.settings.seed, model.settings.horizon_days))
     live_model.set(model)
@@ -524,7 +529,8 @@ def Levers(entry: ScenarioEntry):
         solara.SelectMultiple("Closed gates" + changed_text("closed_gates"),
                               values=lever["closed_gates"], all_values=gates,
                               on_value=lambda v: set_lever("closed_gates", v))  # fmt: skip
-        solara.SelectMultiple("Corridor gates" + changed_text("corridor_gates"),
+        solara.SelectMultiple("Corridor gates (when the corridor is on)"
+                              + changed_text("corridor_gates"),
                               values=lever["corridor_gates"], all_values=gates,
                               on_value=lambda v: set_lever("corridor_gates", v))  # fmt: skip
         solara.SelectMultiple("Sectors left unfenced" + changed_text("unfenced_sectors"),
