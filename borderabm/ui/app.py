@@ -42,6 +42,7 @@ from borderabm.ui.run_setup import (
     STRATEGIES,
     NumberLever,
     ScenarioEntry,
+    base_settings,
     build_model,
     changed_levers,
     default_scenario,
@@ -399,7 +400,8 @@ run_levers = solara.reactive(None)  # the levers shown
 run_seed = solara.reactive(None)  # the seed shown
 run_days = solara.reactive(None)  # the days shown
 live_model = solara.reactive(None)  # the model of the last Reset
-applied = solara.reactive(None)  # (scenario, levers, seed, days) of that model
+run_extra = solara.reactive(None)  # a replayed sweep run's own overrides (its design point)
+applied = solara.reactive(None)  # (scenario, levers, seed, days, extra) of that model
 run_error = solara.reactive("")
 run_notice = solara.reactive("")
 
@@ -408,16 +410,17 @@ def _remember_run(day: int | None = None) -> None:
     current = applied.value
     if current is None:
         return
-    name, levers, seed, days = current
+    name, levers, seed, days, extra = current
     model = live_model.value
     session.remember("run", {"scenario": name, "levers": levers, "seed": seed, "days": days,
+                             "extra": extra,
                              "day": model.day if model is not None and day is None else day or 0,
                              "shown": {"scenario": run_scenario.value, "levers": run_levers.value,
                                        "seed": run_seed.value, "days": run_days.value}})  # fmt: skip
 
 
 def start_run(name: str, levers: dict | None, seed: int | None, days: int | None,
-              fast_forward: int = 0) -> None:  # fmt: skip
+              extra: dict | None = None, fast_forward: int = 0) -> None:  # fmt: skip
     """Build the model for these settings (the old one is freed first) and show it.
 
     Args:
@@ -425,10 +428,11 @@ def start_run(name: str, levers: dict | None, seed: int | None, days: int | None
         levers: The levers (None: the file's own).
         seed: The seed (None: the file's).
         days: The days to run (None: the file's horizon).
+        extra: A replayed sweep run's own overrides (None: none).
         fast_forward: Days to simulate at once (to come back to where a reloaded page was).
     """
     try:
-        settings = settings_for(name, levers, seed, days)
+        settings = settings_for(name, levers, seed, days, extra)
     except ScenarioError as problem:  # refused: the run on screen stays as it is
         run_error.set(str(problem))
         return
@@ -443,13 +447,17 @@ def start_run(name: str, levers: dict | None, seed: int | None, days: int | None
         applied.set(None)
         return
     run_error.set("")
-    applied.set((name, levers, model.settings.seed, model.settings.horizon_days))
+    applied.set((name, levers, model.settings.seed, model.settings.horizon_days, extra))
     live_model.set(model)
     _remember_run()
 
 
-def open_scenario(name: str, seed: int | None = None, days: int | None = None) -> None:
-    """Show a scenario with the file's own levers (and the seed and days given, else the file's)."""
+def open_scenario(name: str, seed: int | None = None, days: int | None = None,
+                  extra: dict | None = None) -> None:  # fmt: skip
+    """Show a scenario with the file's own levers (and the seed and days given, else the file's).
+
+    ``extra`` are a replayed sweep run's own overrides: the levers start at their values.
+    """
     entry = scenario_entries().get(name)
     run_scenario.set(name)
     if entry is None or not entry.ok:
@@ -457,11 +465,17 @@ def open_scenario(name: str, seed: int | None = None, days: int | None = None) -
         live_model.set(None)
         applied.set(None)
         return
-    levers = levers_of(entry.settings)
+    try:
+        base = base_settings(entry, extra)
+    except ScenarioError as problem:
+        run_error.set(str(problem))
+        return
+    levers = levers_of(base)
+    run_extra.set(extra or None)
     run_levers.set(levers)
-    run_seed.set(entry.settings.seed if seed is None else int(seed))
-    run_days.set(entry.settings.horizon_days if days is None else int(days))
-    start_run(name, levers, run_seed.value, run_days.value)
+    run_seed.set(base.seed if seed is None else int(seed))
+    run_days.set(base.horizon_days if days is None else int(days))
+    start_run(name, levers, run_seed.value, run_days.value, extra or None)
 
 
 def restore_or_open() -> None:
@@ -472,7 +486,8 @@ def restore_or_open() -> None:
     entries = scenario_entries()
     if saved and saved.get("scenario") in entries and entries[saved["scenario"]].ok:
         start_run(saved["scenario"], saved["levers"], saved["seed"], saved["days"],
-                  fast_forward=int(saved.get("day") or 0))  # fmt: skip
+                  saved.get("extra"), fast_forward=int(saved.get("day") or 0))  # fmt: skip
+        run_extra.set(saved.get("extra"))
         shown = saved.get("shown") or {}
         run_scenario.set(shown.get("scenario") or saved["scenario"])
         run_levers.set(shown.get("levers") or saved["levers"])
@@ -487,16 +502,16 @@ def restore_or_open() -> None:
 
 
 @solara.component
-def Levers(entry: ScenarioEntry):
+def Levers(base: Scenario):
     """The levers of the chosen scenario, each typed, bounded and marked when changed."""
     lever = run_levers.value
-    original = levers_of(entry.settings)
+    original = levers_of(base)
 
     def set_lever(key: str, value: Any):
         run_levers.set({**run_levers.value, key: value})
         _remember_run()
 
-    rule = entry.settings.triggers[0] if entry.settings.triggers else None
+    rule = base.triggers[0] if base.triggers else None
     trigger_label = (
         f"Trigger: {rule.metric.replace('_', ' ')} in {rule.window_days} days above"
         if rule else "Trigger: attacks in 30 days above"
@@ -504,7 +519,7 @@ def Levers(entry: ScenarioEntry):
     trigger_unit = rule.metric.replace("_", " ") if rule else "attacks"
 
     def changed_text(key: str) -> str:
-        return " ●" if key in changed_levers(entry.settings, lever) else ""
+        return " ●" if key in changed_levers(base, lever) else ""
 
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start", "gap": "12px"}):
         NumberInput(NUMBER_LEVERS["fence"], lever["fence"], lambda v: set_lever("fence", v),
@@ -541,7 +556,7 @@ def Levers(entry: ScenarioEntry):
                     style={"font-size": "12px"})  # fmt: skip
     elif lever["corridor"]:
         exempt = sorted(set(lever["corridor_gates"]) & set(lever["closed_gates"]))
-        if exempt and entry.settings.corridor.exempt_from_closures:
+        if exempt and base.corridor.exempt_from_closures:
             solara.Text(f"Corridor gates stay open whatever the closures: {', '.join(exempt)}.",
                         style={"font-size": "12px"})  # fmt: skip
 
@@ -571,7 +586,8 @@ def RunPage():
         replay_request.set(None)
         playing.set(False)
         if request.get("scenario") in entries:
-            open_scenario(request["scenario"], request.get("seed"), request.get("days"))
+            open_scenario(request["scenario"], request.get("seed"), request.get("days"),
+                          request.get("overrides"))  # fmt: skip
             tick.set(tick.value + 1)
 
     solara.use_effect(take_replay, [replay_request.value])
@@ -581,7 +597,8 @@ def RunPage():
         playing.set(False)
         if run_scenario.value is None:
             return
-        start_run(run_scenario.value, run_levers.value, run_seed.value, run_days.value)
+        start_run(run_scenario.value, run_levers.value, run_seed.value, run_days.value,
+                  run_extra.value)  # fmt: skip
         run_notice.set("")
         tick.set(tick.value + 1)
 
@@ -656,6 +673,11 @@ def RunPage():
                               disabled=model is None or at_end)  # fmt: skip
         if entry is not None and entry.ok:
             settings = entry.settings
+            extra = run_extra.value
+            try:
+                base = base_settings(entry, extra)
+            except ScenarioError:
+                base = settings
             if settings.description:
                 solara.Text(settings.description, style={"font-size": "13px"},
                             classes=["scenario-description"])  # fmt: skip
@@ -668,22 +690,26 @@ def RunPage():
                             label=f"Days to run (from {settings.start_date.isoformat()})",
                             file_value=settings.horizon_days)  # fmt: skip
             if run_levers.value is not None:
-                Levers(entry)
+                Levers(base)
             events = dated_events(settings)
             if events:
                 solara.HTML(tag="div", classes=["scenario-events"],
                             unsafe_innerHTML="Dated events in the file: <ul style='margin:0'>" +
                             "".join(f"<li>{html.escape(e)}</li>" for e in events) + "</ul>",
                             style={"font-size": "12px"})  # fmt: skip
-            shown = (name, run_levers.value, run_seed.value, run_days.value)
+            shown = (name, run_levers.value, run_seed.value, run_days.value, extra)
             current = applied.value
             if current is not None:
                 seed_now, days_now = current[2], current[3]
                 same = current == shown
-                overrides = changed_levers(settings, current[1] or levers_of(settings))
+                overrides = changed_levers(base, current[1] or levers_of(base))
+                point = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                                  for k, v in (current[4] or {}).items())  # fmt: skip
                 note = (f"Running {current[0]}, seed {seed_now}, {days_now} days, "
+                        + (f"with the sweep run's {point}, " if point else "")
                         + (f"levers changed from the file: {', '.join(overrides)}" if overrides
-                           else "exactly as the file sets it"))  # fmt: skip
+                           else "exactly as the file sets it" if not point
+                           else "no lever changed"))  # fmt: skip
                 solara.Text(note + ("" if same else " — changes shown above apply on Reset"),
                             classes=["run-settings"],
                             style={"font-size": "12px", "font-weight": "bold"})  # fmt: skip

@@ -53,7 +53,8 @@ compare_saved_choice = solara.reactive(None)
 last_comparison = solara.reactive(None)  # the last finished ComparisonResult
 
 replay_request = solara.reactive(None)
-"""Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked."""
+"""Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked (with
+``"overrides"``, the design point's parameters, for a run of a sweep with several points)."""
 
 Progress = Callable[[int, int], None]
 
@@ -252,15 +253,23 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
         ["scenario", "point", "replicate"],
         key=lambda c: c.map(lambda s: (rank.get(s, len(rank)), s)) if c.name == "scenario" else c,
     ).reset_index(drop=True)
+    overrides: dict[str, dict] = {}
     if runs["point"].nunique() > 1:
-        # Design points change parameters: label them, and a shipped scenario cannot replay them.
-        runs["scenario"] = runs["scenario"] + "@" + runs["point"].astype(str)
-        replay = {}
+        # Design points change parameters: label them; a replay applies the point's overrides.
+        points = (manifest.get("design") or {}).get("points") or []
+        labels = runs["scenario"] + "@" + runs["point"].astype(str)
+        point_replay = {}
+        for label, scenario, point in zip(labels, runs["scenario"], runs["point"], strict=True):
+            if scenario in replay and 0 <= int(point) < len(points):
+                point_replay[label] = replay[scenario]
+                overrides[label] = dict(points[int(point)])
+        runs["scenario"] = labels
+        replay = point_replay
     order = list(dict.fromkeys(runs["scenario"]))
     if len(order) < 2:
         raise ComparisonError(f"{name}: only one scenario ({order[0]}); nothing to compare")
     title = f"Saved results {name}: " + " vs ".join(order)
-    return _result(store, order, title, replay, runs)
+    return _result(store, order, title, replay, runs, overrides)
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -282,6 +291,7 @@ def _result(
     title: str,
     replay: dict[str, str],
     runs: pd.DataFrame | None = None,
+    overrides: dict[str, dict] | None = None,
 ) -> ComparisonResult:
     runs = store.runs() if runs is None else runs
     runs = runs[runs["scenario"].isin(order)]
@@ -302,6 +312,7 @@ def _result(
     listing = runs[["scenario", "replicate", "seed"]].copy()
     listing["days"] = runs["days"].astype(int) if "days" in runs else None
     listing["replay"] = [replay.get(s) for s in runs["scenario"]]
+    listing["overrides"] = [(overrides or {}).get(s) for s in runs["scenario"]]
     for metric in ("attacks", "militant_crossings", "formal_trade_usd"):
         if metric in runs:
             listing[metric] = runs[metric].to_numpy()
@@ -421,12 +432,15 @@ def _heading(tag: str, text: str):
 def RunsTable(result: ComparisonResult):
     """Every run (scenario, replicate, seed, days, key metrics), each with a Replay button."""
     runs = result.runs
-    fixed = ("scenario", "replicate", "seed", "days", "replay")
+    fixed = ("scenario", "replicate", "seed", "days", "replay", "overrides")
     metrics = [c for c in runs.columns if c not in fixed]
     columns = ["scenario", "replicate", "seed", "days", *metrics, "replay"]
 
-    def replay(name: str, seed: int, days: int | None):
-        replay_request.set({"scenario": name, "seed": int(seed), "days": days})
+    def replay(name: str, seed: int, days: int | None, overrides: dict | None):
+        request = {"scenario": name, "seed": int(seed), "days": days}
+        if overrides:
+            request["overrides"] = dict(overrides)
+        replay_request.set(request)
 
     with solara.v.Html(tag="table", class_="compare-runs", attributes={"aria-label": "runs"},
                        style_="border-collapse:collapse;font-size:13px"):  # fmt: skip
@@ -449,10 +463,12 @@ def RunsTable(result: ComparisonResult):
                               attributes={"data-metric": metric, "data-value": repr(exact)})  # fmt: skip
                     with _cell("td", style_="padding:2px 8px"):
                         if row.replay:
-                            name = f"Replay {row.replay} seed {int(row.seed)}"
+                            name = f"Replay {row.scenario} seed {int(row.seed)}"
                             solara.Button(
                                 "Replay",
-                                on_click=lambda n=row.replay, s=row.seed, d=days: replay(n, s, d),
+                                on_click=lambda n=row.replay, s=row.seed, d=days, o=row.overrides: (
+                                    replay(n, s, d, o)
+                                ),
                                 small=True,
                                 outlined=True,
                                 classes=["compare-replay"],

@@ -293,23 +293,48 @@ def lever_overrides(settings: Scenario, levers: dict[str, Any], source: str) -> 
     return overrides
 
 
+def base_settings(entry: ScenarioEntry, extra: dict[str, Any] | None = None) -> Scenario:
+    """The file's settings, with a replayed sweep run's own overrides (its design point) if any.
+
+    Raises:
+        ScenarioError: For a file that is not valid, or overrides it rejects (no server path).
+    """
+    source = entry.path.name
+    if entry.settings is None:
+        raise ScenarioError(source, [entry.problem])
+    if not extra:
+        return entry.settings
+    try:
+        return load_scenario(entry.path, extra)
+    except ScenarioError as error:
+        raise ScenarioError(source, [one_line([p], entry.path) for p in error.problems]) from None
+
+
 def run_settings(
     entry: ScenarioEntry,
     levers: dict[str, Any] | None = None,
     seed: int | None = None,
     days: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Scenario:
     """The settings the page runs: the file, its changed levers, and the seed and days shown.
+
+    Args:
+        entry: A listed scenario file.
+        levers: The page's levers (None: the file's own); only changed ones become overrides.
+        seed: The seed shown (None: the file's).
+        days: The days shown (None: the file's horizon).
+        extra: Overrides a replayed sweep run had (its design point), applied before the levers.
 
     Raises:
         ScenarioError: For a file that is not valid, levers or a seed/days the server refuses, or
             too many agents. Messages name the file by its name, never its server path.
     """
     source = entry.path.name
-    if entry.settings is None:
-        raise ScenarioError(source, [entry.problem])
-    base = entry.settings
-    overrides = lever_overrides(base, levers, source) if levers is not None else {}
+    base = base_settings(entry, extra)
+    overrides = dict(extra or {})
+    if levers is not None:
+        overrides |= lever_overrides(base, levers, source)
     problems = [
         problem
         for value, lever in ((seed, SEED), (days, DAYS))
@@ -322,7 +347,7 @@ def run_settings(
     if days is not None and days != base.horizon_days:
         overrides["horizon_days"] = int(days)
     if not overrides:
-        settings = base
+        settings = entry.settings
     else:
         try:
             settings = load_scenario(entry.path, overrides)
@@ -343,13 +368,14 @@ def build_model(
     levers: dict[str, Any] | None = None,
     seed: int | None = None,
     days: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> BorderModel:
     """The model the Run tab's Reset builds for a listed scenario, its levers, seed and days.
 
     Raises:
         ScenarioError: For a name that is not listed, or settings the server refuses.
     """
-    return BorderModel(settings_for(name, levers, seed, days))
+    return BorderModel(settings_for(name, levers, seed, days, extra))
 
 
 def settings_for(
@@ -357,6 +383,7 @@ def settings_for(
     levers: dict[str, Any] | None = None,
     seed: int | None = None,
     days: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Scenario:
     """:func:`run_settings` of a listed scenario, by name.
 
@@ -366,4 +393,4 @@ def settings_for(
     entry = scenario_entries().get(name)
     if entry is None:
         raise ScenarioError(str(name)[:80], ["not a scenario of the configured folders"])
-    return run_settings(entry, levers, seed, days)
+    return run_settings(entry, levers, seed, days, extra)
