@@ -248,3 +248,17 @@ def test_replay_reproduces_the_row_and_state_survives_tab_switches_and_reloads(p
     expect(page.locator("[data-testid=compare-table]")).to_be_visible(timeout=60_000)
     text = page.locator("body").inner_text()
     assert "saved as ui-compare-" in text and "/tmp" not in text and str(SCENARIOS) not in text
+
+
+def test_a_link_opens_its_run_and_a_bad_link_says_why(page, server):
+    page.goto(server[0] + "?scenario=baseline&seed=5&days=12&units=900")
+    expect(page.get_by_text(re.compile(r"Day: 0 of 12"))).to_be_visible(timeout=60_000)
+    expect(page.locator(".run-settings")).to_contain_text(
+        "Running baseline, seed 5, 12 days, levers changed from the file: units"
+    )
+    assert page.locator(".lever-input-units input").input_value() == "900"
+    link = page.locator(".run-permalink").get_attribute("href")
+    assert link == "?scenario=baseline&seed=5&days=12&units=900"
+    page.goto(server[0] + "?scenario=baseline&units=20000")
+    expect(page.locator(".run-error")).to_contain_text("allowed: 0 to 10,000", timeout=60_000)
+    expect(page.get_by_text(DAY)).to_be_visible()

@@ -161,3 +161,28 @@ def test_a_bad_file_is_an_error_entry_and_the_env_folder_adds_to_the_shipped_one
     items = {item["value"]: item for item in picker_items(entries)}
     assert items["aab_value"]["disabled"] and items["aab_value"]["text"].startswith("⚠ aab_value")
     assert not items["baseline"].get("disabled")
+
+
+def test_a_link_names_the_changed_levers_only_and_opens_the_same_run():
+    from borderabm.ui.run_setup import parse_permalink, permalink
+
+    entry = scenario_entries()["closures_oct2025"]
+    levers = {**levers_of(entry.settings), "units": 900, "corridor": True,
+              "closed_gates": ["Gursal"], "fence": 0.5}  # fmt: skip
+    link = permalink("closures_oct2025", entry.settings, levers, 7, 30)
+    assert link.startswith("?scenario=closures_oct2025&seed=7&days=30&")
+    assert "trigger" not in link and "strategy" not in link
+    opened = parse_permalink(link)
+    assert opened == {"scenario": "closures_oct2025", "levers": levers, "seed": 7, "days": 30}
+    assert settings_for(**{k: opened[k] for k in ("levers", "seed", "days")},
+                        name="closures_oct2025") == settings_for("closures_oct2025", levers, 7, 30)  # fmt: skip
+    plain = permalink("baseline", scenario_entries()["baseline"].settings,
+                      levers_of(scenario_entries()["baseline"].settings), 1, 365)  # fmt: skip
+    assert plain == "?scenario=baseline&seed=1&days=365"
+    assert parse_permalink("?tab=run") is None
+    for bad, problem in (("?scenario=../etc", "not a listed scenario"),
+                         ("?scenario=baseline&units=many", "units: 'many' is not a number"),
+                         ("?scenario=baseline&lethal=maybe", "allowed: 1 or 0"),
+                         ("?scenario=baseline&rm=1", "rm: unknown key")):  # fmt: skip
+        with pytest.raises(ScenarioError, match=problem):
+            parse_permalink(bad)

@@ -47,6 +47,8 @@ from borderabm.ui.run_setup import (
     changed_levers,
     default_scenario,
     levers_of,
+    parse_permalink,
+    permalink,
     scenario_entries,
     settings_for,
 )
@@ -478,12 +480,46 @@ def open_scenario(name: str, seed: int | None = None, days: int | None = None,
     start_run(name, levers, run_seed.value, run_days.value, extra or None)
 
 
-def restore_or_open() -> None:
-    """A new tab: the run this browser had (rebuilt at its day), a pending replay, or the default."""
+def restore_or_open(search: str | None = None) -> None:
+    """See :func:`_restore_or_open`; a link that cannot be opened is reported above the run."""
+    problem = _restore_or_open(search)
+    if problem:
+        run_error.set(problem)
+
+
+def _restore_or_open(search: str | None) -> str:
+    """A new tab: the run of a link, the run this browser had (rebuilt at its day), or the default.
+
+    Args:
+        search: The page's query string (a link made by :func:`permalink`), if any.
+
+    Returns:
+        Why the link could not be opened ("" if there was none, or it was opened).
+    """
     if live_model.value is not None or replay_request.value:
-        return
+        return ""
     saved = session.recall("run")
     entries = scenario_entries()
+    linked, link_error = None, ""
+    if search:
+        try:
+            linked = parse_permalink(search)
+            if linked is not None:  # refused values are reported, not clamped
+                settings_for(linked["scenario"], linked["levers"], linked["seed"], linked["days"])
+        except ScenarioError as problem:
+            linked, link_error = None, f"This link cannot be opened: {problem}"
+    if linked is not None:
+        same = saved is not None and not saved.get("extra") and all(
+            saved.get(key) == linked[key] for key in ("scenario", "levers", "seed", "days")
+        )  # fmt: skip
+        if not same:  # a link to another run than this browser's last one: open it at day 0
+            run_scenario.set(linked["scenario"])
+            run_extra.set(None)
+            run_levers.set(linked["levers"])
+            run_seed.set(linked["seed"])
+            run_days.set(linked["days"])
+            start_run(linked["scenario"], linked["levers"], linked["seed"], linked["days"])
+            return ""
     if saved and saved.get("scenario") in entries and entries[saved["scenario"]].ok:
         start_run(saved["scenario"], saved["levers"], saved["seed"], saved["days"],
                   saved.get("extra"), fast_forward=int(saved.get("day") or 0))  # fmt: skip
@@ -493,12 +529,12 @@ def restore_or_open() -> None:
         run_levers.set(shown.get("levers") or saved["levers"])
         run_seed.set(shown.get("seed", saved["seed"]))
         run_days.set(shown.get("days", saved["days"]))
-        return
+        return link_error
     name = default_scenario(entries)
     if name is None:
-        run_error.set("No valid scenario in the scenario folders.")
-        return
+        return link_error or "No valid scenario in the scenario folders."
     open_scenario(name)
+    return link_error
 
 
 @solara.component
@@ -577,7 +613,8 @@ def RunPage():
 
     solara.use_effect(retire_loops, [])
 
-    solara.use_effect(restore_or_open, [])
+    router = solara.use_router()
+    solara.use_effect(lambda: restore_or_open(router.search), [])
 
     def take_replay():
         request = replay_request.value
@@ -710,9 +747,16 @@ def RunPage():
                         + (f"levers changed from the file: {', '.join(overrides)}" if overrides
                            else "exactly as the file sets it" if not point
                            else "no lever changed"))  # fmt: skip
-                solara.Text(note + ("" if same else " — changes shown above apply on Reset"),
-                            classes=["run-settings"],
-                            style={"font-size": "12px", "font-weight": "bold"})  # fmt: skip
+                with solara.Row(style={"align-items": "baseline", "gap": "12px"}):
+                    solara.Text(note + ("" if same else " — changes shown above apply on Reset"),
+                                classes=["run-settings"],
+                                style={"font-size": "12px", "font-weight": "bold"})  # fmt: skip
+                    if not current[4]:  # a design point's overrides are not levers: no link
+                        link = permalink(current[0], base, current[1] or levers_of(base),
+                                         seed_now, days_now)  # fmt: skip
+                        solara.HTML(tag="a", unsafe_innerHTML="Link to this run",
+                                    attributes={"href": link}, classes=["run-permalink"],
+                                    style={"font-size": "12px"})  # fmt: skip
         if run_notice.value:
             solara.Warning(run_notice.value, classes=["run-notice"], dense=True)
         if run_error.value:

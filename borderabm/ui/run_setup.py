@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 from borderabm.geography.sources import crossing_names, sector_names
 from borderabm.model import BorderModel
@@ -394,3 +395,74 @@ def settings_for(
     if entry is None:
         raise ScenarioError(str(name)[:80], ["not a scenario of the configured folders"])
     return run_settings(entry, levers, seed, days, extra)
+
+
+LIST_LEVERS = ("closed_gates", "corridor_gates", "unfenced_sectors")
+SWITCH_LEVERS = ("lethal", "corridor")
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "on", "yes"), ("0", "false", "off", "no")
+
+
+def permalink(name: str, base: Scenario, levers: dict[str, Any], seed: int, days: int) -> str:
+    """The query string of a link to a run: the scenario, seed, days and the changed levers only."""
+    query: dict[str, str] = {"scenario": name, "seed": str(seed), "days": str(days)}
+    for key in changed_levers(base, levers):
+        value = levers[key]
+        if key in LIST_LEVERS:
+            query[key] = ",".join(value)
+        elif key in SWITCH_LEVERS:
+            query[key] = "1" if value else "0"
+        else:
+            query[key] = f"{value:g}" if isinstance(value, float) else str(value)
+    return "?" + urlencode(query)
+
+
+def parse_permalink(search: str) -> dict[str, Any] | None:
+    """What a link's query string asks for: ``{"scenario", "levers", "seed", "days"}``.
+
+    None when the query names no scenario. Values are only parsed here; their bounds are checked
+    when the run is built, with the same messages as typed values.
+
+    Raises:
+        ScenarioError: For a scenario that is not listed or not valid, an unknown key, or a value
+            of the wrong kind.
+    """
+    query = parse_qs(search.lstrip("?"), keep_blank_values=True)
+    if "scenario" not in query:
+        return None
+    name = query["scenario"][-1]
+    entry = scenario_entries().get(name)
+    if entry is None or not entry.ok:
+        why = entry.problem if entry is not None else "not a listed scenario"
+        raise ScenarioError("link", [f"scenario: {name[:80]!r}: {why}"])
+    levers = levers_of(entry.settings)
+    allowed = ["scenario", "seed", "days", *levers]
+    problems = []
+    asked: dict[str, Any] = {"seed": entry.settings.seed, "days": entry.settings.horizon_days}
+    for key, values in query.items():
+        text = values[-1]
+        if key == "scenario":
+            continue
+        if key not in allowed:
+            problems.append(f"{key[:40]}: unknown key (allowed: {', '.join(allowed)})")
+        elif key in LIST_LEVERS:
+            levers[key] = [part for part in text.split(",") if part]
+        elif key in SWITCH_LEVERS:
+            if text.lower() not in TRUE_WORDS + FALSE_WORDS:
+                problems.append(f"{key}: {text[:40]!r} (allowed: 1 or 0)")
+            levers[key] = text.lower() in TRUE_WORDS
+        elif key == "strategy":
+            levers[key] = text
+        else:
+            lever = {"seed": SEED, "days": DAYS}.get(key) or NUMBER_LEVERS[key]
+            try:
+                number = int(text) if lever.integer else float(text)
+            except ValueError:
+                problems.append(f"{key}: {text[:40]!r} is not a number ({lever.bounds()})")
+                continue
+            if key in ("seed", "days"):
+                asked[key] = number
+            else:
+                levers[key] = number
+    if problems:
+        raise ScenarioError("link", problems)
+    return {"scenario": name, "levers": levers, **asked}
