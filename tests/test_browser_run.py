@@ -177,7 +177,7 @@ def test_the_run_tab_shows_exactly_what_the_cli_computes(page):
     expect(page.get_by_role("button", name="Step")).to_be_disabled()
     exe = os.path.join(os.path.dirname(sys.executable), "borderabm")
     cli = subprocess.run(
-        [exe, "run", str(SCENARIOS / "closures_oct2025.toml"), "--days", "15", "--seed", "3",
+        [exe, "run", "closures_oct2025", "--days", "15", "--seed", "3",
          "--json"], capture_output=True, text=True, check=True, timeout=300,
     )  # fmt: skip
     summary = json.loads(cli.stdout)["summary"]

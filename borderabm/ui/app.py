@@ -330,7 +330,8 @@ def NumberInput(
     def accept(typed):
         problem = lever.check(typed) if typed is not None else f"{text}: enter a number"
         if problem:
-            refused.set(f"Refused: {problem}. It stays {value:,g}.")
+            kept = f"{int(value):,}" if lever.integer else f"{value:g}"
+            refused.set(f"Refused: {problem}. It stays {kept}.")
             version.set(version.value + 1)
             return
         refused.set("")
