@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 
+import pandas as pd
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -185,6 +186,13 @@ def test_the_run_tab_shows_exactly_what_the_cli_computes(page):
     totals = shown_totals(page)
     assert len(totals) >= 8
     assert totals == {name: summary[name] for name in totals}
+    # The daily series offered for download add up to the totals shown.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the daily series (CSV)").click()
+    daily = pd.read_csv(download.value.path())
+    assert len(daily) == 15
+    assert daily["attacks"].sum() == totals["attacks"]
+    assert daily["formal_trade_usd"].sum() == pytest.approx(totals["formal_trade_usd"], rel=1e-12)
     # The labels carry units, and no server path appears anywhere on the page.
     text = page.locator("body").inner_text()
     assert "Formal trade (US$)" in text and "formal_trade_usd" not in text

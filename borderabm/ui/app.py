@@ -309,6 +309,13 @@ def LiveView(
         solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
                     style={"font-size": "12px"})  # fmt: skip
         LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
+        settings = model.settings
+        solara.FileDownload(
+            lambda: model.timeseries().to_csv(index=False),  # made only when asked for
+            filename=f"{settings.name}-seed{settings.seed}-days1-{model.day}.csv",
+            label="Download the daily series (CSV)",
+            mime_type="text/csv",
+        )
 
 
 @solara.component
@@ -781,7 +788,8 @@ def Page():  # noqa: D103 - Solara's entry point
     tab = solara.use_reactive(0)
     # A replay request from the compare page opens the run page on that exact run.
     solara.use_effect(lambda: tab.set(0) if replay_request.value else None, [replay_request.value])
-    with solara.Column():
+    # The bottom padding keeps the last rows clear of Solara's corner badge.
+    with solara.Column(style={"padding-bottom": "56px"}):
         solara.HTML(tag="h2", unsafe_innerHTML="borderabm — the Durand Line")
         with solara.lab.Tabs(value=tab.value, on_value=tab.set):
             with solara.lab.Tab("Run"):

@@ -494,6 +494,12 @@ def ComparisonView(result: ComparisonResult):
             "Each cell: mean [95% interval]; Δ = paired difference against "
             f"{result.names[0]} [95% interval]; ✱ = the interval excludes zero."
         )
+        solara.FileDownload(
+            lambda: result.table.to_csv(index=False),
+            filename=f"{result.results_dir.name}-table.csv",
+            label="Download the comparison table (CSV)",
+            mime_type="text/csv",
+        )
         solara.HTML(
             tag="div",
             unsafe_innerHTML=scorecard_html(result.scorecard),
