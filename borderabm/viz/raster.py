@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from borderabm.geography import World
+from borderabm.geography.cache import derived
 from borderabm.policies import PolicyState
 from borderabm.viz.worldmap import terrain_rgb
 
@@ -22,19 +23,15 @@ GATE_HALF_SIZE = 2  # cells around the gate's cell painted in its colour
 FENCE_RGB = np.array([90, 50, 20], dtype=np.uint8)
 
 
-_base_frames: dict[int, tuple[World, np.ndarray]] = {}
-
-
 def _base_frame(world: World) -> np.ndarray:
-    """Terrain and border, drawn once per world (Worlds hold arrays, so they are not hashable)."""
-    cached = _base_frames.get(id(world))
-    if cached is None or cached[0] is not world:
+    """Terrain and border, drawn once per world and kept (read-only) for as long as it lives."""
+
+    def draw() -> np.ndarray:
         rgb = (terrain_rgb(world) * 255).astype(np.uint8)
         rgb[world.is_border.T[::-1]] = BORDER_RGB
-        if len(_base_frames) > 4:
-            _base_frames.clear()
-        cached = _base_frames[id(world)] = (world, rgb)
-    return cached[1]
+        return rgb
+
+    return derived(world, "map base frame", draw)
 
 
 def gate_status(policy: PolicyState, gate: str) -> str:
