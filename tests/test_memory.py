@@ -134,3 +134,19 @@ def test_building_and_dropping_20_models_gives_the_memory_back():
     rss = np.asarray(measured["rss"]) / 2**20
     growth_after_first = rss[1:].max() - rss[0]
     assert growth_after_first < 50, f"RSS grew {growth_after_first:.0f} MiB over 19 more models"
+
+
+def test_the_overlay_png_the_browser_gets_shows_exactly_the_overlay_pixels():
+    """The overlay is sent as a palette PNG: decoded, it must give every pixel of the overlay."""
+    import io
+
+    from PIL import Image
+
+    from borderabm.viz.raster import overlay_png, overlay_rgba
+
+    model = BorderModel(settings_for("closures_oct2025", 1, days=60))
+    for day in range(60):
+        model.step()
+        if day % 15 == 14:  # through the October closures (gates red) and fence wear
+            decoded = np.asarray(Image.open(io.BytesIO(overlay_png(model))).convert("RGBA"))
+            np.testing.assert_array_equal(decoded, overlay_rgba(model))
