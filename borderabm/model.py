@@ -247,6 +247,21 @@ class BorderModel(mesa.Model):
         best = np.nanmin(np.where(np.isfinite(hours), hours, np.nan))
         return np.where(np.isfinite(hours), best / hours, 0.0)
 
+    # Lifetime --------------------------------------------------------------------------------------
+    def release(self) -> None:
+        """Free the model's memory now rather than at the next full garbage collection.
+
+        Mesa ties a model into reference cycles (its step wrapper, its event generator and its
+        scenario all point back at it), so a dropped model waits for Python's cyclic collector,
+        which in a long-lived server may run rarely. Releasing breaks those cycles: once the last
+        reference goes, the model is freed at once. What it computed stays readable (``day``,
+        ``summary()``, ``timeseries()``, the populations); it can no longer step.
+        """
+        self.running = False
+        for name in _SCHEDULING_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        self.step = _released_step  # a plain function: no cycle back to the model
+
     # Triggers --------------------------------------------------------------------------------------
     def _evaluate_triggers(self) -> None:
         for i, trigger in enumerate(self.settings.triggers):
@@ -320,6 +335,15 @@ class BorderModel(mesa.Model):
             )
             offset += population.n
         return pd.concat(frames, ignore_index=True)
+
+
+# Mesa's scheduling state (each refers back to the model) and the model's own dated actions.
+_SCHEDULING_ATTRIBUTES = ("step", "_user_step", "_default_schedule", "_event_generators",
+                          "_event_list", "_scenario", "_dated_actions")  # fmt: skip
+
+
+def _released_step() -> None:
+    raise RuntimeError("this model was released and can no longer step")
 
 
 def _day(model: BorderModel) -> int:

@@ -150,3 +150,31 @@ def test_the_overlay_png_the_browser_gets_shows_exactly_the_overlay_pixels():
         if day % 15 == 14:  # through the October closures (gates red) and fence wear
             decoded = np.asarray(Image.open(io.BytesIO(overlay_png(model))).convert("RGBA"))
             np.testing.assert_array_equal(decoded, overlay_rgba(model))
+
+
+def test_a_released_model_is_freed_at_once_and_keeps_its_results_readable():
+    """Mesa's cycles make a dropped model wait for the cyclic collector; release() breaks them."""
+    import gc
+    import weakref
+
+    model = BorderModel(settings_for("closures_oct2025", 1))
+    model.run(10)
+    summary = model.summary()
+    gc.collect()
+    gc.disable()  # as in a busy server, where a full collection may not come for a long time
+    try:
+        dropped = BorderModel(settings_for("closures_oct2025", 1))
+        dropped.run(10)
+        unreleased = weakref.ref(dropped)
+        del dropped
+        assert unreleased() is not None  # still there: only the cyclic collector would free it
+        model.release()
+        assert model.summary() == summary and model.day == 10
+        with pytest.raises(RuntimeError, match="released"):
+            model.step()
+        released = weakref.ref(model)
+        del model
+        assert released() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
+        gc.collect()
