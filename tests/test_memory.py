@@ -178,3 +178,18 @@ def test_a_released_model_is_freed_at_once_and_keeps_its_results_readable():
     finally:
         gc.enable()
         gc.collect()
+
+
+def test_the_shared_copy_follows_the_disk_cache_and_is_one_across_threads(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:  # UI sessions build their models on several threads
+        worlds = list(pool.map(lambda _: build_world(10.0, cache_dir=tmp_path), range(8)))
+    assert all(world is worlds[0] for world in worlds)
+    # An entry replaced or damaged on disk is read again (here: rebuilt), not served from memory.
+    (entry,) = tmp_path.glob("world-10km-*.pickle")
+    entry.write_bytes(b"damaged")
+    rebuilt = build_world(10.0, cache_dir=tmp_path)
+    assert rebuilt is not worlds[0]
+    np.testing.assert_array_equal(rebuilt.country, worlds[0].country)
+    assert build_world(10.0, cache_dir=tmp_path) is rebuilt
