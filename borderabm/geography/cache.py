@@ -28,7 +28,7 @@ import numpy as np
 # a UI server or a sweep uses (and its route fields) without holding on to every map ever loaded.
 KEEP_RECENT = 4
 
-_lock = threading.Lock()  # UI sessions build models on several threads
+_lock = threading.RLock()  # UI sessions build models on several threads; computing may nest
 _in_use: weakref.WeakValueDictionary[tuple, Any] = weakref.WeakValueDictionary()
 _recent: OrderedDict[tuple, Any] = OrderedDict()
 _derived: dict[tuple[int, str], tuple[weakref.ref, Any]] = {}
