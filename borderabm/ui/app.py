@@ -410,6 +410,7 @@ run_levers = solara.reactive(None)  # the levers shown
 run_seed = solara.reactive(None)  # the seed shown
 run_days = solara.reactive(None)  # the days shown
 live_model = solara.reactive(None)  # the model of the last Reset
+stepping_model = solara.reactive(None)  # the model a play loop is stepping, if any
 run_extra = solara.reactive(None)  # a replayed sweep run's own overrides (its design point)
 applied = solara.reactive(None)  # (scenario, levers, seed, days, extra) of that model
 run_error = solara.reactive("")
@@ -446,7 +447,10 @@ def start_run(name: str, levers: dict | None, seed: int | None, days: int | None
     except ScenarioError as problem:  # refused: the run on screen stays as it is
         run_error.set(str(problem))
         return
+    old = live_model.value
     live_model.set(None)  # free the old model before building the next
+    if old is not None and old is not stepping_model.value:
+        old.release()  # else the play loop stepping it releases it when it stops
     session.release_memory()
     try:
         model = BorderModel(settings)
@@ -650,6 +654,7 @@ def RunPage():
     def choose(name: str):
         if name is None or name == run_scenario.value:
             return
+        loops["generation"] += 1
         playing.set(False)
         open_scenario(name)
         tick.set(tick.value + 1)
@@ -674,11 +679,11 @@ def RunPage():
         loops["generation"] += 1
         mine = loops["generation"]
         with loops["lock"]:
+            target = live_model.value
+            stepping_model.set(target)
             looping.set(True)
             try:
                 run_notice.set("")
-
-                target = live_model.value
 
                 def at_end() -> bool:
                     if target is None or live_model.value is not target:
@@ -694,6 +699,9 @@ def RunPage():
                 if loops["generation"] == mine:
                     playing.set(False)
             finally:
+                stepping_model.set(None)
+                if target is not None and live_model.value is not target:
+                    target.release()  # a Reset replaced it while this loop was stepping it
                 looping.set(False)
 
     solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
