@@ -417,7 +417,8 @@ run_error = solara.reactive("")
 run_notice = solara.reactive("")
 
 
-def _remember_run(day: int | None = None) -> None:
+def _remember_run() -> None:
+    """Keep what a reload needs to rebuild this run: its settings, its day and the levers shown."""
     current = applied.value
     if current is None:
         return
@@ -425,7 +426,7 @@ def _remember_run(day: int | None = None) -> None:
     model = live_model.value
     session.remember("run", {"scenario": name, "levers": levers, "seed": seed, "days": days,
                              "extra": extra,
-                             "day": model.day if model is not None and day is None else day or 0,
+                             "day": model.day if model is not None else 0,
                              "shown": {"scenario": run_scenario.value, "levers": run_levers.value,
                                        "seed": run_seed.value, "days": run_days.value}})  # fmt: skip
 

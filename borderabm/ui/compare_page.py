@@ -1,6 +1,6 @@
 """A Solara page to compare scenarios on common seeds: a scorecard, charts and replayable runs.
 
-The page runs a comparison (2-4 shipped scenarios, replicate k of each on the same seed) in a
+The page runs a comparison (2-4 listed scenarios, replicate k of each on the same seed) in a
 background thread, in process (``workers=1``), into a results directory under the configured results
 folder (``$BORDERABM_RESULTS_DIR``, default ``results/``), or opens a saved sweep from that folder.
 Scenario and results names come only from those two folders: nothing typed in the browser becomes a
@@ -8,7 +8,12 @@ path. The work is done by plain functions (:func:`run_comparison`, :func:`load_s
 it can be tested and reused without a browser.
 
 Clicking *Replay* on a run sets the module-level reactive :data:`replay_request` to
-``{"scenario": name, "seed": seed, "days": days}`` for the map page to pick up.
+``{"scenario": name, "seed": seed, "days": days}`` (plus ``"overrides"`` for a design point of a
+saved sweep) for the map page to pick up.
+
+The form and the last comparison are kernel-scoped, so switching tabs keeps them; the request of
+the last finished comparison is kept per browser session, so a reloaded page asks for it again
+(its runs are in the results folder, so nothing is recomputed).
 """
 
 from __future__ import annotations
