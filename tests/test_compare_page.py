@@ -20,6 +20,12 @@ def results_dir(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def configured_results(results_dir, monkeypatch):
     monkeypatch.setenv(cp.RESULTS_ENV, str(results_dir))
+    # Outside a server the page's kernel-scoped state is global: each test starts from defaults.
+    defaults = {cp.compare_mode: cp.NEW, cp.compare_chosen: None, cp.compare_reference: None,
+                cp.compare_replicates: cp.DEFAULT_REPLICATES, cp.compare_days: cp.DEFAULT_DAYS,
+                cp.compare_saved_choice: None, cp.last_comparison: None}  # fmt: skip
+    for state, value in defaults.items():
+        state.set(value)
     return results_dir
 
 
