@@ -175,3 +175,15 @@ def test_ui_binds_loopback_only(ui_server):
     ipv4_loopback = "0100007F"  # 127.0.0.1, little-endian hex
     ipv6_loopback = "00000000000000000000000001000000"
     assert addresses and set(addresses) <= {ipv4_loopback, ipv6_loopback}, addresses
+
+
+def test_a_closed_gate_says_why():
+    from borderabm.ui.inspection import gate_status_text
+    from borderabm.ui.run_setup import build_model
+
+    model = build_model("closures_oct2025", seed=1, days=60)
+    model.run(45)
+    assert gate_status_text(model, "Gursal") == "closed (gate status)"
+    torkham = gate_status_text(model, "Torkham")
+    assert torkham.startswith("closed: October 2025 clashes (days 41–89, to 2025-11-29)")
+    assert gate_status_text(model, "Badini") in ("open", "closed: rule “attack surge closes gates”")

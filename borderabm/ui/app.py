@@ -32,7 +32,7 @@ from borderabm.model import BorderModel
 from borderabm.scenario import Scenario, ScenarioError
 from borderabm.ui import session
 from borderabm.ui.compare_page import ComparePage, replay_request
-from borderabm.ui.inspection import cell_html, describe_cell
+from borderabm.ui.inspection import cell_html, describe_cell, gate_status_text
 from borderabm.ui.run_setup import (
     DAYS,
     LEVER_BOUNDS,
@@ -293,7 +293,7 @@ def LiveView(
                   gate_half_size=GATE_HALF_SIZE, event_drawn=on_drawn,
                   event_inspect=inspect)  # fmt: skip
         with solara.Column():
-            statuses = [(c.name, gate_status(model.policy, c.name)) for c in model.world.crossings]
+            statuses = [(c.name, gate_status_text(model, c.name)) for c in model.world.crossings]
             solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
             totals = [
                 (metric_label(name), format_value(name, value), (name, value))

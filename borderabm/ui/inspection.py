@@ -5,6 +5,7 @@ The run page calls :func:`describe_cell` when the pointer rests on (or clicks) t
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 import numpy as np
@@ -94,3 +95,29 @@ def cell_html(rows: list[tuple[str, str]], pinned: bool) -> str:
         for label, value in rows
     )
     return f"<div class='cell-info'><b>{title}</b><table>{body}</table></div>"
+
+
+def gate_status_text(model, gate: str) -> str:
+    """A gate's status today and, for a closed gate, why: its status, a dated closure, a rule.
+
+    A dated closure is named when the day falls in its window (edges included, as the model
+    applies it between days); a trigger rule when one covering the gate has fired.
+    """
+    status = gate_status(model.policy, gate)
+    if status != "closed":
+        return status
+    settings = model.settings
+    crossing = settings.crossings[gate]
+    if not crossing.open:
+        return "closed (gate status)"
+    reasons = []
+    for closure in crossing.closures:
+        if closure.start <= model.day <= closure.end:
+            last = settings.start_date + dt.timedelta(days=closure.end - 1)
+            reasons.append(f"{closure.reason or 'dated closure'} (days {closure.start}–"
+                           f"{closure.end - 1}, to {last.isoformat()})")  # fmt: skip
+    fired = sum(model._history.get("trigger_closures", []))  # noqa: SLF001 - daily counters
+    for rule in settings.triggers:
+        if fired and gate in rule.gates():
+            reasons.append(f"rule “{rule.name}”")
+    return "closed: " + " or ".join(reasons) if reasons else "closed"
