@@ -37,6 +37,7 @@ from borderabm.scenario import (
     parse_override,
     resolve_relative,
     resolve_scenario_path,
+    resolve_shipped_file,
     shipped_scenarios_dir,
 )
 
@@ -400,7 +401,9 @@ def _short(value: float, signed: bool = False) -> str:
 
 @app.command()
 def sweep(
-    sweep_file: Annotated[Path, typer.Argument(help="Sweep TOML file.")],
+    sweep_file: Annotated[
+        Path, typer.Argument(help="Sweep TOML file, or the name of a shipped sweep.")
+    ],
     out: Annotated[
         Path | None, typer.Option(help="Results directory (default: results/<sweep name>).")
     ] = None,
@@ -433,7 +436,7 @@ def sweep(
     from borderabm.experiments.sweep import load_sweep
 
     try:
-        loaded = load_sweep(sweep_file, resolve_relative)
+        loaded = load_sweep(resolve_shipped_file(sweep_file, "sweeps"), resolve_relative)
     except ScenarioError as error:
         fail(error.problems, error.source)
     store = ResultsStore(out or default_results_dir(loaded.spec.name))
@@ -471,7 +474,10 @@ def sweep(
 @app.command()
 def sensitivity(
     sweep_file: Annotated[
-        Path, typer.Argument(help="Sweep TOML file with a morris or sobol design.")
+        Path,
+        typer.Argument(
+            help="Sweep TOML file (or a shipped sweep's name) with a morris or sobol design."
+        ),
     ],
     out: Annotated[
         Path | None, typer.Option(help="Results directory (default: results/<sweep name>).")
@@ -488,7 +494,8 @@ def sensitivity(
     from borderabm.experiments.store import StoreError
 
     try:
-        analysis.command(sweep_file, out, metric or [], workers, dask, stdout)
+        analysis.command(resolve_shipped_file(sweep_file, "sweeps"), out, metric or [], workers,
+                         dask, stdout)  # fmt: skip
     except ScenarioError as error:
         fail(error.problems, error.source)
     except StoreError as error:  # names its file
@@ -554,7 +561,9 @@ def discover(
 
 @app.command()
 def calibrate(
-    spec_file: Annotated[Path, typer.Argument(help="Calibration spec TOML file.")],
+    spec_file: Annotated[
+        Path, typer.Argument(help="Calibration spec TOML file, or the name of a shipped spec.")
+    ],
     samples: Annotated[
         int | None,
         typer.Option(min=4, max=1_000_000, help="Latin hypercube points (default: the spec's)."),
@@ -574,7 +583,8 @@ def calibrate(
     from borderabm.experiments.store import StoreError
 
     try:
-        calibration.command(spec_file, out, samples, replicates, workers, dask, stdout, stderr,
+        spec = resolve_shipped_file(spec_file, "calibration")
+        calibration.command(spec, out, samples, replicates, workers, dask, stdout, stderr,
                             resolve_scenario=resolve_relative)  # fmt: skip
     except ScenarioError as error:
         fail(error.problems, error.source)

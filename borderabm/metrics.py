@@ -1,10 +1,14 @@
-"""Daily metrics in real units: counters the rules add to, and the run summary built from them.
+"""Daily metrics in real units: their registry, the counters the rules add to, the run summary.
 
 The schema is fixed here, so that a misspelt metric fails loudly and every run has the same columns:
-scalar series, and breakdowns by gate, sector and province (columns ``metric.<name>``).
+scalar series, and breakdowns by gate, sector and province (columns ``metric.<name>``). Every metric a
+person reads (CLI tables, reports, the browser) takes its label and unit from :data:`METRICS`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -162,3 +166,326 @@ def summarise(series: pd.DataFrame, closed_gate_days: int, cost_usd: float) -> d
         summary["fence_km_end"] = float(series["fence_km"].iloc[-1])
         summary["fence_integrity_end"] = float(series["fence_integrity"].iloc[-1])
     return summary
+
+
+# The registry ---------------------------------------------------------------------------------------
+
+OverDays = Literal["sum", "max", "mean", "last", "ratio"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What a metric means and how to read it.
+
+    Attributes:
+        name: The column or summary key (fixed: other tools read it).
+        label: A short human label, without the unit.
+        unit: The unit of one value ("US$", "people", "fighters", "gate-days", ...).
+        description: One sentence on what is counted.
+        over_days: How the daily series becomes the run's figure: "sum", "max", "mean", "last", or
+            "ratio" (a quotient of two sums, see the summary).
+        nonnegative: Whether no value can be below zero (counts, money, shares), so that intervals
+            of it are kept at or above zero.
+    """
+
+    name: str
+    label: str
+    unit: str
+    description: str
+    over_days: OverDays = "sum"
+    nonnegative: bool = True
+
+
+def _metrics(*rows: tuple) -> dict[str, Metric]:
+    return {row[0]: Metric(*row) for row in rows}
+
+
+# Replicates are always summarised by their mean with a 95% interval (borderabm.compare).
+METRICS: dict[str, Metric] = _metrics(
+    # Militancy
+    (
+        "militant_crossings",
+        "Militant crossings",
+        "fighters",
+        "Fighters entering Pakistan across the line.",
+    ),
+    (
+        "militant_interdictions",
+        "Militant interdictions",
+        "fighters",
+        "Fighters stopped at the line.",
+    ),
+    ("militants_killed", "Militants killed", "fighters", "Fighters killed at the line by patrols."),
+    ("militant_returns", "Militant returns", "fighters", "Fighters going back to Afghanistan."),
+    ("attacks", "Attacks", "attacks", "Attacks in Pakistan by fighters who crossed."),
+    (
+        "attacks_kp",
+        "Attacks in Khyber Pakhtunkhwa",
+        "attacks",
+        "Attacks in KP (with the former FATA).",
+    ),
+    ("attacks_balochistan", "Attacks in Balochistan", "attacks", "Attacks in Balochistan."),
+    (
+        "corridor_militant_crossings",
+        "Militants through the corridor",
+        "fighters",
+        "Fighters who crossed hidden in corridor cargo.",
+    ),
+    (
+        "corridor_militants_caught",
+        "Militants caught in the corridor",
+        "fighters",
+        "Fighters found by corridor screening.",
+    ),
+    (
+        "militant_fence_breaches",
+        "Fence breaches by militants",
+        "breaches",
+        "Times a militant cell cut or climbed the fence.",
+    ),
+    # Trade
+    ("formal_trade_usd", "Formal trade", "US$", "Value of goods traded through official gates."),
+    (
+        "informal_trade_usd",
+        "Informal trade (smuggling)",
+        "US$",
+        "Value of goods smuggled across the line.",
+    ),
+    ("smuggling_seizures_usd", "Smuggled goods seized", "US$", "Value of smuggled goods seized."),
+    ("tariff_revenue_usd", "Tariff revenue", "US$", "Duties collected at the gates."),
+    (
+        "formal_consignments",
+        "Formal consignments",
+        "consignments",
+        "Consignments cleared at the gates.",
+    ),
+    (
+        "trader_wait_days_total",
+        "Trader waiting",
+        "trader-days",
+        "Days traders spent queueing at gates.",
+    ),
+    (
+        "trader_wait_days_mean",
+        "Mean wait at the gates",
+        "days",
+        "Mean queueing days per cleared consignment.",
+        "ratio",
+    ),
+    (
+        "traders_queued",
+        "Traders queued",
+        "traders",
+        "Traders waiting at a gate at the end of the day.",
+        "max",
+    ),
+    (
+        "trades_given_up",
+        "Trades given up",
+        "consignments",
+        "Consignments abandoned after waiting too long.",
+    ),
+    (
+        "trader_diversions",
+        "Diversions to another gate",
+        "consignments",
+        "Consignments sent to another gate because theirs was closed or jammed.",
+    ),
+    (
+        "trader_switches_to_smuggling",
+        "Switches to smuggling",
+        "consignments",
+        "Consignments that left the gates for informal routes.",
+    ),
+    # People
+    (
+        "refugee_crossings_formal",
+        "Refugee crossings at gates",
+        "people",
+        "People crossing at official gates.",
+    ),
+    (
+        "refugee_crossings_irregular",
+        "Irregular refugee crossings",
+        "people",
+        "People crossing the line away from the gates.",
+    ),
+    (
+        "formal_returns",
+        "Returns at gates",
+        "people",
+        "People going back to Afghanistan through the gates.",
+    ),
+    ("deported_people", "People deported", "people", "People deported from Pakistan."),
+    ("deportees_crossed", "Deportees who crossed", "people", "Deportees who reached Afghanistan."),
+    (
+        "community_crossings",
+        "Border-community crossings",
+        "people",
+        "Local trips of border communities across the line.",
+    ),
+    (
+        "community_trips_blocked",
+        "Community trips blocked",
+        "trips",
+        "Local trips stopped by the fence or patrols.",
+    ),
+    (
+        "community_trips_impossible",
+        "Community trips impossible",
+        "trips",
+        "Local trips with no way across on that day.",
+    ),
+    (
+        "civilian_interdictions",
+        "Civilians stopped",
+        "people",
+        "Civilians stopped at the line by patrols.",
+    ),
+    (
+        "irregular_attempts",
+        "Irregular crossing attempts",
+        "people",
+        "Refugees and returnees trying an informal crossing point.",
+    ),
+    (
+        "irregular_attempt_ruggedness_m",
+        "Ruggedness faced (total)",
+        "people × m",
+        "Sum over attempts of the point's terrain ruggedness (Riley's TRI).",
+    ),
+    (
+        "irregular_ruggedness_m_mean",
+        "Ruggedness of the points tried",
+        "m",
+        "Mean terrain ruggedness (Riley's TRI) of the informal points people tried.",
+        "ratio",
+    ),
+    (
+        "stranded_people",
+        "Stranded people",
+        "people",
+        "People stuck at a closed gate on the day.",
+        "max",
+    ),
+    (
+        "stranded_people_max",
+        "Most people stranded",
+        "people",
+        "The highest number stranded at closed gates on any day.",
+        "max",
+    ),
+    ("border_deaths", "Border deaths", "people", "People who died crossing, or shot at the line."),
+    # The fence and the gates
+    ("fence_breaches", "Fence breaches", "breaches", "Times the fence was cut or climbed."),
+    ("fence_km", "Fence built", "km", "Length of fence standing.", "last"),
+    (
+        "fence_km_end",
+        "Fence built at the end",
+        "km",
+        "Length of fence standing on the last day.",
+        "last",
+    ),
+    ("fence_share", "Fence coverage", "share of the line", "Share of the line fenced.", "mean"),
+    (
+        "fence_share_mean",
+        "Mean fence coverage",
+        "share of the line",
+        "Share of the line fenced, on average.",
+        "mean",
+    ),
+    (
+        "fence_integrity",
+        "Fence integrity",
+        "share intact",
+        "Share of the fence in good repair.",
+        "last",
+    ),
+    (
+        "fence_integrity_end",
+        "Fence integrity at the end",
+        "share intact",
+        "Share of the fence in good repair on the last day.",
+        "last",
+    ),
+    ("open", "Gate open", "1 = open", "Whether the gate was open on the day.", "mean"),
+    ("gates_open", "Gates open", "gates", "Official gates open on the day.", "mean"),
+    (
+        "gates_closed_against_normal",
+        "Gates closed",
+        "gates",
+        "Gates closed on the day that are open in normal times.",
+        "sum",
+    ),
+    (
+        "crossing_closed_days",
+        "Gate closures",
+        "gate-days",
+        "Days gates that are open in normal times were closed, summed over gates.",
+    ),
+    ("trigger_closures", "Trigger closures", "closures", "Times a trigger rule closed gates."),
+    (
+        "irregular_crossings",
+        "Irregular civilian crossings",
+        "people",
+        "Civilians crossing away from the gates.",
+    ),
+    # Policy
+    ("patrol_units", "Patrol units", "units", "Patrol units deployed.", "mean"),
+    (
+        "policy_cost_usd",
+        "Policy cost",
+        "US$",
+        "Cost of the fence, patrols and corridor over the run.",
+    ),
+    ("days", "Days simulated", "days", "Length of the run.", "last"),
+)
+
+
+def metric_info(name: str) -> Metric:
+    """The registry entry of a metric, of a breakdown column (``formal_trade_usd.Torkham``) too.
+
+    Raises:
+        KeyError: For a name the registry does not know.
+    """
+    if name in METRICS:
+        return METRICS[name]
+    base, _, part = name.partition(".")
+    if part and base in METRICS:
+        entry = METRICS[base]
+        return Metric(name, f"{entry.label} — {part}", entry.unit, entry.description,
+                      entry.over_days, entry.nonnegative)  # fmt: skip
+    raise KeyError(f"unknown metric {name!r}")
+
+
+def metric_label(name: str) -> str:
+    """The label with its unit, for tables and axes: "Formal trade (US$)"; the name if unknown."""
+    try:
+        entry = metric_info(name)
+    except KeyError:
+        return name
+    return f"{entry.label} ({entry.unit})"
+
+
+def format_value(name: str, value: float) -> str:
+    """A value for a person to read: "US$266.9M" for money, whole numbers for counts."""
+    if not np.isfinite(value):
+        return "–"
+    try:
+        unit = metric_info(name).unit
+    except KeyError:
+        unit = ""
+    if unit == "US$":
+        return _money(value)
+    if unit.startswith("share") or unit in ("days", "m", "km") or not float(value).is_integer():
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"{value:,.0f}"
+
+
+def _money(value: float) -> str:
+    sign = "−" if value < 0 else ""
+    magnitude = abs(value)
+    for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= limit:
+            return f"{sign}US${magnitude / limit:,.1f}{suffix}"
+    return f"{sign}US${magnitude:,.0f}"

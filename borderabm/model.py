@@ -31,7 +31,7 @@ from borderabm.agents.traders import Traders
 from borderabm.crossing_points import CrossingPoints
 from borderabm.gates import capacity_today, processing_hours
 from borderabm.geography import World, build_world
-from borderabm.geography.routes import RouteNetwork, build_routes
+from borderabm.geography.routes import RouteNetwork, build_routes, informal_point_distance_km
 from borderabm.metrics import DailyMetrics, summarise
 from borderabm.policies import PolicyState
 from borderabm.scenario import Scenario, with_overrides
@@ -67,8 +67,10 @@ class BorderModel(mesa.Model):
 
         Args:
             settings: The scenario to run.
-            world: A prebuilt world at the scenario's resolution (built or loaded from cache if None).
-            routes: Prebuilt route fields for that world (built or loaded from cache if None).
+            world: A prebuilt world at the scenario's resolution (if None, the process's shared
+                read-only world for the scenario's map, loaded once).
+            routes: Prebuilt route fields for that world (if None, the process's shared read-only
+                fields, loaded once).
             rng: Seed (or Generator) for the model's random streams; defaults to
                 ``settings.seed``.
         """
@@ -95,12 +97,7 @@ class BorderModel(mesa.Model):
         self.gate_flat_cells = np.ravel_multi_index(
             tuple(self.routes.node_cell[gates].T), self.world.grid.shape
         )
-        point_xy = self.points.cells.astype(float)
-        cx, cy = np.indices(self.world.grid.shape).reshape(2, -1)
-        self.point_distance_km = (
-            np.hypot(point_xy[:, :1] - cx[None, :], point_xy[:, 1:] - cy[None, :])
-            * self.world.grid.cell_km
-        ).astype(np.float32)
+        self.point_distance_km = informal_point_distance_km(self.world, self.routes)
         self._refresh_gates()
 
         self.metrics = DailyMetrics(
@@ -250,6 +247,21 @@ class BorderModel(mesa.Model):
         best = np.nanmin(np.where(np.isfinite(hours), hours, np.nan))
         return np.where(np.isfinite(hours), best / hours, 0.0)
 
+    # Lifetime --------------------------------------------------------------------------------------
+    def release(self) -> None:
+        """Free the model's memory now rather than at the next full garbage collection.
+
+        Mesa ties a model into reference cycles (its step wrapper, its event generator and its
+        scenario all point back at it), so a dropped model waits for Python's cyclic collector,
+        which in a long-lived server may run rarely. Releasing breaks those cycles: once the last
+        reference goes, the model is freed at once. What it computed stays readable (``day``,
+        ``summary()``, ``timeseries()``, the populations); it can no longer step.
+        """
+        self.running = False
+        for name in _SCHEDULING_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        self.step = _released_step  # a plain function: no cycle back to the model
+
     # Triggers --------------------------------------------------------------------------------------
     def _evaluate_triggers(self) -> None:
         for i, trigger in enumerate(self.settings.triggers):
@@ -323,6 +335,15 @@ class BorderModel(mesa.Model):
             )
             offset += population.n
         return pd.concat(frames, ignore_index=True)
+
+
+# Mesa's scheduling state (each refers back to the model) and the model's own dated actions.
+_SCHEDULING_ATTRIBUTES = ("step", "_user_step", "_default_schedule", "_event_generators",
+                          "_event_list", "_scenario", "_dated_actions")  # fmt: skip
+
+
+def _released_step() -> None:
+    raise RuntimeError("this model was released and can no longer step")
 
 
 def _day(model: BorderModel) -> int:

@@ -73,7 +73,9 @@ def test_compare_writes_a_report_with_charts(tmp_path):
     assert result.exit_code == 0, result.output
     page = (report / "index.html").read_text()
     assert "fence_full" in page and "trade_corridor" in page and "paired difference" in page
-    assert "militant_crossings" in page and "formal_trade_usd" in page
+    # people read labels with units, not code names
+    assert "Militant crossings (fighters)" in page and "Formal trade (US$)" in page
+    assert "formal_trade_usd" not in page
     markdown = (report / "report.md").read_text()
     assert markdown.startswith("# Comparison: fence_full vs trade_corridor")
     for chart in ("timeseries.png", "sectors.png", "cost_effect.png"):

@@ -16,32 +16,31 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
 
-from borderabm.compare import short_number  # noqa: E402
+from borderabm.compare import band, short_number  # noqa: E402
+from borderabm.metrics import metric_label  # noqa: E402
 
 SERIES_METRICS = (
-    ("militant_crossings", "militant crossings (fighters, cumulative)"),
-    ("attacks", "attacks (cumulative)"),
-    ("formal_trade_usd", "formal trade (US$, cumulative)"),
-    ("informal_trade_usd", "informal trade (US$, cumulative)"),
-    ("stranded_people", "people stranded at closed gates (daily)"),
-    ("gates_closed_against_normal", "gates closed against normal (daily)"),
+    "militant_crossings",
+    "attacks",
+    "formal_trade_usd",
+    "informal_trade_usd",
+    "stranded_people",
+    "gates_closed_against_normal",
 )
 CUMULATIVE = {"militant_crossings", "attacks", "formal_trade_usd", "informal_trade_usd"}
-SECTOR_METRICS = (("militant_crossings", "militant crossings"),
-                  ("irregular_crossings", "irregular civilian crossings"))  # fmt: skip
-EFFECTS = (("attacks", "attacks"), ("formal_trade_usd", "formal trade (US$)"),
-           ("militant_crossings", "militant crossings"))  # fmt: skip
+SECTOR_METRICS = ("militant_crossings", "irregular_crossings")
+EFFECTS = ("attacks", "formal_trade_usd", "militant_crossings")
+INTERVALS = (
+    "Each cell: mean [95% interval: percentile bootstrap of the replicate mean, so never outside the "
+    "replicates' range]; Δ = paired difference against {reference} [95% Student-t interval of the "
+    "per-seed differences]; ✱ = that interval excludes zero (a clear difference)."
+)
 
 
-def band(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and half-width of the Student-t interval over axis 0 (replicates)."""
-    mean = values.mean(axis=0)
-    if values.shape[0] < 2:
-        return mean, np.zeros_like(mean)
-    t = stats.t.ppf(0.5 + confidence / 2, values.shape[0] - 1)
-    return mean, t * values.std(axis=0, ddof=1) / np.sqrt(values.shape[0])
+def _error_bars(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Asymmetric error-bar lengths (below, above) for matplotlib."""
+    return np.vstack([np.atleast_1d(mean - low), np.atleast_1d(high - mean)])
 
 
 def _series_matrix(series: pd.DataFrame, runs: pd.DataFrame, scenario: str, column: str):
@@ -55,14 +54,15 @@ def time_series_chart(series: pd.DataFrame, runs: pd.DataFrame, out: Path) -> Pa
     """Key metrics over time, mean and 95% band per scenario."""
     names = list(dict.fromkeys(runs["scenario"]))
     fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True)
-    for ax, (column, label) in zip(axes.ravel(), SERIES_METRICS, strict=True):
+    for ax, column in zip(axes.ravel(), SERIES_METRICS, strict=True):
         for colour, name in zip(plt.get_cmap("tab10").colors, names, strict=False):
             values = _series_matrix(series, runs, name, column)
-            mean, half = band(values)
+            mean, low, high = band(values)
             days = np.arange(mean.size)
             ax.plot(days, mean, color=colour, label=name)
-            ax.fill_between(days, mean - half, mean + half, color=colour, alpha=0.2, lw=0)
-        ax.set_title(label, fontsize=10)
+            ax.fill_between(days, low, high, color=colour, alpha=0.2, lw=0)
+        kind = "cumulative" if column in CUMULATIVE else "daily"
+        ax.set_title(f"{metric_label(column)}, {kind}", fontsize=10)
         ax.set_xlabel("day")
     axes[0, 0].legend(fontsize=8)
     fig.suptitle("Over time: mean of replicates with 95% band")
@@ -78,15 +78,16 @@ def sector_chart(series: pd.DataFrame, runs: pd.DataFrame, sectors: list[str], o
     fig, axes = plt.subplots(1, 2, figsize=(15, 5))
     width = 0.8 / max(len(names), 1)
     x = np.arange(len(sectors))
-    for ax, (metric, label) in zip(axes, SECTOR_METRICS, strict=True):
+    for ax, metric in zip(axes, SECTOR_METRICS, strict=True):
         for k, (colour, name) in enumerate(zip(plt.get_cmap("tab10").colors, names, strict=False)):
             ids = runs.loc[runs["scenario"] == name, "run_id"]
             mine = series[series["run_id"].isin(ids)]
             totals = mine.groupby("run_id")[[f"{metric}.{s}" for s in sectors]].sum().to_numpy()
-            mean, half = band(totals)
-            ax.bar(x + k * width, mean, width, yerr=half, color=colour, label=name, capsize=2)
+            mean, low, high = band(totals)
+            ax.bar(x + k * width, mean, width, yerr=_error_bars(mean, low, high), color=colour,
+                   label=name, capsize=2)  # fmt: skip
         ax.set_xticks(x + width * (len(names) - 1) / 2, sectors, rotation=45, ha="right")
-        ax.set_title(f"{label} by sector (run totals)", fontsize=10)
+        ax.set_title(f"{metric_label(metric)} by sector (run totals)", fontsize=10)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -98,15 +99,15 @@ def cost_effect_chart(runs: pd.DataFrame, out: Path) -> Path:
     """Policy cost against effects, one point per scenario with 95% intervals."""
     names = list(dict.fromkeys(runs["scenario"]))
     fig, axes = plt.subplots(1, len(EFFECTS), figsize=(15, 4.5))
-    for ax, (metric, label) in zip(axes, EFFECTS, strict=True):
+    for ax, metric in zip(axes, EFFECTS, strict=True):
         for colour, name in zip(plt.get_cmap("tab10").colors, names, strict=False):
             group = runs[runs["scenario"] == name]
-            cost, cost_half = band(group[["policy_cost_usd"]].to_numpy() / 1e6)
-            effect, effect_half = band(group[[metric]].to_numpy())
-            ax.errorbar(cost, effect, xerr=cost_half, yerr=effect_half, fmt="o", color=colour,
-                        label=name, capsize=3)  # fmt: skip
-        ax.set_xlabel("policy cost (US$ million)")
-        ax.set_title(label, fontsize=10)
+            cost = band(group["policy_cost_usd"].to_numpy() / 1e6)
+            effect = band(group[metric].to_numpy())
+            ax.errorbar(cost[0], effect[0], xerr=_error_bars(*cost), yerr=_error_bars(*effect),
+                        fmt="o", color=colour, label=name, capsize=3)  # fmt: skip
+        ax.set_xlabel("Policy cost (US$ million)")
+        ax.set_title(metric_label(metric), fontsize=10)
     axes[0].legend(fontsize=8)
     fig.suptitle("Cost against effect (mean and 95% interval)")
     fig.tight_layout()
@@ -143,13 +144,12 @@ def write_report(
     names = list(dict.fromkeys(table["scenario"]))
     metrics = list(dict.fromkeys(table["metric"]))
     lookup = table.set_index(["scenario", "metric"])
-    intro = (f"{replicates} replicates per scenario on common seeds. Each cell: mean [95% interval]; "
-             f"Δ = paired difference against {names[0]} [95% interval]; ✱ = the interval excludes "
-             "zero (a clear difference).")  # fmt: skip
+    intro = (f"{replicates} replicates per scenario on common seeds. "
+             + INTERVALS.format(reference=names[0]))  # fmt: skip
 
     rows_html = "".join(
         "<tr><th>"
-        + html.escape(m)
+        + html.escape(metric_label(m))
         + "</th>"
         + "".join(f"<td>{_cell(lookup.loc[(n, m)], i == 0)}</td>" for i, n in enumerate(names))
         + "</tr>"
@@ -169,7 +169,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right;font-size:13px}}</
     index.write_text(page)
 
     md_rows = [
-        f"| {m} | "
+        f"| {metric_label(m)} | "
         + " | ".join(
             _cell(lookup.loc[(n, m)], i == 0).replace("<br>", " ") for i, n in enumerate(names)
         )

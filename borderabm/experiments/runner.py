@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from borderabm.compare import HEADLINE_METRICS, interval
+from borderabm.compare import HEADLINE_METRICS, level_interval
 from borderabm.experiments import engines
 from borderabm.experiments.store import ResultsStore, environment, now, write_failure
 from borderabm.experiments.sweep import Sweep
@@ -86,7 +86,7 @@ def summarise(runs: pd.DataFrame, metrics: list[str] | tuple[str, ...] = ()) -> 
         row = {"scenario": scenario, "point": int(point), "replicates": len(group)}
         row.update({p: group[p].iloc[0] for p in parameters if p in group})
         for metric in metrics:
-            level = interval(group[metric])
+            level = level_interval(group[metric])
             row |= {metric: level.mean, f"{metric}_low": level.low, f"{metric}_high": level.high}
         rows.append(row)
     return pd.DataFrame(rows)

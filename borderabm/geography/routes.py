@@ -19,7 +19,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from borderabm.geography.cache import cache_root, load_or_build
+from borderabm.geography.cache import cache_root, derived, load_shared
 from borderabm.geography.world import AF, PK, World
 
 # Informal crossing points: about one per INFORMAL_POINT_SPACING_KM of each sector, at least two.
@@ -78,10 +78,32 @@ class RouteNetwork:
 
 
 def build_routes(world: World, *, use_cache: bool = True) -> RouteNetwork:
-    """Build (or load from the disk cache) the route network of a world."""
+    """Build (or load from the disk cache) the route network of a world.
+
+    With the cache, every caller in the process gets the same read-only network for the same world
+    (its arrays are not writeable), loaded once; without it, a fresh network is built.
+    """
     if not use_cache:
         return _build(world)
-    return load_or_build(_cache_path(world), lambda: _build(world))
+    return load_shared(_cache_path(world), lambda: _build(world))
+
+
+def informal_point_distance_km(world: World, routes: RouteNetwork) -> np.ndarray:
+    """Straight-line distance (km) from each informal crossing point to every cell.
+
+    Returns:
+        float32 ``[point, x * y]``, computed once per route network and shared read-only by every
+        model using it (about 6 MB at 5 km).
+    """
+
+    def compute() -> np.ndarray:
+        point_xy = routes.node_cell[routes.informal].astype(float)
+        cx, cy = np.indices(world.grid.shape).reshape(2, -1)
+        distance = np.hypot(point_xy[:, :1] - cx[None, :], point_xy[:, 1:] - cy[None, :])
+        return (distance * world.grid.cell_km).astype(np.float32)
+
+    key = f"informal_point_distance_km|{world.grid.shape}|{world.grid.cell_km!r}"
+    return derived(routes, key, compute)
 
 
 def _cache_path(world: World) -> Path:

@@ -19,7 +19,7 @@ from shapely.geometry import LineString
 from borderabm.geography import border as border_mod
 from borderabm.geography import grid as grid_mod
 from borderabm.geography import terrain
-from borderabm.geography.cache import cache_root, load_or_build
+from borderabm.geography.cache import cache_root, load_shared
 from borderabm.geography.grid import GridSpec, grid_around
 from borderabm.geography.sources import (
     data_fingerprint,
@@ -185,12 +185,16 @@ def build_world(
 ) -> World:
     """Build (or load from the disk cache) the world at a given resolution.
 
+    With the cache, every caller in the process gets the same read-only world (its arrays are not
+    writeable), loaded once.
+
     Args:
         cell_km: Cell side in km, between 2 and 20.
         buffer_km: How far the grid reaches beyond the border line's bounding box, km.
         cache_dir: Where cached worlds live; default ``$BORDERABM_CACHE_DIR`` or
             ``~/.cache/borderabm``.
-        use_cache: Read and write the cache.
+        use_cache: Read and write the cache, and share the world in memory; without it, a fresh
+            (writeable) world is built.
 
     Raises:
         ValueError: If ``cell_km`` or ``buffer_km`` is out of range.
@@ -202,7 +206,7 @@ def build_world(
     if not use_cache:
         return _build(cell_km, buffer_km)
     path = _cache_path(cache_dir, cell_km, buffer_km)
-    return load_or_build(path, lambda: _build(cell_km, buffer_km))
+    return load_shared(path, lambda: _build(cell_km, buffer_km))
 
 
 def _cache_path(cache_dir: Path | None, cell_km: float, buffer_km: float) -> Path:

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from borderabm.geography import World
+from borderabm.geography.cache import derived
 from borderabm.policies import PolicyState
 from borderabm.viz.worldmap import terrain_rgb
 
@@ -22,19 +23,15 @@ GATE_HALF_SIZE = 2  # cells around the gate's cell painted in its colour
 FENCE_RGB = np.array([90, 50, 20], dtype=np.uint8)
 
 
-_base_frames: dict[int, tuple[World, np.ndarray]] = {}
-
-
 def _base_frame(world: World) -> np.ndarray:
-    """Terrain and border, drawn once per world (Worlds hold arrays, so they are not hashable)."""
-    cached = _base_frames.get(id(world))
-    if cached is None or cached[0] is not world:
+    """Terrain and border, drawn once per world and kept (read-only) for as long as it lives."""
+
+    def draw() -> np.ndarray:
         rgb = (terrain_rgb(world) * 255).astype(np.uint8)
         rgb[world.is_border.T[::-1]] = BORDER_RGB
-        if len(_base_frames) > 4:
-            _base_frames.clear()
-        cached = _base_frames[id(world)] = (world, rgb)
-    return cached[1]
+        return rgb
+
+    return derived(world, "map base frame", draw)
 
 
 def gate_status(policy: PolicyState, gate: str) -> str:
@@ -85,59 +82,116 @@ DRAW_ORDER = ("refugee", "trader", "patrol", "militant")
 EVENT_RING_CELLS = 3  # half-size of the square drawn around the day's events
 
 
-def overlay_rgba(model) -> np.ndarray:
-    """What changes from day to day, one pixel per cell, transparent elsewhere: ``[row, col, 4]``.
+# The overlay is a palette image: few colours (the sectors' fence shades, the kinds, the gate
+# statuses, the events), so the server writes one byte per cell and the PNG encodes ~4x faster.
+TRANSPARENT = 0
+KIND_CODE = {kind: 1 + i for i, kind in enumerate(DRAW_ORDER)}
+GATE_CODE = {status: 1 + len(DRAW_ORDER) + i for i, status in enumerate(GATE_RGB)}
+INTERDICTION_CODE = 1 + len(DRAW_ORDER) + len(GATE_RGB)
+ATTACK_CODE = INTERDICTION_CODE + 1
+FIRST_FENCE_CODE = ATTACK_CODE + 1  # then one shade per sector
+
+
+def _fixed_palette() -> np.ndarray:
+    palette = np.zeros((FIRST_FENCE_CODE, 4), dtype=np.uint8)
+    for kind, code in KIND_CODE.items():
+        palette[code] = (*KIND_RGB[kind], 255)
+    for status, code in GATE_CODE.items():
+        palette[code] = (*GATE_RGB[status], 255)
+    palette[INTERDICTION_CODE] = (*INTERDICTION_RGB, 255)
+    palette[ATTACK_CODE] = (*ATTACK_RGB, 255)
+    return palette
+
+
+FIXED_PALETTE = _fixed_palette()
+
+
+def _overlay_geometry(world: World) -> dict[str, np.ndarray]:
+    """Where each cell, border cell and gate square falls in the overlay (row 0 = north), per world."""
+
+    def compute() -> dict[str, np.ndarray]:
+        width, height = world.grid.width, world.grid.height
+        x, y = np.unravel_index(np.arange(width * height), world.grid.shape)
+        pixel_of_cell = (height - 1 - y) * width + x
+        bx, by = np.nonzero(world.is_border)
+        gate_blocks = []
+        for crossing in world.crossings:
+            gx, gy = crossing.cell
+            row = height - 1 - gy
+            rows = np.arange(max(row - GATE_HALF_SIZE, 0), min(row + GATE_HALF_SIZE + 1, height))
+            cols = np.arange(max(gx - GATE_HALF_SIZE, 0), min(gx + GATE_HALF_SIZE + 1, width))
+            gate_blocks.append((rows[:, None] * width + cols[None, :]).ravel())
+        return {
+            "pixel_of_cell": pixel_of_cell,
+            "border_pixels": (height - 1 - by) * width + bx,
+            "border_sector": world.sector[bx, by].astype(np.int64),
+            "gate_blocks": tuple(gate_blocks),
+        }
+
+    return derived(world, "overlay geometry", compute)
+
+
+def overlay_indexed(model) -> tuple[np.ndarray, np.ndarray]:
+    """The day's overlay as palette codes ``[row, col]`` (uint8) and its palette ``[code, RGBA]``.
 
     The fence shaded by integrity, gates by status, agents as dots coloured by kind, and squares
-    around today's interdictions (yellow) and attacks (red). The browser scales it over the terrain.
+    around today's interdictions (yellow) and attacks (red); code 0 is transparent.
 
     Args:
         model: A ``BorderModel``.
     """
     world, policy = model.world, model.policy
     width, height = world.grid.width, world.grid.height
-    image = np.zeros((height, width, 4), dtype=np.uint8)
-    opaque = np.uint8(255)
+    geometry = _overlay_geometry(world)
+    codes = np.zeros(height * width, dtype=np.uint8)
 
-    bx, by = np.nonzero(world.is_border)
-    strength = (policy.fence_coverage * policy.fence_integrity)[world.sector[bx, by]]
+    # One fence shade per sector: every border cell of a sector has the same strength.
+    strength = policy.fence_coverage * policy.fence_integrity
     shade = strength[:, None] * FENCE_RGB + (1 - strength[:, None]) * 200
-    image[height - 1 - by, bx, :3] = shade.astype(np.uint8)
-    image[height - 1 - by, bx, 3] = opaque
+    palette = np.zeros((FIRST_FENCE_CODE + len(strength), 4), dtype=np.uint8)
+    palette[:FIRST_FENCE_CODE] = FIXED_PALETTE
+    palette[FIRST_FENCE_CODE:, :3] = shade.astype(np.uint8)
+    palette[FIRST_FENCE_CODE:, 3] = 255
+    codes[geometry["border_pixels"]] = FIRST_FENCE_CODE + geometry["border_sector"]
 
     # Militants last, so that no other kind hides them.
+    pixel_of_cell = geometry["pixel_of_cell"]
     for population in sorted(model.populations, key=lambda p: DRAW_ORDER.index(p.kind)):
         cells = population.flat_cells(model)
         if population.kind == "refugee":
             cells = cells[population.state != 6]  # the dead are not drawn
-        x, y = np.unravel_index(np.unique(cells), world.grid.shape)
-        image[height - 1 - y, x, :3] = KIND_RGB[population.kind]
-        image[height - 1 - y, x, 3] = opaque
+        codes[pixel_of_cell[cells]] = KIND_CODE[population.kind]
 
-    for crossing in world.crossings:
-        x, y = crossing.cell
-        row = height - 1 - y
-        block = (slice(max(row - GATE_HALF_SIZE, 0), row + GATE_HALF_SIZE + 1),
-                 slice(max(x - GATE_HALF_SIZE, 0), x + GATE_HALF_SIZE + 1))  # fmt: skip
-        image[block + (slice(0, 3),)] = GATE_RGB[gate_status(policy, crossing.name)]
-        image[block + (3,)] = opaque
+    for crossing, block in zip(world.crossings, geometry["gate_blocks"], strict=True):
+        codes[block] = GATE_CODE[gate_status(policy, crossing.name)]
 
+    image = codes.reshape(height, width)
     stopped = model.points.cells[model.points.interdictions > 0]
     attacked = model.metrics.by[("attacks", "town")]
     struck = np.array([t.cell for t, n in zip(world.towns, attacked, strict=True) if n > 0])
     ring = EVENT_RING_CELLS
-    for cells_xy, colour in ((stopped, INTERDICTION_RGB), (struck, ATTACK_RGB)):
+    for cells_xy, code in ((stopped, INTERDICTION_CODE), (struck, ATTACK_CODE)):
         for x, y in np.asarray(cells_xy, dtype=int).reshape(-1, 2):
             row = height - 1 - y
             top, bottom = max(row - ring, 0), min(row + ring, height - 1)
             left, right = max(x - ring, 0), min(x + ring, width - 1)
-            for edge in (
-                (slice(top, bottom + 1), left), (slice(top, bottom + 1), right),
-                (top, slice(left, right + 1)), (bottom, slice(left, right + 1)),
-            ):  # fmt: skip
-                image[edge + (slice(0, 3),)] = colour
-                image[edge + (3,)] = opaque
-    return image
+            image[top : bottom + 1, left] = code
+            image[top : bottom + 1, right] = code
+            image[top, left : right + 1] = code
+            image[bottom, left : right + 1] = code
+    return image, palette
+
+
+def overlay_rgba(model) -> np.ndarray:
+    """What changes from day to day, one pixel per cell, transparent elsewhere: ``[row, col, 4]``.
+
+    The colours of ``overlay_indexed``; the browser scales the overlay over the terrain.
+
+    Args:
+        model: A ``BorderModel``.
+    """
+    codes, palette = overlay_indexed(model)
+    return palette[codes]
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -147,8 +201,13 @@ def _png(array: np.ndarray) -> bytes:
 
 
 def overlay_png(model) -> bytes:
-    """The day's overlay as a small PNG (a few KB: most of it is transparent)."""
-    return _png(overlay_rgba(model))
+    """The day's overlay as a small palette PNG (a few KB: most of it is transparent)."""
+    codes, palette = overlay_indexed(model)
+    image = Image.frombytes("P", (codes.shape[1], codes.shape[0]), codes.tobytes())
+    image.putpalette(palette[:, :3].tobytes(), rawmode="RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1, transparency=palette[:, 3].tobytes())
+    return buffer.getvalue()
 
 
 def terrain_png(world: World) -> bytes:

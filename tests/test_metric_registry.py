@@ -1,0 +1,90 @@
+"""The metric registry names every figure a person reads; intervals stay within the data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from borderabm.compare import band, compare_table, level_interval
+from borderabm.metrics import METRICS, format_value, metric_info, metric_label
+from borderabm.model import BorderModel
+from borderabm.scenario import load_scenario, shipped_scenarios_dir
+
+
+@pytest.fixture(scope="module")
+def short_run():
+    settings = load_scenario(shipped_scenarios_dir() / "closures_oct2025.toml", {"horizon_days": 3})
+    model = BorderModel(settings)
+    model.run(3)
+    return model
+
+
+def test_every_summary_key_and_daily_column_has_a_label_and_unit(short_run):
+    names = list(short_run.summary()) + [c for c in short_run.timeseries().columns if c != "date"]
+    for name in names:
+        if name == "day":
+            continue
+        entry = metric_info(name)
+        assert entry.label and entry.unit, name
+        assert metric_label(name).endswith(f"({entry.unit})")
+
+
+def test_breakdown_columns_take_their_metric_and_name_the_part():
+    entry = metric_info("formal_trade_usd.Torkham")
+    assert entry.unit == "US$" and entry.label == "Formal trade — Torkham"
+    with pytest.raises(KeyError):
+        metric_info("no_such_metric")
+    assert metric_label("no_such_metric") == "no_such_metric"
+
+
+def test_values_read_as_people_would():
+    assert format_value("formal_trade_usd", 266_890_589.0) == "US$266.9M"
+    assert format_value("border_deaths", 38.0) == "38"
+    assert format_value("stranded_people_max", 1204.0) == "1,204"
+    assert format_value("trader_wait_days_mean", 1.234) == "1.23"
+    assert format_value("attacks", float("nan")) == "–"
+
+
+def test_registry_names_are_the_keys():
+    assert all(name == entry.name for name, entry in METRICS.items())
+
+
+def test_level_intervals_of_skewed_counts_never_go_below_zero():
+    # The UI review's case: stranded people over five replicates, one closure in one run.
+    stranded = [0.0, 0.0, 0.0, 0.0, 650.0]
+    level = level_interval(stranded)
+    assert level.mean == pytest.approx(130.0)
+    assert 0.0 <= level.low <= level.mean <= level.high <= 650.0
+    # the Student-t interval the scorecard used before went far below zero
+    from borderabm.compare import interval
+
+    assert interval(stranded).low < -200
+
+
+def test_level_intervals_are_deterministic_and_degenerate_cases_have_no_width():
+    values = [3.0, 9.0, 4.0, 12.0, 7.0]
+    assert level_interval(values) == level_interval(values)
+    assert level_interval([5.0, 5.0, 5.0]) == level_interval([5.0])
+    assert level_interval([5.0]).low == 5.0
+
+
+def test_chart_bands_stay_within_the_replicates_every_day():
+    rng = np.random.default_rng(3)
+    values = rng.poisson(0.3, size=(5, 40)).astype(float) * 100  # mostly zeros, skewed
+    mean, low, high = band(values)
+    assert mean.shape == low.shape == high.shape == (40,)
+    assert np.all(low >= values.min(axis=0)) and np.all(high <= values.max(axis=0))
+    assert np.all((low <= mean) & (mean <= high))
+
+
+def test_compare_table_levels_use_the_bootstrap_and_differences_stay_paired():
+    results = pd.DataFrame(
+        {
+            "scenario": ["a"] * 5 + ["b"] * 5,
+            "seed": [1, 2, 3, 4, 5] * 2,
+            "stranded_people_max": [0.0, 0.0, 0.0, 0.0, 650.0, 0.0, 0.0, 10.0, 0.0, 0.0],
+        }
+    )
+    table = compare_table(results, metrics=["stranded_people_max"]).set_index("scenario")
+    assert (table["low"] >= 0).all()
+    assert table.loc["b", "diff"] == pytest.approx(-128.0)
+    assert table.loc["b", "diff_low"] < 0  # differences may be negative
