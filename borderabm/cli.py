@@ -262,11 +262,15 @@ def _prepare_output(out: Path) -> None:
 
 
 def _print_summary(record: dict) -> None:
+    """The run's summary for a person: labels with units (``--json`` keeps the raw names)."""
+    from borderabm.metrics import format_value, metric_label
+
     table = Table(title=f"{record['scenario']} — seed {record['seed']}, {record['days']} days")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in record["summary"].items():
-        table.add_row(name, f"{value:,.2f}" if isinstance(value, float) else str(value))
+        shown = format_value(name, value) if isinstance(value, int | float) else str(value)
+        table.add_row(metric_label(name), shown)
     stdout.print(table)
 
 
@@ -371,6 +375,8 @@ def _stored_runs(store):
 
 
 def _print_comparison(table, replicates: int) -> None:
+    from borderabm.metrics import metric_label
+
     names = list(dict.fromkeys(table["scenario"]))
     out = Table(
         title=f"{' vs '.join(names)} — {replicates} replicates on common seeds "
@@ -388,7 +394,7 @@ def _print_comparison(table, replicates: int) -> None:
                 mark = "*" if row["clear"] else ""
                 text += f"\nΔ {_short(row['diff'], signed=True)}{mark}"
             cells.append(text)
-        out.add_row(metric, *cells)
+        out.add_row(metric_label(metric), *cells)
     # Four scenarios need room: use at least 150 columns even when output goes to a log.
     Console(width=max(stdout.width, 150), markup=False, emoji=False).print(out)
 
@@ -626,14 +632,18 @@ def results(
 
 
 def _print_results(table, title: str) -> None:
+    from borderabm.metrics import metric_label
+
     if table.empty:
         return
     metrics = [c[: -len("_low")] for c in table.columns if c.endswith("_low")]
     fixed = {"scenario", "point", "replicates", *metrics}
     parameters = [c for c in table.columns if c not in fixed and not c.endswith(("_low", "_high"))]
     out = Table(title=f"{title}: mean [95% interval] per design point")
-    for column in ("scenario", "point", *parameters, "n", *metrics):
+    for column in ("scenario", "point", *parameters, "n"):
         out.add_column(column, justify="left" if column == "scenario" else "right")
+    for metric in metrics:  # labels with units; the CSV keeps the raw names
+        out.add_column(metric_label(metric), justify="right")
     for _, row in table.iterrows():
         cells = [str(row["scenario"]), str(row["point"])]
         cells += [f"{row[p]:.4g}" if isinstance(row[p], float) else str(row[p]) for p in parameters]
@@ -641,7 +651,9 @@ def _print_results(table, title: str) -> None:
         cells += [f"{_short(row[m])} [{_short(row[m + '_low'])} – {_short(row[m + '_high'])}]"
                   for m in metrics]  # fmt: skip
         out.add_row(*cells)
-    Console(width=max(stdout.width, 160), markup=False, emoji=False).print(out)
+    # Room for every label on one line even when the output goes to a log.
+    width = max(stdout.width, 40 + 12 * len(parameters) + 30 * len(metrics))
+    Console(width=width, markup=False, emoji=False).print(out)
 
 
 @app.command()
