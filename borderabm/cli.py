@@ -294,7 +294,9 @@ def compare(
     report: Annotated[
         Path | None, typer.Option(help="Write an HTML + Markdown report with charts here.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the table as strict JSON (NaN as null).")
+    ] = False,
 ) -> None:
     """Compare scenarios on common seeds: means, 95% intervals, paired differences vs the first."""
     from borderabm.compare import HEADLINE_METRICS, compare_table
@@ -744,11 +746,16 @@ def draw_map(
     from borderabm.geography import build_world
     from borderabm.viz.worldmap import draw_world
 
+    # Check the picture format before the world is built (matplotlib decides by the extension).
+    formats = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "webp", "eps", "ps")
+    if out.suffix and out.suffix[1:].lower() not in formats:
+        fail([f"--out: unknown picture format {out.suffix!r} (allowed: .{', .'.join(formats)})"],
+             str(out))  # fmt: skip
     world = build_world(resolution)
     try:
         draw_world(world, out)
-    except OSError as error:
-        fail([f"cannot write map: {error.strerror or error}"], str(out))
+    except (OSError, ValueError) as error:
+        fail([f"cannot write map: {_reason(error)}"], str(out))
     stdout.print(
         f"wrote {out}: {world.grid.width} x {world.grid.height} cells of {resolution:g} km; "
         f"border {world.border_length_km:,.1f} km on the grid "

@@ -274,3 +274,9 @@ def test_ui_on_a_port_in_use_fails_before_printing_its_banner():
         result = invoke("ui", "--port", str(port))
     assert "the port is in use" in error_of(result)
     assert "borderabm UI" not in result.stdout
+
+
+def test_an_unknown_picture_format_is_refused_before_the_world_is_built(tmp_path):
+    line = error_of(invoke("map", "--out", tmp_path / "world.xyz"))
+    assert "--out: unknown picture format '.xyz' (allowed: .png" in line
+    assert not list(tmp_path.iterdir())
