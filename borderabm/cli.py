@@ -280,7 +280,10 @@ def compare(
         list[str] | None, typer.Argument(help="Two or more scenarios; the first is the reference.")
     ] = None,
     replicates: Annotated[int, typer.Option(min=1, max=10_000, help="Runs per scenario.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of replicate 1 (k-th uses seed + k - 1).")] = 1,
+    seed: Annotated[
+        int,
+        typer.Option(min=0, max=2**62, help="Seed of replicate 1 (k-th uses seed + k - 1)."),
+    ] = 1,
     days: Annotated[int | None, typer.Option(help="Days to simulate (overrides horizons).")] = None,
     sweep_dir: Annotated[
         Path | None,
@@ -328,6 +331,9 @@ def compare(
             runs = store.runs()
         except StoreError as error:
             fail([str(error)])
+        except OSError as error:  # run_sweep lets through only a scheduler it cannot reach
+            fail([f"cannot use the Dask scheduler: {_reason(error)} (finished runs are kept in "
+                  f"{store.root})"], f"--dask {dask}")  # fmt: skip
         order = list(loaded.scenario_files)
     missing = [m for m in HEADLINE_METRICS if m not in runs]
     if missing:
@@ -473,6 +479,10 @@ def sweep(
         except StoreError as error:
             progress.stop()
             fail([str(error)])
+        except OSError as error:  # run_sweep lets through only a scheduler it cannot reach
+            progress.stop()
+            fail([f"cannot use the Dask scheduler: {_reason(error)} (finished runs are kept in "
+                  f"{store.root})"], f"--dask {dask}")  # fmt: skip
     table = summarise(_stored_runs(store), loaded.spec.metrics)  # a damaged row: one error line
     stderr.print(f"{executed} runs executed, {done_before} already done; results in {store.root}",
                  soft_wrap=True)  # fmt: skip
@@ -501,15 +511,17 @@ def sensitivity(
     from borderabm.experiments import sensitivity as analysis
     from borderabm.experiments.store import StoreError
 
+    path = resolve_shipped_file(sweep_file, "sweeps")
     try:
-        analysis.command(resolve_shipped_file(sweep_file, "sweeps"), out, metric or [], workers,
-                         dask, stdout)  # fmt: skip
+        analysis.command(path, out, metric or [], workers, dask, stdout)
     except ScenarioError as error:
         fail(error.problems, error.source)
     except StoreError as error:  # names its file
         fail([str(error)])
-    except ValueError as error:
-        fail([str(error)], str(sweep_file))
+    except ValueError as error:  # some messages name the file already
+        fail([str(error).removeprefix(f"{path}: ")], str(path))
+    except OSError as error:  # run_sweep lets through only a scheduler it cannot reach
+        fail([f"cannot use the Dask scheduler: {_reason(error)}"], f"--dask {dask}")
 
 
 @app.command()
@@ -714,7 +726,10 @@ def validate_model(
     out: Annotated[Path, typer.Option(help="Folder for validation.md/.html.")] = Path(
         "out/validation"
     ),
-    seed: Annotated[int, typer.Option(help="Seed of replicate 1 (k-th uses seed + k - 1).")] = 1,
+    seed: Annotated[
+        int,
+        typer.Option(min=0, max=2**62, help="Seed of replicate 1 (k-th uses seed + k - 1)."),
+    ] = 1,
     store: Annotated[
         Path | None, typer.Option(help="Keep the runs here and reuse them (default: temporary).")
     ] = None,
@@ -729,7 +744,7 @@ def validate_model(
                        seed=seed, store=store, scenarios=shipped_scenarios_dir(),
                        stdout=stdout, stderr=stderr)  # fmt: skip
     except ValidationInputError as error:
-        fail(error.problems, error.source)
+        fail(error.problems, error.source or "borderabm validate-model")
     except ScenarioError as error:
         fail(error.problems, error.source)
     raise typer.Exit(code)

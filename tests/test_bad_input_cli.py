@@ -280,3 +280,23 @@ def test_an_unknown_picture_format_is_refused_before_the_world_is_built(tmp_path
     line = error_of(invoke("map", "--out", tmp_path / "world.xyz"))
     assert "--out: unknown picture format '.xyz' (allowed: .png" in line
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("seed", ["-5", str(2**63)])
+def test_a_compare_seed_out_of_range_is_a_usage_error(tmp_path, seed):
+    args = ["compare", "baseline", "no_fence", "--days", "2", "--seed", seed, "--out", tmp_path]
+    assert "error: borderabm compare --seed: " in error_of(invoke(*args))
+
+
+def test_an_unreachable_dask_scheduler_is_an_error_line(tmp_path):
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        line = error_of(invoke("compare", "baseline", "no_fence", "--days", "2", "--dask",
+                               "tcp://127.0.0.1:1", "--out", tmp_path / "c"))  # fmt: skip
+    assert line.startswith("error: --dask tcp://127.0.0.1:1: cannot use the Dask scheduler")
+
+
+def test_validate_model_options_name_the_command():
+    line = error_of(invoke("validate-model", "--replicates", "3"))
+    assert line.startswith("error: borderabm validate-model: replicates: 3 is too few")
