@@ -15,6 +15,7 @@ import datetime as dt
 import difflib
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -776,6 +777,34 @@ def _check_changes(scenario: Scenario, document: dict[str, Any], source: str) ->
         base = changed
 
 
+# Our TOML files are a few kilobytes; a much larger "file" is a mistake (a device, a data file).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def _read_regular_file(path: Path, what: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`.
+
+    A pipe, a terminal or a device (``/dev/zero``) would block or never end, so they are refused
+    before reading.
+
+    Raises:
+        ScenarioError: For a file that is not a regular file, or is too large.
+        OSError: If the file cannot be opened or read.
+    """
+    status = path.stat()  # before opening: opening a pipe would wait for a writer
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(str(path))
+    if not stat.S_ISREG(status.st_mode):
+        raise ScenarioError(str(path), [f"not a regular file (allowed: a {what} on disk)"])
+    if status.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(str(path), [
+            f"{status.st_size:,} bytes is too large for a {what} "
+            f"(allowed: at most {MAX_FILE_BYTES:,} bytes)"
+        ])  # fmt: skip
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
 def read_toml_file(path: str | Path, what: str) -> tuple[bytes, dict[str, Any]]:
     """The bytes of a TOML file and the document they hold.
 
@@ -788,7 +817,7 @@ def read_toml_file(path: str | Path, what: str) -> tuple[bytes, dict[str, Any]]:
     """
     source = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = _read_regular_file(Path(path), what)
         text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError(source, ["no such file"]) from None

@@ -300,3 +300,20 @@ def test_an_unreachable_dask_scheduler_is_an_error_line(tmp_path):
 def test_validate_model_options_name_the_command():
     line = error_of(invoke("validate-model", "--replicates", "3"))
     assert line.startswith("error: borderabm validate-model: replicates: 3 is too few")
+
+
+def test_pipes_and_devices_are_refused_instead_of_read_forever(tmp_path):
+    import os
+
+    pipe = tmp_path / "pipe.toml"
+    os.mkfifo(pipe)  # opening it to read would wait for a writer that never comes
+    assert "not a regular file (allowed: a scenario file on disk)" in error_of(
+        invoke("validate", pipe))  # fmt: skip
+    assert "not a regular file" in error_of(invoke("sweep", "/dev/zero"))
+
+
+def test_a_huge_file_is_refused_unread(tmp_path):
+    big = tmp_path / "big.toml"
+    with big.open("wb") as handle:
+        handle.truncate(17 * 1024 * 1024)  # sparse: no disk used
+    assert "is too large for a scenario file" in error_of(invoke("validate", big))
