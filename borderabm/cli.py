@@ -117,6 +117,8 @@ def _usage_error_line(error: click_errors.UsageError) -> str:
         allowed = [o for p in (ctx.command.params if ctx else []) for o in p.opts if o[:2] == "--"]
         return error_line([f"no such option (allowed: {', '.join(allowed)})"],
                           f"{where} {error.option_name}")  # fmt: skip
+    if ctx is not None and isinstance(ctx.command, TyperGroup) and "command" in message:
+        message += f" (allowed: {', '.join(ctx.command.list_commands(ctx))})"
     return error_line([message], where)
 
 
@@ -135,11 +137,7 @@ stderr = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 def fail(problems: list[str], source: str | None = None) -> NoReturn:
     """Print problems as one ``error:`` line on stderr and exit with code 2."""
-    _exit_via_typer(error_line(problems, source))
-
-
-def _exit_via_typer(line: str) -> NoReturn:
-    sys.stderr.write(line + "\n")
+    sys.stderr.write(error_line(problems, source) + "\n")
     sys.stderr.flush()
     raise typer.Exit(EXIT_BAD_INPUT)
 
