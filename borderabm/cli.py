@@ -156,7 +156,15 @@ def scenario_path(name: str) -> Path:
     try:
         return resolve_scenario_path(name)
     except (OSError, ValueError) as error:
-        fail([f"cannot use this path: {error}"], name)
+        fail([f"cannot use this path: {_reason(error)}"], name)
+
+
+def input_path(name: str | Path, kind: str) -> Path:
+    """A sweep or spec argument as a path (a file, or a shipped name); bad ones are an error line."""
+    try:
+        return resolve_shipped_file(name, kind)
+    except (OSError, ValueError) as error:  # e.g. a file name too long for the file system
+        fail([f"cannot use this path: {_reason(error)}"], str(name))
 
 
 def load_or_fail(scenario: str, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -448,7 +456,7 @@ def sweep(
     from borderabm.experiments.sweep import load_sweep
 
     try:
-        loaded = load_sweep(resolve_shipped_file(sweep_file, "sweeps"), resolve_relative)
+        loaded = load_sweep(input_path(sweep_file, "sweeps"), resolve_relative)
     except ScenarioError as error:
         fail(error.problems, error.source)
     store = ResultsStore(out or default_results_dir(loaded.spec.name))
@@ -509,7 +517,7 @@ def sensitivity(
     from borderabm.experiments import sensitivity as analysis
     from borderabm.experiments.store import StoreError
 
-    path = resolve_shipped_file(sweep_file, "sweeps")
+    path = input_path(sweep_file, "sweeps")
     try:
         analysis.command(path, out, metric or [], workers, dask, stdout)
     except ScenarioError as error:
@@ -601,7 +609,7 @@ def calibrate(
     from borderabm.experiments.store import StoreError
 
     try:
-        spec = resolve_shipped_file(spec_file, "calibration")
+        spec = input_path(spec_file, "calibration")
         calibration.command(spec, out, samples, replicates, workers, dask, stdout, stderr,
                             resolve_scenario=resolve_relative)  # fmt: skip
     except ScenarioError as error:

@@ -317,3 +317,9 @@ def test_a_huge_file_is_refused_unread(tmp_path):
     with big.open("wb") as handle:
         handle.truncate(17 * 1024 * 1024)  # sparse: no disk used
     assert "is too large for a scenario file" in error_of(invoke("validate", big))
+
+
+@pytest.mark.parametrize("command", ["validate", "sweep", "calibrate", "sensitivity", "results"])
+def test_a_file_name_too_long_for_the_file_system_is_an_error_line(tmp_path, command):
+    line = error_of(invoke(command, tmp_path / ("a" * 300 + ".toml")))
+    assert "File name too long" in line and "Errno" not in line

@@ -402,7 +402,8 @@ def test_fuzz_results_stores(tmp_path_factory, clean_store, data):
 # ----------------------------------------------------------------------------------------------
 # Command-line options
 # ----------------------------------------------------------------------------------------------
-OPTION_VALUES = ["-1", "0", "70000", "2", "abc", "1e308", "nan", str(2**64), "", "[/]", "../x"]
+OPTION_VALUES = ["-1", "0", "70000", "2", "abc", "1e308", "nan", str(2**64), "", "[/]", "../x",
+                 "a" * 300, "a" * 300 + ".toml", "/dev/zero", "/", "nul\x00"]  # fmt: skip
 
 
 def parses_as_number(text: str) -> bool:
@@ -413,14 +414,15 @@ def parses_as_number(text: str) -> bool:
     return True
 
 
-@fuzz(60)
+@fuzz(80)
 @given(
     st.sampled_from([
         ["ui", "--port"], ["run", "baseline", "--days"], ["run", "baseline", "--seed"],
         ["compare", "baseline", "no_fence", "--replicates"], ["map", "--resolution"],
         ["validate-model", "--replicates"], ["sweep", "x.toml", "--workers"],
         ["discover", ".", "--metric", "attacks", "--threshold"], ["results"], ["validate"],
-        ["calibrate", "x.toml", "--samples"], ["run"], ["nonsense"],
+        ["calibrate", "x.toml", "--samples"], ["run"], ["nonsense"], ["sweep"], ["calibrate"],
+        ["sensitivity"], ["compare", "--sweep"],
     ]),
     st.one_of(st.sampled_from(OPTION_VALUES), st.text(max_size=10)),
 )  # fmt: skip

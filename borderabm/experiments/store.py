@@ -168,11 +168,11 @@ class ResultsStore:
             StoreError: Naming the file, if it cannot be read or is not a JSON object.
         """
         path = self.root / MANIFEST
-        if not path.exists():
-            return None
         try:
+            if not path.exists():
+                return None
             manifest = json.loads(path.read_bytes().decode("utf-8"))
-        except OSError as error:
+        except OSError as error:  # also a path the file system refuses (too long)
             raise StoreError(f"{path}: cannot read: {error.strerror or error}") from None
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise StoreError(f"{path}: cannot read: not JSON (allowed: the manifest.json that "
