@@ -41,6 +41,13 @@ ERROR_LINE = re.compile(r"^error: .+: .+$")
 runner = CliRunner()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def warm_world_cache():
+    """Build (or load) the default world and routes once, outside the per-case time bound."""
+    result = runner.invoke(app, ["run", "baseline", "--days", "1", "--json"])
+    assert result.exit_code == 0, result.output
+
+
 def fuzz(examples: int):
     """Fixed, derandomized example counts: the same cases on every CI run."""
     return settings(
