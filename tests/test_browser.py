@@ -57,6 +57,7 @@ def day(page) -> int:
 
 MAP_PIXEL_JS = """([x, y]) => {
     const canvas = document.querySelector('canvas.borderabm-map');
+    if (!canvas) { return [-1, -1, -1]; }  // between a Reset and the new model's map
     return Array.from(canvas.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3));
 }"""
 

@@ -20,6 +20,12 @@ def results_dir(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def configured_results(results_dir, monkeypatch):
     monkeypatch.setenv(cp.RESULTS_ENV, str(results_dir))
+    # Outside a server the page's kernel-scoped state is global: each test starts from defaults.
+    defaults = {cp.compare_mode: cp.NEW, cp.compare_chosen: None, cp.compare_reference: None,
+                cp.compare_replicates: cp.DEFAULT_REPLICATES, cp.compare_days: cp.DEFAULT_DAYS,
+                cp.compare_saved_choice: None, cp.last_comparison: None}  # fmt: skip
+    for state, value in defaults.items():
+        state.set(value)
     return results_dir
 
 
@@ -41,7 +47,8 @@ def test_a_comparison_reports_progress_and_builds_the_scorecard_and_charts(compa
     assert result.results_dir.parent == results_dir
     assert result.results_dir.name.startswith("ui-compare-baseline-vs-fence_full-r2-d30-s1-")
     assert list(result.scorecard.columns) == ["metric", *NAMES]
-    assert "attacks" in set(result.scorecard["metric"])
+    assert "Attacks (attacks)" in set(result.scorecard["metric"])
+    assert "Formal trade (US$)" in set(result.scorecard["metric"])
     reference, other = result.scorecard.iloc[0][NAMES]
     assert "[" in reference and "Δ" not in reference
     assert "\nΔ " in other
@@ -61,6 +68,19 @@ def test_asking_again_reuses_the_stored_runs(compared):
     again = cp.run_comparison(NAMES, 2, cp.MIN_DAYS, lambda d, t: calls.append((d, t)))
     assert calls == [(4, 4)]
     assert again.results_dir == compared[0].results_dir
+
+
+def test_the_scorecard_shows_no_level_below_zero_and_money_in_us_dollars(compared):
+    result = compared[0]
+    for _, row in result.scorecard.iterrows():
+        for name in NAMES:
+            level = row[name].split("\n")[0]  # "mean [low – high]", before the difference line
+            assert "-" not in level and "−" not in level, (row["metric"], level)
+    trade = result.scorecard.set_index("metric").loc["Formal trade (US$)", "baseline"]
+    assert trade.startswith("US$") and trade.count("US$") == 3
+    # The page's numbers are the comparison table's, formatted.
+    table = result.table.set_index(["scenario", "metric"])
+    assert (table.loc[(slice(None), "stranded_people_max"), "low"] >= 0).all()
 
 
 def test_the_scorecard_html_has_a_metric_header_and_escapes_text(compared):
@@ -176,3 +196,48 @@ def test_the_page_refuses_a_bad_selection_without_running():
     assert rc.find(v.Btn, children=["Run comparison"]).widget.disabled
     assert rc.find(v.Alert, children=["choose 2 to 4 scenarios (got 1)"]).widgets
     rc.close()
+
+
+def test_messages_for_the_page_name_no_server_folder(configured_results):
+    from borderabm.ui.run_setup import scenario_entries
+
+    scenarios = scenario_entries()["baseline"].path.parent
+    message = cp.without_server_paths(
+        f"{configured_results}/ui-x/manifest.json: unreadable; {scenarios.resolve()}/b.toml: bad"
+    )
+    assert str(configured_results) not in message and str(scenarios.resolve()) not in message
+    assert "results folder: ui-x/manifest.json" in message
+    assert "scenarios folder: b.toml" in message
+
+
+def test_replaying_a_design_point_run_of_a_saved_sweep_reproduces_it(configured_results, tmp_path):
+    from borderabm.experiments.runner import run_sweep
+    from borderabm.experiments.store import ResultsStore
+    from borderabm.experiments.sweep import load_sweep
+    from borderabm.scenario import resolve_relative
+    from borderabm.ui.run_setup import base_settings, build_model, levers_of, scenario_entries
+
+    sweep_file = tmp_path / "points.toml"
+    sweep_file.write_text(
+        'name = "points"\nscenarios = ["baseline"]\nreplicates = 1\nseed = 4\ndays = 8\n'
+        '[design]\nkind = "lhs"\nsamples = 2\n'
+        '[parameters."patrols.units"]\nlow = 200\nhigh = 1500\ninteger = true\n'
+    )
+    sweep = load_sweep(sweep_file, resolve_relative)
+    run_sweep(sweep, ResultsStore(configured_results / "points-sweep"), workers=1)
+    result = cp.load_saved_comparison("points-sweep")
+    assert list(result.runs["replay"]) == ["baseline", "baseline"]
+    for row in result.runs.itertuples(index=False):
+        point = int(row.scenario.split("@")[1])
+        assert row.overrides == sweep.points[point]
+        entry = scenario_entries()["baseline"]
+        # What the Run tab does on Replay: the levers start at the point's values, untouched.
+        levers = levers_of(base_settings(entry, row.overrides))
+        assert levers["units"] == row.overrides["patrols.units"] != entry.settings.patrols.units
+        model = build_model("baseline", levers, int(row.seed), int(row.days), row.overrides)
+        (spec,) = [r for r in sweep.runs if r.point == point]
+        assert model.settings.model_dump(mode="json") == spec.document
+        model.run(int(row.days))
+        summary = model.summary()
+        for metric in ("attacks", "militant_crossings", "formal_trade_usd"):
+            assert summary[metric] == getattr(row, metric)

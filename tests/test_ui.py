@@ -100,6 +100,7 @@ def test_map_labels_name_every_sector_and_mark_where_sectors_meet(world):
 
 
 def test_inspecting_a_cell_tells_the_place_the_fence_the_gate_and_the_agents(world):
+    from borderabm.geography.world import COUNTRIES
     from borderabm.ui.inspection import cell_html, describe_cell
 
     model = small_model(world, fence={"coverage": 0.5}, crossings={"Torkham": {"open": False}})
@@ -114,12 +115,17 @@ def test_inspecting_a_cell_tells_the_place_the_fence_the_gate_and_the_agents(wor
     rows = dict(describe_cell(model, x, world.grid.height - 1 - y))
     assert rows["place"].startswith("Afghanistan, Kabul")
     assert rows["nearest town"] == "Kabul, 0 km"
+    assert rows["sector"].startswith("none")  # Kabul is far from the line: no fence sector
+    outside = np.argwhere(world.country == COUNTRIES.index("other"))  # e.g. Iran
+    ox, oy = outside[len(outside) // 2]
+    assert dict(describe_cell(model, ox, world.grid.height - 1 - oy))["sector"].startswith("none")
     assert describe_cell(model, -1, 0) == []
     assert describe_cell(model, 0, world.grid.height) == []
     assert "<script>" not in cell_html([("x", "<script>")], pinned=True)
 
 
 def test_chart_series_are_cumulative_except_stranded_people(world):
+    from borderabm.metrics import metric_label
     from borderabm.ui.app import CHART_METRICS, chart_series
 
     model = small_model(world, crossings={"Torkham": {"open": False}})
@@ -127,10 +133,11 @@ def test_chart_series_are_cumulative_except_stranded_people(world):
     charts = {c["title"]: c for c in chart_series(model)}
     assert len(charts) == len(CHART_METRICS)
     daily = model.timeseries()
-    attacks = charts["attacks"]
+    attacks = charts["Attacks (attacks), to date"]
     assert attacks["x"] == list(range(1, 13))
     assert attacks["y"][-1] == daily["attacks"].sum()
-    assert charts["stranded people"]["y"] == daily["stranded_people"].tolist()
+    stranded = charts[metric_label("stranded_people") + " per day"]
+    assert stranded["y"] == daily["stranded_people"].tolist()
 
 
 def test_ui_serves_the_page_and_its_assets_offline(ui_server):
@@ -170,27 +177,13 @@ def test_ui_binds_loopback_only(ui_server):
     assert addresses and set(addresses) <= {ipv4_loopback, ipv6_loopback}, addresses
 
 
-def test_levers_are_bounded_and_applied_on_the_server():
-    import pytest
+def test_a_closed_gate_says_why():
+    from borderabm.ui.inspection import gate_status_text
+    from borderabm.ui.run_setup import build_model
 
-    from borderabm.scenario import ScenarioError
-    from borderabm.ui.app import build_model, levers_of
-
-    levers = levers_of("closures_oct2025")
-    assert levers["closed_gates"] and levers["corridor_gates"] == ["Torkham", "Chaman"]
-    wild = {**levers, "fence": 7.0, "units": 10**9, "deportation": -5, "strategy": "nuke",
-            "unfenced_sectors": ["Khyber", "Atlantis"], "corridor": True,
-            "corridor_gates": ["Ghulam Khan", "../../etc"], "closed_gates": ["Nowhere"]}  # fmt: skip
-    settings = build_model("closures_oct2025", wild).settings
-    assert settings.fence.coverage == 1.0 and settings.fence.sectors == {"Khyber": 0.0}
-    assert settings.patrols.units == 10_000 and settings.patrols.strategy == "static"
-    assert settings.deportation.daily_rate == 0 and not settings.deportation.enabled
-    assert settings.corridor.enabled and settings.corridor.gates == ("Ghulam Khan",)
-    assert all(c.open for c in settings.crossings.values())  # the list names the shut gates
-    shut = build_model("baseline", {**levers_of("baseline"), "closed_gates": ["Torkham"]}).settings
-    assert [g for g, c in shut.crossings.items() if not c.open] == ["Torkham"]
-    replay = build_model("baseline", levers_of("baseline"), {"seed": 42, "days": 30}).settings
-    assert (replay.seed, replay.horizon_days) == (42, 30)
-    for name in ("../scenarios/baseline", "/etc/passwd", "nope"):
-        with pytest.raises(ScenarioError):
-            build_model(name, levers)
+    model = build_model("closures_oct2025", seed=1, days=60)
+    model.run(45)
+    assert gate_status_text(model, "Gursal") == "closed (gate status)"
+    torkham = gate_status_text(model, "Torkham")
+    assert torkham.startswith("closed: October 2025 clashes (days 41–89, to 2025-11-29)")
+    assert gate_status_text(model, "Badini") in ("open", "closed: rule “attack surge closes gates”")

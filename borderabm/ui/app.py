@@ -1,25 +1,57 @@
 """The browser UI (Solara): watch a policy scenario unfold, pull the levers, compare scenarios.
 
-Started by ``borderabm ui``. Scenarios come only from the shipped folder or the folder named by
-``BORDERABM_SCENARIOS`` — never from a path sent by the browser — and every lever is bounded here,
-on the server, whatever the page sends.
+Started by ``borderabm ui``. Scenarios come only from the shipped folder and the folder named by
+``BORDERABM_SCENARIOS`` — never from a path sent by the browser — and every lever is checked here,
+on the server, whatever the page sends (see :mod:`borderabm.ui.run_setup`).
+
+What the Run tab shows is what the model computes: until a lever is changed it runs exactly the
+scenario file with the seed and days shown (``borderabm run FILE --seed S --days N`` gives the same
+totals). The run's settings live in kernel-scoped state, so switching tabs keeps them, and in a
+per-browser-session store, so a reload rebuilds the run and fast-forwards it to the same day.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import html
+import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import solara
+import solara.lab
+import solara.server.settings
 
 from borderabm.geography.sources import crossing_names, sector_names
+from borderabm.metrics import format_value, metric_label
 from borderabm.model import BorderModel
-from borderabm.scenario import ScenarioError, load_scenario, shipped_scenarios_dir, with_overrides
+from borderabm.scenario import Scenario, ScenarioError
+from borderabm.ui import session
 from borderabm.ui.compare_page import ComparePage, replay_request
-from borderabm.ui.inspection import cell_html, describe_cell
+from borderabm.ui.inspection import cell_html, describe_cell, gate_status_text
+from borderabm.ui.run_setup import (
+    DAYS,
+    LEVER_BOUNDS,
+    MAX_AGENTS,
+    NUMBER_LEVERS,
+    SEED,
+    STRATEGIES,
+    NumberLever,
+    ScenarioEntry,
+    base_settings,
+    build_model,
+    changed_levers,
+    default_scenario,
+    levers_of,
+    parse_permalink,
+    permalink,
+    scenario_entries,
+    settings_for,
+)
 from borderabm.viz.raster import (
     GATE_HALF_SIZE,
     GATE_RGB,
@@ -31,122 +63,101 @@ from borderabm.viz.raster import (
     terrain_png,
 )
 
-MAX_AGENTS = 2_000_000  # a page may not ask the server for more than this
-LEVER_BOUNDS = {
-    "fence.coverage": (0.0, 1.0),
-    "patrols.units": (0, 10_000),
-    "deportation.daily_rate": (0, 50_000),
-    "trigger_threshold": (0, 500),
-}
-STRATEGIES = ["static", "uniform", "adaptive", "stackelberg"]
-# Play waits until the browser has drawn each day (or this long), so it never runs ahead of the
-# page and Pause takes effect at once; the minimum gap leaves room for other messages.
-FRAME_ACK_TIMEOUT_S = 1.0
+__all__ = ["LEVER_BOUNDS", "MAX_AGENTS", "Page", "build_model", "levers_of", "scenario_names"]
+
+# Play waits until the browser has drawn each day before stepping again, so it never runs ahead
+# of the page and Pause takes effect at once. A browser that draws nothing for STALE_AFTER_S (a
+# closed laptop, a killed browser) pauses the run, so the server does not step it for nobody.
+FRAME_POLL_S = 0.2
+STALE_AFTER_S = 5.0
 MIN_FRAME_INTERVAL_S = 0.01
 CHART_EVERY_DAYS = 5  # while playing, the charts are redrawn every five days
 CHART_METRICS = (
-    ("militant_crossings", "militant crossings"),
-    ("militant_interdictions", "interdictions"),
-    ("attacks", "attacks"),
-    ("formal_trade_usd", "formal trade US$"),
-    ("informal_trade_usd", "informal trade US$"),
-    ("stranded_people", "stranded people"),
-    ("border_deaths", "deaths"),
-    ("refugee_crossings_irregular", "irregular crossings"),
+    "militant_crossings",
+    "militant_interdictions",
+    "attacks",
+    "formal_trade_usd",
+    "informal_trade_usd",
+    "stranded_people",
+    "border_deaths",
+    "refugee_crossings_irregular",
 )
+LEVEL_METRICS = ("stranded_people",)  # daily levels; the other charts are running totals
+TOTAL_METRICS = (
+    "attacks",
+    "militant_crossings",
+    "militant_interdictions",
+    "formal_trade_usd",
+    "informal_trade_usd",
+    "border_deaths",
+    "refugee_crossings_irregular",
+    "stranded_people_max",
+    "crossing_closed_days",
+    "policy_cost_usd",
+)
+# A browser that vanished without closing its tab: Solara would keep its kernel (and models) for
+# 24 h. The page's settings survive in the session store, so a minute is enough.
+KERNEL_CULL_TIMEOUT = "60s"
+if not os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT"):
+    solara.server.settings.kernel.cull_timeout = KERNEL_CULL_TIMEOUT
 
 
 def scenario_names() -> list[str]:
-    """Names of the scenarios the page may open."""
-    return sorted(p.stem for p in shipped_scenarios_dir().glob("*.toml"))
-
-
-def clamp(key: str, value: float) -> float:
-    """Bound a lever to its allowed range."""
-    low, high = LEVER_BOUNDS[key]
-    return min(max(value, low), high)
-
-
-def build_model(name: str, levers: dict, replay: dict | None = None) -> BorderModel:
-    """A fresh model for a listed scenario with the page's levers applied (bounded here).
-
-    Raises:
-        ScenarioError: For a name that is not listed, or levers the scenario rejects.
-    """
-    if name not in scenario_names():
-        raise ScenarioError(name, ["not a scenario of the configured folder"])
-    base = load_scenario(shipped_scenarios_dir() / f"{name}.toml")
-    overrides: dict = {
-        "fence.coverage": clamp("fence.coverage", float(levers["fence"])),
-        "patrols.units": int(clamp("patrols.units", int(levers["units"]))),
-        "patrols.strategy": levers["strategy"] if levers["strategy"] in STRATEGIES else "static",
-        "patrols.lethal_force": bool(levers["lethal"]),
-        "corridor.enabled": bool(levers["corridor"]),
-        "deportation.enabled": int(levers["deportation"]) > 0,
-        "deportation.daily_rate": int(clamp("deportation.daily_rate", int(levers["deportation"]))),
-    }
-    if overrides["fence.coverage"] != base.fence.coverage_on(0):
-        overrides["fence.schedule"] = []  # the page's coverage replaces a dated build-up
-    for sector in levers["unfenced_sectors"]:
-        if sector in sector_names():
-            overrides[f"fence.sectors.{sector}"] = 0.0
-    gates = [g for g in levers["corridor_gates"] if g in base.crossings]
-    if gates:
-        overrides["corridor.gates"] = gates
-    for gate, crossing in base.crossings.items():  # the list says exactly which gates are shut
-        if crossing.open == (gate in levers["closed_gates"]):
-            overrides[f"crossings.{gate}.open"] = not crossing.open
-    threshold = clamp("trigger_threshold", float(levers["trigger"]))
-    if threshold > 0:
-        overrides["triggers"] = [{"name": "page trigger", "metric": "attacks", "window_days": 30,
-                                  "threshold": threshold, "duration_days": 14}]  # fmt: skip
-    if replay:  # the exact run of a comparison row: its seed and horizon
-        overrides["seed"] = int(replay["seed"])
-        overrides["horizon_days"] = int(replay["days"])
-    settings = with_overrides(base, overrides, name)
-    population = settings.population
-    total = population.traders + population.refugees + population.militants
-    if total + settings.patrols.units > MAX_AGENTS:
-        raise ScenarioError(name, [f"more than {MAX_AGENTS:,} agents"])
-    return BorderModel(settings)
+    """Names of the valid scenarios the page may open."""
+    return [name for name, entry in scenario_entries().items() if entry.ok]
 
 
 def running_totals(model: BorderModel) -> dict[str, float]:
-    """Totals so far, from the model's daily history (cheap enough for every frame)."""
-    history = model._history  # noqa: SLF001 - the model's own per-day counters
-    names = ("attacks", "militant_crossings", "formal_trade_usd", "informal_trade_usd",
-             "border_deaths")  # fmt: skip
-    totals = {name: float(sum(history.get(name, []))) for name in names}
-    totals["stranded_people_max"] = float(max(history.get("stranded_people", [0]) or [0]))
-    return totals
+    """The run's totals so far, exactly as ``borderabm run`` reports them after these days."""
+    summary = model.summary()
+    return {name: float(summary[name]) for name in TOTAL_METRICS if name in summary}
 
 
-def levers_of(name: str) -> dict:
-    """The levers as a scenario file sets them."""
-    settings = load_scenario(shipped_scenarios_dir() / f"{name}.toml")
-    return {
-        "fence": settings.fence.coverage_on(0),
-        "units": settings.patrols.units,
-        "strategy": settings.patrols.strategy,
-        "lethal": settings.patrols.lethal_force,
-        "corridor": settings.corridor.enabled,
-        "deportation": settings.deportation.daily_rate if settings.deportation.enabled else 0,
-        "trigger": settings.triggers[0].threshold if settings.triggers else 0,
-        "closed_gates": [g for g, c in settings.crossings.items() if not c.open],
-        "unfenced_sectors": [name for name, share in settings.fence.sectors.items() if share == 0],
-        "corridor_gates": list(settings.corridor.gates),
-    }
+def play_days(
+    step: Callable[[], None],
+    keep_playing: Callable[[], bool],
+    at_end: Callable[[], bool],
+    frame_drawn: threading.Event,
+    stale_after_s: float = STALE_AFTER_S,
+) -> str:
+    """Step one day at a time, each after the browser has drawn the last one.
+
+    Args:
+        step: Advances the model by one day (and tells the page).
+        keep_playing: False once the analyst pressed Pause (checked while waiting, too).
+        at_end: True when the run reached its horizon.
+        frame_drawn: Set by the browser's acknowledgement of a drawn day.
+        stale_after_s: Pause when no day was drawn for this long.
+
+    Returns:
+        Why it stopped: "paused", "end" or "browser silent".
+    """
+    while keep_playing():
+        if at_end():
+            return "end"
+        frame_drawn.clear()
+        step()
+        waited = 0.0
+        while not frame_drawn.wait(FRAME_POLL_S):
+            waited += FRAME_POLL_S
+            if not keep_playing():
+                return "paused"
+            if waited >= stale_after_s:
+                return "browser silent"
+        time.sleep(MIN_FRAME_INTERVAL_S)
+    return "paused"
 
 
 def chart_series(model: BorderModel) -> list[dict]:
     """The charts' data so far: cumulative totals (stranded people as a daily level)."""
     history = model._history  # noqa: SLF001 - the model's own per-day counters
     charts = []
-    for column, title in CHART_METRICS:
+    for column in CHART_METRICS:
         values = np.asarray(history.get(column, []), dtype=float)
-        if column != "stranded_people":
+        if column not in LEVEL_METRICS:
             values = np.cumsum(values)
         days = np.arange(1, len(values) + 1)
+        title = metric_label(column) + (" per day" if column in LEVEL_METRICS else ", to date")
         charts.append({"title": title, "x": days.tolist(), "y": values.tolist()})
     return charts
 
@@ -201,11 +212,23 @@ def gate_squares(model: BorderModel) -> list[list]:
     return squares
 
 
-def html_table(rows: list[tuple[str, str]], header: tuple[str, str]) -> str:
-    """Rows as a plain HTML table (far cheaper per frame than a data-table widget)."""
-    head = f"<tr><th align='left'>{header[0]}</th><th align='left'>{header[1]}</th></tr>"
-    body = "".join(f"<tr><td style='padding-right:12px'>{a}</td><td>{b}</td></tr>" for a, b in rows)
-    return f"<table style='font-size:13px'>{head}{body}</table>"
+def html_table(rows: list[tuple], header: tuple[str, str]) -> str:
+    """Rows as a plain HTML table (far cheaper per frame than a data-table widget).
+
+    A row may carry a third item, ``(metric, exact value)``: the value cell then holds them as
+    ``data-metric``/``data-value`` attributes, so what is shown can be checked against the model.
+    """
+    head = (f"<tr><th align='left'>{html.escape(header[0])}</th>"
+            f"<th align='left'>{html.escape(header[1])}</th></tr>")  # fmt: skip
+    cells = []
+    for row in rows:
+        exact = ""
+        if len(row) > 2:
+            metric, value = row[2]
+            exact = f" data-metric='{html.escape(metric)}' data-value='{value!r}'"
+        cells.append(f"<tr><td style='padding-right:12px'>{html.escape(str(row[0]))}</td>"
+                     f"<td{exact}>{html.escape(str(row[1]))}</td></tr>")  # fmt: skip
+    return f"<table style='font-size:13px'>{head}{''.join(cells)}</table>"
 
 
 @solara.component
@@ -250,8 +273,18 @@ def LiveView(
         elif not pinned.value:
             where.set(spot)
 
-    solara.Text(f"Day: {model.day} of {model.settings.horizon_days} "
-                f"({model.date.isoformat()})", classes=["day-counter"])  # fmt: skip
+    horizon = model.settings.horizon_days
+    # While playing, the totals (a summary of the whole history) are redone every few days only,
+    # and always on the last day; hovering the map does not redo them.
+    totals_key = model.day // CHART_EVERY_DAYS if playing_now and model.day < horizon else model.day
+    totals_day, shown_totals = solara.use_memo(
+        lambda: (model.day, running_totals(model)), [id(model), totals_key]
+    )
+    solara.Text(f"Day: {model.day} of {horizon} ({model.date.isoformat()})",
+                classes=["day-counter"])  # fmt: skip
+    if model.day >= horizon:
+        solara.Success(f"End of run: all {horizon} days simulated. Reset to run again.",
+                       classes=["run-finished"], dense=True)  # fmt: skip
     solara.HTML(tag="div", unsafe_innerHTML=legend_html())
     with solara.Row():
         MapCanvas(terrain=terrain, overlay=data_url(overlay_png(model)), frame=frame,
@@ -260,127 +293,502 @@ def LiveView(
                   gate_half_size=GATE_HALF_SIZE, event_drawn=on_drawn,
                   event_inspect=inspect)  # fmt: skip
         with solara.Column():
-            statuses = [(c.name, gate_status(model.policy, c.name)) for c in model.world.crossings]
+            statuses = [(c.name, gate_status_text(model, c.name)) for c in model.world.crossings]
             solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
-            totals = [(k, f"{v:,.0f}") for k, v in running_totals(model).items()]
-            solara.HTML(tag="div", unsafe_innerHTML=html_table(totals, ("so far", "total")))
+            totals = [
+                (metric_label(name), format_value(name, value), (name, value))
+                for name, value in shown_totals.items()
+            ]
+            solara.HTML(tag="div", classes=["run-totals"],
+                        unsafe_innerHTML=html_table(totals, (f"totals to day {totals_day}", "")))  # fmt: skip
             CellInfo(model, where, tick)
     # While playing, the charts' data go to the browser every few days only.
     chart_key = model.day // CHART_EVERY_DAYS if playing_now else model.day
     charts = solara.use_memo(lambda: chart_series(model), [id(model), chart_key])
     if model.day:
+        solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
+                    style={"font-size": "12px"})  # fmt: skip
         LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
+        settings = model.settings
+        solara.FileDownload(
+            lambda: model.timeseries().to_csv(index=False),  # made only when asked for
+            filename=f"{settings.name}-seed{settings.seed}-days1-{model.day}.csv",
+            label="Download the daily series (CSV)",
+            mime_type="text/csv",
+        )
+
+
+@solara.component
+def NumberInput(
+    lever: NumberLever,
+    value: float,
+    on_value: Callable[[float], None],
+    label: str | None = None,
+    file_value: float | None = None,
+):
+    """A typed number with its unit, refused (with a message) outside the server's bounds.
+
+    Marks a value that differs from the scenario file's.
+    """
+    refused = solara.use_reactive("")
+    version = solara.use_reactive(0)  # a refused entry is cleared back to the current value
+    text = label or lever.label
+
+    def accept(typed):
+        problem = lever.check(typed) if typed is not None else f"{text}: enter a number"
+        if problem:
+            kept = f"{int(value):,}" if lever.integer else f"{value:g}"
+            refused.set(f"Refused: {problem}. It stays {kept}.")
+            version.set(version.value + 1)
+            return
+        refused.set("")
+        on_value(int(typed) if lever.integer else float(typed))
+
+    field = solara.InputInt if lever.integer else solara.InputFloat
+    with solara.Column(gap="0px", style={"min-width": "190px", "max-width": "260px"},
+                       classes=[f"lever-{lever.key}"]):  # fmt: skip
+        field(
+            label=text,
+            value=int(value) if lever.integer else float(value),
+            on_value=accept,
+            continuous_update=False,
+            suffix=lever.unit,
+            classes=[f"lever-input-{lever.key}"],
+        ).key(f"{lever.key}-{version.value}")
+        hint = lever.bounds()
+        if file_value is not None and value != file_value:
+            solara.Text(f"● changed (file: {file_value:,g})", classes=["lever-changed"],
+                        style={"font-size": "11px", "color": "#b35900"})  # fmt: skip
+        else:
+            solara.Text(f"allowed {hint}", style={"font-size": "11px", "color": "#666"})
+        if refused.value:
+            solara.Text(refused.value, classes=["lever-refused"],
+                        style={"font-size": "11px", "color": "#c62828"})  # fmt: skip
+
+
+def picker_items(entries: dict[str, ScenarioEntry]) -> list[dict]:
+    """The scenario picker's entries; a file that cannot be opened is a disabled error entry."""
+    items = []
+    for name, entry in entries.items():
+        if entry.ok:
+            items.append({"text": name, "value": name})
+        else:
+            items.append({"text": f"⚠ {name}: {entry.problem}", "value": name, "disabled": True})
+    return items
+
+
+def dated_events(settings: Scenario) -> list[str]:
+    """The file's dated closures and rules, one line each, for the analyst to see up front."""
+
+    def date_of(day: int) -> str:
+        return (settings.start_date + dt.timedelta(days=day)).isoformat()
+
+    lines = []
+    for gate, crossing in settings.crossings.items():
+        for closure in crossing.closures:
+            reason = f": {closure.reason}" if closure.reason else ""
+            lines.append(f"{gate} closed days {closure.start}–{closure.end - 1} "
+                         f"({date_of(closure.start)} to {date_of(closure.end - 1)}){reason}")  # fmt: skip
+    for rule in settings.triggers:
+        lines.append(f"Rule “{rule.name}”: {rule.metric} over {rule.window_days} days above "
+                     f"{rule.threshold:g} close {', '.join(rule.crossings)} for "
+                     f"{rule.duration_days} days (cooldown {rule.cooldown_days} days)")  # fmt: skip
+    if settings.fence.schedule:
+        points = ", ".join(f"day {p.day}: {p.coverage:g}" for p in settings.fence.schedule)
+        lines.append(f"Fence built over time ({points})")
+    if settings.deportation.enabled and settings.deportation.start_day:
+        lines.append(f"Deportations start on day {settings.deportation.start_day}")
+    for change in settings.changes:
+        keys = ", ".join(f"{k} = {v}" for k, v in change.set.items())
+        lines.append(f"From day {change.day} ({date_of(change.day)}): {keys}")
+    return lines
+
+
+# Kernel-scoped state (one value per browser tab): switching tabs keeps the run.
+run_scenario = solara.reactive(None)  # the chosen scenario's name
+run_levers = solara.reactive(None)  # the levers shown
+run_seed = solara.reactive(None)  # the seed shown
+run_days = solara.reactive(None)  # the days shown
+live_model = solara.reactive(None)  # the model of the last Reset
+stepping_model = solara.reactive(None)  # the model a play loop is stepping, if any
+run_extra = solara.reactive(None)  # a replayed sweep run's own overrides (its design point)
+applied = solara.reactive(None)  # (scenario, levers, seed, days, extra) of that model
+run_error = solara.reactive("")
+run_notice = solara.reactive("")
+
+
+def _remember_run() -> None:
+    """Keep what a reload needs to rebuild this run: its settings, its day and the levers shown."""
+    current = applied.value
+    if current is None:
+        return
+    name, levers, seed, days, extra = current
+    model = live_model.value
+    session.remember("run", {"scenario": name, "levers": levers, "seed": seed, "days": days,
+                             "extra": extra,
+                             "day": model.day if model is not None else 0,
+                             "shown": {"scenario": run_scenario.value, "levers": run_levers.value,
+                                       "seed": run_seed.value, "days": run_days.value}})  # fmt: skip
+
+
+def start_run(name: str, levers: dict | None, seed: int | None, days: int | None,
+              extra: dict | None = None, fast_forward: int = 0) -> None:  # fmt: skip
+    """Build the model for these settings (the old one is freed first) and show it.
+
+    Args:
+        name: A listed scenario.
+        levers: The levers (None: the file's own).
+        seed: The seed (None: the file's).
+        days: The days to run (None: the file's horizon).
+        extra: A replayed sweep run's own overrides (None: none).
+        fast_forward: Days to simulate at once (to come back to where a reloaded page was).
+    """
+    try:
+        settings = settings_for(name, levers, seed, days, extra)
+    except ScenarioError as problem:  # refused: the run on screen stays as it is
+        run_error.set(str(problem))
+        return
+    old = live_model.value
+    live_model.set(None)  # free the old model before building the next
+    if old is not None and old is not stepping_model.value:
+        old.release()  # else the play loop stepping it releases it when it stops
+    session.release_memory()
+    try:
+        model = BorderModel(settings)
+        if fast_forward:
+            model.run(min(fast_forward, settings.horizon_days))
+    except Exception as problem:  # noqa: BLE001 - the page reports it; the server stays up
+        run_error.set(f"{name}: the model could not be built or run ({type(problem).__name__})")
+        applied.set(None)
+        return
+    run_error.set("")
+    applied.set((name, levers, model.settings.seed, model.settings.horizon_days, extra))
+    live_model.set(model)
+    _remember_run()
+
+
+def open_scenario(name: str, seed: int | None = None, days: int | None = None,
+                  extra: dict | None = None) -> None:  # fmt: skip
+    """Show a scenario with the file's own levers (and the seed and days given, else the file's).
+
+    ``extra`` are a replayed sweep run's own overrides: the levers start at their values.
+    """
+    entry = scenario_entries().get(name)
+    run_scenario.set(name)
+    if entry is None or not entry.ok:
+        run_error.set(f"{name}.toml: {entry.problem if entry else 'not listed'}")
+        live_model.set(None)
+        applied.set(None)
+        return
+    try:
+        base = base_settings(entry, extra)
+    except ScenarioError as problem:
+        run_error.set(str(problem))
+        return
+    levers = levers_of(base)
+    run_extra.set(extra or None)
+    run_levers.set(levers)
+    run_seed.set(base.seed if seed is None else int(seed))
+    run_days.set(base.horizon_days if days is None else int(days))
+    start_run(name, levers, run_seed.value, run_days.value, extra or None)
+
+
+def restore_or_open(search: str | None = None) -> None:
+    """See :func:`_restore_or_open`; a link that cannot be opened is reported above the run."""
+    problem = _restore_or_open(search)
+    if problem:
+        run_error.set(problem)
+
+
+def _restore_or_open(search: str | None) -> str:
+    """A new tab: the run of a link, the run this browser had (rebuilt at its day), or the default.
+
+    Args:
+        search: The page's query string (a link made by :func:`permalink`), if any.
+
+    Returns:
+        Why the link could not be opened ("" if there was none, or it was opened).
+    """
+    if live_model.value is not None or replay_request.value:
+        return ""
+    saved = session.recall("run")
+    entries = scenario_entries()
+    linked, link_error = None, ""
+    if search:
+        try:
+            linked = parse_permalink(search)
+            if linked is not None:  # refused values are reported, not clamped
+                settings_for(linked["scenario"], linked["levers"], linked["seed"], linked["days"])
+        except ScenarioError as problem:
+            linked, link_error = None, f"This link cannot be opened: {problem}"
+    if linked is not None:
+        same = saved is not None and not saved.get("extra") and all(
+            saved.get(key) == linked[key] for key in ("scenario", "levers", "seed", "days")
+        )  # fmt: skip
+        if not same:  # a link to another run than this browser's last one: open it at day 0
+            run_scenario.set(linked["scenario"])
+            run_extra.set(None)
+            run_levers.set(linked["levers"])
+            run_seed.set(linked["seed"])
+            run_days.set(linked["days"])
+            start_run(linked["scenario"], linked["levers"], linked["seed"], linked["days"])
+            return ""
+    if saved and saved.get("scenario") in entries and entries[saved["scenario"]].ok:
+        start_run(saved["scenario"], saved["levers"], saved["seed"], saved["days"],
+                  saved.get("extra"), fast_forward=int(saved.get("day") or 0))  # fmt: skip
+        run_extra.set(saved.get("extra"))
+        shown = saved.get("shown") or {}
+        run_scenario.set(shown.get("scenario") or saved["scenario"])
+        run_levers.set(shown.get("levers") or saved["levers"])
+        run_seed.set(shown.get("seed", saved["seed"]))
+        run_days.set(shown.get("days", saved["days"]))
+        return link_error
+    name = default_scenario(entries)
+    if name is None:
+        return link_error or "No valid scenario in the scenario folders."
+    open_scenario(name)
+    return link_error
+
+
+@solara.component
+def Levers(base: Scenario):
+    """The levers of the chosen scenario, each typed, bounded and marked when changed."""
+    lever = run_levers.value
+    original = levers_of(base)
+
+    def set_lever(key: str, value: Any):
+        run_levers.set({**run_levers.value, key: value})
+        _remember_run()
+
+    rule = base.triggers[0] if base.triggers else None
+    trigger_label = (
+        f"Trigger: {rule.metric.replace('_', ' ')} in {rule.window_days} days above"
+        if rule else "Trigger: attacks in 30 days above"
+    )  # fmt: skip
+    trigger_unit = rule.metric.replace("_", " ") if rule else "attacks"
+
+    def changed_text(key: str) -> str:
+        return " ●" if key in changed_levers(base, lever) else ""
+
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start", "gap": "12px"}):
+        NumberInput(NUMBER_LEVERS["fence"], lever["fence"], lambda v: set_lever("fence", v),
+                    file_value=original["fence"])  # fmt: skip
+        NumberInput(NUMBER_LEVERS["units"], lever["units"], lambda v: set_lever("units", v),
+                    file_value=original["units"])  # fmt: skip
+        NumberInput(NUMBER_LEVERS["deportation"], lever["deportation"],
+                    lambda v: set_lever("deportation", v), file_value=original["deportation"])  # fmt: skip
+        NumberInput(
+            NumberLever("trigger", f"{trigger_label} (0 = off)", trigger_unit,
+                        NUMBER_LEVERS["trigger"].low, NUMBER_LEVERS["trigger"].high, False),
+            lever["trigger"], lambda v: set_lever("trigger", v), file_value=original["trigger"],
+        )  # fmt: skip
+        solara.Select(label="Patrol strategy" + changed_text("strategy"), value=lever["strategy"],
+                      values=list(STRATEGIES), on_value=lambda v: set_lever("strategy", v))  # fmt: skip
+        solara.Switch(label="Lethal force" + changed_text("lethal"), value=bool(lever["lethal"]),
+                      on_value=lambda v: set_lever("lethal", v))  # fmt: skip
+        solara.Switch(label="Trade corridor" + changed_text("corridor"),
+                      value=bool(lever["corridor"]), on_value=lambda v: set_lever("corridor", v))  # fmt: skip
+    with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
+        gates = list(crossing_names())
+        solara.SelectMultiple("Closed gates" + changed_text("closed_gates"),
+                              values=lever["closed_gates"], all_values=gates,
+                              on_value=lambda v: set_lever("closed_gates", v))  # fmt: skip
+        solara.SelectMultiple("Corridor gates (when the corridor is on)"
+                              + changed_text("corridor_gates"),
+                              values=lever["corridor_gates"], all_values=gates,
+                              on_value=lambda v: set_lever("corridor_gates", v))  # fmt: skip
+        solara.SelectMultiple("Sectors left unfenced" + changed_text("unfenced_sectors"),
+                              values=lever["unfenced_sectors"], all_values=sector_names(),
+                              on_value=lambda v: set_lever("unfenced_sectors", v))  # fmt: skip
+    if lever["corridor"] and not lever["corridor_gates"]:
+        solara.Text("No corridor gates chosen: the run has no corridor.", classes=["corridor-off"],
+                    style={"font-size": "12px"})  # fmt: skip
+    elif lever["corridor"]:
+        exempt = sorted(set(lever["corridor_gates"]) & set(lever["closed_gates"]))
+        if exempt and base.corridor.exempt_from_closures:
+            solara.Text(f"Corridor gates stay open whatever the closures: {', '.join(exempt)}.",
+                        style={"font-size": "12px"})  # fmt: skip
 
 
 @solara.component
 def RunPage():
-    """Pick a scenario, set the levers, and watch it run."""
-    names = scenario_names()
-    chosen = solara.use_reactive("closures_oct2025" if "closures_oct2025" in names else names[0])
-    levers = solara.use_reactive(levers_of(chosen.value))
-    model = solara.use_reactive(None)
+    """Pick a scenario, set the levers, seed and days, and watch it run."""
+    entries = scenario_entries()
     tick = solara.use_reactive(0)
-    playing = solara.use_reactive(False)
-    error = solara.use_reactive("")
+    playing = solara.use_reactive(False)  # Play pressed, Pause not yet
+    looping = solara.use_reactive(False)  # a play loop is still stepping
     frame_drawn = solara.use_memo(threading.Event, [])
+    loops = solara.use_memo(lambda: {"generation": 0, "lock": threading.Lock()}, [])
 
-    def reset(replay: dict | None = None):
-        playing.set(False)
-        try:
-            model.set(build_model(chosen.value, levers.value, replay))
-            error.set("")
-        except ScenarioError as problem:
-            model.set(None)
-            error.set(str(problem))
-        tick.set(tick.value + 1)
+    def retire_loops():
+        # Leaving the page (tab switch, closed tab) stops its play loop.
+        return lambda: loops.update(generation=loops["generation"] + 1)
 
-    def choose(name: str):
-        chosen.set(name)
-        levers.set(levers_of(name))
+    solara.use_effect(retire_loops, [])
 
-    solara.use_effect(reset, [chosen.value])
+    router = solara.use_router()
+    solara.use_effect(lambda: restore_or_open(router.search), [])
 
     def take_replay():
         request = replay_request.value
-        if request and request.get("scenario") in names:
-            chosen.set(request["scenario"])
-            levers.set(levers_of(request["scenario"]))
-            reset(request)
-            replay_request.set(None)
+        if not request:
+            return
+        replay_request.set(None)
+        playing.set(False)
+        if request.get("scenario") in entries:
+            open_scenario(request["scenario"], request.get("seed"), request.get("days"),
+                          request.get("overrides"))  # fmt: skip
+            tick.set(tick.value + 1)
 
     solara.use_effect(take_replay, [replay_request.value])
 
-    def step(days: int = 1):
-        current = model.value
-        if current is None:
+    def reset():
+        loops["generation"] += 1  # the play loop stops after the day it is computing
+        playing.set(False)
+        if run_scenario.value is None:
             return
+        start_run(run_scenario.value, run_levers.value, run_seed.value, run_days.value,
+                  run_extra.value)  # fmt: skip
+        run_notice.set("")
+        tick.set(tick.value + 1)
+
+    def choose(name: str):
+        if name is None or name == run_scenario.value:
+            return
+        loops["generation"] += 1
+        playing.set(False)
+        open_scenario(name)
+        tick.set(tick.value + 1)
+
+    def step(days: int = 1, target: BorderModel | None = None):
+        current = live_model.value
+        if current is None or (target is not None and current is not target):
+            return  # a Reset replaced the model the play loop was stepping
         try:
             current.run(min(days, current.settings.horizon_days - current.day))
         except Exception as problem:  # noqa: BLE001 - a failing run must not take the server down
             playing.set(False)
-            error.set(f"the run failed: {problem}")
+            run_error.set(f"the run failed: {type(problem).__name__}")
         tick.set(tick.value + 1)
+        _remember_run()
 
     def play_loop():
-        while playing.value:
-            current = model.value
-            if current is None or current.day >= current.settings.horizon_days:
-                playing.set(False)
-                break
-            frame_drawn.clear()
-            step(1)
-            frame_drawn.wait(FRAME_ACK_TIMEOUT_S)
-            time.sleep(MIN_FRAME_INTERVAL_S)
+        if not playing.value:
+            return
+        # One loop at a time: a new Play (or leaving the page) retires the loop before it, which
+        # finishes the day it is computing (never interrupted mid-day) and stops.
+        loops["generation"] += 1
+        mine = loops["generation"]
+        with loops["lock"]:
+            target = live_model.value
+            stepping_model.set(target)
+            looping.set(True)
+            try:
+                run_notice.set("")
 
-    solara.use_thread(play_loop, dependencies=[playing.value])
+                def at_end() -> bool:
+                    if target is None or live_model.value is not target:
+                        return True  # nothing to play, or a Reset replaced the model
+                    return target.day >= target.settings.horizon_days
 
-    def set_lever(key: str, value):
-        levers.set({**levers.value, key: value})
+                def keep_playing() -> bool:
+                    return playing.value and loops["generation"] == mine
 
+                why = play_days(lambda: step(1, target), keep_playing, at_end, frame_drawn)
+                if why == "browser silent":
+                    run_notice.set(f"Paused: the page drew nothing for {STALE_AFTER_S:g} s.")
+                if loops["generation"] == mine:
+                    playing.set(False)
+            finally:
+                stepping_model.set(None)
+                if target is not None and live_model.value is not target:
+                    target.release()  # a Reset replaced it while this loop was stepping it
+                looping.set(False)
+
+    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+
+    name = run_scenario.value
+    entry = entries.get(name) if name else None
+    model = live_model.value
+    at_end = model is not None and model.day >= model.settings.horizon_days
     with solara.Column(style={"padding": "8px"}):
-        with solara.Row():
-            solara.Select(label="Scenario", value=chosen.value, values=names, on_value=choose)
-            solara.Button("Reset", on_click=lambda: reset())
-            solara.Button("Step", on_click=lambda: step(1), disabled=playing.value)
-            if playing.value:
-                solara.Button("Pause", on_click=lambda: playing.set(False))
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.v.Select(label="Scenario", v_model=name, items=picker_items(entries),
+                            on_v_model=choose, class_="scenario-picker",
+                            style_="max-width: 640px")  # fmt: skip
+            solara.Button("Reset", on_click=reset, disabled=entry is None or not entry.ok)
+            solara.Button("Step", on_click=lambda: step(1),
+                          disabled=playing.value or looping.value or model is None or at_end)  # fmt: skip
+            if playing.value or looping.value:  # Play shows again once the last day is drawn
+                solara.Button("Pause", on_click=lambda: playing.set(False),
+                              disabled=not playing.value)  # fmt: skip
             else:
-                solara.Button("Play", on_click=lambda: playing.set(True))
-        with solara.Row():
-            lever = levers.value
-            solara.SliderFloat("Fence coverage", value=lever["fence"], min=0.0, max=1.0,
-                               step=0.05, on_value=lambda v: set_lever("fence", v))  # fmt: skip
-            solara.SliderInt("Patrol units", value=int(lever["units"]), min=0, max=5000, step=50,
-                             on_value=lambda v: set_lever("units", v))  # fmt: skip
-            solara.Select(label="Patrol strategy", value=lever["strategy"], values=STRATEGIES,
-                          on_value=lambda v: set_lever("strategy", v))  # fmt: skip
-            solara.Switch(label="Lethal force", value=bool(lever["lethal"]),
-                          on_value=lambda v: set_lever("lethal", v))  # fmt: skip
-            solara.Switch(label="Trade corridor", value=bool(lever["corridor"]),
-                          on_value=lambda v: set_lever("corridor", v))  # fmt: skip
-        with solara.Row():
-            solara.SliderInt("Deportations per day", value=int(lever["deportation"]), min=0,
-                             max=20_000, step=500,
-                             on_value=lambda v: set_lever("deportation", v))  # fmt: skip
-            solara.SliderInt("Close gates when attacks in 30 days exceed (0 = off)",
-                             value=int(lever["trigger"]), min=0, max=100,
-                             on_value=lambda v: set_lever("trigger", v))  # fmt: skip
-        with solara.Row():
-            gates = list(crossing_names())
-            solara.SelectMultiple("Closed gates", values=lever["closed_gates"], all_values=gates,
-                                  on_value=lambda v: set_lever("closed_gates", v))  # fmt: skip
-            solara.SelectMultiple("Corridor gates", values=lever["corridor_gates"],
-                                  all_values=gates,
-                                  on_value=lambda v: set_lever("corridor_gates", v))  # fmt: skip
-            solara.SelectMultiple("Sectors left unfenced", values=lever["unfenced_sectors"],
-                                  all_values=sector_names(),
-                                  on_value=lambda v: set_lever("unfenced_sectors", v))  # fmt: skip
-        solara.Text("Levers apply on Reset.", style={"font-size": "12px"})
-        if error.value:
-            solara.Error(error.value)
-        if model.value is not None:
-            LiveView(model.value, tick, on_drawn=lambda _frame: frame_drawn.set(),
+                solara.Button("Play", on_click=lambda: playing.set(True),
+                              disabled=model is None or at_end)  # fmt: skip
+        if entry is not None and entry.ok:
+            settings = entry.settings
+            extra = run_extra.value
+            try:
+                base = base_settings(entry, extra)
+            except ScenarioError:
+                base = settings
+            if settings.description:
+                solara.Text(settings.description, style={"font-size": "13px"},
+                            classes=["scenario-description"])  # fmt: skip
+            with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
+                NumberInput(SEED, run_seed.value if run_seed.value is not None else settings.seed,
+                            lambda v: (run_seed.set(v), _remember_run()),
+                            file_value=settings.seed)  # fmt: skip
+                NumberInput(DAYS, run_days.value or settings.horizon_days,
+                            lambda v: (run_days.set(v), _remember_run()),
+                            label=f"Days to run (from {settings.start_date.isoformat()})",
+                            file_value=settings.horizon_days)  # fmt: skip
+            if run_levers.value is not None:
+                Levers(base)
+            events = dated_events(settings)
+            if events:
+                solara.HTML(tag="div", classes=["scenario-events"],
+                            unsafe_innerHTML="Dated events in the file: <ul style='margin:0'>" +
+                            "".join(f"<li>{html.escape(e)}</li>" for e in events) + "</ul>",
+                            style={"font-size": "12px"})  # fmt: skip
+            shown = (name, run_levers.value, run_seed.value, run_days.value, extra)
+            current = applied.value
+            if current is not None:
+                seed_now, days_now = current[2], current[3]
+                same = current == shown
+                overrides = changed_levers(base, current[1] or levers_of(base))
+                point = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                                  for k, v in (current[4] or {}).items())  # fmt: skip
+                note = (f"Running {current[0]}, seed {seed_now}, {days_now} days, "
+                        + (f"with the sweep run's {point}, " if point else "")
+                        + (f"levers changed from the file: {', '.join(overrides)}" if overrides
+                           else "exactly as the file sets it" if not point
+                           else "no lever changed"))  # fmt: skip
+                with solara.Row(style={"align-items": "baseline", "gap": "12px"}):
+                    solara.Text(note + ("" if same else " — changes shown above apply on Reset"),
+                                classes=["run-settings"],
+                                style={"font-size": "12px", "font-weight": "bold"})  # fmt: skip
+                    if not current[4]:  # a design point's overrides are not levers: no link
+                        link = permalink(current[0], base, current[1] or levers_of(base),
+                                         seed_now, days_now)  # fmt: skip
+                        solara.HTML(tag="a", unsafe_innerHTML="Link to this run",
+                                    attributes={"href": link}, classes=["run-permalink"],
+                                    style={"font-size": "12px"})  # fmt: skip
+        if run_notice.value:
+            solara.Warning(run_notice.value, classes=["run-notice"], dense=True)
+        if run_error.value:
+            solara.Error(run_error.value, classes=["run-error"])
+        if model is not None:
+            LiveView(model, tick, on_drawn=lambda _frame: frame_drawn.set(),
                      playing_now=playing.value)  # fmt: skip
+
+
+def _on_kernel_start():
+    # When a tab closes, its kernel's models become garbage; give their memory back soon after.
+    return session.release_memory_later
+
+
+solara.lab.on_kernel_start(_on_kernel_start)
 
 
 @solara.component
@@ -389,7 +797,8 @@ def Page():  # noqa: D103 - Solara's entry point
     tab = solara.use_reactive(0)
     # A replay request from the compare page opens the run page on that exact run.
     solara.use_effect(lambda: tab.set(0) if replay_request.value else None, [replay_request.value])
-    with solara.Column():
+    # The bottom padding keeps the last rows clear of Solara's corner badge.
+    with solara.Column(style={"padding-bottom": "56px"}):
         solara.HTML(tag="h2", unsafe_innerHTML="borderabm — the Durand Line")
         with solara.lab.Tabs(value=tab.value, on_value=tab.set):
             with solara.lab.Tab("Run"):

@@ -1,6 +1,6 @@
 """A Solara page to compare scenarios on common seeds: a scorecard, charts and replayable runs.
 
-The page runs a comparison (2-4 shipped scenarios, replicate k of each on the same seed) in a
+The page runs a comparison (2-4 listed scenarios, replicate k of each on the same seed) in a
 background thread, in process (``workers=1``), into a results directory under the configured results
 folder (``$BORDERABM_RESULTS_DIR``, default ``results/``), or opens a saved sweep from that folder.
 Scenario and results names come only from those two folders: nothing typed in the browser becomes a
@@ -8,7 +8,12 @@ path. The work is done by plain functions (:func:`run_comparison`, :func:`load_s
 it can be tested and reused without a browser.
 
 Clicking *Replay* on a run sets the module-level reactive :data:`replay_request` to
-``{"scenario": name, "seed": seed, "days": days}`` for the map page to pick up.
+``{"scenario": name, "seed": seed, "days": days}`` (plus ``"overrides"`` for a design point of a
+saved sweep) for the map page to pick up.
+
+The form and the last comparison are kernel-scoped, so switching tabs keeps them; the request of
+the last finished comparison is kept per browser session, so a reloaded page asks for it again
+(its runs are in the results folder, so nothing is recomputed).
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ from pathlib import Path
 import pandas as pd
 import solara
 
-from borderabm.compare import compare_table, short_number
-from borderabm.scenario import ScenarioError, shipped_scenarios_dir
+from borderabm.compare import compare_table
+from borderabm.metrics import format_value, metric_label
+from borderabm.scenario import ScenarioError
+from borderabm.ui import session
+from borderabm.ui.run_setup import scenario_entries
 
 MIN_SCENARIOS, MAX_SCENARIOS = 2, 4
 MIN_REPLICATES, MAX_REPLICATES = 2, 20
@@ -40,8 +48,18 @@ MAX_RUN_ROWS = 200  # rows of the runs table (a big saved sweep would otherwise 
 CHART_SCENARIOS = 10  # the report's charts draw one colour each for the first ten scenarios
 NEW, SAVED = "New comparison", "Saved results"
 
+# Kernel-scoped (one value per browser tab): switching tabs keeps the form and the last result.
+compare_mode = solara.reactive(NEW)
+compare_chosen = solara.reactive(None)
+compare_reference = solara.reactive(None)
+compare_replicates = solara.reactive(DEFAULT_REPLICATES)
+compare_days = solara.reactive(DEFAULT_DAYS)
+compare_saved_choice = solara.reactive(None)
+last_comparison = solara.reactive(None)  # the last finished ComparisonResult
+
 replay_request = solara.reactive(None)
-"""Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked."""
+"""Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked (with
+``"overrides"``, the design point's parameters, for a run of a sweep with several points)."""
 
 Progress = Callable[[int, int], None]
 
@@ -78,8 +96,8 @@ class ComparisonResult:
 
 # Inputs ----------------------------------------------------------------------------------------
 def shipped_names() -> list[str]:
-    """Names of the shipped scenarios the page may run."""
-    return sorted(p.stem for p in shipped_scenarios_dir().glob("*.toml"))
+    """Names of the valid scenarios the page may run (shipped, plus ``$BORDERABM_SCENARIOS``)."""
+    return [name for name, entry in scenario_entries().items() if entry.ok]
 
 
 def default_selection(names: Sequence[str]) -> list[str]:
@@ -108,7 +126,7 @@ def saved_sweeps() -> list[str]:
 def saved_sweep_dir(name: str) -> Path:
     """The results directory of a listed saved sweep (any other name is refused)."""
     if name not in saved_sweeps() or Path(name).name != name:
-        raise ComparisonError(f"no saved results named {name!r} in {results_root()}")
+        raise ComparisonError(f"no saved results named {name!r} in the results folder")
     return results_root() / name
 
 
@@ -116,7 +134,10 @@ def check_request(names: Sequence[str], replicates: int, days: int) -> list[str]
     """Problems with a comparison request, as lines for the page (none: it may run)."""
     problems = []
     shipped = shipped_names()
-    unknown = [n for n in names if n not in shipped]
+    entries = scenario_entries()
+    broken = [n for n in names if n in entries and not entries[n].ok]
+    problems += [f"{n}.toml: {entries[n].problem}" for n in broken]
+    unknown = [n for n in names if n not in shipped and n not in broken]
     if unknown:
         problems.append(
             f"not a shipped scenario: {', '.join(map(repr, unknown))} "
@@ -171,9 +192,9 @@ def run_comparison(
     problems = check_request(names, int(replicates), int(days))
     if problems:
         raise ComparisonError("; ".join(problems))
-    folder = shipped_scenarios_dir()
+    entries = scenario_entries()
     try:
-        sweep = comparison_sweep([folder / f"{n}.toml" for n in names], replicates, seed, days)
+        sweep = comparison_sweep([entries[n].path for n in names], replicates, seed, days)
     except ScenarioError as error:
         raise ComparisonError(str(error)) from None
     label = f"ui-{sweep.spec.name}-r{replicates}-d{days}-s{seed}-{sweep.source_sha256[:10]}"
@@ -199,7 +220,9 @@ def run_comparison(
         except StoreError as error:
             raise ComparisonError(str(error)) from None
         except OSError as error:
-            raise ComparisonError(f"{store.root}: cannot write results ({error})") from None
+            raise ComparisonError(
+                f"{store.root.name}: cannot write results ({error.strerror or 'error'})"
+            ) from None
     files = {name: Path(path) for name, (path, _) in sweep.scenario_files.items()}
     replay = {name: path.stem for name, path in files.items()}
     title = "Comparison: " + " vs ".join(sweep.scenario_files)
@@ -221,11 +244,12 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
         raise ComparisonError(f"{name}: no finished runs yet")
     if progress is not None:
         progress(len(runs), len(runs))
-    shipped = set(shipped_names())
+    entries = scenario_entries()
     replay = {}
     for scenario, entry in (manifest.get("scenarios") or {}).items():
         path = Path(str(entry.get("file", "")))
-        if path.stem in shipped and _same_file(path, shipped_scenarios_dir() / f"{path.stem}.toml"):
+        listed = entries.get(path.stem)
+        if listed is not None and listed.ok and _same_file(path, listed.path):
             replay[scenario] = path.stem
     # The sweep's own scenario order (its first scenario is the reference), then design points.
     listed = list(manifest.get("scenarios") or {})
@@ -234,15 +258,23 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
         ["scenario", "point", "replicate"],
         key=lambda c: c.map(lambda s: (rank.get(s, len(rank)), s)) if c.name == "scenario" else c,
     ).reset_index(drop=True)
+    overrides: dict[str, dict] = {}
     if runs["point"].nunique() > 1:
-        # Design points change parameters: label them, and a shipped scenario cannot replay them.
-        runs["scenario"] = runs["scenario"] + "@" + runs["point"].astype(str)
-        replay = {}
+        # Design points change parameters: label them; a replay applies the point's overrides.
+        points = (manifest.get("design") or {}).get("points") or []
+        labels = runs["scenario"] + "@" + runs["point"].astype(str)
+        point_replay = {}
+        for label, scenario, point in zip(labels, runs["scenario"], runs["point"], strict=True):
+            if scenario in replay and 0 <= int(point) < len(points):
+                point_replay[label] = replay[scenario]
+                overrides[label] = dict(points[int(point)])
+        runs["scenario"] = labels
+        replay = point_replay
     order = list(dict.fromkeys(runs["scenario"]))
     if len(order) < 2:
         raise ComparisonError(f"{name}: only one scenario ({order[0]}); nothing to compare")
     title = f"Saved results {name}: " + " vs ".join(order)
-    return _result(store, order, title, replay, runs)
+    return _result(store, order, title, replay, runs, overrides)
 
 
 def _same_file(one: Path, other: Path) -> bool:
@@ -264,6 +296,7 @@ def _result(
     title: str,
     replay: dict[str, str],
     runs: pd.DataFrame | None = None,
+    overrides: dict[str, dict] | None = None,
 ) -> ComparisonResult:
     runs = store.runs() if runs is None else runs
     runs = runs[runs["scenario"].isin(order)]
@@ -284,6 +317,7 @@ def _result(
     listing = runs[["scenario", "replicate", "seed"]].copy()
     listing["days"] = runs["days"].astype(int) if "days" in runs else None
     listing["replay"] = [replay.get(s) for s in runs["scenario"]]
+    listing["overrides"] = [(overrides or {}).get(s) for s in runs["scenario"]]
     for metric in ("attacks", "militant_crossings", "formal_trade_usd"):
         if metric in runs:
             listing[metric] = runs[metric].to_numpy()
@@ -315,6 +349,16 @@ def charts(runs: pd.DataFrame, series: pd.DataFrame | None) -> tuple[bytes | Non
 
 
 # Presentation ----------------------------------------------------------------------------------
+def without_server_paths(message: str) -> str:
+    """A message for the page with the server's folders named, not spelled out."""
+    folders = [(results_root(), "results folder")]
+    folders += [(entry.path.parent, "scenarios folder") for entry in scenario_entries().values()]
+    for folder, name in folders:
+        for spelled in {str(folder.resolve()), str(folder)} - {"", "."}:
+            message = message.replace(spelled + os.sep, f"{name}: ").replace(spelled, name)
+    return message
+
+
 def scorecard(table: pd.DataFrame) -> pd.DataFrame:
     """Metric rows x scenario columns: ``mean [low – high]``, then ``Δ ... ✱`` on a second line.
 
@@ -325,18 +369,19 @@ def scorecard(table: pd.DataFrame) -> pd.DataFrame:
     lookup = table.set_index(["scenario", "metric"])
     rows = []
     for metric in dict.fromkeys(table["metric"]):
-        row = {"metric": metric}
+        row = {"metric": metric_label(metric)}
+
+        def shown(value: float, signed: bool = False, metric: str = metric) -> str:
+            text = format_value(metric, float(value))
+            return "+" + text if signed and value > 0 else text
+
         for index, name in enumerate(names):
             cell = lookup.loc[(name, metric)]
-            text = (
-                f"{short_number(cell['mean'])} "
-                f"[{short_number(cell['low'])} – {short_number(cell['high'])}]"
-            )
+            text = f"{shown(cell['mean'])} [{shown(cell['low'])} – {shown(cell['high'])}]"
             if index:
-                low = short_number(cell["diff_low"], True)
-                high = short_number(cell["diff_high"], True)
+                low, high = shown(cell["diff_low"], True), shown(cell["diff_high"], True)
                 mark = " ✱" if cell["clear"] else ""
-                text += f"\nΔ {short_number(cell['diff'], True)} [{low} – {high}]{mark}"
+                text += f"\nΔ {shown(cell['diff'], True)} [{low} – {high}]{mark}"
             row[name] = text
         rows.append(row)
     return pd.DataFrame(rows, columns=["metric", *names])
@@ -392,18 +437,22 @@ def _heading(tag: str, text: str):
 def RunsTable(result: ComparisonResult):
     """Every run (scenario, replicate, seed, days, key metrics), each with a Replay button."""
     runs = result.runs
-    fixed = ("scenario", "replicate", "seed", "days", "replay")
+    fixed = ("scenario", "replicate", "seed", "days", "replay", "overrides")
     metrics = [c for c in runs.columns if c not in fixed]
     columns = ["scenario", "replicate", "seed", "days", *metrics, "replay"]
 
-    def replay(name: str, seed: int, days: int | None):
-        replay_request.set({"scenario": name, "seed": int(seed), "days": days})
+    def replay(name: str, seed: int, days: int | None, overrides: dict | None):
+        request = {"scenario": name, "seed": int(seed), "days": days}
+        if overrides:
+            request["overrides"] = dict(overrides)
+        replay_request.set(request)
 
     with solara.v.Html(tag="table", class_="compare-runs", attributes={"aria-label": "runs"},
                        style_="border-collapse:collapse;font-size:13px"):  # fmt: skip
         with _cell("thead"), _cell("tr"):
             for column in columns:
-                _cell("th", column, attributes={"scope": "col"}, style_="padding:2px 8px")
+                _cell("th", metric_label(column) if column in metrics else column,
+                      attributes={"scope": "col"}, style_="padding:2px 8px")  # fmt: skip
         with _cell("tbody"):
             for row in runs.head(MAX_RUN_ROWS).itertuples(index=False):
                 days = None if pd.isna(row.days) else int(row.days)
@@ -413,14 +462,18 @@ def RunsTable(result: ComparisonResult):
                     _cell("td", str(int(row.seed)), style_="padding:2px 8px")
                     _cell("td", "" if days is None else str(days), style_="padding:2px 8px")
                     for metric in metrics:
-                        value = short_number(float(getattr(row, metric)))
-                        _cell("td", value, style_="padding:2px 8px;text-align:right")
+                        exact = float(getattr(row, metric))
+                        _cell("td", format_value(metric, exact),
+                              style_="padding:2px 8px;text-align:right",
+                              attributes={"data-metric": metric, "data-value": repr(exact)})  # fmt: skip
                     with _cell("td", style_="padding:2px 8px"):
                         if row.replay:
-                            name = f"Replay {row.replay} seed {int(row.seed)}"
+                            name = f"Replay {row.scenario} seed {int(row.seed)}"
                             solara.Button(
                                 "Replay",
-                                on_click=lambda n=row.replay, s=row.seed, d=days: replay(n, s, d),
+                                on_click=lambda n=row.replay, s=row.seed, d=days, o=row.overrides: (
+                                    replay(n, s, d, o)
+                                ),
                                 small=True,
                                 outlined=True,
                                 classes=["compare-replay"],
@@ -436,8 +489,8 @@ def ComparisonView(result: ComparisonResult):
     with solara.Column(classes=["compare-results"]):
         _heading("h3", result.title)
         solara.Text(
-            f"{result.replicates} replicates per scenario on common seeds; results in "
-            f"{result.results_dir}"
+            f"{result.replicates} replicates per scenario on common seeds; saved as "
+            f"{result.results_dir.name} in the results folder"
         )
         for note in result.notes:
             solara.Info(note)
@@ -445,6 +498,12 @@ def ComparisonView(result: ComparisonResult):
         solara.Text(
             "Each cell: mean [95% interval]; Δ = paired difference against "
             f"{result.names[0]} [95% interval]; ✱ = the interval excludes zero."
+        )
+        solara.FileDownload(
+            lambda: result.table.to_csv(index=False),
+            filename=f"{result.results_dir.name}-table.csv",
+            label="Download the comparison table (CSV)",
+            mime_type="text/csv",
         )
         solara.HTML(
             tag="div",
@@ -475,16 +534,31 @@ def ComparisonView(result: ComparisonResult):
 def ComparePage():
     """Choose 2-4 scenarios (or a saved sweep), run in the background, show the comparison."""
     names = shipped_names()
-    mode = solara.use_reactive(NEW)
-    chosen = solara.use_reactive(default_selection(names))
-    reference = solara.use_reactive(None)
-    replicates = solara.use_reactive(DEFAULT_REPLICATES)
-    days = solara.use_reactive(DEFAULT_DAYS)
-    saved_choice = solara.use_reactive(None)
+    mode, chosen, reference = compare_mode, compare_chosen, compare_reference
+    replicates, days, saved_choice = compare_replicates, compare_days, compare_saved_choice
     job = solara.use_reactive(None)  # (generation, kind, arguments): a new value starts the work
     progress = solara.use_reactive((0, 0))
 
-    selection = [n for n in chosen.value if n in names]
+    def restore():
+        # A reloaded page asks again for the comparison it showed (the stored runs are reused).
+        if last_comparison.value is not None or job.value is not None:
+            return
+        form = session.recall("compare_form")
+        if form:
+            mode.set(form["mode"])
+            chosen.set(list(form["chosen"]))
+            reference.set(form["reference"])
+            replicates.set(form["replicates"])
+            days.set(form["days"])
+            saved_choice.set(form["saved_choice"])
+        asked = session.recall("comparison")
+        if asked:
+            job.set((1, asked[0], tuple(asked[1])))
+
+    solara.use_effect(restore, [])
+
+    picked = default_selection(names) if chosen.value is None else chosen.value
+    selection = [n for n in picked if n in names]
     first = reference.value if reference.value in selection else (selection or [None])[0]
     order = [first, *[n for n in selection if n != first]] if first else []
     request_problems = check_request(order, replicates.value, days.value)
@@ -510,7 +584,18 @@ def ComparePage():
         solara.ResultState.RUNNING,
     )
 
+    def keep_result():
+        if result.value is not None and result.state == solara.ResultState.FINISHED and current:
+            last_comparison.set(result.value)
+            session.remember("comparison", (current[1], list(current[2])))
+
+    solara.use_effect(keep_result, [result.value, result.state])
+
     def start(kind: str, arguments: tuple):
+        session.remember("compare_form", {"mode": mode.value, "chosen": list(selection),
+                                          "reference": reference.value,
+                                          "replicates": replicates.value, "days": days.value,
+                                          "saved_choice": saved_choice.value})  # fmt: skip
         progress.set((0, 0))
         generation = current[0] + 1 if current else 1
         job.set((generation, kind, arguments))
@@ -555,7 +640,7 @@ def ComparePage():
                 solara.Error(problem, classes=["compare-input-error"])
         else:
             if not saved:
-                solara.Info(f"No saved results in {results_root()} (set ${RESULTS_ENV}).")
+                solara.Info(f"No saved results in the results folder yet (set ${RESULTS_ENV}).")
             with solara.Row(style={"align-items": "center"}):
                 solara.Select(
                     "Results directory",
@@ -583,8 +668,10 @@ def ComparePage():
             message = str(error) if isinstance(error, ComparisonError) else (
                 f"The comparison failed: {type(error).__name__}: {error}"
             )  # fmt: skip
-            solara.Error(message, classes=["compare-error"])
+            solara.Error(without_server_paths(message), classes=["compare-error"])
         elif result.state == solara.ResultState.CANCELLED and current is not None:
             solara.Warning("Cancelled; finished runs are kept and reused next time.")
         if result.value is not None and result.state != solara.ResultState.ERROR:
             ComparisonView(result.value)
+        elif last_comparison.value is not None and not busy:
+            ComparisonView(last_comparison.value)

@@ -5,6 +5,7 @@ The run page calls :func:`describe_cell` when the pointer rests on (or clicks) t
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
 import numpy as np
@@ -14,6 +15,7 @@ from borderabm.viz.raster import gate_status
 
 NEAR_CELLS = 1  # agents are counted in the cell and its 8 neighbours
 DEAD = 6  # refugee state of the dead, who are not counted
+SECTOR_NEAR_KM = 25.0  # cells this close to the Durand Line (in AF/PK) are shown their fence sector
 
 
 def describe_cell(model, column: int, row: int) -> list[tuple[str, str]]:
@@ -51,7 +53,10 @@ def describe_cell(model, column: int, row: int) -> list[tuple[str, str]]:
         rows.append(("border", f"on the Durand Line, km {world.chainage_km[cell]:,.0f}"))
     else:
         rows.append(("border", f"{world.distance_to_border_km[cell]:,.0f} km away"))
-    rows.append(("sector", f"{sector.name}: {fence}"))
+    if country in ("AF", "PK") and world.distance_to_border_km[cell] <= SECTOR_NEAR_KM:
+        rows.append(("sector", f"{sector.name}: {fence}"))
+    else:  # a fence sector says nothing about a cell far from the line, or beyond AF/PK
+        rows.append(("sector", f"none (fence sectors cover {SECTOR_NEAR_KM:g} km of the line)"))
     gate = min(world.crossings, key=lambda c: (c.cell[0] - x) ** 2 + (c.cell[1] - y) ** 2)
     gate_km = np.hypot(gate.cell[0] - x, gate.cell[1] - y) * world.grid.cell_km
     rows.append(("nearest gate", f"{gate.name} ({gate_status(policy, gate.name)}), "
@@ -90,3 +95,29 @@ def cell_html(rows: list[tuple[str, str]], pinned: bool) -> str:
         for label, value in rows
     )
     return f"<div class='cell-info'><b>{title}</b><table>{body}</table></div>"
+
+
+def gate_status_text(model, gate: str) -> str:
+    """A gate's status today and, for a closed gate, why: its status, a dated closure, a rule.
+
+    A dated closure is named when the day falls in its window (edges included, as the model
+    applies it between days); a trigger rule when one covering the gate has fired.
+    """
+    status = gate_status(model.policy, gate)
+    if status != "closed":
+        return status
+    settings = model.settings
+    crossing = settings.crossings[gate]
+    if not crossing.open:
+        return "closed (gate status)"
+    reasons = []
+    for closure in crossing.closures:
+        if closure.start <= model.day <= closure.end:
+            last = settings.start_date + dt.timedelta(days=closure.end - 1)
+            reasons.append(f"{closure.reason or 'dated closure'} (days {closure.start}–"
+                           f"{closure.end - 1}, to {last.isoformat()})")  # fmt: skip
+    fired = sum(model._history.get("trigger_closures", []))  # noqa: SLF001 - daily counters
+    for rule in settings.triggers:
+        if fired and gate in rule.gates():
+            reasons.append(f"rule “{rule.name}”")
+    return "closed: " + " or ".join(reasons) if reasons else "closed"

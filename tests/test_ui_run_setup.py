@@ -1,0 +1,188 @@
+"""What the Run tab runs: exactly the file until a lever is touched, and only the touched levers.
+
+The model-building function tested here (``build_model``/``settings_for``) is the one the page's
+Reset calls; the totals the page shows come from ``running_totals``.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from borderabm.scenario import ScenarioError, load_scenario
+from borderabm.ui import run_setup
+from borderabm.ui.app import TOTAL_METRICS, running_totals
+from borderabm.ui.run_setup import (
+    LEVER_BOUNDS,
+    NUMBER_LEVERS,
+    build_model,
+    changed_levers,
+    lever_overrides,
+    levers_of,
+    scenario_entries,
+    settings_for,
+)
+from tests.conftest import SCENARIOS
+
+DAYS = 12
+SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+
+
+def cli_summary(scenario: str, days: int, seed: int) -> dict:
+    exe = os.path.join(os.path.dirname(sys.executable), "borderabm")
+    done = subprocess.run(
+        [exe, "run", scenario, "--days", str(days), "--seed", str(seed), "--json"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    return json.loads(done.stdout)["summary"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_untouched_levers_run_exactly_the_file_as_the_cli_does(name):
+    entry = scenario_entries()[name]
+    seed = entry.settings.seed + 1  # a seed other than the file's, typed into the page
+    levers = levers_of(entry.settings)
+    assert lever_overrides(entry.settings, levers, name) == {}
+    # The same settings as `borderabm run FILE --seed S --days N`, for the whole horizon too:
+    # triggers, cooldowns, fence schedules and dated closures are the file's.
+    for days in (DAYS, entry.settings.horizon_days):
+        expected = load_scenario(entry.path, {"seed": seed, "horizon_days": days})
+        assert settings_for(name, levers, seed, days) == expected
+    model = build_model(name, levers, seed, DAYS)
+    model.run(DAYS)
+    shown = running_totals(model)
+    cli = cli_summary(name, DAYS, seed)  # `borderabm run NAME`, as a user types it
+    assert set(shown) == {m for m in TOTAL_METRICS if m in cli}
+    assert shown == {k: cli[k] for k in shown}
+    assert model.summary() == cli
+
+
+def test_the_levers_start_at_the_files_exact_values():
+    entry = scenario_entries()["closures_oct2025"]
+    levers = levers_of(entry.settings)
+    assert levers["fence"] == 0.94  # not snapped to a slider step
+    assert levers["trigger"] == 20 and levers["closed_gates"] == ["Gursal", "Nawa Pass"]
+    assert changed_levers(entry.settings, levers) == []
+
+
+def test_a_changed_lever_is_the_only_override_and_keeps_the_rest_of_the_file():
+    entry = scenario_entries()["closures_oct2025"]
+    levers = {**levers_of(entry.settings), "trigger": 35, "units": 900}
+    overrides = lever_overrides(entry.settings, levers, "x")
+    assert overrides == {"triggers.0.threshold": 35.0, "patrols.units": 900}
+    settings = settings_for("closures_oct2025", levers)
+    rule = settings.triggers[0]
+    assert (rule.threshold, rule.cooldown_days, rule.duration_days) == (35.0, 14, 14)
+    assert settings.crossings["Torkham"].closures == entry.settings.crossings["Torkham"].closures
+    assert settings.fence.coverage == 0.94
+    off = settings_for("closures_oct2025", {**levers_of(entry.settings), "trigger": 0})
+    assert off.triggers == ()
+
+
+def test_typed_values_out_of_bounds_are_refused_not_clamped():
+    entry = scenario_entries()["closures_oct2025"]
+    levers = levers_of(entry.settings)
+    for key, value in (("fence", 1.5), ("units", 10_001), ("deportation", -5), ("trigger", 501),
+                       ("units", 2.5), ("fence", float("nan"))):  # fmt: skip
+        with pytest.raises(ScenarioError) as refused:
+            settings_for("closures_oct2025", {**levers, key: value})
+        message = str(refused.value)
+        assert NUMBER_LEVERS[key].label in message and "allowed:" in message
+        assert str(run_setup.scenario_folders()[0]) not in message
+    with pytest.raises(ScenarioError, match="Seed"):
+        settings_for("closures_oct2025", levers, seed=-1)
+    with pytest.raises(ScenarioError, match="Days to run"):
+        settings_for("closures_oct2025", levers, days=0)
+    wild = {**levers, "strategy": "nuke", "closed_gates": ["Nowhere"],
+            "unfenced_sectors": ["Atlantis"], "corridor_gates": ["../../etc"]}  # fmt: skip
+    with pytest.raises(ScenarioError) as refused:
+        settings_for("closures_oct2025", wild)
+    assert len(refused.value.problems) == 4
+    # The bounds the page enforces are the server's.
+    assert LEVER_BOUNDS["patrols.units"] == (0, 10_000)
+    assert LEVER_BOUNDS["deportation.daily_rate"] == (0, 50_000)
+    assert LEVER_BOUNDS["trigger_threshold"] == (0, 500)
+    # At the bounds, accepted.
+    edge = {**levers, "fence": 1.0, "units": 10_000, "deportation": 50_000, "trigger": 500}
+    settings = settings_for("closures_oct2025", edge)
+    assert (settings.patrols.units, settings.deportation.daily_rate) == (10_000, 50_000)
+    for name in ("../scenarios/baseline", "/etc/passwd", "nope"):
+        with pytest.raises(ScenarioError):
+            build_model(name, levers)
+
+
+def test_an_empty_corridor_gate_list_means_no_corridor():
+    entry = scenario_entries()["trade_corridor"]
+    levers = levers_of(entry.settings)
+    assert levers["corridor"] and levers["corridor_gates"]
+    settings = settings_for("trade_corridor", {**levers, "corridor_gates": []})
+    model = build_model("trade_corridor", {**levers, "corridor_gates": []}, days=5)
+    assert not any(model.policy.is_corridor(g) for g in settings.crossings)
+    assert not settings.corridor.enabled
+    one = settings_for("trade_corridor", {**levers, "corridor_gates": ["Chaman"]})
+    assert one.corridor.enabled and one.corridor.gates == ("Chaman",)
+
+
+def test_closed_gates_and_unfenced_sectors_say_exactly_what_is_shut_and_unfenced():
+    entry = scenario_entries()["baseline"]
+    levers = levers_of(entry.settings)
+    shut = settings_for("baseline", {**levers, "closed_gates": ["Torkham"]})
+    assert [g for g, c in shut.crossings.items() if not c.open] == ["Torkham"]
+    open_sector = settings_for("baseline", {**levers, "unfenced_sectors": ["Khyber"]})
+    assert open_sector.fence.sectors == {"Khyber": 0.0}
+    assert open_sector.fence.coverage == entry.settings.fence.coverage
+
+
+def test_a_bad_file_is_an_error_entry_and_the_env_folder_adds_to_the_shipped_ones(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "aaa_syntax.toml").write_text("name = \n")
+    (tmp_path / "aab_value.toml").write_text("[fence]\ncoverage = 1.5\n")
+    (tmp_path / "my_variant.toml").write_text('description = "mine"\nhorizon_days = 20\n')
+    (tmp_path / "aac_binary.toml").write_bytes(b"\xff\xfe\x00")
+    monkeypatch.setenv("BORDERABM_SCENARIOS", str(tmp_path))
+    entries = scenario_entries()
+    assert set(SHIPPED) <= set(entries)  # added to, not replaced
+    assert entries["my_variant"].ok and entries["my_variant"].settings.horizon_days == 20
+    for bad in ("aaa_syntax", "aab_value", "aac_binary"):
+        entry = entries[bad]
+        assert not entry.ok and entry.problem
+        assert "\n" not in entry.problem and str(tmp_path) not in entry.problem
+    assert "line 1" in entries["aaa_syntax"].problem
+    assert "fence.coverage" in entries["aab_value"].problem
+    assert run_setup.default_scenario(entries) == "closures_oct2025"
+    with pytest.raises(ScenarioError) as refused:
+        settings_for("aab_value")
+    assert str(tmp_path) not in str(refused.value)
+    from borderabm.ui.app import picker_items
+
+    items = {item["value"]: item for item in picker_items(entries)}
+    assert items["aab_value"]["disabled"] and items["aab_value"]["text"].startswith("⚠ aab_value")
+    assert not items["baseline"].get("disabled")
+
+
+def test_a_link_names_the_changed_levers_only_and_opens_the_same_run():
+    from borderabm.ui.run_setup import parse_permalink, permalink
+
+    entry = scenario_entries()["closures_oct2025"]
+    levers = {**levers_of(entry.settings), "units": 900, "corridor": True,
+              "closed_gates": ["Gursal"], "fence": 0.5}  # fmt: skip
+    link = permalink("closures_oct2025", entry.settings, levers, 7, 30)
+    assert link.startswith("?scenario=closures_oct2025&seed=7&days=30&")
+    assert "trigger" not in link and "strategy" not in link
+    opened = parse_permalink(link)
+    assert opened == {"scenario": "closures_oct2025", "levers": levers, "seed": 7, "days": 30}
+    assert settings_for(**{k: opened[k] for k in ("levers", "seed", "days")},
+                        name="closures_oct2025") == settings_for("closures_oct2025", levers, 7, 30)  # fmt: skip
+    plain = permalink("baseline", scenario_entries()["baseline"].settings,
+                      levers_of(scenario_entries()["baseline"].settings), 1, 365)  # fmt: skip
+    assert plain == "?scenario=baseline&seed=1&days=365"
+    assert parse_permalink("?tab=run") is None
+    for bad, problem in (("?scenario=../etc", "not a listed scenario"),
+                         ("?scenario=baseline&units=many", "units: 'many' is not a number"),
+                         ("?scenario=baseline&lethal=maybe", "allowed: 1 or 0"),
+                         ("?scenario=baseline&rm=1", "rm: unknown key")):  # fmt: skip
+        with pytest.raises(ScenarioError, match=problem):
+            parse_permalink(bad)
