@@ -15,11 +15,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from borderabm.cli import app
-from borderabm.experiments.discovery import (
+from borderabm.experiments.prim_adapter import (
     PrimState,
     boxes_table,
     prim,
-    sd_quantile,
     select_step,
     trajectory_table,
 )
@@ -116,19 +115,28 @@ def test_peeling_and_pasting_agree_with_the_ema_workbench(seed, noise, objective
     assert np.array_equal(np.flatnonzero(steps[-1].inside), np.sort(ema_box.yi))
 
 
-def test_quantile_matches_the_ema_workbench_and_never_cuts_nothing():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from ema_workbench.analysis.prim_util import get_quantile
+def test_on_tied_values_every_peel_and_paste_moves_cases_and_cuts_between_values():
+    # Whole numbers 0-3 with many ties: a cut at a tied quantile would remove nothing.
     rng = np.random.default_rng(5)
-    for _ in range(50):
-        values = rng.integers(0, 4, size=int(rng.integers(2, 30))).astype(float)  # many ties
-        for q in (0.05, 0.1, 0.9, 0.95):
-            cut = sd_quantile(values, q)
-            assert cut == pytest.approx(get_quantile(values, q))
-            if np.ptp(values) > 0:
-                kept = values >= cut if q < 0.5 else values <= cut
-                assert 0 < kept.sum() < len(values)
+    for trial in range(6):
+        n = int(rng.integers(20, 60))
+        x = pd.DataFrame({"a": rng.integers(0, 4, n), "b": rng.integers(0, 4, n)}).astype(float)
+        y = ((x["a"] >= 2) ^ (rng.random(n) < 0.2)).to_numpy()
+        if y.all() or not y.any():
+            continue
+        state = PrimState(x.to_numpy(), y, ["a", "b"], {**SETTINGS, "objective": "original"})
+        everyone = np.arange(n)
+        peeled = state.peel(everyone)
+        pasted = state.paste(peeled[len(peeled) // 2], everyone)
+        assert len(peeled) > 1, trial
+        sizes = [step.cases for step in peeled]
+        assert (np.diff(sizes) < 0).all(), sizes
+        sizes = [peeled[len(peeled) // 2].cases] + [step.cases for step in pasted]
+        assert (np.diff(sizes) > 0).all(), sizes
+        for step in peeled[1:] + pasted:
+            cut = np.concatenate([step.lower[step.lower > x.min().to_numpy()],
+                                  step.upper[step.upper < x.max().to_numpy()]])  # fmt: skip
+            assert np.all(cut % 1 == 0.5), cut  # midway between two whole numbers
 
 
 def test_selection_rules_choose_on_the_trajectory():
@@ -473,3 +481,13 @@ def test_the_shipped_corridor_sweep_asks_its_question_with_real_keys():
         len({seed for _, seed in group}) == 1 and len(group) == 2 for group in pairs.values()
     )
     assert "attacks" in sweep.spec.metrics
+
+
+def test_without_the_workbench_discover_exits_2_saying_how_to_install_it(tiny, monkeypatch):
+    for name in ("ema_workbench", "ema_workbench.analysis", "ema_workbench.analysis.prim"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if the optional extra were not installed
+    cost = point_means(tiny["runs"], "baseline", "policy_cost_usd")
+    message = one_line(error_of(invoke(tiny["store"], "--scenario", "baseline", "--metric",
+                                       "policy_cost_usd", "--threshold", cost.median())))  # fmt: skip
+    assert "error:" in message and "pip install 'ema-workbench>=3.0,<3.1'" in message
+    assert "Traceback" not in message

@@ -38,7 +38,7 @@ The code is split by job: :mod:`~borderabm.experiments.calibration.spec` (the sp
 :mod:`~borderabm.experiments.calibration.runs` (design and runs),
 :mod:`~borderabm.experiments.calibration.surrogate` (surrogate and distances),
 :mod:`~borderabm.experiments.calibration.fitting` (steps 2–5),
-:mod:`~borderabm.experiments.calibration.toml_edit` (the fitted scenario file),
+:mod:`~borderabm.experiments.calibration.fitted_scenario` (the fitted scenario file),
 :mod:`~borderabm.experiments.calibration.report` (the report); this module is the command.
 
 Outputs in ``DIR``: ``calibration.md``, ``calibration.html`` (one page, with the prior-vs-posterior

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from borderabm.compare import short_number
+from borderabm.experiments.calibration.fitted_scenario import shown_path, write_fitted_scenario
 from borderabm.experiments.calibration.fitting import SIGNIFICANT_DIGITS, Fit
 from borderabm.experiments.calibration.spec import (
     FRESH_SEED_OFFSET,
     VERIFY_SEED_OFFSET,
     Calibration,
 )
-from borderabm.experiments.calibration.toml_edit import _shown, _toml_literal, write_fitted_scenario
+from borderabm.experiments.calibration.toml_edit import toml_literal
 from borderabm.experiments.store import atomic_write
 
 if TYPE_CHECKING:
@@ -182,8 +183,8 @@ def _intro(calibration: Calibration, result: Fit, meta: Mapping[str, Any]) -> li
     verify_seed = spec.seed + VERIFY_SEED_OFFSET
     second = int((result.design["wave"] == 2).sum())
     return [
-        f"Spec `{_shown(calibration.source)}` (sha256 {calibration.source_sha256[:16]}), base "
-        f"scenario `{_shown(calibration.base_path)}`, written {meta['written']}; {meta['runs']} "
+        f"Spec `{shown_path(calibration.source)}` (sha256 {calibration.source_sha256[:16]}), base "
+        f"scenario `{shown_path(calibration.base_path)}`, written {meta['written']}; {meta['runs']} "
         "design runs "
         f"({spec.design.samples} Latin hypercube points"
         + (f" + {second} second-wave points" if second else "")
@@ -226,7 +227,7 @@ def write_report(calibration: Calibration, result: Fit, out: Path,
         "design": "Closest simulated design points (replicate means)",
         "candidates": "Fitted-point candidates on fresh seeds (means of the selection runs)",
     }
-    fitted_lines = ", ".join(f"`{k} = {_toml_literal(v)}`" for k, v in result.fitted.items())
+    fitted_lines = ", ".join(f"`{k} = {toml_literal(v)}`" for k, v in result.fitted.items())
     md = [f"# Calibration: {spec.name}", "", spec.description, ""]
     md += [paragraph + "\n" for paragraph in _intro(calibration, result, meta)]
     md += [f"**Fitted values:** {fitted_lines}.", ""]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from borderabm.experiments import designs
 from borderabm.experiments.calibration.surrogate import quadratic_terms
+from borderabm.experiments.calibration.toml_edit import set_toml_values
 from borderabm.experiments.sweep import spec_problem
 from borderabm.scenario import (
     Scenario,
@@ -316,9 +317,6 @@ def _check_writable(spec: CalibrationSpec, base_path: Path, source: str) -> None
     The fitted scenario file is the base file with the fitted values written in
     (:func:`set_toml_values`), so a key it cannot write must be refused before anything runs.
     """
-    # Imported here: the TOML module writes a loaded Calibration, so it imports this module.
-    from borderabm.experiments.calibration.toml_edit import set_toml_values
-
     text = base_path.read_text()
     problems = []
     for key, prior in spec.parameters.items():

@@ -1,37 +1,23 @@
-"""The fitted scenario file: the base scenario's TOML with the fitted values written in.
+"""Write values into TOML text with tomlkit, keeping its comments and layout.
 
-Comments and layout of the base file are kept; the written file is read back and checked before it
-is renamed into place.
+Used for the fitted scenario file (:mod:`~borderabm.experiments.calibration.fitted_scenario`): the
+base scenario with the fitted values written in. Nothing of borderabm is imported here, so the spec
+can check that its parameters can be written without an import cycle.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from borderabm.experiments.calibration.spec import Calibration, CalibrationError, dotted_value
-from borderabm.experiments.store import atomic_write
-from borderabm.scenario import (
-    ScenarioError,
-    load_scenario,
-)
-
-if TYPE_CHECKING:
-    pass
+import tomlkit
+from tomlkit.container import Container
+from tomlkit.items import AoT, Comment, InlineTable, Table
 
 
-def _shown(path: Path) -> str:
-    """A path as the report shows it: relative to the working directory when inside it."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-def _toml_literal(value: Any) -> str:
+def toml_literal(value: Any) -> str:
+    """A value as TOML text: floats keep a decimal point (``26000.0``), never an exponent of 1e16+."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -46,80 +32,66 @@ def set_toml_values(text: str, values: Mapping[str, Any]) -> str:
 
     A key already in its ``[section]`` has its value replaced (a trailing comment is kept); a
     missing key goes at the end of its section; a missing section is added before the first array
-    of tables (or at the end).
+    of tables, above the comments that introduce it (or at the end).
 
     Raises:
-        ValueError: For a key that is not of the form ``section.key``.
+        ValueError: For a key that is not of the form ``section.key``, a section that is a value or
+            an array of tables, or text that is not TOML.
     """
-    lines = text.splitlines()
+    document = tomlkit.parse(text)
     for dotted, value in values.items():
         parts = dotted.split(".")
         if len(parts) != 2:
             raise ValueError(f"'{dotted}': only section.key parameters can be written to a file")
         section, key = parts
-        literal = _toml_literal(value)
-        header = re.compile(rf"^\s*\[\s*{re.escape(section)}\s*\]\s*(#.*)?$")
-        start = next((i for i, line in enumerate(lines) if header.match(line)), None)
-        if start is None:
-            first_array = next((i for i, line in enumerate(lines)
-                                if line.lstrip().startswith("[[")), None)  # fmt: skip
-            block = [f"[{section}]", f"{key} = {literal}", ""]
-            if first_array is None:
-                lines += ([""] if lines and lines[-1].strip() else []) + block[:-1]
-            else:
-                at = first_array
-                while at > 0 and lines[at - 1].lstrip().startswith("#"):
-                    at -= 1  # keep the comment that introduces the array of tables with it
-                lines[at:at] = block
+        item = tomlkit.value(toml_literal(value))
+        if section not in document:
+            _add_section(document, section, key, item)
             continue
-        end = next((i for i in range(start + 1, len(lines))
-                    if lines[i].lstrip().startswith("[")), len(lines))  # fmt: skip
-        assignment = re.compile(rf"^(\s*{re.escape(key)}\s*=\s*)([^#]*?)(\s*#.*)?$")
-        for i in range(start + 1, end):
-            match = assignment.match(lines[i])
-            if match:
-                lines[i] = f"{match.group(1)}{literal}{match.group(3) or ''}"
-                break
+        table = document[section]
+        if not isinstance(table, Table | InlineTable):
+            raise ValueError(f"'{dotted}': '{section}' is not a table, so it has no key '{key}'")
+        if key in table or isinstance(table, InlineTable):
+            table[key] = item  # tomlkit keeps the replaced value's comment and spacing
         else:
-            last = max((i for i in range(start + 1, end) if lines[i].strip()
-                        and not lines[i].lstrip().startswith("#")), default=start)  # fmt: skip
-            lines.insert(last + 1, f"{key} = {literal}")
-    return "\n".join(lines) + "\n"
+            _add_key(table, key, item)
+    edited = tomlkit.dumps(document)
+    return edited if edited.endswith("\n") else edited + "\n"
 
 
-def fitted_toml(calibration: Calibration, fitted: Mapping[str, Any], written: str) -> str:
-    """The base scenario file with the fitted values and a header saying where they came from."""
-    text = calibration.base_path.read_text()
-    header = [
-        f"# Written by `borderabm calibrate` on {written} from {_shown(calibration.source)}",
-        f"# (spec sha256 {calibration.source_sha256[:16]}); base scenario "
-        f"{_shown(calibration.base_path)}.",
-        "# Fitted values (the rest of the file is the base scenario, unchanged):",
-        *[f"#   {key} = {_toml_literal(value)}" for key, value in fitted.items()],
-    ]
-    return "\n".join(header) + "\n" + set_toml_values(text, fitted)
+def _add_key(table: Table, key: str, item: Any) -> None:
+    """Add a key after the last key of a table, above its trailing blank lines and comments."""
+    body = table.value.body
+    last = max((i for i, (name, _) in enumerate(body) if name is not None), default=-1)
+    if last == len(body) - 1:
+        table.add(key, item)
+    else:
+        table.value._insert_at(last + 1, key, item)
 
 
-def write_fitted_scenario(
-    calibration: Calibration, fitted: Mapping[str, Any], path: Path, written: str
-) -> None:
-    """Write the fitted scenario file atomically, after reading it back to check the values.
-
-    Raises:
-        CalibrationError: If the written file does not load or does not hold the fitted values
-            (the file is then not written).
-    """
-    text = fitted_toml(calibration, fitted, written)
-
-    def write_and_check(temp: Path) -> None:
-        temp.write_text(text)
-        try:
-            document = load_scenario(temp).model_dump(mode="json")
-        except ScenarioError as error:
-            raise CalibrationError(f"the fitted scenario does not load: {error}") from None
-        wrong = {key: value for key, value in fitted.items()
-                 if dotted_value(document, key) != value}  # fmt: skip
-        if wrong:
-            raise CalibrationError(f"the fitted scenario file does not hold {wrong}")
-
-    atomic_write(path, write_and_check)
+def _add_section(document: tomlkit.TOMLDocument, section: str, key: str, item: Any) -> None:
+    """Add ``[section]`` with one key before the first array of tables, else at the end."""
+    table = tomlkit.table()
+    table.add(key, item)
+    body = document.body
+    first_array = next((i for i, (_, entry) in enumerate(body) if isinstance(entry, AoT)), None)
+    if first_array is None:
+        document.add(section, table)
+        return
+    table.add(tomlkit.nl())
+    # The comments that introduce the array of tables stay with it, below the new section. They
+    # are the document's own before any table, else they end the table before the array (its last
+    # subtable, after [crossings.Torkham]).
+    at = first_array
+    while at > 0 and isinstance(body[at - 1][1], Comment):
+        at -= 1
+    if at == first_array and at > 0 and isinstance(body[at - 1][1], Table):
+        previous: Container = body[at - 1][1].value
+        while previous.body and isinstance(previous.body[-1][1], Table):
+            previous = previous.body[-1][1].value
+        moved = []
+        while previous.body and isinstance(previous.body[-1][1], Comment):
+            moved.insert(0, previous.body.pop()[1])
+        for comment in moved:
+            table.add(comment)
+    document._insert_at(at, section, table)
