@@ -464,6 +464,8 @@ def metric_label(name: str) -> str:
         entry = metric_info(name)
     except KeyError:
         return name
+    if entry.label.lower() == entry.unit.lower():  # "Attacks", not "Attacks (attacks)"
+        return entry.label
     return f"{entry.label} ({entry.unit})"
 
 
