@@ -5,6 +5,11 @@ A refactoring must keep results identical. This script runs each shipped scenari
 the daily series (``snapshot``) or compares a fresh run with a stored one (``check``): the JSON must
 be byte-identical and the Parquet series equal, column by column.
 
+Besides the shipped scenarios, a few variants of the baseline (``VARIANTS``) exercise the patrol
+strategies the shipped files do not use, and a dated change to patrol units. ``--src DIR`` runs the
+package found in DIR (e.g. ``git archive main borderabm | tar -x -C DIR``) instead of the installed
+one, so variants can be stored from an older commit.
+
 Usage::
 
     python scripts/results_identity.py snapshot /tmp/rules-before
@@ -25,14 +30,34 @@ from borderabm.scenario import shipped_scenarios_dir
 
 SEEDS = (1, 2)
 DAYS = 120
+# Variants of the baseline: name -> --set overrides.
+VARIANTS = {
+    "baseline+uniform": ['patrols.strategy="uniform"'],
+    "baseline+adaptive": ['patrols.strategy="adaptive"'],
+    "baseline+stackelberg": ['patrols.strategy="stackelberg"'],
+    "baseline+uniform+patrol_change": [
+        'patrols.strategy="uniform"',
+        'changes=[{day = 30, set = {"patrols.units" = 900}}]',
+    ],
+}
 
 
-def _run(name: str, seed: int, days: int, out_dir: Path) -> bytes:
-    """Run one scenario through the CLI; return its JSON summary and write its series into out_dir."""
+def _run(name: str, seed: int, days: int, out_dir: Path, src: Path | None = None) -> bytes:
+    """Run one case through the CLI; return its JSON summary and write its series into out_dir."""
+    scenario, _, _ = name.partition("+")
+    overrides = [arg for value in VARIANTS.get(name, []) for arg in ("--set", value)]
+    if src is None:
+        cli = [str(Path(sys.executable).with_name("borderabm"))]
+    else:
+        start = (
+            f"import sys; sys.path.insert(0, {str(src)!r}); from borderabm.cli import app; app()"
+        )
+        cli = [sys.executable, "-c", start]
     command = [
-        str(Path(sys.executable).with_name("borderabm")),
+        *cli,
         "run",
-        name,
+        scenario,
+        *overrides,
         "--seed",
         str(seed),
         "--days",
@@ -46,16 +71,18 @@ def _run(name: str, seed: int, days: int, out_dir: Path) -> bytes:
 
 def _cases() -> list[tuple[str, int]]:
     """Every shipped scenario at every seed."""
-    names = sorted(path.stem for path in shipped_scenarios_dir().glob("*.toml"))
+    names = sorted(path.stem for path in shipped_scenarios_dir().glob("*.toml")) + list(VARIANTS)
     return [(name, seed) for name in names for seed in SEEDS]
 
 
-def snapshot(root: Path, days: int) -> None:
-    """Store summaries and series of every case under root."""
+def snapshot(root: Path, days: int, src: Path | None) -> None:
+    """Store summaries and series of every case under root (cases already stored are kept)."""
     for name, seed in _cases():
         case_dir = root / f"{name}-seed{seed}"
+        if (case_dir / "run.json").exists():
+            continue
         case_dir.mkdir(parents=True, exist_ok=True)
-        (case_dir / "run.json").write_bytes(_run(name, seed, days, case_dir))
+        (case_dir / "run.json").write_bytes(_run(name, seed, days, case_dir, src))
         print(f"stored {case_dir.name}")
 
 
@@ -94,9 +121,10 @@ def main() -> None:
     parser.add_argument("action", choices=["snapshot", "check"])
     parser.add_argument("root", type=Path)
     parser.add_argument("--days", type=int, default=DAYS)
+    parser.add_argument("--src", type=Path, help="run the borderabm package in this folder")
     args = parser.parse_args()
     if args.action == "snapshot":
-        snapshot(args.root, args.days)
+        snapshot(args.root, args.days, args.src)
     else:
         sys.exit(1 if check(args.root, args.days) else 0)
 
