@@ -174,9 +174,8 @@ class BorderModel(mesa.Model):
         self.settings = with_overrides(self.settings, overrides, "changes")
         after = self.settings.patrols
         if (after.units, after.sector_weights) != (before.units, before.sector_weights):
-            self.patrols = Patrols(
-                after.units, rng=self.stream("patrol"), places=self, settings=self.settings
-            )
+            # Resize, not rebuild: the patrols' random stream and adaptive memory carry on.
+            self.patrols.resize(after.units, self, self.settings)
 
     # Step ----------------------------------------------------------------------------------------
     def step(self) -> None:

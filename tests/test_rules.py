@@ -858,3 +858,34 @@ def test_fence_wear_counts_every_breach_tallied_at_the_points(world, routes):
     series = model.timeseries()
     assert sum(breaches) > 0
     assert series["fence_breaches"].astype(int).tolist() == breaches
+
+
+# Regression: a dated change to patrol units rebuilt the patrols, restarting their random stream
+# from its first draw and clearing the adaptive memory.
+def test_a_dated_patrol_change_continues_the_patrol_stream(world, routes):
+    model = make(world, routes, patrols={"units": 20, "strategy": "uniform"},
+                 changes=[{"day": 2, "set": {"patrols.units": 30}}])  # fmt: skip
+    size = len(model.points)
+    for _ in range(3):
+        model.step()
+    drawn = np.bincount(model.patrols.post, minlength=size)
+    continued, restarted = model.stream("patrol"), model.stream("patrol")
+    even = np.full(size, 1.0 / size)
+    for units in (20, 20):  # days 0 and 1, before the change
+        continued.choice(size, size=units, p=even)
+    expected = np.bincount(continued.choice(size, size=30, p=even), minlength=size)
+    from_scratch = np.bincount(restarted.choice(size, size=30, p=even), minlength=size)
+    assert model.patrols.n == 30
+    assert not np.array_equal(expected, from_scratch)  # the case tells the two apart
+    np.testing.assert_array_equal(drawn, expected)
+
+
+def test_a_dated_patrol_change_keeps_the_adaptive_memory(world, routes):
+    model = make(world, routes, patrols={"units": 20, "strategy": "adaptive"},
+                 changes=[{"day": 1, "set": {"patrols.units": 30}}])  # fmt: skip
+    model.step()
+    model.patrols.incidents[:] = [0.0, 0.0, 0.0, 10.0]  # remembered from earlier days
+    model.step()  # the change holds from this day; a quiet day: the memory fades
+    decay = np.exp(-1.0 / model.settings.patrols.adaptive_memory_days)
+    assert model.patrols.n == 30
+    np.testing.assert_allclose(model.patrols.incidents, [0.0, 0.0, 0.0, 10.0 * decay])
