@@ -7,6 +7,9 @@ person reads (CLI tables, reports, the browser) takes its label and unit from :d
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -134,8 +137,27 @@ class DailyMetrics:
         return row
 
 
-def summarise(series: pd.DataFrame, closed_gate_days: int, cost_usd: float) -> dict[str, float]:
-    """The run summary (a flat mapping of metric name to number, in real units)."""
+def running_total(values: Iterable[float]) -> float:
+    """Add up day by day, left to right, as the model always has (keeps totals to the last digit).
+
+    Python 3.12's ``sum`` compensates rounding and ``pandas`` sums pairwise; either may differ
+    from a day-by-day running total in the last digit.
+    """
+    return functools.reduce(operator.add, values, 0.0)
+
+
+def summarise(
+    series: pd.DataFrame, closed_gate_days: int | None = None, cost_usd: float | None = None
+) -> dict[str, float]:
+    """The run summary (a flat mapping of metric name to number, in real units).
+
+    Args:
+        series: The run's daily series (:meth:`BorderModel.timeseries`); the summary is computed
+            from it alone.
+        closed_gate_days: Ignored when None. Older callers pass the total of the
+            ``gates_closed_against_normal`` series, which is what is computed from the series.
+        cost_usd: Likewise, the total of the ``policy_cost_usd`` series.
+    """
 
     def total(name: str) -> float:
         return float(series[name].sum()) if len(series) else 0.0
@@ -156,8 +178,12 @@ def summarise(series: pd.DataFrame, closed_gate_days: int, cost_usd: float) -> d
         "stranded_people_max": float(series["stranded_people"].max()) if len(series) else 0.0,
         "border_deaths": total("border_deaths"),
         "fence_breaches": total("fence_breaches"),
-        "crossing_closed_days": float(closed_gate_days),
-        "policy_cost_usd": float(cost_usd),
+        "crossing_closed_days": float(
+            total("gates_closed_against_normal") if closed_gate_days is None else closed_gate_days
+        ),
+        "policy_cost_usd": float(
+            running_total(series["policy_cost_usd"].tolist()) if cost_usd is None else cost_usd
+        ),
     }
     for extra in (
         "militants_killed",

@@ -33,11 +33,13 @@ from borderabm.daily_view import Today
 from borderabm.gates import GatesToday, gates_today
 from borderabm.geography import World, build_world
 from borderabm.geography.routes import RouteNetwork, build_routes, informal_point_distance_km
-from borderabm.metrics import DailyMetrics, Tally, summarise
+from borderabm.metrics import DailyMetrics, Tally, running_total, summarise
 from borderabm.policies import PolicyState
 from borderabm.scenario import Scenario, with_overrides
 
 STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4}
+GATES_CLOSED = "gates_closed_against_normal"  # series the model itself computes (registered in
+POLICY_COST = "policy_cost_usd"  # metrics.METRICS like every other)
 # A dated event for day d fires at model time d + EVENT_LEAD; the step simulating day d runs at d + 1.
 EVENT_LEAD = 0.5
 
@@ -86,9 +88,9 @@ class BorderModel(mesa.Model):
         self.points = CrossingPoints(self.world, self.routes)
         self.day = 0
         self.people_per_agent = settings.scale.people_per_agent
-        self._closed_gate_days = 0
-        self._cost_usd = 0.0
         self._dated_actions: list[Callable[[], None]] = []  # Mesa holds events by weak reference
+        # The day-by-day values the model computes (every counter, gates closed, the day's cost):
+        # trigger rules read them, the data collector publishes them, the summary totals them.
         self._history: dict[str, list[float]] = {}
         self._trigger_armed_from = [0] * len(settings.triggers)
 
@@ -202,12 +204,13 @@ class BorderModel(mesa.Model):
         )
         self._evaluate_triggers()
 
-        closed = self.policy.closed_against_normal()
-        self._closed_gate_days += len(closed)
-        deported = self.metrics.today["deported_people"]
-        self._cost_usd += self.policy.daily_cost_usd(deported, self.patrols.n)
         for name, value in self.metrics.today.items():
             self._history.setdefault(name, []).append(value)
+        closed = len(self.policy.closed_against_normal())
+        deported = self.metrics.today[Tally.DEPORTED_PEOPLE]
+        cost = self.policy.daily_cost_usd(deported, self.patrols.n)
+        self._history.setdefault(GATES_CLOSED, []).append(closed)
+        self._history.setdefault(POLICY_COST, []).append(cost)
         self.metrics.freeze()
         self.datacollector.collect(self)
         self.day += 1
@@ -278,12 +281,12 @@ class BorderModel(mesa.Model):
             "day": _day,
             "date": _date,
             "gates_open": _gates_open,
-            "gates_closed_against_normal": _gates_closed,
+            GATES_CLOSED: partial(_latest, GATES_CLOSED),
             "fence_km": _fence_km,
             "fence_share": _fence_share,
             "fence_integrity": _fence_integrity,
             "patrol_units": _patrol_units,
-            "policy_cost_usd": _daily_cost,
+            POLICY_COST: partial(_latest, POLICY_COST),
         }
         for name in self.metrics.row():
             reporters[name] = partial(_metric_today, name)
@@ -306,7 +309,16 @@ class BorderModel(mesa.Model):
 
     def summary(self) -> dict[str, float]:
         """Run totals in real units (a flat mapping of metric name to number)."""
-        return summarise(self.timeseries(), self._closed_gate_days, self._cost_usd)
+        return summarise(self.timeseries())
+
+    # Totals to date, for experiments/interop.py, which hands them to summarise with its own series.
+    @property
+    def _closed_gate_days(self) -> int:
+        return sum(self._history.get(GATES_CLOSED, []))
+
+    @property
+    def _cost_usd(self) -> float:
+        return running_total(self._history.get(POLICY_COST, []))
 
     def agent_table(self) -> pd.DataFrame:
         """Every agent: id, kind, state and current cell (x, y)."""
@@ -351,8 +363,8 @@ def _gates_open(model: BorderModel) -> int:
     return int(model.gates.open.sum())
 
 
-def _gates_closed(model: BorderModel) -> int:
-    return len(model.policy.closed_against_normal())
+def _latest(name: str, model: BorderModel) -> float:
+    return model._history[name][-1]
 
 
 def _fence_km(model: BorderModel) -> float:
@@ -369,10 +381,6 @@ def _fence_integrity(model: BorderModel) -> float:
 
 def _patrol_units(model: BorderModel) -> int:
     return model.patrols.n
-
-
-def _daily_cost(model: BorderModel) -> float:
-    return model.policy.daily_cost_usd(model.metrics.today["deported_people"], model.patrols.n)
 
 
 def _metric_today(name: str, model: BorderModel) -> float:
