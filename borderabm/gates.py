@@ -130,7 +130,9 @@ def capacity_today(
         if not closures.is_open(gate, settings):
             continue
         crossing = settings.crossings[gate]
-        base = crossing.capacity_trucks_per_day if trucks else crossing.capacity_people_per_day
+        base = float(
+            crossing.capacity_trucks_per_day if trucks else crossing.capacity_people_per_day
+        )
         if closures.is_corridor(gate, settings):
             base *= settings.corridor.capacity_multiplier
         capacity[g] = base / per_agent

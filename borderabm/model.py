@@ -29,7 +29,7 @@ from borderabm.agents.patrols import Patrols
 from borderabm.agents.refugees import Refugees
 from borderabm.agents.traders import Traders
 from borderabm.crossing_points import CrossingPoints
-from borderabm.daily_view import Today
+from borderabm.daily_view import Population, Today
 from borderabm.gates import GatesToday, gates_today
 from borderabm.geography import World, build_world
 from borderabm.geography.routes import RouteNetwork, build_routes, informal_point_distance_km
@@ -148,7 +148,7 @@ class BorderModel(mesa.Model):
         return np.random.default_rng(np.random.SeedSequence(self.stream_seed, spawn_key=(key,)))
 
     @property
-    def populations(self) -> tuple:
+    def populations(self) -> tuple[Population, ...]:
         """The agent populations, in the order they act."""
         return (self.militants, self.traders, self.refugees, self.patrols)
 
@@ -256,7 +256,7 @@ class BorderModel(mesa.Model):
         self.running = False
         for name in _SCHEDULING_ATTRIBUTES:
             self.__dict__.pop(name, None)
-        self.step = _released_step  # a plain function: no cycle back to the model
+        self.step = _released_step  # type: ignore[method-assign]  # a plain function: no cycle
 
     # Triggers --------------------------------------------------------------------------------------
     def _evaluate_triggers(self) -> None:
@@ -276,8 +276,8 @@ class BorderModel(mesa.Model):
             self._trigger_armed_from[i] = reopen_day + trigger.cooldown_days
 
     # Metrics ---------------------------------------------------------------------------------------
-    def _reporters(self) -> dict[str, Callable[[BorderModel], float]]:
-        reporters: dict[str, Callable[[BorderModel], float]] = {
+    def _reporters(self) -> dict[str, Callable[[BorderModel], object]]:
+        reporters: dict[str, Callable[[BorderModel], object]] = {
             "day": _day,
             "date": _date,
             "gates_open": _gates_open,
@@ -314,7 +314,7 @@ class BorderModel(mesa.Model):
     # Totals to date, for experiments/interop.py, which hands them to summarise with its own series.
     @property
     def _closed_gate_days(self) -> int:
-        return sum(self._history.get(GATES_CLOSED, []))
+        return int(sum(self._history.get(GATES_CLOSED, [])))
 
     @property
     def _cost_usd(self) -> float:
