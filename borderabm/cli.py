@@ -1,23 +1,35 @@
 """The ``borderabm`` command line: run, validate and list scenarios, and draw the world.
 
-Bad input (a scenario, an override, an output path) is reported on stderr as ``error: ...`` lines
-naming the file and key, with exit code 2 and no traceback.
+Bad input (a scenario, an override, an output path, a results store, a command-line option) is
+reported on stderr as one line ``error: FILE: key: what is wrong (allowed: ...)``, with exit code 2
+and no traceback. User text (names, descriptions, keys) is always printed as plain text, never
+read as console markup. ``--json`` output is strict JSON: a value that is not a number (NaN, an
+infinity) is written as ``null``.
 """
 
 from __future__ import annotations
 
-import json
+import errno
 import os
+import socket
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
 from borderabm import __version__
+
+try:  # Typer >= 0.20 ships its own copy of Click; its exceptions are the ones raised
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older Typer on top of Click
+    from click import exceptions as click_errors
 from borderabm.scenario import (
     Scenario,
     ScenarioError,
@@ -29,33 +41,138 @@ from borderabm.scenario import (
     shipped_scenarios_dir,
 )
 
+EXIT_BAD_INPUT = 2
+
+
+def one_line(text: str) -> str:
+    """Text made safe for one line of a terminal: control characters and line breaks escaped."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace")
+        .decode("ascii") for c in text
+    )  # fmt: skip
+
+
+def error_line(problems: Sequence[str], source: str | None = None) -> str:
+    """The one ``error: SOURCE: problem[; problem...]`` line that reports bad input."""
+    prefix = f"{source}: " if source else ""
+    return one_line(f"error: {prefix}{'; '.join(problems)}")
+
+
+class _OneLineErrors(TyperGroup):
+    """The command group, reporting command-line mistakes as one ``error:`` line (exit 2).
+
+    Click would print a usage block or a boxed panel; a script reading stderr gets one line, in
+    the same form as every other bad input.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run the command line; see :class:`click.Command`."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        for arg in args or ():
+            if "\x00" in arg:  # only possible in-process: an operating system cannot pass one
+                _exit_with(error_line(["contains a null byte"], repr(arg)))
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as error:
+            sys.stdout.write(error.ctx.get_help() + "\n")
+            commands = ", ".join(self.list_commands(error.ctx))
+            _exit_with(error_line([f"a command is needed (allowed: {commands})"], "borderabm"))
+        except click_errors.UsageError as error:
+            _exit_with(_usage_error_line(error))
+        except click_errors.ClickException as error:
+            _exit_with(error_line([error.format_message()], "borderabm"), error.exit_code)
+        except typer.Abort:
+            _exit_with("Aborted!", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit_with(line: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    sys.exit(code)
+
+
+def _usage_error_line(error: click_errors.UsageError) -> str:
+    """``error: --port: -1 is not in the range ...``: the option or argument, then the problem."""
+    ctx = error.ctx
+    # The program's own name, whatever it was started as (a test runner calls it "root").
+    where = " ".join(["borderabm", *(ctx.command_path.split(" ")[1:] if ctx is not None else [])])
+    message = error.message.strip().rstrip(".")
+    if isinstance(error, click_errors.BadParameter) and error.param is not None:
+        param = error.param
+        is_option = getattr(param, "param_type_name", "") == "option" and param.opts
+        name = param.opts[0] if is_option else str(param.name).upper()
+        if isinstance(error, click_errors.MissingParameter):
+            message = f"missing {'option' if is_option else 'argument'}"
+        low, high = getattr(param, "min", None), getattr(param, "max", None)
+        if low is not None or high is not None:
+            bounds = [
+                f">= {low}" if low is not None else "",
+                f"<= {high}" if high is not None else "",
+            ]
+            message += f" (allowed: {' and '.join(b for b in bounds if b)})"
+        return error_line([message], f"{where} {name}")
+    if isinstance(error, click_errors.NoSuchOption):
+        allowed = [o for p in (ctx.command.params if ctx else []) for o in p.opts if o[:2] == "--"]
+        return error_line([f"no such option (allowed: {', '.join(allowed)})"],
+                          f"{where} {error.option_name}")  # fmt: skip
+    if ctx is not None and isinstance(ctx.command, TyperGroup) and "command" in message:
+        message += f" (allowed: {', '.join(ctx.command.list_commands(ctx))})"
+    return error_line([message], where)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="borderabm: what-if simulations of border policy on the Durand Line.",
 )
-stdout = Console()
-stderr = Console(stderr=True, highlight=False)
+# Markup and emoji codes are off: names and descriptions come from users' files and must print
+# as written (a scenario named "[/]" is a name, not a closing tag).
+stdout = Console(markup=False, emoji=False)
+stderr = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
-EXIT_BAD_INPUT = 2
 
-
-def fail(problems: list[str], source: str | None = None) -> None:
-    """Print problems as ``error:`` lines and exit with code 2."""
-    for problem in problems:
-        prefix = f"{source}: " if source else ""
-        stderr.print(f"[bold red]error:[/] {prefix}{problem}", soft_wrap=True)
+def fail(problems: list[str], source: str | None = None) -> NoReturn:
+    """Print problems as one ``error:`` line on stderr and exit with code 2."""
+    sys.stderr.write(error_line(problems, source) + "\n")
+    sys.stderr.flush()
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def dump_json(value: Any) -> str:
+    """Strict JSON on one line: NaN and infinities as null (the model loads only when needed)."""
+    from borderabm.runner import dump_json as strict_dump
+
+    return strict_dump(value)
+
+
+def scenario_path(name: str) -> Path:
+    """A scenario argument as a path (a file, or a shipped name); bad names are an error line."""
+    if "\x00" in name:
+        fail(["the file name contains a null byte"], repr(name))
+    try:
+        return resolve_scenario_path(name)
+    except (OSError, ValueError) as error:
+        fail([f"cannot use this path: {_reason(error)}"], name)
+
+
+def input_path(name: str | Path, kind: str) -> Path:
+    """A sweep or spec argument as a path (a file, or a shipped name); bad ones are an error line."""
+    try:
+        return resolve_shipped_file(name, kind)
+    except (OSError, ValueError) as error:  # e.g. a file name too long for the file system
+        fail([f"cannot use this path: {_reason(error)}"], str(name))
 
 
 def load_or_fail(scenario: str, overrides: dict[str, Any] | None = None) -> Scenario:
     """Load a scenario, turning a ScenarioError into a clean exit."""
     try:
-        return load_scenario(resolve_scenario_path(scenario), overrides)
+        return load_scenario(scenario_path(scenario), overrides)
     except ScenarioError as error:
         fail(error.problems, error.source)
-        raise  # unreachable: fail() exits
 
 
 def parse_overrides(items: list[str], days: int | None, seed: int | None) -> dict[str, Any]:
@@ -101,41 +218,65 @@ def run(
         list[str] | None,
         typer.Option("--set", help="Override a field: dotted.key=value (TOML literal)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print one strict JSON object (NaN and infinities as null)."),
+    ] = False,
     out: Annotated[
         Path | None, typer.Option(help="Write timeseries.parquet and summary.json here.")
     ] = None,
 ) -> None:
     """Run one scenario and print its summary."""
-    from borderabm.runner import prepare_output_dir, run_scenario, write_outputs
+    from borderabm.runner import run_scenario, write_outputs
 
     settings = load_or_fail(scenario, parse_overrides(set_ or [], days, seed))
     if out is not None:
-        try:
-            prepare_output_dir(out)
-        except OSError as error:
-            fail([f"cannot write output directory: {error.strerror or error}"], str(out))
+        _prepare_output(out)
     result = run_scenario(settings)
     if as_json:
-        sys.stdout.write(json.dumps(result.record()) + "\n")
+        sys.stdout.write(dump_json(result.record()) + "\n")
     else:
         _print_summary(result.record())
     if out is not None:
         try:
             written = write_outputs(result, out)
-        except OSError as error:
+        except (OSError, ValueError) as error:
             # The summary is already printed above, so nothing computed is lost.
-            fail([f"cannot write outputs: {error.strerror or error}"], str(out))
+            fail([f"cannot write outputs: {_reason(error)}"], str(out))
         if not as_json:
-            stderr.print("wrote " + ", ".join(str(p) for p in written))
+            stderr.print("wrote " + ", ".join(str(p) for p in written), soft_wrap=True)
+
+
+def _reason(error: Exception) -> str:
+    """What went wrong with a file operation, in a few words."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return "no space left on the device"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _prepare_output(out: Path) -> None:
+    """Create an output folder before computing anything; a bad one is an error line."""
+    from borderabm.runner import prepare_output_dir
+
+    try:
+        prepare_output_dir(out)
+    except (OSError, ValueError) as error:  # ValueError: a null byte in the path
+        fail([f"cannot write output directory: {_reason(error)}"], repr(str(out)) if "\x00" in
+             str(out) else str(out))  # fmt: skip
 
 
 def _print_summary(record: dict) -> None:
+    """The run's summary for a person: labels with units (``--json`` keeps the raw names)."""
+    from borderabm.metrics import format_value, metric_label
+
     table = Table(title=f"{record['scenario']} — seed {record['seed']}, {record['days']} days")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in record["summary"].items():
-        table.add_row(name, f"{value:,.2f}" if isinstance(value, float) else str(value))
+        shown = format_value(name, value) if isinstance(value, int | float) else str(value)
+        table.add_row(metric_label(name), shown)
     stdout.print(table)
 
 
@@ -145,7 +286,10 @@ def compare(
         list[str] | None, typer.Argument(help="Two or more scenarios; the first is the reference.")
     ] = None,
     replicates: Annotated[int, typer.Option(min=1, max=10_000, help="Runs per scenario.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of replicate 1 (k-th uses seed + k - 1).")] = 1,
+    seed: Annotated[
+        int,
+        typer.Option(min=0, max=2**62, help="Seed of replicate 1 (k-th uses seed + k - 1)."),
+    ] = 1,
     days: Annotated[int | None, typer.Option(help="Days to simulate (overrides horizons).")] = None,
     sweep_dir: Annotated[
         Path | None,
@@ -159,63 +303,94 @@ def compare(
     report: Annotated[
         Path | None, typer.Option(help="Write an HTML + Markdown report with charts here.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the table as strict JSON (NaN as null).")
+    ] = False,
 ) -> None:
     """Compare scenarios on common seeds: means, 95% intervals, paired differences vs the first."""
-    from borderabm.compare import compare_table
+    from borderabm.compare import HEADLINE_METRICS, compare_table
     from borderabm.experiments.engines import default_workers
     from borderabm.experiments.runner import run_sweep
-    from borderabm.experiments.store import ResultsStore, StoreError
+    from borderabm.experiments.store import ResultsStore, StoreError, default_results_dir
     from borderabm.experiments.sweep import comparison_sweep
 
     if sweep_dir is not None:
         store = ResultsStore(sweep_dir)
-        if store.manifest() is None:
-            fail([f"{sweep_dir}: not a results directory (no manifest.json)"])
-        runs = store.runs()
-        if runs.empty:
-            fail([f"{sweep_dir}: no finished runs yet"])
+        runs = _stored_runs(store)
         if runs["point"].nunique() > 1:
-            runs["scenario"] = runs["scenario"] + "@" + runs["point"].astype(str)
+            runs["scenario"] = runs["scenario"].astype(str) + "@" + runs["point"].astype(str)
         order = list(dict.fromkeys(runs["scenario"]))
         replicates = int(runs.groupby("scenario").size().min())
     else:
         names = scenario_files or []
         if len(names) < 2:
-            fail(["compare needs at least two scenarios (or --sweep DIR)"])
-        paths = [resolve_scenario_path(name) for name in names]
+            fail(["SCENARIO_FILES: compare needs at least two scenarios (or --sweep DIR)"],
+                 "borderabm compare")  # fmt: skip
+        paths = [scenario_path(name) for name in names]
         try:
             loaded = comparison_sweep(paths, replicates, seed, days)
         except ScenarioError as error:
             fail(error.problems, error.source)
-        store = ResultsStore(out or Path("results") / loaded.spec.name)
+        store = ResultsStore(out or default_results_dir(loaded.spec.name))
         try:
             run_sweep(loaded, store, workers=workers or default_workers(), dask=dask)
+            runs = store.runs()
         except StoreError as error:
             fail([str(error)])
-        runs = store.runs()
+        except OSError as error:  # run_sweep lets through only a scheduler it cannot reach
+            fail([f"cannot use the Dask scheduler: {_reason(error)} (finished runs are kept in "
+                  f"{store.root})"], f"--dask {dask}")  # fmt: skip
         order = list(loaded.scenario_files)
+    missing = [m for m in HEADLINE_METRICS if m not in runs]
+    if missing:
+        fail([f"runs: the stored runs lack the metrics {', '.join(missing)} (made by other "
+              "model code?)"], str(store.root))  # fmt: skip
     runs = runs.set_index("scenario").loc[order].reset_index()
     table = compare_table(runs)
     if as_json:
-        sys.stdout.write(table.to_json(orient="records") + "\n")
+        sys.stdout.write(dump_json(table.to_dict(orient="records")) + "\n")
     else:
         _print_comparison(table, replicates)
     if report is not None:
         from borderabm.experiments.report import write_report
 
-        series = store.series()
+        try:
+            series = store.series()
+        except StoreError as error:
+            fail([str(error)])
         if series.empty:
-            fail([f"{store.root}: no daily series stored (sweep with series = false)"])
+            fail(["series: no daily series stored (sweep with series = false)"], str(store.root))
         series = series.merge(runs[["run_id", "scenario"]], on="run_id")
         sectors = [c.split(".", 1)[1] for c in series.columns
                    if c.startswith("militant_crossings.")]  # fmt: skip
         title = "Comparison: " + " vs ".join(order)
-        written = write_report(table, runs, series, sectors, report, title, replicates)
-        stderr.print(f"wrote {written[0]} (and report.md, charts)")
+        _prepare_output(report)
+        try:
+            written = write_report(table, runs, series, sectors, report, title, replicates)
+        except (OSError, ValueError) as error:  # the table is printed above: nothing is lost
+            fail([f"cannot write the report: {_reason(error)}"], str(report))
+        stderr.print(f"wrote {written[0]} (and report.md, charts)", soft_wrap=True)
+
+
+def _stored_runs(store):
+    """The finished runs of a results directory; a missing, corrupt or empty one is an error line."""
+    from borderabm.experiments.store import MANIFEST, StoreError
+
+    try:
+        manifest = store.manifest()
+        if manifest is None:
+            fail([f"not a results directory (no {MANIFEST})"], str(store.root))
+        runs = store.runs()
+    except StoreError as error:
+        fail([str(error)])
+    if runs.empty:
+        fail(["runs: no finished runs yet"], str(store.root))
+    return runs
 
 
 def _print_comparison(table, replicates: int) -> None:
+    from borderabm.metrics import metric_label
+
     names = list(dict.fromkeys(table["scenario"]))
     out = Table(
         title=f"{' vs '.join(names)} — {replicates} replicates on common seeds "
@@ -233,9 +408,9 @@ def _print_comparison(table, replicates: int) -> None:
                 mark = "*" if row["clear"] else ""
                 text += f"\nΔ {_short(row['diff'], signed=True)}{mark}"
             cells.append(text)
-        out.add_row(metric, *cells)
+        out.add_row(metric_label(metric), *cells)
     # Four scenarios need room: use at least 150 columns even when output goes to a log.
-    Console(width=max(stdout.width, 150)).print(out)
+    Console(width=max(stdout.width, 150), markup=False, emoji=False).print(out)
 
 
 def _short(value: float, signed: bool = False) -> str:
@@ -277,21 +452,25 @@ def sweep(
 
     from borderabm.experiments.engines import default_workers
     from borderabm.experiments.runner import run_sweep, summarise
-    from borderabm.experiments.store import ResultsStore, StoreError
+    from borderabm.experiments.store import ResultsStore, StoreError, default_results_dir
     from borderabm.experiments.sweep import load_sweep
 
     try:
-        loaded = load_sweep(resolve_shipped_file(sweep_file, "sweeps"), resolve_relative)
+        loaded = load_sweep(input_path(sweep_file, "sweeps"), resolve_relative)
     except ScenarioError as error:
         fail(error.problems, error.source)
-    store = ResultsStore(out or Path("results") / loaded.spec.name)
+    store = ResultsStore(out or default_results_dir(loaded.spec.name))
     done_before = len(store.done() & {r.run_id for r in loaded.runs})
     workers = workers or default_workers()
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]:.2f} runs/s"), TimeElapsedColumn(),
-               TimeRemainingColumn())  # fmt: skip
+    # The description is the sweep's name: user text, so plain (markup=False).
+    columns = (TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
+               MofNCompleteColumn(), TextColumn("{task.fields[rate]:.2f} runs/s"),
+               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
     started = time.perf_counter()
-    with Progress(*columns, console=stderr) as progress:
+    # Only on a terminal, and transient: stderr then holds just the error line on failure, and the
+    # summary line after a success says what ran.
+    with Progress(*columns, console=stderr, transient=True,
+                  disable=not stderr.is_terminal) as progress:  # fmt: skip
         task = progress.add_task(loaded.spec.name, total=len(loaded.runs), completed=done_before,
                                  rate=0.0)  # fmt: skip
         counter = {"n": 0}
@@ -304,9 +483,16 @@ def sweep(
         try:
             executed = run_sweep(loaded, store, workers=workers, dask=dask, on_done=on_done)
         except StoreError as error:
+            progress.stop()
             fail([str(error)])
-    stderr.print(f"{executed} runs executed, {done_before} already done; results in {store.root}")
-    _print_results(summarise(store.runs(), loaded.spec.metrics), loaded.spec.name)
+        except OSError as error:  # run_sweep lets through only a scheduler it cannot reach
+            progress.stop()
+            fail([f"cannot use the Dask scheduler: {_reason(error)} (finished runs are kept in "
+                  f"{store.root})"], f"--dask {dask}")  # fmt: skip
+    table = summarise(_stored_runs(store), loaded.spec.metrics)  # a damaged row: one error line
+    stderr.print(f"{executed} runs executed, {done_before} already done; results in {store.root}",
+                 soft_wrap=True)  # fmt: skip
+    _print_results(table, loaded.spec.name)
 
 
 @app.command()
@@ -331,13 +517,17 @@ def sensitivity(
     from borderabm.experiments import sensitivity as analysis
     from borderabm.experiments.store import StoreError
 
+    path = input_path(sweep_file, "sweeps")
     try:
-        analysis.command(resolve_shipped_file(sweep_file, "sweeps"), out, metric or [], workers,
-                         dask, stdout)  # fmt: skip
+        analysis.command(path, out, metric or [], workers, dask, stdout)
     except ScenarioError as error:
         fail(error.problems, error.source)
-    except (ValueError, StoreError) as error:
-        fail([str(error)], str(sweep_file))
+    except StoreError as error:  # names its file
+        fail([str(error)])
+    except ValueError as error:  # some messages name the file already
+        fail([str(error).removeprefix(f"{path}: ")], str(path))
+    except OSError as error:  # run_sweep lets through only a scheduler it cannot reach
+        fail([f"cannot use the Dask scheduler: {_reason(error)}"], f"--dask {dask}")
 
 
 @app.command()
@@ -419,13 +609,13 @@ def calibrate(
     from borderabm.experiments.store import StoreError
 
     try:
-        spec = resolve_shipped_file(spec_file, "calibration")
+        spec = input_path(spec_file, "calibration")
         calibration.command(spec, out, samples, replicates, workers, dask, stdout, stderr,
                             resolve_scenario=resolve_relative)  # fmt: skip
     except ScenarioError as error:
         fail(error.problems, error.source)
     except StoreError as error:
-        fail([str(error)], str(out) if out else None)
+        fail([str(error)])
     except calibration.CalibrationError as error:
         fail([str(error)], error.source or str(spec_file))
 
@@ -443,27 +633,37 @@ def results(
     from borderabm.experiments.store import ResultsStore
 
     store = ResultsStore(results_dir)
-    manifest = store.manifest()
-    if manifest is None:
-        fail([f"{results_dir}: not a results directory (no manifest.json)"])
-    table = summarise(store.runs(), metric or ())
-    if table.empty:
-        fail([f"{results_dir}: no finished runs yet"])
-    _print_results(table, manifest["sweep"]["name"])
+    runs = _stored_runs(store)
+    unknown = [m for m in metric or () if m not in runs]
+    if unknown:
+        known = sorted(c for c in runs.columns if c not in ("run_id", "scenario", "point",
+                       "replicate", "seed") and "." not in c)  # fmt: skip
+        fail([f"--metric: unknown metric {', '.join(unknown)} (allowed: {', '.join(known)})"],
+             str(results_dir))  # fmt: skip
+    table = summarise(runs, metric or ())
+    name = store.sweep_name(store.manifest() or {})
+    _print_results(table, name)
     if csv is not None:
-        table.to_csv(csv, index=False)
-        stderr.print(f"wrote {csv}")
+        try:
+            table.to_csv(csv, index=False)
+        except (OSError, ValueError) as error:  # the table is printed above: nothing is lost
+            fail([f"cannot write: {_reason(error)}"], str(csv))
+        stderr.print(f"wrote {csv}", soft_wrap=True)
 
 
 def _print_results(table, title: str) -> None:
+    from borderabm.metrics import metric_label
+
     if table.empty:
         return
     metrics = [c[: -len("_low")] for c in table.columns if c.endswith("_low")]
     fixed = {"scenario", "point", "replicates", *metrics}
     parameters = [c for c in table.columns if c not in fixed and not c.endswith(("_low", "_high"))]
     out = Table(title=f"{title}: mean [95% interval] per design point")
-    for column in ("scenario", "point", *parameters, "n", *metrics):
+    for column in ("scenario", "point", *parameters, "n"):
         out.add_column(column, justify="left" if column == "scenario" else "right")
+    for metric in metrics:  # labels with units; the CSV keeps the raw names
+        out.add_column(metric_label(metric), justify="right")
     for _, row in table.iterrows():
         cells = [str(row["scenario"]), str(row["point"])]
         cells += [f"{row[p]:.4g}" if isinstance(row[p], float) else str(row[p]) for p in parameters]
@@ -471,7 +671,9 @@ def _print_results(table, title: str) -> None:
         cells += [f"{_short(row[m])} [{_short(row[m + '_low'])} – {_short(row[m + '_high'])}]"
                   for m in metrics]  # fmt: skip
         out.add_row(*cells)
-    Console(width=max(stdout.width, 160)).print(out)
+    # Room for every label on one line even when the output goes to a log.
+    width = max(stdout.width, 40 + 12 * len(parameters) + 30 * len(metrics))
+    Console(width=width, markup=False, emoji=False).print(out)
 
 
 @app.command()
@@ -489,7 +691,7 @@ def scenarios() -> None:
         try:
             settings = load_scenario(path)
         except ScenarioError as error:
-            table.add_row(path.stem, "", f"[red]invalid: {error.problems[0]}[/]")
+            table.add_row(path.stem, "", Text(f"invalid: {error.problems[0]}", style="red"))
             continue
         table.add_row(path.stem, str(settings.horizon_days), settings.description)
     stdout.print(table)
@@ -502,15 +704,15 @@ def validate(
     """Check scenario files without running them."""
     bad = 0
     for name in files:
-        path = resolve_scenario_path(name)
+        path = scenario_path(name)
         try:
             settings = load_scenario(path)
         except ScenarioError as error:
             bad += 1
-            for problem in error.problems:
-                stderr.print(f"[bold red]error:[/] {error.source}: {problem}", soft_wrap=True)
+            sys.stderr.write(error_line(error.problems, error.source) + "\n")
             continue
-        stdout.print(f"ok: {path} ({settings.name}, {settings.horizon_days} days)")
+        stdout.print(one_line(f"ok: {path} ({settings.name}, {settings.horizon_days} days)"),
+                     soft_wrap=True)  # fmt: skip
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -530,7 +732,10 @@ def validate_model(
     out: Annotated[Path, typer.Option(help="Folder for validation.md/.html.")] = Path(
         "out/validation"
     ),
-    seed: Annotated[int, typer.Option(help="Seed of replicate 1 (k-th uses seed + k - 1).")] = 1,
+    seed: Annotated[
+        int,
+        typer.Option(min=0, max=2**62, help="Seed of replicate 1 (k-th uses seed + k - 1)."),
+    ] = 1,
     store: Annotated[
         Path | None, typer.Option(help="Keep the runs here and reuse them (default: temporary).")
     ] = None,
@@ -545,7 +750,7 @@ def validate_model(
                        seed=seed, store=store, scenarios=shipped_scenarios_dir(),
                        stdout=stdout, stderr=stderr)  # fmt: skip
     except ValidationInputError as error:
-        fail(error.problems, error.source)
+        fail(error.problems, error.source or "borderabm validate-model")
     except ScenarioError as error:
         fail(error.problems, error.source)
     raise typer.Exit(code)
@@ -562,11 +767,16 @@ def draw_map(
     from borderabm.geography import build_world
     from borderabm.viz.worldmap import draw_world
 
+    # Check the picture format before the world is built (matplotlib decides by the extension).
+    formats = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "webp", "eps", "ps")
+    if out.suffix and out.suffix[1:].lower() not in formats:
+        fail([f"--out: unknown picture format {out.suffix!r} (allowed: .{', .'.join(formats)})"],
+             str(out))  # fmt: skip
     world = build_world(resolution)
     try:
         draw_world(world, out)
-    except OSError as error:
-        fail([f"cannot write map: {error.strerror or error}"], str(out))
+    except (OSError, ValueError) as error:
+        fail([f"cannot write map: {_reason(error)}"], str(out))
     stdout.print(
         f"wrote {out}: {world.grid.width} x {world.grid.height} cells of {resolution:g} km; "
         f"border {world.border_length_km:,.1f} km on the grid "
@@ -580,11 +790,16 @@ def ui(
     host: Annotated[
         str, typer.Option(help="Address to bind; expose beyond this machine deliberately.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
 ) -> None:
     """Start the browser UI (Solara), offline, and print its URL."""
     import subprocess
 
+    # Check the address first: a port in use (or a host that does not exist) is an error line,
+    # not a banner followed by the server's traceback.
+    problem = _cannot_listen(host, port)
+    if problem:
+        fail([problem], f"{host}:{port}")
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     command = [
         sys.executable,
@@ -604,6 +819,24 @@ def ui(
         raise typer.Exit(subprocess.call(command, env=env))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+
+
+def _cannot_listen(host: str, port: int) -> str | None:
+    """Why the UI could not listen on ``host:port``, or None if it can (checked by binding)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as error:
+        return f"--host: cannot use this address: {getattr(error, 'strerror', None) or error}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return "--port: the port is in use (allowed: a free port, e.g. --port 8766)"
+            return f"--host: cannot listen here: {error.strerror or error}"
+    return None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from borderabm import __version__
 from borderabm.model import BorderModel
 from borderabm.scenario import Scenario
+
+
+def strict_json(value: Any) -> Any:
+    """A copy of a JSON-like value with NaN and infinities as None, so it dumps as strict JSON.
+
+    ``json.dumps`` would write them as ``NaN``/``Infinity``, which JSON parsers reject.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    return value
+
+
+def dump_json(value: Any, indent: int | None = None) -> str:
+    """Strict JSON: NaN and infinities written as null (see :func:`strict_json`)."""
+    return json.dumps(strict_json(value), allow_nan=False, indent=indent, default=str)
 
 
 @dataclass(frozen=True)
@@ -64,7 +85,7 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
         _atomic(
             out_dir / "summary.json",
             lambda p: p.write_text(
-                json.dumps({**result.record(), "version": __version__}, indent=2) + "\n"
+                dump_json({**result.record(), "version": __version__}, indent=2) + "\n"
             ),
         ),
         _atomic(

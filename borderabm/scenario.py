@@ -15,6 +15,7 @@ import datetime as dt
 import difflib
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -413,6 +414,16 @@ class Militants(_Section):
         _check_names(value, PROVINCE_NAMES, "province")
         return value
 
+    @field_validator("targets")
+    @classmethod
+    def _some_target(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Every cell picks a target town: with none, the model has nothing to draw from.
+        if not value:
+            raise ValueError(
+                f"at least one province is needed (allowed: {', '.join(PROVINCE_NAMES)})"
+            )
+        return value
+
 
 class Traders(_Section):
     """How traders move consignments between the market towns."""
@@ -540,6 +551,19 @@ class Scenario(_Section):
             merged[name].update(table)
         return merged
 
+    @model_validator(mode="after")
+    def _communities_have_room(self) -> Scenario:
+        # Border communities live within community_range_km of the line, off the border cells:
+        # the nearest such cell is one grid cell away, so a shorter range leaves them nowhere.
+        has_communities = self.population.refugees > 0 and self.population.community_share > 0
+        reach, cell = self.refugees.community_range_km, self.map.resolution_km
+        if has_communities and reach < cell:
+            raise ValueError(
+                f"refugees.community_range_km: {reach:g} km is less than one grid cell "
+                f"(allowed: >= map.resolution_km, here {cell:g})"
+            )
+        return self
+
     @field_validator("changes")
     @classmethod
     def _changes_in_policy_sections(cls, value: tuple[Change, ...]) -> tuple[Change, ...]:
@@ -576,12 +600,45 @@ class Scenario(_Section):
 # --------------------------------------------------------------------------------------------
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
+# No input of ours nests tables or arrays more than a few levels; deeper documents are refused
+# before anything recurses through them (deepcopy, pydantic, JSON) and hits Python's limit.
+MAX_NESTING = 32
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply tables and arrays nest in a parsed value (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_NESTING:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep(where: str) -> str:
+    return f"{where}: tables or arrays nested too deeply (allowed: at most {MAX_NESTING} levels)"
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """Parse TOML, turning syntax errors into ``source:line:column`` messages."""
+    """Parse TOML, turning syntax errors into ``source:line:column`` messages.
+
+    Raises:
+        ScenarioError: For bad TOML, nesting deeper than :data:`MAX_NESTING` or an integer too
+            long for Python to read.
+    """
     try:
-        return tomllib.loads(text)
+        document = tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(source, [_too_deep("(document)")]) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         position = _TOML_POSITION.search(message)
@@ -593,14 +650,31 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
             ) from None
         detail = _TOML_END.sub("", message)
         raise ScenarioError(source, [f"at end of file: TOML syntax error: {detail}"]) from None
+    except ValueError as error:  # e.g. an integer of more than 4,300 digits
+        raise ScenarioError(source, [f"(document): cannot read a value: {error}"]) from None
+    if nesting_depth(document) > MAX_NESTING:
+        raise ScenarioError(source, [_too_deep("(document)")])
+    return document
 
 
 def parse_value(text: str) -> Any:
-    """A ``--set`` value: a TOML literal (``1.0``, ``true``, ``"x"``, ``[1, 2]``) or a bare word."""
+    """A ``--set`` value: a TOML literal (``1.0``, ``true``, ``"x"``, ``[1, 2]``) or a bare word.
+
+    Raises:
+        ScenarioError: For a value nested deeper than :data:`MAX_NESTING` levels, or an integer
+            too long for Python to read.
+    """
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except RecursionError:
+        raise ScenarioError("--set", [_too_deep(f"'{text[:40]}...'")]) from None
+    except ValueError as error:
+        raise ScenarioError("--set", [f"cannot read the value: {error}"]) from None
+    if nesting_depth(value) > MAX_NESTING:
+        raise ScenarioError("--set", [_too_deep(f"'{text[:40]}...'")])
+    return value
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -660,14 +734,29 @@ def validate_document(document: Any, source: str) -> Scenario:
     """Validate a raw document (as parsed from TOML) into a Scenario, or raise ScenarioError."""
     if not isinstance(document, dict):
         raise ScenarioError(source, ["the document must be a TOML table"])
+    if nesting_depth(document) > MAX_NESTING:
+        raise ScenarioError(source, [_too_deep("(document)")])
     try:
         scenario = Scenario.model_validate(document)
     except ValidationError as error:
         raise ScenarioError(source, [_describe(e) for e in error.errors()]) from None
     except (TypeError, ValueError, RecursionError) as error:  # pragma: no cover - defensive
         raise ScenarioError(source, [f"invalid scenario: {error}"]) from None
+    _check_calendar(scenario, source)
     _check_changes(scenario, document, source)
     return scenario
+
+
+def _check_calendar(scenario: Scenario, source: str) -> None:
+    """The last simulated day must be a date Python can hold (on or before 9999-12-31)."""
+    try:
+        scenario.start_date + dt.timedelta(days=scenario.horizon_days)
+    except OverflowError:
+        room = (dt.date.max - scenario.start_date).days
+        raise ScenarioError(source, [
+            f"horizon_days: {scenario.horizon_days} days from start_date {scenario.start_date} "
+            f"run past the end of the calendar (allowed: at most {room} days from that date)"
+        ]) from None  # fmt: skip
 
 
 def _check_changes(scenario: Scenario, document: dict[str, Any], source: str) -> None:
@@ -688,6 +777,34 @@ def _check_changes(scenario: Scenario, document: dict[str, Any], source: str) ->
         base = changed
 
 
+# Our TOML files are a few kilobytes; a much larger "file" is a mistake (a device, a data file).
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def _read_regular_file(path: Path, what: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`.
+
+    A pipe, a terminal or a device (``/dev/zero``) would block or never end, so they are refused
+    before reading.
+
+    Raises:
+        ScenarioError: For a file that is not a regular file, or is too large.
+        OSError: If the file cannot be opened or read.
+    """
+    status = path.stat()  # before opening: opening a pipe would wait for a writer
+    if stat.S_ISDIR(status.st_mode):
+        raise IsADirectoryError(str(path))
+    if not stat.S_ISREG(status.st_mode):
+        raise ScenarioError(str(path), [f"not a regular file (allowed: a {what} on disk)"])
+    if status.st_size > MAX_FILE_BYTES:
+        raise ScenarioError(str(path), [
+            f"{status.st_size:,} bytes is too large for a {what} "
+            f"(allowed: at most {MAX_FILE_BYTES:,} bytes)"
+        ])  # fmt: skip
+    with path.open("rb") as handle:
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
 def read_toml_file(path: str | Path, what: str) -> tuple[bytes, dict[str, Any]]:
     """The bytes of a TOML file and the document they hold.
 
@@ -700,7 +817,7 @@ def read_toml_file(path: str | Path, what: str) -> tuple[bytes, dict[str, Any]]:
     """
     source = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = _read_regular_file(Path(path), what)
         text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError(source, ["no such file"]) from None
@@ -709,7 +826,9 @@ def read_toml_file(path: str | Path, what: str) -> tuple[bytes, dict[str, Any]]:
     except UnicodeDecodeError as error:
         raise ScenarioError(source, [f"not UTF-8 text (byte {error.start})"]) from None
     except OSError as error:
-        raise ScenarioError(source, [f"cannot read: {error.strerror}"]) from None
+        raise ScenarioError(source, [f"cannot read: {error.strerror or error}"]) from None
+    except ValueError:  # Python refuses paths holding a null byte
+        raise ScenarioError(repr(source), ["the file name contains a null byte"]) from None
     return raw, parse_toml(text, source)
 
 
@@ -753,6 +872,8 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"{path}: unknown key; {_suggest(key, allowed)}"
     if kind == "missing":
         return f"{path}: required key is missing"
+    if not loc and kind == "value_error":  # checks across keys name their keys themselves
+        return str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     bounds = _bounds_text(loc)
     if kind in {
         "greater_than",

@@ -158,3 +158,32 @@ def test_map_writes_a_real_picture(tmp_path):
     assert image.size[0] > 1000 and image.size[1] > 700
     colours = image.resize((64, 48)).getcolors(64 * 48)
     assert len(colours) > 200  # shaded terrain, not a blank canvas
+
+
+def test_human_tables_show_labels_with_units_while_json_and_csv_keep_the_names(tmp_path):
+    table = runner.invoke(app, ["run", "baseline", "--days", "3"], terminal_width=200)
+    assert table.exit_code == 0, table.output
+    assert "Formal trade (US$)" in table.stdout and "Border deaths (people)" in table.stdout
+    assert "formal_trade_usd" not in table.stdout
+    out = tmp_path / "cmp"
+    args = [
+        "compare",
+        "baseline",
+        "no_fence",
+        "--replicates",
+        "2",
+        "--days",
+        "3",
+        "--out",
+        str(out),
+    ]
+    compared = runner.invoke(app, args)
+    assert compared.exit_code == 0, compared.output
+    assert "Formal trade (US$)" in compared.stdout and "formal_trade_usd" not in compared.stdout
+    as_json = json.loads(runner.invoke(app, ["compare", "--sweep", str(out), "--json"]).stdout)
+    assert {row["metric"] for row in as_json} >= {"formal_trade_usd", "border_deaths"}
+    csv = tmp_path / "summary.csv"
+    listed = runner.invoke(app, ["results", str(out), "--csv", str(csv)], terminal_width=250)
+    assert listed.exit_code == 0, listed.output
+    assert "Formal trade (US$)" in listed.stdout
+    assert "formal_trade_usd" in pd.read_csv(csv).columns

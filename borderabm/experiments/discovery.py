@@ -48,7 +48,7 @@ from borderabm.experiments.prim_adapter import (
 # The run rows' bookkeeping columns (neither parameters nor metrics): one definition for both
 # readers of a sweep store.
 from borderabm.experiments.sensitivity import FIXED_COLUMNS
-from borderabm.experiments.store import MANIFEST, RUNS, ResultsStore, atomic_write
+from borderabm.experiments.store import MANIFEST, RUNS, ResultsStore, StoreError, atomic_write
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -312,7 +312,9 @@ def _read_manifest(store: ResultsStore) -> dict[str, Any]:
     path = store.root / MANIFEST
     try:
         manifest = store.manifest()
-    except (OSError, ValueError) as error:  # unreadable, or not JSON
+    except StoreError as error:  # unreadable, not JSON or not an object: the message names it
+        raise DiscoveryError(str(error).removeprefix(f"{path}: "), str(path)) from None
+    except (OSError, ValueError) as error:
         raise DiscoveryError(f"cannot read: {error}", str(path)) from None
     if manifest is None:
         raise DiscoveryError("not a results directory written by `borderabm sweep` "
@@ -468,6 +470,7 @@ def print_discovery(discovery: Discovery, console: Console) -> None:
     """Print the question, the base rate and every box with its limits and numbers."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     cases, result = discovery.cases, discovery.result
     unit = "design points" if cases.unit == "point" else "runs"
@@ -475,9 +478,8 @@ def print_discovery(discovery: Discovery, console: Console) -> None:
     # Room for the dotted keys and five numbers even when the output goes to a pipe or log.
     wide = Console(file=console.file, width=max(console.width, 120), highlight=False,
                    color_system=console.color_system, force_terminal=console.is_terminal)  # fmt: skip
-    console.print(
-        f"[bold]{cases.sweep}[/]: cases of interest: {discovery.condition}", soft_wrap=True
-    )
+    console.print(Text(f"{cases.sweep}: cases of interest: {discovery.condition}"),
+                  soft_wrap=True)  # fmt: skip
     replicates = _replicates_text(cases)
     console.print(f"{n} {unit}{replicates}; {k} of interest: base rate {result.base_rate:.3f}")
     for note in cases.notes:
@@ -485,7 +487,7 @@ def print_discovery(discovery: Discovery, console: Console) -> None:
     for box in result.boxes:
         step = box.step
         console.print(
-            f"\n[bold]box {box.number}[/]: coverage {step.coverage:.3f}, density {step.density:.3f}, "
+            f"\nbox {box.number}: coverage {step.coverage:.3f}, density {step.density:.3f}, "
             f"mass {step.mass:.3f}, {step.cases} cases ({step.of_interest} of interest); "
             f"{_base_rate_text(box, result)}; chosen: {box.selection}",
             soft_wrap=True,

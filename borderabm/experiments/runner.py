@@ -8,7 +8,7 @@ import pandas as pd
 
 from borderabm.compare import HEADLINE_METRICS, level_interval
 from borderabm.experiments import engines
-from borderabm.experiments.store import ResultsStore, environment, now
+from borderabm.experiments.store import ResultsStore, environment, now, write_failure
 from borderabm.experiments.sweep import Sweep
 
 
@@ -45,19 +45,31 @@ def run_sweep(
     dask: str | None = None,
     on_done: Callable[[dict], None] = lambda result: None,
 ) -> int:
-    """Execute the runs not yet in the store; return how many were executed."""
+    """Execute the runs not yet in the store; return how many were executed.
+
+    Raises:
+        StoreError: If the store holds another sweep or is corrupt, or a file cannot be written
+            (full disk, no permission): the runs finished before stay stored, and the same call
+            resumes from them.
+        OSError: Only for a Dask scheduler that cannot be reached (no file involved).
+    """
     manifest = manifest_for(sweep)
-    store.open_for(manifest)
-    done = store.done()
-    pending = [run for run in sweep.runs if run.run_id not in done]
-    keep_series = sweep.spec.series
-    if pending:
-        if dask:
-            engines.run_dask(pending, store, keep_series, on_done, dask, workers)
-        else:
-            engines.run_local(pending, store, keep_series, on_done, workers)
-    stored = store.manifest() or manifest
-    store.write_manifest({**stored, "finished": now(), "executed_last": len(pending)})
+    try:
+        store.open_for(manifest)
+        done = store.done()
+        pending = [run for run in sweep.runs if run.run_id not in done]
+        keep_series = sweep.spec.series
+        if pending:
+            if dask:
+                engines.run_dask(pending, store, keep_series, on_done, dask, workers)
+            else:
+                engines.run_local(pending, store, keep_series, on_done, workers)
+        stored = store.manifest() or manifest
+        store.write_manifest({**stored, "finished": now(), "executed_last": len(pending)})
+    except OSError as error:
+        if dask and error.errno is None and error.filename is None:
+            raise  # the scheduler, not a file: callers say so
+        raise write_failure(error, store.root) from None
     return len(pending)
 
 

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from borderabm.experiments.designs import MORRIS_LEVELS
-from borderabm.experiments.store import ResultsStore
+from borderabm.experiments.store import ResultsStore, default_results_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -408,7 +408,7 @@ def command(
             f"{sweep_file}: sensitivity analysis needs a Morris or Sobol design, but the design "
             f"kind is {kind!r} (allowed: {', '.join(METHODS)})"
         )
-    store = ResultsStore(out or Path("results") / loaded.spec.name)
+    store = ResultsStore(out or default_results_dir(loaded.spec.name))
     console.print(f"{loaded.spec.name}: {len(loaded.runs)} runs ({kind} design) into {store.root}")
     executed = run_sweep(loaded, store, workers=workers or default_workers(), dask=dask)
     console.print(f"{executed} runs executed")

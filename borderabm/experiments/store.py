@@ -16,6 +16,8 @@ its ``runs/`` row exists; its series is written first. Read the tables with plai
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import hashlib
 import json
 import os
 import platform
@@ -32,8 +34,59 @@ RUNS = "runs"
 SERIES = "series"
 
 
-class StoreError(Exception):
-    """A results directory that cannot be used for this sweep."""
+# File names made from user text (scenario and sweep names) stay this short: 255 bytes is the
+# usual limit of one path component, and the store adds prefixes and suffixes.
+MAX_NAME_BYTES = 100
+# Run rows must have these columns for the store to be summarised or resumed.
+RUN_COLUMNS = ("run_id", "scenario", "point", "replicate", "seed")
+
+
+class StoreError(ValueError):
+    """A results directory that cannot be used: another sweep's, corrupt, or not writable.
+
+    A ValueError, so readers that already treat unreadable files as bad input keep doing so.
+    """
+
+
+def safe_file_name(name: str) -> str:
+    """A name made safe to be one path component inside a chosen folder.
+
+    Names that are already safe (no path separators, control characters or leading dot; at most
+    :data:`MAX_NAME_BYTES` bytes of UTF-8) are kept as they are, so existing stores keep their
+    layout. Others have each unsafe character replaced by ``_`` and, when changed or cut short,
+    a short hash of the full name appended, so different names never share a folder.
+
+    Args:
+        name: User text, e.g. a scenario or sweep name.
+
+    Returns:
+        A non-empty file name that cannot climb out of its folder.
+    """
+    cleaned = "".join(c if c.isprintable() and c not in '/\\:*?"<>|' else "_" for c in name).lstrip(
+        "."
+    )
+    if cleaned == name and name and len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    cut = cleaned.encode("utf-8")[: MAX_NAME_BYTES - 11].decode("utf-8", "ignore")
+    return f"{cut}-{digest}" if cut else digest
+
+
+def default_results_dir(name: str, prefix: str = "") -> Path:
+    """``results/<prefix><name>``, with the name made safe to be a folder name."""
+    return Path("results") / safe_file_name(prefix + name)
+
+
+def write_failure(error: OSError, root: Path) -> StoreError:
+    """A store error for a failed write (full disk, no permission), saying that runs are kept."""
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC:
+        reason = "no space left on the device"
+    where = error.filename or root
+    return StoreError(
+        f"{where}: cannot write: {reason} (finished runs are kept in {root}; "
+        f"run the same command again to resume)"
+    )
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -66,8 +119,9 @@ class ResultsStore:
         existing = self.manifest()
         if existing is not None and existing.get("fingerprint") != manifest["fingerprint"]:
             raise StoreError(
-                f"{self.root} holds results of a different sweep "
-                f"({existing.get('sweep', {}).get('name')!r}); use a new directory"
+                f"{self.root}: holds results of a different sweep "
+                f"({self.sweep_name(existing)!r}) (allowed: the same sweep, to "
+                "resume it; use a new directory for another)"
             )
         if existing is not None:
             manifest = {**manifest, "started": existing.get("started", manifest["started"])}
@@ -99,21 +153,52 @@ class ResultsStore:
     # Reading -----------------------------------------------------------------------------------
     def series_path(self, scenario: str, point: int, run_id: str) -> Path:
         """Where the daily series of one run is stored."""
-        return self.root / SERIES / f"scenario={scenario}" / f"point={point}" / f"{run_id}.parquet"
+        return (
+            self.root
+            / SERIES
+            / f"scenario={safe_file_name(scenario)}"
+            / f"point={point}"
+            / (f"{run_id}.parquet")
+        )
 
     def manifest(self) -> dict[str, Any] | None:
-        """The manifest, or None if there is none yet."""
+        """The manifest, or None if there is none yet.
+
+        Raises:
+            StoreError: Naming the file, if it cannot be read or is not a JSON object.
+        """
         path = self.root / MANIFEST
-        if not path.exists():
-            return None
-        return json.loads(path.read_text())
+        try:
+            if not path.exists():
+                return None
+            manifest = json.loads(path.read_bytes().decode("utf-8"))
+        except OSError as error:  # also a path the file system refuses (too long)
+            raise StoreError(f"{path}: cannot read: {error.strerror or error}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise StoreError(f"{path}: cannot read: not JSON (allowed: the manifest.json that "
+                             "borderabm sweep writes)") from None  # fmt: skip
+        if not isinstance(manifest, dict):
+            kinds = ((list, "an array"), (str, "a string"), (bool, "a boolean"),
+                     (int | float, "a number"))  # fmt: skip
+            kind = next((name for t, name in kinds if isinstance(manifest, t)), "null")
+            raise StoreError(
+                f"{path}: not a sweep manifest: a JSON object was expected, got {kind}"
+            )
+        return manifest
+
+    def sweep_name(self, manifest: dict[str, Any]) -> str:
+        """The sweep's name as the manifest records it (the folder's name if it does not)."""
+        sweep = manifest.get("sweep")
+        name = sweep.get("name") if isinstance(sweep, dict) else None
+        return str(name) if name is not None else self.root.name
 
     def done(self) -> set[str]:
-        """Ids of the runs already stored."""
+        """Ids of the runs already stored (a damaged row file does not count: it is redone)."""
         folder = self.root / RUNS
         if not folder.exists():
             return set()
-        return {p.stem for p in folder.glob("*.parquet") if not p.name.startswith(".")}
+        return {p.stem for p in folder.glob("*.parquet")
+                if not p.name.startswith(".") and looks_complete(p)}  # fmt: skip
 
     def runs(self) -> pd.DataFrame:
         """One row per finished run (parameters and summary metrics), in a stable order."""
@@ -121,23 +206,70 @@ class ResultsStore:
         files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
         if not files:
             return pd.DataFrame()
-        frame = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+        frames = []
+        for path in files:
+            frame = read_table(path)
+            missing = [c for c in RUN_COLUMNS if c not in frame]
+            if missing or len(frame) != 1:
+                problem = f"missing columns {', '.join(missing)}" if missing else (
+                    f"{len(frame)} rows instead of one")  # fmt: skip
+                raise StoreError(f"{path}: not a run row of borderabm sweep ({problem}); "
+                                 "delete it and run the sweep again to redo that run")  # fmt: skip
+            frames.append(frame)
+        frame = pd.concat(frames, ignore_index=True)
         return frame.sort_values(["scenario", "point", "replicate"]).reset_index(drop=True)
 
     def series(self, scenario: str | None = None, point: int | None = None) -> pd.DataFrame:
         """Daily series, optionally of one scenario and design point (read only what is asked)."""
         folder = self.root / SERIES
         if scenario is not None:
-            folder = folder / f"scenario={scenario}"
+            folder = folder / f"scenario={safe_file_name(scenario)}"
             if point is not None:
                 folder = folder / f"point={point}"
         files = sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith("."))
         frames = []
         for path in files:
-            frame = pd.read_parquet(path)
+            frame = read_table(path)
             frame.insert(0, "run_id", path.stem)
             frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def looks_complete(path: Path) -> bool:
+    """Whether a Parquet file is whole: it starts and ends with the magic bytes ``PAR1``.
+
+    Cheap (two small reads), so resuming a large store does not read every row. Files are
+    written atomically, so only a damaged disk or a hand edit leaves an incomplete one.
+    """
+    magic = b"PAR1"
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+            if handle.seek(0, os.SEEK_END) < 12:
+                return False
+            handle.seek(-4, os.SEEK_END)
+            return head == magic and handle.read(4) == magic
+    except OSError:
+        return False
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """One Parquet file of the store.
+
+    Raises:
+        StoreError: Naming the file, if it is truncated, corrupt or not Parquet.
+    """
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(path)
+    except OSError as error:
+        reason = error.strerror or str(error).splitlines()[0]
+        raise StoreError(f"{path}: cannot read: {reason}") from None
+    except (ValueError, pa.ArrowException) as error:
+        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise StoreError(f"{path}: not a readable Parquet file ({detail}); delete it and run the "
+                         "sweep again to redo that run") from None  # fmt: skip
 
 
 def environment() -> dict[str, str]:

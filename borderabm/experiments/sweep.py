@@ -41,6 +41,41 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from borderabm.experiments.designs import DesignKind, Parameter, generate
 from borderabm.scenario import Scenario, ScenarioError, read_toml_file, with_overrides
 
+# Bounds a sweep's size before it is expanded, so a typo (replicates = 100000) is an error line, not
+# an hour spent listing runs nobody meant to make.
+MAX_RUNS = 100_000
+
+
+def design_size(spec: SweepSpec) -> int:
+    """How many design points a sweep's design has, computed without generating them."""
+    parameters = spec.parameters
+    if not parameters:
+        return 1
+    if spec.design.kind == "factorial":
+        size = 1
+        for p in parameters.values():
+            size *= max(len(p.levels or ()), 1)
+        return size
+    if spec.design.kind == "sobol":
+        return spec.design.samples * (len(parameters) + 2)
+    if spec.design.kind == "morris":
+        return spec.design.samples * (len(parameters) + 1)
+    return spec.design.samples
+
+
+def check_size(spec: SweepSpec, source: str) -> None:
+    """Refuse sweeps of more than :data:`MAX_RUNS` runs, before expanding them.
+
+    Raises:
+        ScenarioError: Naming the file and the keys that set the size.
+    """
+    runs = len(spec.scenarios) * design_size(spec) * spec.replicates
+    if runs > MAX_RUNS:
+        raise ScenarioError(source, [
+            f"replicates: {runs:,} runs (scenarios x design points x replicates) is too many for "
+            f"one sweep (allowed: at most {MAX_RUNS:,}; lower design.samples or replicates)"
+        ])  # fmt: skip
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -138,6 +173,7 @@ def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
     except ValidationError as error:
         problems = [_sweep_problem(e) for e in error.errors()]
         raise ScenarioError(source, problems) from None
+    check_size(spec, source)
     try:
         points = generate(spec.design.kind, spec.parameter_list(), spec.design.samples, spec.seed)
     except ValueError as error:

@@ -114,7 +114,8 @@ def command(
 
     columns = (TextColumn("[bold]validation"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=stderr, transient=True) as progress:
+    with Progress(*columns, console=stderr, transient=True,
+                  disable=not stderr.is_terminal) as progress:  # fmt: skip
         task = progress.add_task("runs", total=0)
 
         def on_plan(plan, pending: int) -> None:

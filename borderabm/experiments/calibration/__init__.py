@@ -80,7 +80,7 @@ from borderabm.experiments.calibration.spec import load_calibration as load_cali
 from borderabm.experiments.calibration.surrogate import deviations as deviations
 from borderabm.experiments.calibration.surrogate import fit_surrogate as fit_surrogate
 from borderabm.experiments.calibration.toml_edit import set_toml_values as set_toml_values
-from borderabm.experiments.store import ResultsStore
+from borderabm.experiments.store import ResultsStore, default_results_dir
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -199,13 +199,14 @@ def command(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
+    from rich.text import Text
 
     from borderabm.experiments.engines import default_workers
     from borderabm.runner import prepare_output_dir
 
     calibration = load_calibration(spec_file, resolve_scenario, samples=samples,
                                    replicates=replicates)  # fmt: skip
-    out = out or Path("results") / f"calibration-{calibration.spec.name}"
+    out = out or default_results_dir(calibration.spec.name, prefix="calibration-")
     try:
         prepare_output_dir(out)
     except OSError as error:
@@ -217,7 +218,10 @@ def command(
                   f"{out / 'store'}")  # fmt: skip
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=progress_console or console) as progress:
+    bar_console = progress_console or console
+    # Only on a terminal: in a log, a failure leaves just its error line on stderr.
+    with Progress(*columns, console=bar_console, transient=True,
+                  disable=not bar_console.is_terminal) as progress:  # fmt: skip
         done_before = len(ResultsStore(out / "store").done())
         task = progress.add_task("design runs", total=total, completed=min(done_before, total))
         result, meta = run_calibration(calibration, out, workers=workers or default_workers(),
@@ -230,7 +234,7 @@ def command(
     for r in result.verification.itertuples():
         table.add_row(r.target, r.role, _number(r.value), f"{_number(r.low)} – {_number(r.high)}",
                       f"{_number(r.mean)} [{_number(r.ci_low)} – {_number(r.ci_high)}]",
-                      "yes" if r.within else "[red]no[/]")  # fmt: skip
+                      "yes" if r.within else Text("no", style="red"))  # fmt: skip
     console.print(table)
     ranges = Table(title="Posterior ranges (5–95%) and fitted values")
     for column in ("parameter", "prior", "posterior", "fitted"):
