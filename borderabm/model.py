@@ -38,8 +38,9 @@ from borderabm.policies import PolicyState
 from borderabm.scenario import Scenario, with_overrides
 
 STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4}
-GATES_CLOSED = "gates_closed_against_normal"  # series the model itself computes (registered in
-POLICY_COST = "policy_cost_usd"  # metrics.METRICS like every other)
+# Daily series the model computes itself (registered in metrics.METRICS like every other).
+GATES_CLOSED = "gates_closed_against_normal"
+POLICY_COST = "policy_cost_usd"
 # A dated event for day d fires at model time d + EVENT_LEAD; the step simulating day d runs at d + 1.
 EVENT_LEAD = 0.5
 
@@ -54,6 +55,7 @@ class BorderModel(mesa.Model):
         routes: Travel-time fields between the gates, informal points and towns.
         policy: What the policy levers say today.
         points: The informal crossing points and their state today.
+        gates: Every gate's state, capacity and costs today (``gates.py``).
         traders, refugees, militants, patrols: The agent populations (struct of arrays).
         day: Days simulated so far (the next step simulates this day).
     """
