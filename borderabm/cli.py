@@ -14,12 +14,13 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
@@ -44,12 +45,39 @@ from borderabm.scenario import (
 EXIT_BAD_INPUT = 2
 
 
-def one_line(text: str) -> str:
-    """Text made safe for one line of a terminal: control characters and line breaks escaped."""
+def one_line(text: str, keep_newlines: bool = False) -> str:
+    r"""Text made safe for a terminal: control characters and line breaks escaped.
+
+    The one sanitiser of user text on its way to the console. Escape sequences (``\x1b[2J``,
+    ``\x1b]0;title\x07``), carriage returns and the bidirectional overrides (U+202E) would
+    otherwise act on the terminal instead of being shown; they are written as ``\x1b``,
+    ``\u202e`` and so on. Unicode calls all of them not printable.
+
+    Args:
+        text: Any text.
+        keep_newlines: Keep ``\n`` (a table cell of two lines), escape every other control.
+    """
     return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace")
-        .decode("ascii") for c in text
+        c if c.isprintable() or c == " " or (keep_newlines and c == "\n")
+        else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text
     )  # fmt: skip
+
+
+class PlainConsole(Console):
+    """A rich console that shows user text as text: every piece goes through :func:`one_line`.
+
+    Sanitising where segments become output covers table titles and cells, progress
+    descriptions and "wrote ..." lines alike, whoever built them. Rich's own control segments
+    (cursor moves of a progress bar) and the colour codes of styles are added after this, so
+    they still work.
+    """
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(one_line(segment.text, keep_newlines=True),
+                                                    segment.style)
+            for segment in buffer
+        )  # fmt: skip
 
 
 def error_line(problems: Sequence[str], source: str | None = None) -> str:
@@ -131,8 +159,8 @@ app = typer.Typer(
 )
 # Markup and emoji codes are off: names and descriptions come from users' files and must print
 # as written (a scenario named "[/]" is a name, not a closing tag).
-stdout = Console(markup=False, emoji=False)
-stderr = Console(stderr=True, highlight=False, markup=False, emoji=False)
+stdout = PlainConsole(markup=False, emoji=False)
+stderr = PlainConsole(stderr=True, highlight=False, markup=False, emoji=False)
 
 
 def fail(problems: list[str], source: str | None = None) -> NoReturn:
@@ -290,7 +318,9 @@ def compare(
         int,
         typer.Option(min=0, max=2**62, help="Seed of replicate 1 (k-th uses seed + k - 1)."),
     ] = 1,
-    days: Annotated[int | None, typer.Option(help="Days to simulate (overrides horizons).")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, max=36_500, help="Days to simulate (overrides horizons).")
+    ] = None,
     sweep_dir: Annotated[
         Path | None,
         typer.Option("--sweep", help="Compare the runs of an existing sweep instead of running."),
@@ -410,7 +440,7 @@ def _print_comparison(table, replicates: int) -> None:
             cells.append(text)
         out.add_row(metric_label(metric), *cells)
     # Four scenarios need room: use at least 150 columns even when output goes to a log.
-    Console(width=max(stdout.width, 150), markup=False, emoji=False).print(out)
+    PlainConsole(width=max(stdout.width, 150), markup=False, emoji=False).print(out)
 
 
 def _short(value: float, signed: bool = False) -> str:
@@ -673,7 +703,7 @@ def _print_results(table, title: str) -> None:
         out.add_row(*cells)
     # Room for every label on one line even when the output goes to a log.
     width = max(stdout.width, 40 + 12 * len(parameters) + 30 * len(metrics))
-    Console(width=width, markup=False, emoji=False).print(out)
+    PlainConsole(width=width, markup=False, emoji=False).print(out)
 
 
 @app.command()
