@@ -284,6 +284,26 @@ def _reason(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
+def refuse_package_data(out: Path | None, option: str = "--out") -> None:
+    """Refuse an output folder inside the installed package's data (shipped scenarios, sweeps).
+
+    Results written there would mix with the files borderabm ships, and be taken for shipped
+    scenarios or lost on reinstall.
+    """
+    if out is None:
+        return
+    import borderabm
+
+    data = Path(borderabm.__file__).resolve().parent / "data"
+    try:
+        inside = Path(os.path.abspath(out)).resolve().is_relative_to(data)
+    except (OSError, ValueError, RuntimeError):  # a path the system refuses: reported later
+        return
+    if inside:
+        fail([f"{option}: inside the installed package data {data} (allowed: a folder outside "
+              "it, e.g. results/)"], str(out))  # fmt: skip
+
+
 def _prepare_output(out: Path) -> None:
     """Create an output folder before computing anything; a bad one is an error line."""
     from borderabm.runner import prepare_output_dir
@@ -361,7 +381,8 @@ def compare(
             loaded = comparison_sweep(paths, replicates, seed, days)
         except ScenarioError as error:
             fail(error.problems, error.source)
-        store = ResultsStore(out or default_results_dir(loaded.spec.name))
+        refuse_package_data(out := out or default_results_dir(loaded.spec.name))
+        store = ResultsStore(out)
         try:
             run_sweep(loaded, store, workers=workers or default_workers(), dask=dask)
             runs = store.runs()
@@ -489,7 +510,8 @@ def sweep(
         loaded = load_sweep(input_path(sweep_file, "sweeps"), resolve_relative)
     except ScenarioError as error:
         fail(error.problems, error.source)
-    store = ResultsStore(out or default_results_dir(loaded.spec.name))
+    refuse_package_data(out := out or default_results_dir(loaded.spec.name))
+    store = ResultsStore(out)
     done_before = len(store.done() & {r.run_id for r in loaded.runs})
     workers = workers or default_workers()
     # The description is the sweep's name: user text, so plain (markup=False).
@@ -548,6 +570,7 @@ def sensitivity(
     from borderabm.experiments.store import StoreError
 
     path = input_path(sweep_file, "sweeps")
+    refuse_package_data(out)
     try:
         analysis.command(path, out, metric or [], workers, dask, stdout)
     except ScenarioError as error:
@@ -640,6 +663,7 @@ def calibrate(
 
     try:
         spec = input_path(spec_file, "calibration")
+        refuse_package_data(out)
         calibration.command(spec, out, samples, replicates, workers, dask, stdout, stderr,
                             resolve_scenario=resolve_relative)  # fmt: skip
     except ScenarioError as error:
@@ -802,6 +826,8 @@ def draw_map(
     if out.suffix and out.suffix[1:].lower() not in formats:
         fail([f"--out: unknown picture format {out.suffix!r} (allowed: .{', .'.join(formats)})"],
              str(out))  # fmt: skip
+    if not out.suffix:  # matplotlib would add ".png": name the file that is written
+        out = out.with_name(out.name + ".png")
     world = build_world(resolution)
     try:
         draw_world(world, out)

@@ -230,11 +230,19 @@ def test_a_write_failure_mid_sweep_is_an_error_line_and_the_sweep_resumes(
     assert "3 runs executed, 1 already done" in resumed.stderr
 
 
-def test_an_output_folder_that_is_a_file_is_an_error_line(tmp_path):
+@pytest.mark.parametrize("below", [False, True])
+@pytest.mark.parametrize("command", ["sweep", "compare"])
+def test_an_output_folder_that_is_a_file_says_so(tmp_path, command, below):
     blocker = write(tmp_path / "file", "x")
-    line = error_of(invoke("sweep", sweep_file(tmp_path), "--out", blocker / "sub", "--workers",
-                           "1"))  # fmt: skip
-    assert "cannot write" in line and "resume" in line
+    out = blocker / "sub" if below else blocker
+    args = {
+        "sweep": ["sweep", sweep_file(tmp_path), "--workers", "1"],
+        "compare": ["compare", "baseline", "no_fence", "--days", "2", "--replicates", "1"],
+    }
+    line = error_of(invoke(*args[command], "--out", out))  # fmt: skip
+    assert line == f"error: {blocker}: is a file, not a folder (allowed: a results folder, new " \
+                   "or written by borderabm)"  # fmt: skip
+    assert blocker.read_text() == "x"
 
 
 # ---- hangs become bounds ----------------------------------------------------------------------
@@ -560,3 +568,49 @@ def test_the_console_escapes_user_text_but_keeps_its_own_colours_and_cursor_move
     assert "\x1b[2K" in shown or "\x1b[?25l" in shown  # and the progress bar's cursor control
     assert "\x1b[31mRED" not in shown and "\x1b]0;" not in shown and "\u202e" not in shown
     assert "evil\\x1b[31mRED" in shown and "\nΔ" not in shown and "lines" in shown
+
+
+# ---- infinities, file names and folders that are not for results ------------------------------
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+def test_an_infinite_setting_is_an_error_line(tmp_path, value):
+    line = error_of(invoke("run", "baseline", "--days", "2", "--set",
+                           f"traders.time_cost_usd_per_day={value}", "--out", tmp_path / "run"))  # fmt: skip
+    assert "traders.time_cost_usd_per_day: Input should be a finite number" in line
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_a_sweep_with_an_infinite_bound_is_refused_before_a_manifest(tmp_path):
+    sweep = sweep_file(tmp_path)
+    sweep.write_text(sweep.read_text().replace("high = 1.0", "high = inf"))
+    line = error_of(invoke("sweep", sweep, "--out", tmp_path / "store"))
+    assert 'parameters."fence.coverage".high: Input should be a finite number' in line
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_manifest_is_strict_json(tmp_path):
+    from borderabm.experiments.store import StoreError
+
+    with pytest.raises(StoreError, match="manifest.json: cannot write: Out of range float"):
+        ResultsStore(tmp_path / "store").write_manifest({"high": math.inf})
+    assert not (tmp_path / "store" / "manifest.json").exists()
+
+
+def test_a_map_without_an_extension_reports_the_file_written(tmp_path):
+    result = ok(invoke("map", "--out", tmp_path / "noext", "--resolution", "20"))
+    assert result.stdout.startswith(f"wrote {tmp_path / 'noext.png'}:")
+    assert (tmp_path / "noext.png").is_file()
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare", "calibrate", "sensitivity"])
+def test_an_output_folder_in_the_package_data_is_refused(tmp_path, command):
+    import borderabm
+
+    data = Path(borderabm.__file__).resolve().parent / "data"
+    out = data / "scenarios" / "results-here"
+    args = {"sweep": ["sweep", sweep_file(tmp_path)],
+            "compare": ["compare", "baseline", "no_fence", "--days", "2"],
+            "calibrate": ["calibrate", "baseline"],
+            "sensitivity": ["sensitivity", "sensitivity_morris"]}[command]  # fmt: skip
+    line = error_of(invoke(*args, "--out", out))
+    assert f"--out: inside the installed package data {data}" in line
+    assert not out.exists()

@@ -142,8 +142,16 @@ class ResultsStore:
                     temp.unlink(missing_ok=True)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        """Write the manifest (atomically)."""
-        text = json.dumps(manifest, indent=2, default=str) + "\n"  # keeps the sweep file's order
+        """Write the manifest (atomically), as strict JSON.
+
+        Raises:
+            StoreError: If it holds a value JSON cannot hold (NaN, an infinity).
+        """
+        try:  # keeps the sweep file's order
+            text = json.dumps(manifest, indent=2, default=str, allow_nan=False) + "\n"
+        except ValueError as error:
+            raise StoreError(f"{self.root / MANIFEST}: cannot write: {error} (allowed: finite "
+                             "numbers)") from None  # fmt: skip
         atomic_write(self.root / MANIFEST, lambda p: p.write_text(text))
 
     def write_run(self, run_id: str, row: dict[str, Any], series: pd.DataFrame | None,
@@ -185,6 +193,10 @@ class ResultsStore:
                     "MiB (allowed: the manifest.json that borderabm sweep writes)"
                 )
             manifest = json.loads(raw.decode("utf-8"))
+        except NotADirectoryError:  # the chosen folder, or a folder above it, is a file
+            blocker = next(p for p in (self.root, *self.root.parents) if p.exists())
+            raise StoreError(f"{blocker}: is a file, not a folder (allowed: a results folder, "
+                             "new or written by borderabm)") from None  # fmt: skip
         except OSError as error:  # also a path the file system refuses (too long)
             raise StoreError(f"{path}: cannot read: {error.strerror or error}") from None
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):

@@ -78,7 +78,7 @@ def check_size(spec: SweepSpec, source: str) -> None:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # JSON has no inf
 
 
 class ParameterSpec(_Strict):
