@@ -359,7 +359,8 @@ def _read_runs(store: ResultsStore) -> pd.DataFrame:
         named = next((p for p in [*files, folder] if text.startswith(f"{p}: ")), None)
         if named is None:
             raise DiscoveryError(text, str(folder)) from None
-        raise DiscoveryError(text.removeprefix(f"{named}: "), str(named)) from None
+        problem = text.removeprefix(f"{named}: ")
+        raise DiscoveryError(f"cannot read this run row: {problem}", str(named)) from None
     except (OSError, ValueError, KeyError, pa.ArrowException) as error:
         failure: BaseException = error
     # Only on failure: read the files one by one to name the culprit.
