@@ -350,7 +350,9 @@ def _result(
     timeseries_png, cost_effect_png = charts(runs, None if series.empty else series)
     listing = runs[["scenario", "replicate", "seed"]].copy()
     listing["days"] = runs["days"].astype(int) if "days" in runs else None
-    listing["replay"] = [replay.get(s) for s in runs["scenario"]]
+    # Object columns: pandas' string dtype would turn None into NaN, which is truthy.
+    listing["replay"] = pd.Series([replay.get(s) for s in runs["scenario"]], dtype=object,
+                                  index=listing.index)  # fmt: skip
     listing["overrides"] = [(overrides or {}).get(s) for s in runs["scenario"]]
     listing["replay_refused"] = [(refused or {}).get(s, "") for s in runs["scenario"]]
     for metric in ("attacks", "militant_crossings", "formal_trade_usd"):
