@@ -178,6 +178,8 @@ def test_a_typed_value_out_of_bounds_is_refused_and_a_changed_lever_is_marked(pa
     type_into(page, "units", 20_000)
     expect(page.locator(".lever-refused")).to_contain_text("allowed: 0 to 10,000")
     assert page.locator(".lever-input-units input").input_value() == "600"
+    type_into(page, "seed", "1" + "0" * 400)  # far beyond a float: refused, never a crash
+    expect(page.locator(".lever-seed .lever-refused")).to_contain_text("401 digits")
     type_into(page, "units", 900)
     expect(page.locator(".lever-units .lever-changed")).to_contain_text("file: 600")
     expect(page.locator(".run-settings")).to_contain_text("apply on Reset")
@@ -242,6 +244,14 @@ def test_a_link_opens_its_run_and_a_bad_link_says_why(page, server):
     assert page.locator(".lever-input-units input").input_value() == "900"
     link = page.locator(".run-permalink").get_attribute("href")
     assert link == "?scenario=baseline&seed=5&days=12&units=900"
+    # A reload (the address still shows the link) brings back this run at its day, not day 0.
+    for _ in range(3):
+        page.get_by_role("button", name="Step").click()
+    expect(page.get_by_text(re.compile(r"Day: 3 of 12"))).to_be_visible(timeout=30_000)
+    totals = shown_totals(page)
+    page.reload()
+    expect(page.get_by_text(re.compile(r"Day: 3 of 12"))).to_be_visible(timeout=60_000)
+    assert shown_totals(page) == totals
     page.goto(server[0] + "?scenario=baseline&units=20000")
     expect(page.locator(".run-error")).to_contain_text("allowed: 0 to 10,000", timeout=60_000)
     expect(page.get_by_text(DAY)).to_be_visible()
