@@ -7,61 +7,90 @@ person reads (CLI tables, reports, the browser) takes its label and unit from :d
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-SCALARS = (
-    "militant_crossings",  # fighters entering Pakistan
-    "militant_interdictions",  # fighters stopped at the line
-    "militants_killed",
-    "militant_returns",
-    "attacks",
-    "corridor_militant_crossings",
-    "corridor_militants_caught",
-    "formal_trade_usd",
-    "informal_trade_usd",
-    "smuggling_seizures_usd",
-    "tariff_revenue_usd",
-    "formal_consignments",
-    "trader_wait_days_total",
-    "traders_queued",
-    "trades_given_up",
-    "trader_diversions",
-    "trader_switches_to_smuggling",
-    "refugee_crossings_formal",  # people
-    "refugee_crossings_irregular",  # people
-    "formal_returns",  # people crossing Pakistan -> Afghanistan at gates
-    "deported_people",
-    "deportees_crossed",
-    "community_crossings",  # people
-    "community_trips_blocked",
-    "community_trips_impossible",
-    "civilian_interdictions",  # people
+
+class Tally(StrEnum):
+    """The names rules count under: every daily counter, and the breakdown-only ``irregular_crossings``.
+
+    Rules add through these names (``metrics.add(Tally.ATTACKS, n)``), never through string
+    literals; :data:`SCALARS` and :data:`BREAKDOWNS` are derived from them.
+    """
+
+    MILITANT_CROSSINGS = "militant_crossings"  # fighters entering Pakistan
+    MILITANT_INTERDICTIONS = "militant_interdictions"  # fighters stopped at the line
+    MILITANTS_KILLED = "militants_killed"
+    MILITANT_RETURNS = "militant_returns"
+    ATTACKS = "attacks"
+    CORRIDOR_MILITANT_CROSSINGS = "corridor_militant_crossings"
+    CORRIDOR_MILITANTS_CAUGHT = "corridor_militants_caught"
+    FORMAL_TRADE_USD = "formal_trade_usd"
+    INFORMAL_TRADE_USD = "informal_trade_usd"
+    SMUGGLING_SEIZURES_USD = "smuggling_seizures_usd"
+    TARIFF_REVENUE_USD = "tariff_revenue_usd"
+    FORMAL_CONSIGNMENTS = "formal_consignments"
+    TRADER_WAIT_DAYS_TOTAL = "trader_wait_days_total"
+    TRADERS_QUEUED = "traders_queued"
+    TRADES_GIVEN_UP = "trades_given_up"
+    TRADER_DIVERSIONS = "trader_diversions"
+    TRADER_SWITCHES_TO_SMUGGLING = "trader_switches_to_smuggling"
+    REFUGEE_CROSSINGS_FORMAL = "refugee_crossings_formal"  # people
+    REFUGEE_CROSSINGS_IRREGULAR = "refugee_crossings_irregular"  # people
+    FORMAL_RETURNS = "formal_returns"  # people crossing Pakistan -> Afghanistan at gates
+    DEPORTED_PEOPLE = "deported_people"
+    DEPORTEES_CROSSED = "deportees_crossed"
+    COMMUNITY_CROSSINGS = "community_crossings"  # people
+    COMMUNITY_TRIPS_BLOCKED = "community_trips_blocked"
+    COMMUNITY_TRIPS_IMPOSSIBLE = "community_trips_impossible"
+    CIVILIAN_INTERDICTIONS = "civilian_interdictions"  # people
     # Funnel effect (Cornelius 2001): refugees and returnees (not border communities) who try an
     # informal point, and the sum over them of that point's ruggedness, so that the mean terrain
     # they are pushed onto can be totalled over any period.
-    "irregular_attempts",  # people
-    "irregular_attempt_ruggedness_m",  # people x m (Riley's TRI of the point's cell)
-    "stranded_people",
-    "border_deaths",
-    "fence_breaches",
-    "militant_fence_breaches",
-    "trigger_closures",
-)
-BREAKDOWNS = {
-    "gate": ("formal_trade_usd", "refugee_crossings_formal", "stranded_people"),
-    "sector": (
-        "militant_crossings",
-        "militant_interdictions",
-        "irregular_crossings",
-        "informal_trade_usd",
+    IRREGULAR_ATTEMPTS = "irregular_attempts"  # people
+    IRREGULAR_ATTEMPT_RUGGEDNESS_M = "irregular_attempt_ruggedness_m"  # people x m (Riley's TRI)
+    STRANDED_PEOPLE = "stranded_people"
+    BORDER_DEATHS = "border_deaths"
+    FENCE_BREACHES = "fence_breaches"
+    MILITANT_FENCE_BREACHES = "militant_fence_breaches"
+    TRIGGER_CLOSURES = "trigger_closures"
+    IRREGULAR_CROSSINGS = "irregular_crossings"  # people; kept by sector only
+
+
+class Dim(StrEnum):
+    """What a breakdown is by."""
+
+    GATE = "gate"
+    SECTOR = "sector"
+    PROVINCE = "province"
+    TOWN = "town"
+
+
+BREAKDOWNS: dict[str, tuple[str, ...]] = {
+    Dim.GATE.value: (
+        Tally.FORMAL_TRADE_USD.value,
+        Tally.REFUGEE_CROSSINGS_FORMAL.value,
+        Tally.STRANDED_PEOPLE.value,
     ),
-    "province": ("attacks",),
-    "town": ("attacks",),
+    Dim.SECTOR.value: (
+        Tally.MILITANT_CROSSINGS.value,
+        Tally.MILITANT_INTERDICTIONS.value,
+        Tally.IRREGULAR_CROSSINGS.value,
+        Tally.INFORMAL_TRADE_USD.value,
+    ),
+    Dim.PROVINCE.value: (Tally.ATTACKS.value,),
+    Dim.TOWN.value: (Tally.ATTACKS.value,),
 }
+_BREAKDOWN_ONLY = (Tally.IRREGULAR_CROSSINGS,)
+# The daily scalar counters, in column order (plain strings: they name columns and JSON keys).
+SCALARS: tuple[str, ...] = tuple(t.value for t in Tally if t not in _BREAKDOWN_ONLY)
 
 
 class DailyMetrics:
@@ -108,8 +137,27 @@ class DailyMetrics:
         return row
 
 
-def summarise(series: pd.DataFrame, closed_gate_days: int, cost_usd: float) -> dict[str, float]:
-    """The run summary (a flat mapping of metric name to number, in real units)."""
+def running_total(values: Iterable[float]) -> float:
+    """Add up day by day, left to right, as the model always has (keeps totals to the last digit).
+
+    Python 3.12's ``sum`` compensates rounding and ``pandas`` sums pairwise; either may differ
+    from a day-by-day running total in the last digit.
+    """
+    return functools.reduce(operator.add, values, 0.0)
+
+
+def summarise(
+    series: pd.DataFrame, closed_gate_days: int | None = None, cost_usd: float | None = None
+) -> dict[str, float]:
+    """The run summary (a flat mapping of metric name to number, in real units).
+
+    Args:
+        series: The run's daily series (:meth:`BorderModel.timeseries`); the summary is computed
+            from it alone.
+        closed_gate_days: Ignored when None. Older callers pass the total of the
+            ``gates_closed_against_normal`` series, which is what is computed from the series.
+        cost_usd: Likewise, the total of the ``policy_cost_usd`` series.
+    """
 
     def total(name: str) -> float:
         return float(series[name].sum()) if len(series) else 0.0
@@ -130,8 +178,12 @@ def summarise(series: pd.DataFrame, closed_gate_days: int, cost_usd: float) -> d
         "stranded_people_max": float(series["stranded_people"].max()) if len(series) else 0.0,
         "border_deaths": total("border_deaths"),
         "fence_breaches": total("fence_breaches"),
-        "crossing_closed_days": float(closed_gate_days),
-        "policy_cost_usd": float(cost_usd),
+        "crossing_closed_days": float(
+            total("gates_closed_against_normal") if closed_gate_days is None else closed_gate_days
+        ),
+        "policy_cost_usd": float(
+            running_total(series["policy_cost_usd"].tolist()) if cost_usd is None else cost_usd
+        ),
     }
     for extra in (
         "militants_killed",
@@ -464,6 +516,8 @@ def metric_label(name: str) -> str:
         entry = metric_info(name)
     except KeyError:
         return name
+    if entry.label.lower() == entry.unit.lower():  # "Attacks", not "Attacks (attacks)"
+        return entry.label
     return f"{entry.label} ({entry.unit})"
 
 

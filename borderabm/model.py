@@ -2,9 +2,11 @@
 
 One step is one day (see ``docs/odd.md``, "Process overview and scheduling"):
 
-1. policy of the day: fence share and wear, gates open and their capacity, patrol posts, and the
-   fence/detection state of every informal crossing point;
-2. militants, traders, refugees act (each kind's rules are array expressions in its module);
+1. policy of the day: fence share and wear, gates open and their capacity (``gates.py``); the
+   model freezes what rules may read into a :class:`~borderabm.daily_view.Today`; patrols take
+   their posts, and every informal crossing point gets its fence and detection for the day;
+2. militants, traders, refugees act on that view (each kind's rules are array expressions in its
+   module, which never imports this one);
 3. patrols remember incidents, the fence takes damage and repairs, trigger rules are evaluated;
 4. metrics are collected (Mesa's DataCollector).
 
@@ -22,21 +24,23 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from borderabm.agents import STATES_BY_KIND
 from borderabm.agents.militants import Militants
 from borderabm.agents.patrols import Patrols
-from borderabm.agents.population import probabilistic_round
 from borderabm.agents.refugees import Refugees
 from borderabm.agents.traders import Traders
 from borderabm.crossing_points import CrossingPoints
-from borderabm.gates import capacity_today, processing_hours
+from borderabm.daily_view import Population, Today
+from borderabm.gates import GatesToday, gates_today
 from borderabm.geography import World, build_world
 from borderabm.geography.routes import RouteNetwork, build_routes, informal_point_distance_km
-from borderabm.metrics import DailyMetrics, summarise
+from borderabm.metrics import DailyMetrics, Tally, running_total, summarise
 from borderabm.policies import PolicyState
 from borderabm.scenario import Scenario, with_overrides
 
 STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4}
+# Daily series the model computes itself (registered in metrics.METRICS like every other).
+GATES_CLOSED = "gates_closed_against_normal"
+POLICY_COST = "policy_cost_usd"
 # A dated event for day d fires at model time d + EVENT_LEAD; the step simulating day d runs at d + 1.
 EVENT_LEAD = 0.5
 
@@ -51,6 +55,7 @@ class BorderModel(mesa.Model):
         routes: Travel-time fields between the gates, informal points and towns.
         policy: What the policy levers say today.
         points: The informal crossing points and their state today.
+        gates: Every gate's state, capacity and costs today (``gates.py``).
         traders, refugees, militants, patrols: The agent populations (struct of arrays).
         day: Days simulated so far (the next step simulates this day).
     """
@@ -79,26 +84,24 @@ class BorderModel(mesa.Model):
             seed = int(np.random.default_rng(seed).integers(2**63))
         self.stream_seed = int(seed)  # the root of every kind's random stream
         super().__init__(rng=self.stream_seed)
-        self.settings = settings
         self.world = world or build_world(settings.map.resolution_km, settings.map.buffer_km)
         self.routes = routes or build_routes(self.world)
-        self.policy = PolicyState(settings, self.world)
+        self.policy = PolicyState(settings, self.world)  # holds the settings in force
         self.points = CrossingPoints(self.world, self.routes)
         self.day = 0
         self.people_per_agent = settings.scale.people_per_agent
-        self._closed_gate_days = 0
-        self._cost_usd = 0.0
         self._dated_actions: list[Callable[[], None]] = []  # Mesa holds events by weak reference
+        # The day-by-day values the model computes (every counter, gates closed, the day's cost):
+        # trigger rules read them, the data collector publishes them, the summary totals them.
         self._history: dict[str, list[float]] = {}
         self._trigger_armed_from = [0] * len(settings.triggers)
-        self._breaches_today = np.zeros(len(self.points), dtype=np.int64)
 
         gates = self.routes.gates
         self.gate_flat_cells = np.ravel_multi_index(
             tuple(self.routes.node_cell[gates].T), self.world.grid.shape
         )
         self.point_distance_km = informal_point_distance_km(self.world, self.routes)
-        self._refresh_gates()
+        self.gates = self._gates_today()
 
         self.metrics = DailyMetrics(
             {
@@ -109,14 +112,32 @@ class BorderModel(mesa.Model):
             }
         )
         population = settings.population
-        self.patrols = Patrols(self, settings.patrols.units)
-        self.militants = Militants(
-            self, round(population.militants * settings.militants.sanctuary_capacity)
+        self.patrols = Patrols(
+            settings.patrols.units, rng=self.stream("patrol"), places=self, settings=settings
         )
-        self.traders = Traders(self, population.traders)
-        self.refugees = Refugees(self, population.refugees)
+        self.militants = Militants(
+            round(population.militants * settings.militants.sanctuary_capacity),
+            rng=self.stream("militant"),
+            places=self,
+            settings=settings,
+        )
+        self.traders = Traders(
+            population.traders, rng=self.stream("trader"), places=self, settings=settings
+        )
+        self.refugees = Refugees(
+            population.refugees, rng=self.stream("refugee"), places=self, settings=settings
+        )
         self._schedule_dated_policies()
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+
+    @property
+    def settings(self) -> Scenario:
+        """The scenario in force (held once, by the policy state)."""
+        return self.policy.settings
+
+    @settings.setter
+    def settings(self, value: Scenario) -> None:
+        self.policy.settings = value
 
     def stream(self, kind: str) -> np.random.Generator:
         """An independent random stream for one agent kind, derived from the run's seed.
@@ -129,7 +150,7 @@ class BorderModel(mesa.Model):
         return np.random.default_rng(np.random.SeedSequence(self.stream_seed, spawn_key=(key,)))
 
     @property
-    def populations(self) -> tuple:
+    def populations(self) -> tuple[Population, ...]:
         """The agent populations, in the order they act."""
         return (self.militants, self.traders, self.refugees, self.patrols)
 
@@ -155,41 +176,43 @@ class BorderModel(mesa.Model):
         # Validated at load time against the same base, so this cannot fail here.
         before = self.settings.patrols
         self.settings = with_overrides(self.settings, overrides, "changes")
-        self.policy.settings = self.settings
         after = self.settings.patrols
         if (after.units, after.sector_weights) != (before.units, before.sector_weights):
-            self.patrols = Patrols(self, after.units)
+            # Resize, not rebuild: the patrols' random stream and adaptive memory carry on.
+            self.patrols.resize(after.units, self, self.settings)
 
     # Step ----------------------------------------------------------------------------------------
     def step(self) -> None:
         """Simulate one day."""
         self.metrics.start_day()
         self.points.reset_counts()
-        self._breaches_today[:] = 0
         self.policy.update_fence(self.day)
-        self._refresh_gates()
-        units = self.patrols.allocate(self)
+        self.gates = self._gates_today()
+        today = self.view()
+        units = self.patrols.allocate(today)
         self.points.update(self.settings, self.policy.fence_coverage,
                            self.policy.fence_integrity, units)  # fmt: skip
 
-        self.militants.step(self)
-        self.traders.step(self)
-        self.refugees.step(self)
+        self.militants.step(today)
+        self.traders.step(today)
+        self.refugees.step(today)
 
-        self.patrols.remember(self)
+        self.patrols.remember(today)
         sectors = len(self.world.sectors)
+        # Every breach is tallied at its point (refugees never breach: they turn back).
         self.policy.wear_fence(
-            np.bincount(self.points.sector, weights=self._breaches_today, minlength=sectors),
+            np.bincount(self.points.sector, weights=self.points.breaches, minlength=sectors),
             np.bincount(self.points.sector, weights=units, minlength=sectors),
         )
         self._evaluate_triggers()
 
-        closed = self.policy.closed_against_normal()
-        self._closed_gate_days += len(closed)
-        deported = self.metrics.today["deported_people"]
-        self._cost_usd += self.policy.daily_cost_usd(deported, self.patrols.n)
         for name, value in self.metrics.today.items():
             self._history.setdefault(name, []).append(value)
+        closed = len(self.policy.closed_against_normal())
+        deported = self.metrics.today[Tally.DEPORTED_PEOPLE]
+        cost = self.policy.daily_cost_usd(deported, self.patrols.n)
+        self._history.setdefault(GATES_CLOSED, []).append(closed)
+        self._history.setdefault(POLICY_COST, []).append(cost)
         self.metrics.freeze()
         self.datacollector.collect(self)
         self.day += 1
@@ -202,50 +225,25 @@ class BorderModel(mesa.Model):
         for _ in range(max(remaining, 0)):
             self.step()
 
-    def _refresh_gates(self) -> None:
-        """Gate status, capacity (whole agents, rounded keeping the mean) and costs for today."""
-        policy, settings = self.policy, self.settings
-        names = policy.gate_names
-        self.gate_open_mask = np.array([policy.gate_open(g) for g in names])
-        status_open = np.array([settings.crossings[g].open or policy.is_corridor(g) for g in names])
-        trucks = np.array([settings.crossings[g].capacity_trucks_per_day for g in names])
-        people = np.array([settings.crossings[g].capacity_people_per_day for g in names])
-        self.gate_trade_allowed = status_open & (trucks > 0)
-        self.gate_people_allowed = status_open & (people > 0)
-        self.gate_tariff = np.array([settings.crossings[g].tariff_pct / 100.0 for g in names])
-        self.gate_processing_h = processing_hours(policy)
-        temporarily_closed = status_open & ~self.gate_open_mask
-        self.gate_expected_wait_days = np.where(
-            temporarily_closed, settings.traders.expected_closure_days, 0.0
-        )
-        self.gate_capacity_trucks = probabilistic_round(
-            capacity_today(policy, 1.0, trucks=True), self.rng
-        )
-        self.gate_capacity_people = probabilistic_round(
-            capacity_today(policy, self.people_per_agent, trucks=False), self.rng
-        )
-        corridor = settings.corridor
-        self.corridor_gate_nodes = (
-            np.array([names.index(g) for g in corridor.gates], dtype=np.int64)
-            if corridor.enabled
-            else np.zeros(0, dtype=np.int64)
-        )
+    def _gates_today(self) -> GatesToday:
+        return gates_today(self.policy.gates, self.settings, self.people_per_agent, self.rng)
 
-    def record_breaches(self, points: np.ndarray) -> None:
-        """Tally fence breaches by point (they damage the fence at the end of the day)."""
-        self._breaches_today += np.bincount(points, minlength=len(self.points))
-
-    def militant_point_appeal(self) -> np.ndarray:
-        """How attractive each informal point is to militants: fast from sanctuaries to targets."""
-        if self.militants.n == 0:
-            return np.ones(len(self.points))  # no adversary: every point alike
-        foot = self.routes.foot_hours.reshape(len(self.routes.node_kind), -1)
-        informal = self.routes.informal
-        to_bases = np.median(foot[np.ix_(informal, self.militants.base)], axis=1)
-        to_targets = np.mean(foot[np.ix_(informal, self.militants.target_flat)], axis=1)
-        hours = to_bases + to_targets + self.points.fence * self.settings.fence.breach_hours
-        best = np.nanmin(np.where(np.isfinite(hours), hours, np.nan))
-        return np.where(np.isfinite(hours), best / hours, 0.0)
+    def view(self) -> Today:
+        """What the rules may read today (a frozen view; the model builds one every morning)."""
+        return Today(
+            day=self.day,
+            settings=self.settings,
+            people_per_agent=self.people_per_agent,
+            world=self.world,
+            routes=self.routes,
+            points=self.points,
+            gate_flat_cells=self.gate_flat_cells,
+            point_distance_km=self.point_distance_km,
+            gates=self.gates,
+            metrics=self.metrics,
+            militant_base=self.militants.base,
+            militant_target_flat=self.militants.target_flat,
+        )
 
     # Lifetime --------------------------------------------------------------------------------------
     def release(self) -> None:
@@ -260,7 +258,7 @@ class BorderModel(mesa.Model):
         self.running = False
         for name in _SCHEDULING_ATTRIBUTES:
             self.__dict__.pop(name, None)
-        self.step = _released_step  # a plain function: no cycle back to the model
+        self.step = _released_step  # type: ignore[method-assign]  # a plain function: no cycle
 
     # Triggers --------------------------------------------------------------------------------------
     def _evaluate_triggers(self) -> None:
@@ -272,7 +270,7 @@ class BorderModel(mesa.Model):
             total = sum(recent) + self.metrics.today[trigger.metric]
             if total <= trigger.threshold:
                 continue
-            self.metrics.add("trigger_closures", 1)
+            self.metrics.add(Tally.TRIGGER_CLOSURES, 1)
             reopen_day = self.day + 1 + trigger.duration_days
             for gate in trigger.gates():
                 self._at_day(self.day + 1, partial(self.policy.close_gate, gate))
@@ -280,17 +278,17 @@ class BorderModel(mesa.Model):
             self._trigger_armed_from[i] = reopen_day + trigger.cooldown_days
 
     # Metrics ---------------------------------------------------------------------------------------
-    def _reporters(self) -> dict[str, Callable[[BorderModel], float]]:
-        reporters: dict[str, Callable[[BorderModel], float]] = {
+    def _reporters(self) -> dict[str, Callable[[BorderModel], object]]:
+        reporters: dict[str, Callable[[BorderModel], object]] = {
             "day": _day,
             "date": _date,
             "gates_open": _gates_open,
-            "gates_closed_against_normal": _gates_closed,
+            GATES_CLOSED: partial(_latest, GATES_CLOSED),
             "fence_km": _fence_km,
             "fence_share": _fence_share,
             "fence_integrity": _fence_integrity,
             "patrol_units": _patrol_units,
-            "policy_cost_usd": _daily_cost,
+            POLICY_COST: partial(_latest, POLICY_COST),
         }
         for name in self.metrics.row():
             reporters[name] = partial(_metric_today, name)
@@ -313,7 +311,16 @@ class BorderModel(mesa.Model):
 
     def summary(self) -> dict[str, float]:
         """Run totals in real units (a flat mapping of metric name to number)."""
-        return summarise(self.timeseries(), self._closed_gate_days, self._cost_usd)
+        return summarise(self.timeseries())
+
+    # Totals to date, for experiments/interop.py, which hands them to summarise with its own series.
+    @property
+    def _closed_gate_days(self) -> int:
+        return int(sum(self._history.get(GATES_CLOSED, [])))
+
+    @property
+    def _cost_usd(self) -> float:
+        return running_total(self._history.get(POLICY_COST, []))
 
     def agent_table(self) -> pd.DataFrame:
         """Every agent: id, kind, state and current cell (x, y)."""
@@ -327,7 +334,7 @@ class BorderModel(mesa.Model):
                     {
                         "id": population.ids + offset,
                         "kind": population.kind,
-                        "state": np.asarray(STATES_BY_KIND[population.kind])[population.state],
+                        "state": np.asarray(population.states)[population.state],
                         "x": x,
                         "y": y,
                     }
@@ -355,11 +362,11 @@ def _date(model: BorderModel) -> dt.date:
 
 
 def _gates_open(model: BorderModel) -> int:
-    return int(model.gate_open_mask.sum())
+    return int(model.gates.open.sum())
 
 
-def _gates_closed(model: BorderModel) -> int:
-    return len(model.policy.closed_against_normal())
+def _latest(name: str, model: BorderModel) -> float:
+    return model._history[name][-1]
 
 
 def _fence_km(model: BorderModel) -> float:
@@ -378,16 +385,12 @@ def _patrol_units(model: BorderModel) -> int:
     return model.patrols.n
 
 
-def _daily_cost(model: BorderModel) -> float:
-    return model.policy.daily_cost_usd(model.metrics.today["deported_people"], model.patrols.n)
-
-
 def _metric_today(name: str, model: BorderModel) -> float:
     return model.metrics.row_cache[name]
 
 
 def _gate_open(gate: int, model: BorderModel) -> int:
-    return int(model.gate_open_mask[gate])
+    return int(model.gates.open[gate])
 
 
 def _sector_fence_share(sector_id: int, model: BorderModel) -> float:

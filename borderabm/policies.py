@@ -1,17 +1,17 @@
 """Policy state during a run: which gates are open, how much fence stands, what it all costs.
 
 Dated changes reach this state as Mesa events scheduled by :class:`borderabm.model.BorderModel`;
-this module only answers "what holds today" from the current settings and the closures in force.
+this module only answers "what holds today" from the settings in force (held here, and only here)
+and the closures in force (kept by :class:`borderabm.gates.GateClosures`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
+from borderabm.gates import GateClosures
 from borderabm.geography import World
-from borderabm.scenario import Scenario, normally_open_gates
+from borderabm.scenario import Scenario
 
 DAYS_PER_YEAR = 365.0
 # Assumption: the fence's capital cost is spread over a 20-year service life when a run is costed.
@@ -25,37 +25,32 @@ class PolicyState:
         self.world = world
         self.settings = settings
         self.gate_names = tuple(c.name for c in world.crossings)
+        self.gates = GateClosures(self.gate_names)
         self.sector_length_km = np.array([s.length_km for s in world.sectors])
-        self._closures: Counter[str] = Counter()  # gate -> number of closures in force
-        self.normally_open = normally_open_gates()
         self.fence_coverage = np.zeros(len(world.sectors))
         self.fence_integrity = np.ones(len(world.sectors))  # share of the built fence intact
         self.update_fence(0)
 
-    # Gates ---------------------------------------------------------------------------------
+    # Gates (the rules are in borderabm.gates) ---------------------------------------------------
     def close_gate(self, gate: str) -> None:
         """Start one closure of a gate (closures nest: a gate reopens when all have ended)."""
-        self._closures[gate] += 1
+        self.gates.close(gate)
 
     def reopen_gate(self, gate: str) -> None:
         """End one closure of a gate."""
-        self._closures[gate] = max(self._closures[gate] - 1, 0)
+        self.gates.reopen(gate)
 
     def is_corridor(self, gate: str) -> bool:
         """Whether a gate runs as a 24/7 trade corridor today."""
-        corridor = self.settings.corridor
-        return corridor.enabled and gate in corridor.gates
+        return self.gates.is_corridor(gate, self.settings)
 
     def gate_open(self, gate: str) -> bool:
         """Whether a gate is open today (corridor gates may be exempt from closures)."""
-        corridor = self.settings.corridor
-        if self.is_corridor(gate) and corridor.exempt_from_closures:
-            return True
-        return self.settings.crossings[gate].open and self._closures[gate] == 0
+        return self.gates.is_open(gate, self.settings)
 
     def closed_against_normal(self) -> list[str]:
         """Gates open in normal times but shut today (by status, closures, triggers or changes)."""
-        return [gate for gate in self.normally_open if not self.gate_open(gate)]
+        return self.gates.closed_against_normal(self.settings)
 
     # Fence -----------------------------------------------------------------------------------
     def update_fence(self, day: float) -> None:

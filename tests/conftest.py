@@ -9,6 +9,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+# Dask's distributed config defaults, loaded before any test's `dask.config.set`: leaving such a
+# `with` before they are loaded drops them, and a later LocalCluster fails.
+import distributed  # noqa: F401
 import pytest
 
 # One private world cache for the whole session (subprocesses inherit it): tests never touch the

@@ -290,6 +290,7 @@ def test_a_compare_seed_out_of_range_is_a_usage_error(tmp_path, seed):
 
 def test_an_unreachable_dask_scheduler_is_an_error_line(tmp_path):
     import dask
+    import distributed  # noqa: F401 - load its config defaults first, or leaving the `with` drops them
 
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         line = error_of(invoke("compare", "baseline", "no_fence", "--days", "2", "--dask",

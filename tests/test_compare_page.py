@@ -48,7 +48,7 @@ def test_a_comparison_reports_progress_and_builds_the_scorecard_and_charts(compa
     assert result.results_dir.parent == results_dir
     assert result.results_dir.name.startswith("ui-compare-baseline-vs-fence_full-r2-d30-s1-")
     assert list(result.scorecard.columns) == ["metric", *NAMES]
-    assert "Attacks (attacks)" in set(result.scorecard["metric"])
+    assert "Attacks" in set(result.scorecard["metric"])
     assert "Formal trade (US$)" in set(result.scorecard["metric"])
     reference, other = result.scorecard.iloc[0][NAMES]
     assert "[" in reference and "Δ" not in reference

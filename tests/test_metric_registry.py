@@ -25,7 +25,12 @@ def test_every_summary_key_and_daily_column_has_a_label_and_unit(short_run):
             continue
         entry = metric_info(name)
         assert entry.label and entry.unit, name
-        assert metric_label(name).endswith(f"({entry.unit})")
+        assert entry.unit.lower() in metric_label(name).lower()
+
+
+def test_labels_name_the_unit_once():
+    assert metric_label("formal_trade_usd") == "Formal trade (US$)"
+    assert metric_label("attacks") == "Attacks"
 
 
 def test_breakdown_columns_take_their_metric_and_name_the_part():

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from borderabm.metrics import summarise
 from borderabm.model import BorderModel
 from borderabm.scenario import validate_document
 
@@ -126,3 +127,23 @@ def test_same_scenario_same_results(world):
     (a, rng_a), (b, rng_b) = series(), series()
     pd.testing.assert_frame_equal(a, b)
     np.testing.assert_array_equal(rng_a, rng_b)
+
+
+def test_the_summary_is_computed_from_the_daily_series_alone(world):
+    model = make(
+        world,
+        horizon_days=40,
+        seed=2,
+        deportation={"daily_rate": 400},
+        crossings={"Torkham": {"closures": [{"start": 5, "end": 15}]}},
+    )
+    model.run()
+    series = model.timeseries()
+    summary = summarise(series)  # nothing but the series
+    assert summary == model.summary()
+    assert summary["crossing_closed_days"] == series["gates_closed_against_normal"].sum() >= 10
+    # The cost is the day-by-day running total of the daily costs, to the last digit.
+    running = 0.0
+    for day_cost in series["policy_cost_usd"]:
+        running += day_cost
+    assert summary["policy_cost_usd"] == running > 0

@@ -8,7 +8,10 @@ jumping home) and now guard their fixes.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,6 +28,7 @@ from borderabm.crossing_points import CrossingPoints
 from borderabm.gates import serve_queues
 from borderabm.geography.routes import build_routes, informal_points
 from borderabm.geography.world import AF, PK
+from borderabm.metrics import BREAKDOWNS, SCALARS
 from borderabm.model import BorderModel
 from borderabm.policies import PolicyState
 from borderabm.scenario import validate_document
@@ -603,9 +607,9 @@ def test_static_allocation_follows_stretch_length_and_sector_weights(uneven):
     world, routes = uneven
     model = make(world, routes, patrols={"units": 30})
     np.testing.assert_array_equal(model.points.stretch_km, [10.0, 10.0, 20.0, 20.0])
-    np.testing.assert_array_equal(model.patrols.allocate(model), [5, 5, 10, 10])
+    np.testing.assert_array_equal(model.patrols.allocate(model.view()), [5, 5, 10, 10])
     surge = make(world, routes, patrols={"units": 30, "sector_weights": {"Khyber": 2.0}})
-    np.testing.assert_array_equal(surge.patrols.allocate(surge), [3, 3, 12, 12])
+    np.testing.assert_array_equal(surge.patrols.allocate(surge.view()), [3, 3, 12, 12])
     surge.run(3)
     assert surge.timeseries()["patrol_units.Khyber"].tolist() == [24, 24, 24]
 
@@ -615,7 +619,7 @@ def test_uniform_allocation_is_random_and_respects_sector_weights(uneven):
     draws = []
     for seed in (1, 2):
         model = make(world, routes, seed=seed, patrols={"units": 40, "strategy": "uniform"})
-        counts = [model.patrols.allocate(model) for _ in range(3)]
+        counts = [model.patrols.allocate(model.view()) for _ in range(3)]
         assert all(c.sum() == 40 for c in counts)
         assert any((c != counts[0]).any() for c in counts[1:])  # redrawn every day
         draws.append(counts[0])
@@ -625,22 +629,22 @@ def test_uniform_allocation_is_random_and_respects_sector_weights(uneven):
         routes,
         patrols={"units": 40, "strategy": "uniform", "sector_weights": {"Chaman": 0.0}},
     )
-    counts = none_south.patrols.allocate(none_south)
+    counts = none_south.patrols.allocate(none_south.view())
     assert counts[:2].sum() == 0 and counts.sum() == 40
 
 
 def test_adaptive_allocation_follows_recent_incidents(world, routes):
     model = make(world, routes, patrols={"units": 40, "strategy": "adaptive"})
     patrols = model.patrols
-    np.testing.assert_array_equal(patrols.allocate(model), [10, 10, 10, 10])
+    np.testing.assert_array_equal(patrols.allocate(model.view()), [10, 10, 10, 10])
     model.points.detections[:] = [0, 0, 0, 6]
     model.points.breaches[:] = [0, 0, 0, 4]
-    patrols.remember(model)
+    patrols.remember(model.view())
     np.testing.assert_allclose(patrols.incidents, [0, 0, 0, 10])
-    counts = patrols.allocate(model)
+    counts = patrols.allocate(model.view())
     assert counts.sum() == 40 and counts[3] > 20 and (counts[:3] < 10).all()
     model.points.reset_counts()
-    patrols.remember(model)  # a quiet day: the memory fades, it does not vanish
+    patrols.remember(model.view())  # a quiet day: the memory fades, it does not vanish
     assert 0 < patrols.incidents[3] < 10
 
 
@@ -652,7 +656,7 @@ def test_stackelberg_allocation_uses_at_most_the_units(world, routes):
         population={"militants": 100},
         patrols={"units": 25, "strategy": "stackelberg"},
     )
-    counts = model.patrols.allocate(model)
+    counts = model.patrols.allocate(model.view())
     assert counts.shape == (len(model.points),) and (counts >= 0).all()
     assert counts.sum() <= 25
     model.run()
@@ -790,3 +794,98 @@ def test_agents_stay_on_the_grid_and_on_land(world, routes):
     assert set(table["kind"]) == {"trader", "refugee", "militant", "patrol"}
     country = world.country[table["x"], table["y"]]
     assert np.isin(country, (AF, PK)).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# The declared interface: rules read a frozen daily view and count through the registry's names
+# ------------------------------------------------------------------------------------------------
+PACKAGE = Path(militants_mod.__file__).parent.parent
+RULE_MODULES = sorted(
+    [*(PACKAGE / "agents").glob("*.py")]
+    + [PACKAGE / name for name in ("gates.py", "crossing_points.py", "daily_view.py")]
+)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):  # TYPE_CHECKING blocks included
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("path", RULE_MODULES, ids=lambda p: p.name)
+def test_rule_modules_never_import_the_model(path):
+    assert "borderabm.model" not in _imported_modules(path)
+
+
+@pytest.mark.parametrize("path", RULE_MODULES, ids=lambda p: p.name)
+def test_rules_count_through_the_registry_names_not_strings(path):
+    names = set(SCALARS) | {name for names in BREAKDOWNS.values() for name in names}
+    literals = {
+        node.value
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    assert not literals & names
+
+
+def test_the_daily_view_is_frozen_and_its_gates_read_only(world, routes):
+    model = make(world, routes)
+    today = model.view()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        today.day = 3
+    with pytest.raises(ValueError, match="read-only"):
+        today.gates.open[0] = False
+    with pytest.raises(ValueError, match="read-only"):
+        today.gates.capacity_trucks[:] = 0
+
+
+def test_fence_wear_counts_every_breach_tallied_at_the_points(world, routes):
+    # Breaches reach the fence through the points' own tallies (the model no longer keeps a second
+    # tally filled by callbacks from the rules): the day's breach metric equals those tallies.
+    model = make(world, routes, horizon_days=20, population={"militants": 200, "traders": 300},
+                 militants={"infiltrations_per_cell_year": 60.0},
+                 fence={"coverage": 1.0})  # fmt: skip
+    breaches = []
+    for _ in range(20):
+        model.step()
+        breaches.append(int(model.points.breaches.sum()))
+    series = model.timeseries()
+    assert sum(breaches) > 0
+    assert series["fence_breaches"].astype(int).tolist() == breaches
+
+
+# Regression: a dated change to patrol units rebuilt the patrols, restarting their random stream
+# from its first draw and clearing the adaptive memory.
+def test_a_dated_patrol_change_continues_the_patrol_stream(world, routes):
+    model = make(world, routes, patrols={"units": 20, "strategy": "uniform"},
+                 changes=[{"day": 2, "set": {"patrols.units": 30}}])  # fmt: skip
+    size = len(model.points)
+    for _ in range(3):
+        model.step()
+    drawn = np.bincount(model.patrols.post, minlength=size)
+    continued, restarted = model.stream("patrol"), model.stream("patrol")
+    even = np.full(size, 1.0 / size)
+    for units in (20, 20):  # days 0 and 1, before the change
+        continued.choice(size, size=units, p=even)
+    expected = np.bincount(continued.choice(size, size=30, p=even), minlength=size)
+    from_scratch = np.bincount(restarted.choice(size, size=30, p=even), minlength=size)
+    assert model.patrols.n == 30
+    assert not np.array_equal(expected, from_scratch)  # the case tells the two apart
+    np.testing.assert_array_equal(drawn, expected)
+
+
+def test_a_dated_patrol_change_keeps_the_adaptive_memory(world, routes):
+    model = make(world, routes, patrols={"units": 20, "strategy": "adaptive"},
+                 changes=[{"day": 1, "set": {"patrols.units": 30}}])  # fmt: skip
+    model.step()
+    model.patrols.incidents[:] = [0.0, 0.0, 0.0, 10.0]  # remembered from earlier days
+    model.step()  # the change holds from this day; a quiet day: the memory fades
+    decay = np.exp(-1.0 / model.settings.patrols.adaptive_memory_days)
+    assert model.patrols.n == 30
+    np.testing.assert_allclose(model.patrols.incidents, [0.0, 0.0, 0.0, 10.0 * decay])

@@ -133,7 +133,7 @@ def test_chart_series_are_cumulative_except_stranded_people(world):
     charts = {c["title"]: c for c in chart_series(model)}
     assert len(charts) == len(CHART_METRICS)
     daily = model.timeseries()
-    attacks = charts["Attacks (attacks), to date"]
+    attacks = charts["Attacks, to date"]
     assert attacks["x"] == list(range(1, 13))
     assert attacks["y"][-1] == daily["attacks"].sum()
     stranded = charts[metric_label("stranded_people") + " per day"]

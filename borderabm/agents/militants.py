@@ -24,9 +24,11 @@ import numpy as np
 
 from borderabm.agents.population import FOOT, Journey, gumbel
 from borderabm.geography.world import AF
+from borderabm.metrics import Dim, Tally
 
 if TYPE_CHECKING:
-    from borderabm.model import BorderModel
+    from borderabm.daily_view import Places, Today
+    from borderabm.scenario import Scenario
 
 BASED, TO_POINT, TO_TARGET, AT_TARGET, RETURNING, LOST = range(6)
 STATES = ("based", "to_point", "to_target", "at_target", "returning", "lost")
@@ -39,13 +41,22 @@ class Militants:
     """All militant cells, as arrays."""
 
     kind = "militant"
+    states = STATES
 
-    def __init__(self, model: BorderModel, count: int):
-        self.rng = model.stream(self.kind)  # own stream: paired runs stay paired
-        world, rng, routes = model.world, self.rng, model.routes
-        settings = model.settings.militants
+    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
+        """Create ``count`` agents.
+
+        Args:
+            count: Agents.
+            rng: This kind's own random stream (paired runs stay paired).
+            places: The fixed geography.
+            settings: The scenario in force.
+        """
+        self.rng = rng
+        world, rng, routes = places.world, self.rng, places.routes
+        militants = settings.militants
         names = [p.name for p in world.provinces]
-        sanctuary_ids = [names.index(n) for n in settings.sanctuaries if n in names]
+        sanctuary_ids = [names.index(n) for n in militants.sanctuaries if n in names]
         cells = np.flatnonzero(
             np.isin(world.province, sanctuary_ids).ravel()
             & (world.country.ravel() == AF)
@@ -55,7 +66,7 @@ class Militants:
         self.n = count
         self.ids = np.arange(count, dtype=np.int64)
         self.base = rng.choice(cells, size=count) if cells.size else np.zeros(count, np.int64)
-        target_ids = [names.index(n) for n in settings.targets if n in names]
+        target_ids = [names.index(n) for n in militants.targets if n in names]
         self.target_towns = np.array(
             [i for i, t in enumerate(world.towns) if t.country == "PK" and t.province in target_ids]
         )
@@ -68,41 +79,41 @@ class Militants:
         self.target = np.full(count, -1, dtype=np.int64)  # index into target_towns
         self.days_left = np.zeros(count)
         self.journey = Journey.empty(count)
-        self.risk_estimate = np.full(len(model.points), PRIOR_RISK)
+        self.risk_estimate = np.full(len(places.points), PRIOR_RISK)
         if cells.size == 0 or self.target_towns.size == 0:
             self.state[:] = LOST  # nowhere to shelter or nothing to attack: inactive
             self.days_left[:] = np.inf
 
     # ------------------------------------------------------------------------------------------
-    def step(self, model: BorderModel) -> None:
+    def step(self, today: Today) -> None:
         """One day of infiltration, attacks and returns."""
         rng = self.rng
-        settings = model.settings.militants
+        settings = today.settings.militants
         based = np.flatnonzero(self.state == BASED)
         leaving = based[rng.random(based.size) < settings.infiltrations_per_cell_year / 365.0]
         if leaving.size:
             self.target[leaving] = rng.integers(0, self.target_towns.size, size=leaving.size)
             destination = self.target_flat[self.target[leaving]]
-            self._set_off(model, leaving, self.base[leaving], destination, TO_POINT)
+            self._set_off(today, leaving, self.base[leaving], destination, TO_POINT)
 
         at_target = np.flatnonzero(self.state == AT_TARGET)
         self.days_left[at_target] -= 1.0
         striking = at_target[self.days_left[at_target] <= 0]
         if striking.size:
-            self._attack(model, striking)
+            self._attack(today, striking)
 
         lost = np.flatnonzero(self.state == LOST)
         self.days_left[lost] -= 1.0
         back = lost[self.days_left[lost] <= 0]
         self.state[back] = BASED
 
-        self._travel(model)
+        self._travel(today)
 
-    def _set_off(self, model: BorderModel, rows: np.ndarray, here: np.ndarray,
+    def _set_off(self, today: Today, rows: np.ndarray, here: np.ndarray,
                  destination: np.ndarray, state: int) -> None:  # fmt: skip
         """Choose a crossing point (or corridor cargo) and walk there."""
-        routes, rng, points = model.routes, self.rng, model.points
-        settings = model.settings
+        routes, rng, points = today.routes, self.rng, today.points
+        settings = today.settings
         foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
         hours = foot[np.ix_(routes.informal, here)] + foot[np.ix_(routes.informal, destination)]
         breach = points.fence * settings.fence.breach_hours
@@ -112,7 +123,7 @@ class Militants:
         best = np.argmin(cost, axis=0)
         reachable = np.isfinite(cost[best, np.arange(rows.size)])
 
-        corridor_gates = model.corridor_gate_nodes
+        corridor_gates = today.gates.corridor
         use_cargo = np.zeros(rows.size, dtype=bool)
         if corridor_gates.size and state == TO_POINT:
             use_cargo = rng.random(rows.size) < settings.militants.corridor_misuse_share
@@ -147,45 +158,44 @@ class Militants:
         stuck = rows[~reachable & ~use_cargo]
         self.state[stuck] = BASED
 
-    def _travel(self, model: BorderModel) -> None:
+    def _travel(self, today: Today) -> None:
         moving = np.flatnonzero(np.isin(self.state, (TO_POINT, TO_TARGET, RETURNING)))
         arrived = self.journey.advance(moving)
         if arrived.size == 0:
             return
         state = self.state[arrived]
-        self._cross(model, arrived[state == TO_POINT], inbound=True)
-        self._cross(model, arrived[state == RETURNING], inbound=False)
+        self._cross(today, arrived[state == TO_POINT], inbound=True)
+        self._cross(today, arrived[state == RETURNING], inbound=False)
         at_target = arrived[state == TO_TARGET]
         self.state[at_target] = AT_TARGET
-        self.days_left[at_target] = model.settings.militants.days_at_target
+        self.days_left[at_target] = today.settings.militants.days_at_target
 
-    def _cross(self, model: BorderModel, rows: np.ndarray, *, inbound: bool) -> None:
+    def _cross(self, today: Today, rows: np.ndarray, *, inbound: bool) -> None:
         if rows.size == 0:
             return
-        rng, points, settings = self.rng, model.points, model.settings
+        rng, points, settings = self.rng, today.points, today.settings
         fighters = settings.scale.fighters_per_cell
-        metrics = model.metrics
+        metrics = today.metrics
         cargo = rows[self.point[rows] == CORRIDOR]
         overland = rows[self.point[rows] != CORRIDOR]
         crossed_rows, lost_rows = [], []
         if cargo.size:
             caught = rng.random(cargo.size) < settings.corridor.screening
-            metrics.add("corridor_militants_caught", int(caught.sum()) * fighters)
-            metrics.add("corridor_militant_crossings", int((~caught).sum()) * fighters)
+            metrics.add(Tally.CORRIDOR_MILITANTS_CAUGHT, int(caught.sum()) * fighters)
+            metrics.add(Tally.CORRIDOR_MILITANT_CROSSINGS, int((~caught).sum()) * fighters)
             lost_rows.append(cargo[caught])
             crossed_rows.append(cargo[~caught])
         if overland.size:
             outcome = points.attempt(self.point[overland], True, settings, rng, civilian=False)
-            metrics.add("fence_breaches", int(outcome.breached.sum()))
-            metrics.add("militant_fence_breaches", int(outcome.breached.sum()))
-            metrics.add("militants_killed", int(outcome.killed.sum()) * fighters)
-            model.record_breaches(self.point[overland][outcome.breached])
+            metrics.add(Tally.FENCE_BREACHES, int(outcome.breached.sum()))
+            metrics.add(Tally.MILITANT_FENCE_BREACHES, int(outcome.breached.sum()))
+            metrics.add(Tally.MILITANTS_KILLED, int(outcome.killed.sum()) * fighters)
             sectors = points.sector[self.point[overland]]
-            metrics.add("militant_interdictions", int(outcome.interdicted.sum()) * fighters)
-            metrics.add_by("militant_interdictions", "sector", sectors[outcome.interdicted],
+            metrics.add(Tally.MILITANT_INTERDICTIONS, int(outcome.interdicted.sum()) * fighters)
+            metrics.add_by(Tally.MILITANT_INTERDICTIONS, Dim.SECTOR, sectors[outcome.interdicted],
                            np.full(int(outcome.interdicted.sum()), fighters))  # fmt: skip
             if inbound:
-                metrics.add_by("militant_crossings", "sector", sectors[outcome.crossed],
+                metrics.add_by(Tally.MILITANT_CROSSINGS, Dim.SECTOR, sectors[outcome.crossed],
                                np.full(int(outcome.crossed.sum()), fighters))  # fmt: skip
             self._learn(overland, outcome.interdicted, settings.militants.learning_rate)
             lost_rows.append(overland[outcome.interdicted])
@@ -193,21 +203,21 @@ class Militants:
         crossed = np.concatenate(crossed_rows)
         lost = np.concatenate(lost_rows)
         if inbound:
-            metrics.add("militant_crossings", crossed.size * fighters)
+            metrics.add(Tally.MILITANT_CROSSINGS, crossed.size * fighters)
         else:
-            metrics.add("militant_returns", crossed.size * fighters)
-        self._lose(model, lost)
+            metrics.add(Tally.MILITANT_RETURNS, crossed.size * fighters)
+        self._lose(today, lost)
 
         if not inbound:
             # Back across: the cell rests at its base (the walk home is not tracked cell by cell).
             self.state[crossed] = BASED
             self.journey.node[crossed] = -1
             return
-        foot = model.routes.foot_hours.reshape(len(model.routes.node_kind), -1)
+        foot = today.routes.foot_hours.reshape(len(today.routes.node_kind), -1)
         # Gates are the first nodes, so a cargo crosser's journey node is its gate's index.
         cargo_crossed = self.point[crossed] == CORRIDOR
         start = np.empty(crossed.size, dtype=np.int64)
-        start[cargo_crossed] = model.gate_flat_cells[self.journey.node[crossed[cargo_crossed]]]
+        start[cargo_crossed] = today.gate_flat_cells[self.journey.node[crossed[cargo_crossed]]]
         start[~cargo_crossed] = points.flat_cells[self.point[crossed[~cargo_crossed]]]
         node = self.target_node[self.target[crossed]]
         self.state[crossed] = TO_TARGET
@@ -222,31 +232,31 @@ class Militants:
         observed = losses[used] / attempts[used]
         self.risk_estimate[used] += rate * (observed - self.risk_estimate[used])
 
-    def _attack(self, model: BorderModel, rows: np.ndarray) -> None:
-        settings = model.settings.militants
+    def _attack(self, today: Today, rows: np.ndarray) -> None:
+        settings = today.settings.militants
         success = self.rng.random(rows.size) < settings.attack_success
         attacks = rows[success]
-        model.metrics.add("attacks", attacks.size)
+        today.metrics.add(Tally.ATTACKS, attacks.size)
         province = self.target_province[self.target[attacks]]
-        model.metrics.add_by("attacks", "province", province, np.ones(attacks.size))
-        model.metrics.add_by("attacks", "town", self.target_towns[self.target[attacks]],
+        today.metrics.add_by(Tally.ATTACKS, Dim.PROVINCE, province, np.ones(attacks.size))
+        today.metrics.add_by(Tally.ATTACKS, Dim.TOWN, self.target_towns[self.target[attacks]],
                              np.ones(attacks.size))  # fmt: skip
         here = self.target_flat[self.target[rows]]
-        self._set_off(model, rows, here, self.base[rows], RETURNING)
+        self._set_off(today, rows, here, self.base[rows], RETURNING)
 
-    def _lose(self, model: BorderModel, rows: np.ndarray) -> None:
+    def _lose(self, today: Today, rows: np.ndarray) -> None:
         """Killed or captured: the slot is refilled from the sanctuaries after a while."""
         self.state[rows] = LOST
         self.journey.node[rows] = -1
-        mean = model.settings.militants.replacement_days
+        mean = today.settings.militants.replacement_days
         self.days_left[rows] = self.rng.exponential(mean, size=rows.size)
 
     # ------------------------------------------------------------------------------------------
-    def flat_cells(self, model: BorderModel) -> np.ndarray:
+    def flat_cells(self, places: Places) -> np.ndarray:
         """Current flat cell of every cell (militant group)."""
         cells = self.base.copy()
         at_target = self.state == AT_TARGET
         cells[at_target] = self.target_flat[self.target[at_target]]
         moving = np.flatnonzero(np.isin(self.state, (TO_POINT, TO_TARGET, RETURNING)))
-        cells[moving] = self.journey.cells(model.routes, moving, model.world.country)
+        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
         return cells

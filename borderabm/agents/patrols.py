@@ -26,7 +26,8 @@ import numpy as np
 from borderabm.agents.stackelberg import stackelberg_coverage
 
 if TYPE_CHECKING:
-    from borderabm.model import BorderModel
+    from borderabm.daily_view import Places, Today
+    from borderabm.scenario import Scenario
 
 STATES = ("posted",)
 
@@ -53,61 +54,75 @@ class Patrols:
     """All border-force units, as arrays (each unit's post is an informal point)."""
 
     kind = "patrol"
+    states = STATES
 
-    def __init__(self, model: BorderModel, count: int):
-        self.rng = model.stream(self.kind)  # own stream: paired runs stay paired
+    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
+        """Create ``count`` units at their resting posts.
+
+        Args:
+            count: Units.
+            rng: The patrols' own random stream (paired runs stay paired).
+            places: The fixed geography.
+            settings: The scenario in force.
+        """
+        self.rng = rng
+        self.incidents = np.zeros(len(places.points))  # remembered detections + breaches per point
+        self._stackelberg_key: tuple | None = None
+        self.resize(count, places, settings)
+
+    def resize(self, count: int, places: Places, settings: Scenario) -> None:
+        """Set the number of units and their resting posts (the stream and memory carry on)."""
         self.n = count
         self.ids = np.arange(count, dtype=np.int64)
-        points = model.points
-        self.incidents = np.zeros(len(points))  # remembered detections + breaches per point
-        self.static_counts = largest_remainder(self.base_weights(model), count)
+        self.static_counts = largest_remainder(self.base_weights(places, settings), count)
         self.post = posts_from_counts(self.static_counts)
         self.state = np.zeros(count, dtype=np.int8)
-        self._stackelberg_key: tuple | None = None
+        self._stackelberg_key = None
         self._stackelberg_counts = self.static_counts
 
     @staticmethod
-    def base_weights(model: BorderModel) -> np.ndarray:
+    def base_weights(places: Places, settings: Scenario) -> np.ndarray:
         """Each point's share of units at rest: its stretch length times its sector's weight."""
-        points = model.points
-        names = [s.name for s in model.world.sectors]
-        weights = model.settings.patrols.sector_weights
+        points = places.points
+        names = [s.name for s in places.world.sectors]
+        weights = settings.patrols.sector_weights
         sector_weight = np.array([weights.get(name, 1.0) for name in names])
         return points.stretch_km * sector_weight[points.sector]
 
-    def allocate(self, model: BorderModel) -> np.ndarray:
+    def allocate(self, today: Today) -> np.ndarray:
         """Post the units for today; return units per point."""
-        strategy = model.settings.patrols.strategy
-        size = len(model.points)
+        strategy = today.settings.patrols.strategy
+        points = today.points
+        size = len(points)
         if strategy == "static":
             counts = self.static_counts
         elif strategy == "uniform":
-            weights = self.base_weights(model) / model.points.stretch_km  # sector surges only
+            weights = self.base_weights(today, today.settings) / points.stretch_km  # surges only
             picks = self.rng.choice(size, size=self.n, p=weights / weights.sum())
             counts = np.bincount(picks, minlength=size)
         elif strategy == "adaptive":
-            base = self.base_weights(model)
+            base = self.base_weights(today, today.settings)
             base = base / base.sum()
             recent = self.incidents / max(self.incidents.sum(), 1.0)
             counts = largest_remainder(base + 2.0 * recent, self.n)
         else:
-            counts = self._stackelberg(model)
+            counts = self._stackelberg(today)
         self.post = posts_from_counts(counts)
         return counts
 
-    def remember(self, model: BorderModel) -> None:
+    def remember(self, today: Today) -> None:
         """Fold today's detections and breaches into the adaptive memory."""
-        points = model.points
-        decay = np.exp(-1.0 / model.settings.patrols.adaptive_memory_days)
+        points = today.points
+        decay = np.exp(-1.0 / today.settings.patrols.adaptive_memory_days)
         self.incidents = self.incidents * decay + points.detections + points.breaches
 
-    def _stackelberg(self, model: BorderModel) -> np.ndarray:
-        points = model.points
+    def _stackelberg(self, today: Today) -> np.ndarray:
+        points = today.points
         key = (round(float(points.fence.sum()), 3), self.n)
         if key != self._stackelberg_key:
             self._stackelberg_key = key
-            reward = model.militant_point_appeal()
-            units_for_full = points.stretch_km / model.settings.patrols.coverage_km_per_unit
+            reward = today.militant_point_appeal
+            units_for_full = points.stretch_km / today.settings.patrols.coverage_km_per_unit
             resources = min(self.n / float(units_for_full.mean()), float(len(points)))
             solution = stackelberg_coverage(
                 attacker_reward=reward,
@@ -120,6 +135,6 @@ class Patrols:
             self._stackelberg_counts = largest_remainder(wanted, self.n)
         return self._stackelberg_counts
 
-    def flat_cells(self, model: BorderModel) -> np.ndarray:
+    def flat_cells(self, places: Places) -> np.ndarray:
         """Current flat cell of every unit (its post)."""
-        return model.points.flat_cells[self.post]
+        return places.points.flat_cells[self.post]

@@ -28,9 +28,11 @@ import numpy as np
 from borderabm.agents.population import FOOT, VEHICLE, Journey, gumbel, probabilistic_round
 from borderabm.gates import serve_queues
 from borderabm.geography.world import AF, PK
+from borderabm.metrics import Dim, Tally
 
 if TYPE_CHECKING:
-    from borderabm.model import BorderModel
+    from borderabm.daily_view import Places, Today
+    from borderabm.scenario import Scenario
 
 IN_PAKISTAN, DISPLACED_IN_AF, COMMUNITY = 0, 1, 2
 GROUPS = ("in_pakistan", "displaced_in_af", "community")
@@ -44,11 +46,20 @@ class Refugees:
     """All family groups, as arrays."""
 
     kind = "refugee"
+    states = STATES
 
-    def __init__(self, model: BorderModel, count: int):
-        self.rng = model.stream(self.kind)  # own stream: paired runs stay paired
-        world, routes, rng = model.world, model.routes, self.rng
-        population = model.settings.population
+    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
+        """Create ``count`` agents.
+
+        Args:
+            count: Agents.
+            rng: This kind's own random stream (paired runs stay paired).
+            places: The fixed geography.
+            settings: The scenario in force.
+        """
+        self.rng = rng
+        world, routes, rng = places.world, places.routes, self.rng
+        population = settings.population
         self.n = count
         self.ids = np.arange(count, dtype=np.int64)
         community = rng.random(count) < population.community_share
@@ -57,7 +68,7 @@ class Refugees:
                                                              DISPLACED_IN_AF)).astype(np.int8)  # fmt: skip
         self.registered = in_pakistan & (rng.random(count) < population.registered_share)
         self.documented = (self.group == DISPLACED_IN_AF) & (
-            rng.random(count) < model.settings.refugees.documented_share_af
+            rng.random(count) < settings.refugees.documented_share_af
         )
         self.deported = np.zeros(count, dtype=bool)
 
@@ -73,7 +84,7 @@ class Refugees:
         for side in (AF, PK):
             rows = np.flatnonzero((self.group != COMMUNITY) & (self.side == side))
             self.home[rows] = self._random_town_cells(side, rows.size, rng)
-        self._place_communities(model, np.flatnonzero(self.group == COMMUNITY))
+        self._place_communities(places, settings, np.flatnonzero(self.group == COMMUNITY))
 
         self.state = np.full(count, SETTLED, dtype=np.int8)
         self.target_town = np.full(count, -1, dtype=np.int64)  # index into towns
@@ -88,10 +99,10 @@ class Refugees:
         weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
         return self.town_flat[rng.choice(candidates, size=size, p=weights)]
 
-    def _place_communities(self, model: BorderModel, rows: np.ndarray) -> None:
+    def _place_communities(self, places: Places, settings: Scenario, rows: np.ndarray) -> None:
         """Border communities live on either side within ``community_range_km`` of the line."""
-        world, rng = model.world, self.rng
-        reach = model.settings.refugees.community_range_km
+        world, rng = places.world, self.rng
+        reach = settings.refugees.community_range_km
         near = (world.distance_to_border_km <= reach) & ~world.is_border
         near &= np.isin(world.country, (AF, PK))
         cells = np.flatnonzero(near.ravel())
@@ -99,29 +110,29 @@ class Refugees:
         self.side[rows] = world.country.ravel()[self.home[rows]]
 
     # ------------------------------------------------------------------------------------------
-    def step(self, model: BorderModel) -> None:
+    def step(self, today: Today) -> None:
         """One day of movement."""
         rng = self.rng
-        settings = model.settings.refugees
+        settings = today.settings.refugees
         settled = self.state == SETTLED
 
         returning = np.flatnonzero(settled & (self.group == IN_PAKISTAN))
         returning = returning[rng.random(returning.size) < settings.voluntary_return_per_year / 365]
-        self._leave_by_gate(model, returning, deported=False)
+        self._leave_by_gate(today, returning, deported=False)
 
-        deportation = model.settings.deportation
-        if deportation.active_on(model.day):
+        deportation = today.settings.deportation
+        if deportation.active_on(today.day):
             liable = self.group == IN_PAKISTAN
             if not deportation.include_registered:
                 liable &= ~self.registered
             pool = np.flatnonzero(settled & liable)
             pool = np.setdiff1d(pool, returning, assume_unique=True)
             wanted = probabilistic_round(
-                deportation.daily_rate / model.settings.scale.people_per_agent, rng
+                deportation.daily_rate / today.settings.scale.people_per_agent, rng
             )
             chosen = rng.permutation(pool)[: int(wanted)]
-            taken = self._leave_by_gate(model, np.sort(chosen), deported=True)
-            model.metrics.add("deported_people", taken * model.people_per_agent)
+            taken = self._leave_by_gate(today, np.sort(chosen), deported=True)
+            today.metrics.add(Tally.DEPORTED_PEOPLE, taken * today.people_per_agent)
 
         fleeing = np.flatnonzero(settled & (self.group == DISPLACED_IN_AF))
         hazard = settings.displacement_per_year * settings.conflict_intensity / 365
@@ -129,38 +140,38 @@ class Refugees:
         if fleeing.size:
             self.target_town[fleeing] = self._random_towns(PK, fleeing.size, rng)
             papers = self.documented[fleeing]
-            self._leave_by_gate(model, fleeing[papers], deported=False, keep_target=True)
-            self._leave_irregularly(model, fleeing[~papers])
+            self._leave_by_gate(today, fleeing[papers], deported=False, keep_target=True)
+            self._leave_irregularly(today, fleeing[~papers])
 
         visiting_home = np.flatnonzero(settled & (self.group == COMMUNITY))
         trips = visiting_home[
             rng.random(visiting_home.size) < settings.community_trips_per_year / 365
         ]
-        self._leave_irregularly(model, trips)
+        self._leave_irregularly(today, trips)
 
         self.visit_days -= 1.0
         back = np.flatnonzero((self.state == VISITING) & (self.visit_days <= 0))
-        self._leave_irregularly(model, back)
+        self._leave_irregularly(today, back)
 
-        self._serve_gates(model)
-        self._reconsider_stranded(model)
-        self._travel(model)
-        stranded = (self.state == AT_GATE) & ~model.gate_open_mask[np.maximum(self.gate, 0)]
-        model.metrics.add("stranded_people", int(stranded.sum()) * model.people_per_agent)
-        model.metrics.add_by("stranded_people", "gate", self.gate[stranded],
-                             np.full(int(stranded.sum()), model.people_per_agent))  # fmt: skip
+        self._serve_gates(today)
+        self._reconsider_stranded(today)
+        self._travel(today)
+        stranded = (self.state == AT_GATE) & ~today.gates.open[np.maximum(self.gate, 0)]
+        today.metrics.add(Tally.STRANDED_PEOPLE, int(stranded.sum()) * today.people_per_agent)
+        today.metrics.add_by(Tally.STRANDED_PEOPLE, Dim.GATE, self.gate[stranded],
+                             np.full(int(stranded.sum()), today.people_per_agent))  # fmt: skip
 
     def _random_towns(self, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
         candidates = np.flatnonzero(self.town_side == side)
         weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
         return rng.choice(candidates, size=size, p=weights)
 
-    def _leave_by_gate(self, model: BorderModel, rows: np.ndarray, *, deported: bool,
+    def _leave_by_gate(self, today: Today, rows: np.ndarray, *, deported: bool,
                        keep_target: bool = False) -> int:  # fmt: skip
         """Head for the gate with the shortest road time that lets them through; return how many."""
         if rows.size == 0:
             return 0
-        routes = model.routes
+        routes = today.routes
         if not keep_target:
             destination_side = np.where(self.side[rows] == PK, AF, PK)
             for side in (AF, PK):
@@ -172,7 +183,7 @@ class Refugees:
             vehicle[np.ix_(gates, self.home[rows])]
             + vehicle[np.ix_(gates, self.town_flat[self.target_town[rows]])]
         )
-        hours[~model.gate_people_allowed] = np.inf
+        hours[~today.gates.people_allowed] = np.inf
         best = np.argmin(hours, axis=0)
         ok = np.isfinite(hours[best, np.arange(rows.size)])
         go = rows[ok]
@@ -184,14 +195,14 @@ class Refugees:
                            VEHICLE)  # fmt: skip
         return int(go.size)
 
-    def _leave_irregularly(self, model: BorderModel, rows: np.ndarray) -> None:
+    def _leave_irregularly(self, today: Today, rows: np.ndarray) -> None:
         """Walk to the informal point with the lowest expected cost."""
         if rows.size == 0:
             return
-        routes, points = model.routes, model.points
-        settings = model.settings.refugees
+        routes, points = today.routes, today.points
+        settings = today.settings.refugees
         foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
-        here = self._current_cells(rows, model)
+        here = self._current_cells(rows, today)
         community = self.group[rows] == COMMUNITY
         if (~community).any():
             targets = rows[~community]
@@ -209,14 +220,14 @@ class Refugees:
             community[None, :], 0.0, foot[np.ix_(routes.informal, destination)]
         )
         reach = settings.community_range_km
-        too_far = community[None, :] & (model.point_distance_km[:, here] > reach)
-        risk = points.interdiction_risk(model.settings)[:, None] * settings.risk_aversion_hours
+        too_far = community[None, :] & (today.point_distance_km[:, here] > reach)
+        risk = points.interdiction_risk(today.settings)[:, None] * settings.risk_aversion_hours
         blocked = points.fence[:, None] * settings.risk_aversion_hours * 2.0
         cost = hours + risk + blocked + gumbel(self.rng, hours.shape, CHOICE_NOISE_HOURS)
         cost[too_far] = np.inf
         best = np.argmin(cost, axis=0)
         ok = np.isfinite(cost[best, np.arange(rows.size)])
-        model.metrics.add("community_trips_impossible", int(np.count_nonzero(~ok & community)))
+        today.metrics.add(Tally.COMMUNITY_TRIPS_IMPOSSIBLE, int(np.count_nonzero(~ok & community)))
         go = rows[ok]
         self.point[go] = best[ok]
         self.state[go] = TO_POINT
@@ -225,50 +236,52 @@ class Refugees:
         stay = rows[~ok]
         self.state[stay] = np.where(self.state[stay] == VISITING, VISITING, SETTLED)
 
-    def _current_cells(self, rows: np.ndarray, model: BorderModel) -> np.ndarray:
+    def _current_cells(self, rows: np.ndarray, today: Today) -> np.ndarray:
         """Where groups stand when they set off: home, or the place they are visiting."""
         visiting = self.state[rows] == VISITING
-        return np.where(visiting, model.points.flat_cells[np.maximum(self.point[rows], 0)],
+        return np.where(visiting, today.points.flat_cells[np.maximum(self.point[rows], 0)],
                         self.home[rows])  # fmt: skip
 
-    def _serve_gates(self, model: BorderModel) -> None:
+    def _serve_gates(self, today: Today) -> None:
         waiting = np.flatnonzero(self.state == AT_GATE)
         if waiting.size == 0:
             return
         served = waiting[serve_queues(self.gate[waiting], self.waiting_since[waiting],
-                                      model.gate_capacity_people, self.ids[waiting])]  # fmt: skip
+                                      today.gates.capacity_people, self.ids[waiting])]  # fmt: skip
         if served.size == 0:
             return
-        people = model.people_per_agent
+        people = today.people_per_agent
         gate = self.gate[served]
-        model.metrics.add("refugee_crossings_formal", served.size * people)
-        model.metrics.add("formal_returns", int(np.count_nonzero(self.side[served] == PK)) * people)
-        model.metrics.add("deportees_crossed", int(self.deported[served].sum()) * people)
-        model.metrics.add_by("refugee_crossings_formal", "gate", gate,
+        today.metrics.add(Tally.REFUGEE_CROSSINGS_FORMAL, served.size * people)
+        today.metrics.add(
+            Tally.FORMAL_RETURNS, int(np.count_nonzero(self.side[served] == PK)) * people
+        )
+        today.metrics.add(Tally.DEPORTEES_CROSSED, int(self.deported[served].sum()) * people)
+        today.metrics.add_by(Tally.REFUGEE_CROSSINGS_FORMAL, Dim.GATE, gate,
                              np.full(served.size, people))  # fmt: skip
-        vehicle = model.routes.vehicle_hours.reshape(len(model.routes.node_kind), -1)
+        vehicle = today.routes.vehicle_hours.reshape(len(today.routes.node_kind), -1)
         node = self.town_node[self.target_town[served]]
-        gate_cells = model.gate_flat_cells[gate]
+        gate_cells = today.gate_flat_cells[gate]
         self.side[served] = np.where(self.side[served] == PK, AF, PK)
         self.state[served] = TO_DESTINATION
         self.journey.start(
             served,
             node,
             gate_cells,
-            model.gate_processing_h[gate] + vehicle[node, gate_cells],
+            today.gates.processing_h[gate] + vehicle[node, gate_cells],
             VEHICLE,
         )
 
-    def _reconsider_stranded(self, model: BorderModel) -> None:
+    def _reconsider_stranded(self, today: Today) -> None:
         waiting = np.flatnonzero(self.state == AT_GATE)
-        stuck = waiting[~model.gate_open_mask[self.gate[waiting]]]
-        chance = model.settings.refugees.redecide_probability_per_day
+        stuck = waiting[~today.gates.open[self.gate[waiting]]]
+        chance = today.settings.refugees.redecide_probability_per_day
         leaving = stuck[self.rng.random(stuck.size) < chance]
         if leaving.size:
-            self.home[leaving] = model.gate_flat_cells[self.gate[leaving]]
-            self._leave_irregularly(model, leaving)
+            self.home[leaving] = today.gate_flat_cells[self.gate[leaving]]
+            self._leave_irregularly(today, leaving)
 
-    def _travel(self, model: BorderModel) -> None:
+    def _travel(self, today: Today) -> None:
         moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
         arrived = self.journey.advance(moving)
         if arrived.size == 0:
@@ -276,14 +289,14 @@ class Refugees:
         state = self.state[arrived]
         at_gate = arrived[state == TO_GATE]
         self.state[at_gate] = AT_GATE
-        self.waiting_since[at_gate] = model.day
+        self.waiting_since[at_gate] = today.day
 
         settled = arrived[state == TO_DESTINATION]
         self._settle(settled)
 
         at_point = arrived[state == TO_POINT]
         if at_point.size:
-            self._cross_irregularly(model, at_point)
+            self._cross_irregularly(today, at_point)
 
     def _settle(self, rows: np.ndarray) -> None:
         """Arrived: a new home on the other side (returnees become Afghanistan's displaced)."""
@@ -296,33 +309,33 @@ class Refugees:
         self.state[rows] = SETTLED
         self.journey.node[rows] = -1
 
-    def _cross_irregularly(self, model: BorderModel, rows: np.ndarray) -> None:
-        rng, points = self.rng, model.points
-        outcome = points.attempt(self.point[rows], False, model.settings, rng, civilian=True)
-        people = model.people_per_agent
-        metrics = model.metrics
+    def _cross_irregularly(self, today: Today, rows: np.ndarray) -> None:
+        rng, points = self.rng, today.points
+        outcome = points.attempt(self.point[rows], False, today.settings, rng, civilian=True)
+        people = today.people_per_agent
+        metrics = today.metrics
         # Walking the mountains: risk grows with the hours spent on rough ground near the line.
         terrain = points.terrain_hours_per_km[self.point[rows]]
-        walked = np.asarray(self.journey.speed[rows], float) + terrain * model.world.grid.cell_km
+        walked = np.asarray(self.journey.speed[rows], float) + terrain * today.world.grid.cell_km
         exposure_death = rng.random(rows.size) < np.minimum(
-            model.settings.refugees.terrain_death_per_hour * walked * terrain / 0.2, 1.0
+            today.settings.refugees.terrain_death_per_hour * walked * terrain / 0.2, 1.0
         )
         died = outcome.killed | (outcome.crossed & exposure_death)
         community = self.group[rows] == COMMUNITY
         crossed = outcome.crossed & ~died
-        metrics.add("border_deaths", int(died.sum()))
-        metrics.add("refugee_crossings_irregular", int((crossed & ~community).sum()) * people)
-        metrics.add("community_crossings", int((crossed & community).sum()) * people)
-        metrics.add("community_trips_blocked", int((outcome.blocked & community).sum()))
-        metrics.add("civilian_interdictions", int(outcome.interdicted.sum()) * people)
+        metrics.add(Tally.BORDER_DEATHS, int(died.sum()))
+        metrics.add(Tally.REFUGEE_CROSSINGS_IRREGULAR, int((crossed & ~community).sum()) * people)
+        metrics.add(Tally.COMMUNITY_CROSSINGS, int((crossed & community).sum()) * people)
+        metrics.add(Tally.COMMUNITY_TRIPS_BLOCKED, int((outcome.blocked & community).sum()))
+        metrics.add(Tally.CIVILIAN_INTERDICTIONS, int(outcome.interdicted.sum()) * people)
         # Funnel effect: how rough the ground is where refugees and returnees (who choose among all
         # points, unlike border communities) try to cross.
         tried = points.cells[self.point[rows[~community]]]
-        rugged = model.world.ruggedness_m[tried[:, 0], tried[:, 1]]
-        metrics.add("irregular_attempts", int(tried.shape[0]) * people)
-        metrics.add("irregular_attempt_ruggedness_m", float(rugged.sum()) * people)
+        rugged = today.world.ruggedness_m[tried[:, 0], tried[:, 1]]
+        metrics.add(Tally.IRREGULAR_ATTEMPTS, int(tried.shape[0]) * people)
+        metrics.add(Tally.IRREGULAR_ATTEMPT_RUGGEDNESS_M, float(rugged.sum()) * people)
         sectors = points.sector[self.point[rows]]
-        metrics.add_by("irregular_crossings", "sector", sectors[crossed],
+        metrics.add_by(Tally.IRREGULAR_CROSSINGS, Dim.SECTOR, sectors[crossed],
                        np.full(int(crossed.sum()), people))  # fmt: skip
 
         dead = rows[died]
@@ -331,7 +344,7 @@ class Refugees:
         # Turned back by the fence or stopped by patrols: back to where they came from — home, or,
         # for visitors on their way home, the place they were visiting (to try again tomorrow).
         failed = rows[~outcome.crossed & ~died]
-        home_country = model.world.country.ravel()[self.home[failed]]
+        home_country = today.world.country.ravel()[self.home[failed]]
         away = (self.group[failed] == COMMUNITY) & (self.side[failed] != home_country)
         self.state[failed] = np.where(away, VISITING, SETTLED)
         self.visit_days[failed[away]] = 1.0
@@ -339,7 +352,7 @@ class Refugees:
 
         over = rows[crossed]
         visit = over[self.group[over] == COMMUNITY]
-        going_home = visit[self.side[visit] != model.world.country.ravel()[self.home[visit]]]
+        going_home = visit[self.side[visit] != today.world.country.ravel()[self.home[visit]]]
         outbound = np.setdiff1d(visit, going_home, assume_unique=True)
         self.side[visit] = np.where(self.side[visit] == PK, AF, PK)
         self.state[outbound] = VISITING
@@ -349,7 +362,7 @@ class Refugees:
 
         movers = over[self.group[over] != COMMUNITY]
         if movers.size:
-            foot = model.routes.foot_hours.reshape(len(model.routes.node_kind), -1)
+            foot = today.routes.foot_hours.reshape(len(today.routes.node_kind), -1)
             node = self.town_node[self.target_town[movers]]
             point_cells = points.flat_cells[self.point[movers]]
             self.side[movers] = np.where(self.side[movers] == PK, AF, PK)
@@ -357,13 +370,13 @@ class Refugees:
             self.journey.start(movers, node, point_cells, foot[node, point_cells], FOOT)
 
     # ------------------------------------------------------------------------------------------
-    def flat_cells(self, model: BorderModel) -> np.ndarray:
+    def flat_cells(self, places: Places) -> np.ndarray:
         """Current flat cell of every group."""
         cells = self.home.copy()
         waiting = self.state == AT_GATE
-        cells[waiting] = model.gate_flat_cells[self.gate[waiting]]
+        cells[waiting] = places.gate_flat_cells[self.gate[waiting]]
         visiting = self.state == VISITING
-        cells[visiting] = model.points.flat_cells[self.point[visiting]]
+        cells[visiting] = places.points.flat_cells[self.point[visiting]]
         moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
-        cells[moving] = self.journey.cells(model.routes, moving, model.world.country)
+        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
         return cells
