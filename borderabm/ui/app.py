@@ -798,6 +798,8 @@ def RunPage():
                 playing.set(False)
         except Exception as problem:  # noqa: BLE001 - a failing run must not take the server down
             playing.set(False)
+            if live_model.value is target:
+                catch_up_to.set(0)  # a run that failed is not brought back again
             run_error.set(f"the run failed: {type(problem).__name__}")
         finally:
             control.end_loop(mine)
@@ -817,8 +819,7 @@ def RunPage():
             solara.v.Select(label="Scenario", v_model=name, items=picker_items(entries),
                             on_v_model=choose, class_="scenario-picker",
                             style_="max-width: 640px").key(f"picker-{picker_version.value}")  # fmt: skip
-            solara.Button("Reset", on_click=reset,
-                          disabled=entry is None or not entry.ok or catch_up_to.value > 0)  # fmt: skip
+            solara.Button("Reset", on_click=reset, disabled=entry is None or not entry.ok)
             solara.Button("Step", on_click=lambda: step(1),
                           disabled=playing.value or looping.value or model is None or at_end)  # fmt: skip
             if playing.value or looping.value:  # Play shows again once the last day is drawn
