@@ -264,3 +264,18 @@ def test_the_permalink_is_for_the_levers_shown_in_the_run(page_state):
     entry = scenario_entries()["baseline"]
     levers = {**app.levers_of(entry.settings), "fence": float(np.float64(0.1) + 0.2)}
     assert "fence=0.30000000000000004" in permalink("baseline", entry.settings, levers, 1, 9)
+
+
+def test_a_day_is_never_computed_while_the_page_reads_the_model():
+    control, model = RunControl(), SlowModel(day_s=0.0)
+    mine = control.begin_loop(model)
+    stepped_at = []
+    with control.reading():
+        thread = threading.Thread(
+            target=lambda: (control.loop_step(model, mine), stepped_at.append(model.day))
+        )
+        thread.start()
+        time.sleep(0.2)
+        assert model.day == 0 and not stepped_at  # the loop waits for the page to finish
+    thread.join(timeout=5)
+    assert stepped_at == [1]

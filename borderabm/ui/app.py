@@ -177,6 +177,12 @@ def legend_html() -> str:
             f"{swatch((255, 215, 0))} interdiction {swatch((255, 0, 0))} attack today</div>")  # fmt: skip
 
 
+def read_model[T](read: Callable[[], T]) -> T:
+    """``read()`` while no loop steps this tab's model (a day is never read half computed)."""
+    with run_control().reading():
+        return read()
+
+
 def data_url(png: bytes) -> str:
     """PNG bytes as a ``data:`` URL the browser can draw without another request."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
@@ -243,7 +249,7 @@ def CellInfo(model: BorderModel, where: solara.Reactive, tick: solara.Reactive):
         solara.Text("Point at the map, or click it, to see what is there.",
                     style={"font-size": "12px"})  # fmt: skip
         return
-    rows = describe_cell(model, spot.get("column"), spot.get("row"))
+    rows = read_model(lambda: describe_cell(model, spot.get("column"), spot.get("row")))
     solara.HTML(tag="div", unsafe_innerHTML=cell_html(rows, spot.get("pinned", False)))
 
 
@@ -278,49 +284,58 @@ def LiveView(
         elif not pinned.value:
             where.set(spot)
 
-    horizon = model.settings.horizon_days
-    # While playing, the totals (a summary of the whole history) are redone every few days only,
-    # and always on the last day; hovering the map does not redo them.
-    totals_key = model.day // CHART_EVERY_DAYS if playing_now and model.day < horizon else model.day
-    totals_day, shown_totals = solara.use_memo(
-        lambda: (model.day, running_totals(model)), [id(model), totals_key]
-    )
-    solara.Text(f"Day: {model.day} of {horizon} ({model.date.isoformat()})",
-                classes=["day-counter"])  # fmt: skip
-    if model.day >= horizon:
-        solara.Success(f"End of run: all {horizon} days simulated. Reset to run again.",
-                       classes=["run-finished"], dense=True)  # fmt: skip
-    solara.HTML(tag="div", unsafe_innerHTML=legend_html())
-    with solara.Row():
-        MapCanvas(terrain=terrain, overlay=data_url(overlay_png(model)), frame=frame,
-                  width=model.world.grid.width, height=model.world.grid.height,
-                  cell_pixels=PIXELS_PER_CELL, labels=labels, gates=gate_squares(model),
-                  gate_half_size=GATE_HALF_SIZE, event_drawn=on_drawn,
-                  event_inspect=inspect)  # fmt: skip
-        with solara.Column():
-            statuses = [(c.name, gate_status_text(model, c.name)) for c in model.world.crossings]
-            solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
-            totals = [
-                (metric_label(name), format_value(name, value), (name, value))
-                for name, value in shown_totals.items()
-            ]
-            solara.HTML(tag="div", classes=["run-totals"],
-                        unsafe_innerHTML=html_table(totals, (f"totals to day {totals_day}", "")))  # fmt: skip
-            CellInfo(model, where, tick)
-    # While playing, the charts' data go to the browser every few days only.
-    chart_key = model.day // CHART_EVERY_DAYS if playing_now else model.day
-    charts = solara.use_memo(lambda: chart_series(model), [id(model), chart_key])
-    if model.day:
-        solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
-                    style={"font-size": "12px"})  # fmt: skip
-        LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
-        settings = model.settings
-        solara.FileDownload(
-            lambda: model.timeseries().to_csv(index=False),  # made only when asked for
-            filename=f"{settings.name}-seed{settings.seed}-days1-{model.day}.csv",
-            label="Download the daily series (CSV)",
-            mime_type="text/csv",
+    # The model is read under the run's lock: a loop never steps it while it is drawn. Memos are
+    # keyed by the model itself, not id(): a new model may reuse a freed one's id.
+    with run_control().reading():
+        horizon = model.settings.horizon_days
+        # While playing, the totals (a summary of the whole history) are redone every few days only,
+        # and always on the last day; hovering the map does not redo them.
+        totals_key = (
+            model.day // CHART_EVERY_DAYS if playing_now and model.day < horizon else model.day
         )
+        totals_day, shown_totals = solara.use_memo(
+            lambda: (model.day, running_totals(model)), [model, totals_key]
+        )
+        solara.Text(f"Day: {model.day} of {horizon} ({model.date.isoformat()})",
+                    classes=["day-counter"])  # fmt: skip
+        if model.day >= horizon:
+            solara.Success(f"End of run: all {horizon} days simulated. Reset to run again.",
+                           classes=["run-finished"], dense=True)  # fmt: skip
+        solara.HTML(tag="div", unsafe_innerHTML=legend_html())
+        with solara.Row():
+            MapCanvas(terrain=terrain, overlay=data_url(overlay_png(model)), frame=frame,
+                      width=model.world.grid.width, height=model.world.grid.height,
+                      cell_pixels=PIXELS_PER_CELL, labels=labels, gates=gate_squares(model),
+                      gate_half_size=GATE_HALF_SIZE, event_drawn=on_drawn,
+                      event_inspect=inspect)  # fmt: skip
+            with solara.Column():
+                statuses = [
+                    (c.name, gate_status_text(model, c.name)) for c in model.world.crossings
+                ]
+                solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
+                totals = [
+                    (metric_label(name), format_value(name, value), (name, value))
+                    for name, value in shown_totals.items()
+                ]
+                solara.HTML(tag="div", classes=["run-totals"],
+                            unsafe_innerHTML=html_table(totals, (f"totals to day {totals_day}", "")))  # fmt: skip
+                CellInfo(model, where, tick)
+        # While playing, the charts' data go to the browser every few days only.
+        chart_key = model.day // CHART_EVERY_DAYS if playing_now else model.day
+        charts = solara.use_memo(lambda: chart_series(model), [model, chart_key])
+        if model.day:
+            solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
+                        style={"font-size": "12px"})  # fmt: skip
+            LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
+            settings = model.settings
+            solara.FileDownload(
+                lambda: read_model(
+                    lambda: model.timeseries().to_csv(index=False)
+                ),  # when asked for
+                filename=f"{settings.name}-seed{settings.seed}-days1-{model.day}.csv",
+                label="Download the daily series (CSV)",
+                mime_type="text/csv",
+            )
 
 
 @solara.component

@@ -10,9 +10,10 @@ loop that owns the model (a manual Step is refused while one runs).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import solara
@@ -83,6 +84,12 @@ class RunControl:
                 return
             self._released.add(model)
             model.release()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold off stepping while the page reads a model (no half-computed day is ever shown)."""
+        with self._model_lock:
+            yield
 
     def released(self, model: Any) -> bool:
         """Whether ``model`` was released through this control."""
