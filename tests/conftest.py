@@ -1,3 +1,4 @@
+import contextlib
 import os
 import signal
 import socket
@@ -51,25 +52,62 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]  # fmt: skip
+ARTIFACTS = REPO / "test-artifacts"
+
+
+@contextlib.contextmanager
+def running_ui_server(extra_env: dict[str, str] | None = None):
+    """A real `borderabm ui` server on a free loopback port, with ``extra_env`` set.
+
+    Yields:
+        (url, port, pid of the `borderabm ui` wrapper process).
+    """
+    port = free_port()
+    exe = os.path.join(os.path.dirname(sys.executable), "borderabm")
+    env = {**os.environ, **(extra_env or {})}
+    process = subprocess.Popen([exe, "ui", "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("the UI server did not answer within 60 s")
+        yield url, port, process.pid
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=20)
+
+
 @pytest.fixture(scope="module")
 def ui_server():
     """A real `borderabm ui` server on a free loopback port: yields (url, port)."""
-    port = free_port()
-    exe = os.path.join(os.path.dirname(sys.executable), "borderabm")
-    process = subprocess.Popen([exe, "ui", "--port", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("the UI server did not answer within 60 s")
-    yield url, port
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
+    with running_ui_server() as (url, port, _pid):
+        yield url, port
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    assert os.path.exists(CHROMIUM), "Debian's chromium is required (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()

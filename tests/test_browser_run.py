@@ -8,18 +8,15 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pandas as pd
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.conftest import SCENARIOS, free_port
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import ARTIFACTS, SCENARIOS, running_ui_server
 
 DAY = re.compile(r"Day: (\d+) of (\d+)")
 
@@ -32,35 +29,9 @@ def server(tmp_path_factory):
     (folder / "aaa_broken.toml").write_text("name = \n")
     shutil.copy(SCENARIOS / "baseline.toml", folder / "my_baseline.toml")
     results = tmp_path_factory.mktemp("ui-results")
-    port = free_port()
-    exe = os.path.join(os.path.dirname(sys.executable), "borderabm")
-    env = {**os.environ, "BORDERABM_SCENARIOS": str(folder), "BORDERABM_RESULTS_DIR": str(results)}
-    process = subprocess.Popen([exe, "ui", "--port", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("the UI server did not answer within 60 s")
-    yield url, process.pid
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    assert os.path.exists(CHROMIUM), "Debian's chromium is required (apt-get install chromium)"
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+    env = {"BORDERABM_SCENARIOS": str(folder), "BORDERABM_RESULTS_DIR": str(results)}
+    with running_ui_server(env) as (url, _port, pid):
+        yield url, pid
 
 
 def open_page(browser, url, problems):
@@ -138,6 +109,10 @@ def test_memory_is_given_back_after_resets_and_a_closed_tab(browser, server):
     def session(resets: int) -> tuple[float, float]:
         context, page = open_page(browser, url, problems)
         opened = peak = child_rss_mib(wrapper)
+        page.get_by_role("button", name="Play").click()  # a played run, then the Resets
+        expect(page.get_by_text(re.compile(r"Day: ([3-9]|\d\d+) of"))).to_be_visible(timeout=60_000)
+        page.get_by_role("button", name="Pause").click()
+        expect(page.get_by_role("button", name="Play")).to_be_visible(timeout=30_000)
         for _ in range(resets):
             page.get_by_role("button", name="Reset").click()
             page.get_by_role("button", name="Step").click()
@@ -203,6 +178,8 @@ def test_a_typed_value_out_of_bounds_is_refused_and_a_changed_lever_is_marked(pa
     type_into(page, "units", 20_000)
     expect(page.locator(".lever-refused")).to_contain_text("allowed: 0 to 10,000")
     assert page.locator(".lever-input-units input").input_value() == "600"
+    type_into(page, "seed", "1" + "0" * 400)  # far beyond a float: refused, never a crash
+    expect(page.locator(".lever-seed .lever-refused")).to_contain_text("401 digits")
     type_into(page, "units", 900)
     expect(page.locator(".lever-units .lever-changed")).to_contain_text("file: 600")
     expect(page.locator(".run-settings")).to_contain_text("apply on Reset")
@@ -267,6 +244,14 @@ def test_a_link_opens_its_run_and_a_bad_link_says_why(page, server):
     assert page.locator(".lever-input-units input").input_value() == "900"
     link = page.locator(".run-permalink").get_attribute("href")
     assert link == "?scenario=baseline&seed=5&days=12&units=900"
+    # A reload (the address still shows the link) brings back this run at its day, not day 0.
+    for _ in range(3):
+        page.get_by_role("button", name="Step").click()
+    expect(page.get_by_text(re.compile(r"Day: 3 of 12"))).to_be_visible(timeout=30_000)
+    totals = shown_totals(page)
+    page.reload()
+    expect(page.get_by_text(re.compile(r"Day: 3 of 12"))).to_be_visible(timeout=60_000)
+    assert shown_totals(page) == totals
     page.goto(server[0] + "?scenario=baseline&units=20000")
     expect(page.locator(".run-error")).to_contain_text("allowed: 0 to 10,000", timeout=60_000)
     expect(page.get_by_text(DAY)).to_be_visible()

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from borderabm.ui import compare_page as cp
+from borderabm.ui.run_setup import scenario_entries
 from tests.conftest import SCENARIOS
 
 NAMES = ["baseline", "fence_full"]
@@ -241,3 +242,76 @@ def test_replaying_a_design_point_run_of_a_saved_sweep_reproduces_it(configured_
         summary = model.summary()
         for metric in ("attacks", "militant_crossings", "formal_trade_usd"):
             assert summary[metric] == getattr(row, metric)
+
+
+def single_point_sweep(folder, results, store_name, days=6):
+    """A sweep of two scenarios of ``folder`` at one design point that changes patrol units."""
+    from borderabm.experiments.runner import run_sweep
+    from borderabm.experiments.store import ResultsStore
+    from borderabm.experiments.sweep import load_sweep
+    from borderabm.scenario import resolve_relative
+
+    sweep_file = folder / "one_point.toml"
+    sweep_file.write_text(
+        'name = "one_point"\nscenarios = ["mine_a.toml", "mine_b.toml"]\nreplicates = 1\n'
+        f"seed = 3\ndays = {days}\n"
+        '[design]\nkind = "lhs"\nsamples = 1\n'
+        '[parameters."patrols.units"]\nlow = 1400\nhigh = 1500\ninteger = true\n'
+    )
+    sweep = load_sweep(sweep_file, resolve_relative)
+    run_sweep(sweep, ResultsStore(results / store_name), workers=1)
+    return sweep
+
+
+# Defect: with a single design point the point's overrides were not attached, so Replay played
+# the file instead of the run.
+def test_replaying_a_run_of_a_single_point_sweep_applies_its_point(
+    configured_results, tmp_path, monkeypatch
+):
+    from borderabm.ui.run_setup import build_model, levers_of
+
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    shutil.copy(SCENARIOS / "baseline.toml", folder / "mine_a.toml")
+    shutil.copy(SCENARIOS / "fence_full.toml", folder / "mine_b.toml")
+    monkeypatch.setenv("BORDERABM_SCENARIOS", str(folder))
+    sweep = single_point_sweep(folder, configured_results, "one-point")
+    (point,) = sweep.points
+    assert point["patrols.units"] >= 1400
+    result = cp.load_saved_comparison("one-point")
+    assert list(result.runs["scenario"]) == ["baseline", "fence_full"]  # one point: no "@0"
+    assert list(result.runs["replay"]) == ["mine_a", "mine_b"]
+    row = result.runs.iloc[0]
+    assert row.overrides == point
+    model = build_model("mine_a", None, int(row.seed), int(row.days), row.overrides)
+    assert model.settings.patrols.units == point["patrols.units"]
+    assert levers_of(model.settings)["units"] == point["patrols.units"]
+    model.run(int(row.days))
+    assert model.summary()["formal_trade_usd"] == row.formal_trade_usd
+
+
+# Defect: a replay was offered when the scenario file had changed since the sweep (paths only
+# were compared), so it ran another scenario than the one stored.
+def test_a_run_whose_scenario_file_changed_since_the_sweep_is_not_offered_for_replay(
+    configured_results, tmp_path, monkeypatch
+):
+    import ipyvuetify as v
+    import solara
+
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    shutil.copy(SCENARIOS / "baseline.toml", folder / "mine_a.toml")
+    shutil.copy(SCENARIOS / "fence_full.toml", folder / "mine_b.toml")
+    monkeypatch.setenv("BORDERABM_SCENARIOS", str(folder))
+    single_point_sweep(folder, configured_results, "one-point-edited", days=4)
+    edited = folder / "mine_b.toml"
+    edited.write_text(edited.read_text().replace("[fence]", "[fence]\nbreach_hours = 99", 1))
+    assert scenario_entries()["mine_b"].ok  # same path, still valid, other content
+    result = cp.load_saved_comparison("one-point-edited")
+    assert list(result.runs["replay"]) == ["mine_a", None]
+    assert list(result.runs["replay_refused"]) == ["", "its scenario file changed since the sweep"]
+    _, rc = solara.render(cp.RunsTable(result), handle_error=False)
+    assert len(rc.find(v.Btn, children=["Replay"]).widgets) == 1
+    assert rc.find(v.Html, children=["no replay: its scenario file changed since the sweep"])
+    rc.close()
+    assert cp.replay_refusal({"file": "x.toml"}, None) == "no scenario of that name is listed"

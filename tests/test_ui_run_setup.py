@@ -6,6 +6,7 @@ Reset calls; the totals the page shows come from ``running_totals``.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -84,7 +85,7 @@ def test_a_changed_lever_is_the_only_override_and_keeps_the_rest_of_the_file():
 def test_typed_values_out_of_bounds_are_refused_not_clamped():
     entry = scenario_entries()["closures_oct2025"]
     levers = levers_of(entry.settings)
-    for key, value in (("fence", 1.5), ("units", 10_001), ("deportation", -5), ("trigger", 501),
+    for key, value in (("fence", 1.5), ("units", 10_001), ("deportation", -5), ("trigger", -1),
                        ("units", 2.5), ("fence", float("nan"))):  # fmt: skip
         with pytest.raises(ScenarioError) as refused:
             settings_for("closures_oct2025", {**levers, key: value})
@@ -100,14 +101,24 @@ def test_typed_values_out_of_bounds_are_refused_not_clamped():
     with pytest.raises(ScenarioError) as refused:
         settings_for("closures_oct2025", wild)
     assert len(refused.value.problems) == 4
-    # The bounds the page enforces are the server's.
-    assert LEVER_BOUNDS["patrols.units"] == (0, 10_000)
-    assert LEVER_BOUNDS["deportation.daily_rate"] == (0, 50_000)
-    assert LEVER_BOUNDS["trigger_threshold"] == (0, 500)
-    # At the bounds, accepted.
-    edge = {**levers, "fence": 1.0, "units": 10_000, "deportation": 50_000, "trigger": 500}
+    # The bounds LEVER_BOUNDS publishes are the ones the server enforces on a changed lever:
+    # the upper bound is accepted, anything above it refused.
+    lever_of = {"fence.coverage": "fence", "patrols.units": "units",
+                "deportation.daily_rate": "deportation", "trigger_threshold": "trigger"}  # fmt: skip
+    for key, (low, high) in LEVER_BOUNDS.items():
+        lever = lever_of[key]
+        with pytest.raises(ScenarioError, match=re.escape(NUMBER_LEVERS[lever].label)):
+            settings_for("closures_oct2025", {**levers, lever: low - 1})
+        if high != float("inf"):
+            settings_for("closures_oct2025", {**levers, lever: high})
+            with pytest.raises(ScenarioError, match=re.escape(NUMBER_LEVERS[lever].label)):
+                settings_for("closures_oct2025", {**levers, lever: high + 1})
+    edge = {**levers, "fence": 1.0, "units": 10_000, "deportation": 50_000, "trigger": 5_000}
     settings = settings_for("closures_oct2025", edge)
     assert (settings.patrols.units, settings.deportation.daily_rate) == (10_000, 50_000)
+    assert settings.triggers[0].threshold == 5_000  # no upper bound: its scale is the metric's
+    with pytest.raises(ScenarioError, match="not a finite number"):
+        settings_for("closures_oct2025", {**levers, "trigger": float("inf")})
     for name in ("../scenarios/baseline", "/etc/passwd", "nope"):
         with pytest.raises(ScenarioError):
             build_model(name, levers)
@@ -186,3 +197,101 @@ def test_a_link_names_the_changed_levers_only_and_opens_the_same_run():
                          ("?scenario=baseline&rm=1", "rm: unknown key")):  # fmt: skip
         with pytest.raises(ScenarioError, match=problem):
             parse_permalink(bad)
+
+
+BIG_FILE = """name = "big"
+seed = 9223372036854775807
+horizon_days = 4000
+[patrols]
+units = 20000
+[deportation]
+enabled = true
+daily_rate = 60000
+[[triggers]]
+name = "slow"
+metric = "attacks"
+window_days = 365
+threshold = 900
+duration_days = 10
+"""
+
+
+def test_a_file_beyond_the_page_bounds_runs_as_the_file_until_a_lever_is_touched(
+    tmp_path, monkeypatch
+):
+    # Units, deportations, trigger, days and seed all beyond the page's bounds: the schema allows
+    # them, and the CLI runs them; so must the Run tab, and a replay of such a sweep run.
+    (tmp_path / "big.toml").write_text(BIG_FILE)
+    monkeypatch.setenv("BORDERABM_SCENARIOS", str(tmp_path))
+    entry = scenario_entries()["big"]
+    assert entry.ok, entry.problem
+    levers = levers_of(entry.settings)
+    assert lever_overrides(entry.settings, levers, "big.toml") == {}
+    settings = settings_for("big", levers, entry.settings.seed, entry.settings.horizon_days)
+    assert settings == load_scenario(entry.path)
+    assert settings_for("big", levers, entry.settings.seed, 30).horizon_days == 30
+    # A touched lever is checked (and only it): the file's other values still pass.
+    changed = settings_for("big", {**levers, "units": 900})
+    assert (changed.patrols.units, changed.deportation.daily_rate) == (900, 60_000)
+    with pytest.raises(ScenarioError, match="Patrol units"):
+        settings_for("big", {**levers, "units": 20_001})
+    with pytest.raises(ScenarioError, match="Days to run"):
+        settings_for("big", levers, days=4_001)  # days other than the file's: within bounds
+    assert settings_for("big", {**levers, "trigger": 1_000}).triggers[0].threshold == 1_000
+
+
+def test_a_file_with_more_agents_than_the_page_allows_is_an_error_entry(tmp_path, monkeypatch):
+    (tmp_path / "crowd.toml").write_text("[population]\ntraders = 2500000\n")
+    monkeypatch.setenv("BORDERABM_SCENARIOS", str(tmp_path))
+    entry = scenario_entries()["crowd"]
+    assert not entry.ok
+    assert "agents" in entry.problem and f"{run_setup.MAX_AGENTS:,}" in entry.problem
+    assert load_scenario(entry.path).population.traders == 2_500_000  # valid for the CLI
+
+
+def test_huge_numbers_are_refused_with_a_message_never_an_overflow():
+    entry = scenario_entries()["closures_oct2025"]
+    levers = levers_of(entry.settings)
+    huge = 10**400
+    for lever in (run_setup.SEED, run_setup.DAYS, NUMBER_LEVERS["units"]):
+        problem = lever.check(huge)
+        assert "out of bounds" in problem and "401 digits" in problem
+    assert "not a finite number" in NUMBER_LEVERS["fence"].check(float("inf"))
+    assert "not a number" in NUMBER_LEVERS["fence"].check("x" * 1000)
+    for kwargs in ({"seed": huge}, {"days": huge}, {"levers": {**levers, "units": huge}}):
+        with pytest.raises(ScenarioError, match="digits"):
+            settings_for("closures_oct2025", **kwargs)
+    assert run_setup.number_text(1234567890) == "1,234,567,890"
+    assert run_setup.number_text(0.123456789) == "0.123456789"
+
+
+def test_a_link_keeps_every_digit_of_a_typed_fraction():
+    from borderabm.ui.run_setup import parse_permalink, permalink
+
+    entry = scenario_entries()["baseline"]
+    for fence in (0.123456789, 0.1 + 0.2):
+        levers = {**levers_of(entry.settings), "fence": fence}
+        opened = parse_permalink(permalink("baseline", entry.settings, levers, 1, 10))
+        assert opened["levers"]["fence"] == fence
+
+
+def test_the_trigger_lever_says_it_sets_the_first_rule_only_and_0_removes_all(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "two_rules.toml").write_text(
+        '[[triggers]]\nname = "attacks rule"\nthreshold = 20\n'
+        '[[triggers]]\nname = "deaths rule"\nmetric = "border_deaths"\nthreshold = 5\n'
+    )
+    monkeypatch.setenv("BORDERABM_SCENARIOS", str(tmp_path))
+    entry = scenario_entries()["two_rules"]
+    lever, help_text = run_setup.trigger_lever(entry.settings)
+    assert "“attacks rule”" in lever.label and "0 = no rules" in lever.label
+    assert "first rule only" in help_text and "“deaths rule”" in help_text
+    assert "0 removes all 2 rules" in help_text
+    # What the help says is what happens.
+    levers = levers_of(entry.settings)
+    raised = settings_for("two_rules", {**levers, "trigger": 40})
+    assert [r.threshold for r in raised.triggers] == [40, 5]
+    assert settings_for("two_rules", {**levers, "trigger": 0}).triggers == ()
+    _, none_help = run_setup.trigger_lever(scenario_entries()["baseline"].settings)
+    assert "no rule" in none_help or "removes it" in none_help

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import html
 import os
 import threading
@@ -51,7 +52,9 @@ from borderabm.ui.run_setup import (
     permalink,
     scenario_entries,
     settings_for,
+    trigger_lever,
 )
+from borderabm.ui.stepping import catch_up, run_control
 from borderabm.viz.raster import (
     GATE_HALF_SIZE,
     GATE_RGB,
@@ -174,6 +177,12 @@ def legend_html() -> str:
             f"{swatch((255, 215, 0))} interdiction {swatch((255, 0, 0))} attack today</div>")  # fmt: skip
 
 
+def read_model[T](read: Callable[[], T]) -> T:
+    """``read()`` while no loop steps this tab's model (a day is never read half computed)."""
+    with run_control().reading():
+        return read()
+
+
 def data_url(png: bytes) -> str:
     """PNG bytes as a ``data:`` URL the browser can draw without another request."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
@@ -240,7 +249,7 @@ def CellInfo(model: BorderModel, where: solara.Reactive, tick: solara.Reactive):
         solara.Text("Point at the map, or click it, to see what is there.",
                     style={"font-size": "12px"})  # fmt: skip
         return
-    rows = describe_cell(model, spot["column"], spot["row"])
+    rows = read_model(lambda: describe_cell(model, spot.get("column"), spot.get("row")))
     solara.HTML(tag="div", unsafe_innerHTML=cell_html(rows, spot.get("pinned", False)))
 
 
@@ -263,6 +272,8 @@ def LiveView(
 
     def inspect(spot: dict):
         # A click pins a cell (a second click on it unpins); while pinned, hovering shows nothing new.
+        if not isinstance(spot, dict):  # a malformed event from the browser is ignored
+            return
         same_cell = where.value is not None and all(
             where.value.get(k) == spot.get(k) for k in ("column", "row")
         )
@@ -273,49 +284,58 @@ def LiveView(
         elif not pinned.value:
             where.set(spot)
 
-    horizon = model.settings.horizon_days
-    # While playing, the totals (a summary of the whole history) are redone every few days only,
-    # and always on the last day; hovering the map does not redo them.
-    totals_key = model.day // CHART_EVERY_DAYS if playing_now and model.day < horizon else model.day
-    totals_day, shown_totals = solara.use_memo(
-        lambda: (model.day, running_totals(model)), [id(model), totals_key]
-    )
-    solara.Text(f"Day: {model.day} of {horizon} ({model.date.isoformat()})",
-                classes=["day-counter"])  # fmt: skip
-    if model.day >= horizon:
-        solara.Success(f"End of run: all {horizon} days simulated. Reset to run again.",
-                       classes=["run-finished"], dense=True)  # fmt: skip
-    solara.HTML(tag="div", unsafe_innerHTML=legend_html())
-    with solara.Row():
-        MapCanvas(terrain=terrain, overlay=data_url(overlay_png(model)), frame=frame,
-                  width=model.world.grid.width, height=model.world.grid.height,
-                  cell_pixels=PIXELS_PER_CELL, labels=labels, gates=gate_squares(model),
-                  gate_half_size=GATE_HALF_SIZE, event_drawn=on_drawn,
-                  event_inspect=inspect)  # fmt: skip
-        with solara.Column():
-            statuses = [(c.name, gate_status_text(model, c.name)) for c in model.world.crossings]
-            solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
-            totals = [
-                (metric_label(name), format_value(name, value), (name, value))
-                for name, value in shown_totals.items()
-            ]
-            solara.HTML(tag="div", classes=["run-totals"],
-                        unsafe_innerHTML=html_table(totals, (f"totals to day {totals_day}", "")))  # fmt: skip
-            CellInfo(model, where, tick)
-    # While playing, the charts' data go to the browser every few days only.
-    chart_key = model.day // CHART_EVERY_DAYS if playing_now else model.day
-    charts = solara.use_memo(lambda: chart_series(model), [id(model), chart_key])
-    if model.day:
-        solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
-                    style={"font-size": "12px"})  # fmt: skip
-        LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
-        settings = model.settings
-        solara.FileDownload(
-            lambda: model.timeseries().to_csv(index=False),  # made only when asked for
-            filename=f"{settings.name}-seed{settings.seed}-days1-{model.day}.csv",
-            label="Download the daily series (CSV)",
-            mime_type="text/csv",
+    # The model is read under the run's lock: a loop never steps it while it is drawn. Memos are
+    # keyed by the model itself, not id(): a new model may reuse a freed one's id.
+    with run_control().reading():
+        horizon = model.settings.horizon_days
+        # While playing, the totals (a summary of the whole history) are redone every few days only,
+        # and always on the last day; hovering the map does not redo them.
+        totals_key = (
+            model.day // CHART_EVERY_DAYS if playing_now and model.day < horizon else model.day
         )
+        totals_day, shown_totals = solara.use_memo(
+            lambda: (model.day, running_totals(model)), [model, totals_key]
+        )
+        solara.Text(f"Day: {model.day} of {horizon} ({model.date.isoformat()})",
+                    classes=["day-counter"])  # fmt: skip
+        if model.day >= horizon:
+            solara.Success(f"End of run: all {horizon} days simulated. Reset to run again.",
+                           classes=["run-finished"], dense=True)  # fmt: skip
+        solara.HTML(tag="div", unsafe_innerHTML=legend_html())
+        with solara.Row():
+            MapCanvas(terrain=terrain, overlay=data_url(overlay_png(model)), frame=frame,
+                      width=model.world.grid.width, height=model.world.grid.height,
+                      cell_pixels=PIXELS_PER_CELL, labels=labels, gates=gate_squares(model),
+                      gate_half_size=GATE_HALF_SIZE, event_drawn=on_drawn,
+                      event_inspect=inspect)  # fmt: skip
+            with solara.Column():
+                statuses = [
+                    (c.name, gate_status_text(model, c.name)) for c in model.world.crossings
+                ]
+                solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
+                totals = [
+                    (metric_label(name), format_value(name, value), (name, value))
+                    for name, value in shown_totals.items()
+                ]
+                solara.HTML(tag="div", classes=["run-totals"],
+                            unsafe_innerHTML=html_table(totals, (f"totals to day {totals_day}", "")))  # fmt: skip
+                CellInfo(model, where, tick)
+        # While playing, the charts' data go to the browser every few days only.
+        chart_key = model.day // CHART_EVERY_DAYS if playing_now else model.day
+        charts = solara.use_memo(lambda: chart_series(model), [model, chart_key])
+        if model.day:
+            solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
+                        style={"font-size": "12px"})  # fmt: skip
+            LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
+            settings = model.settings
+            solara.FileDownload(
+                lambda: read_model(
+                    lambda: model.timeseries().to_csv(index=False)
+                ),  # when asked for
+                filename=f"{settings.name}-seed{settings.seed}-days1-{model.day}.csv",
+                label="Download the daily series (CSV)",
+                mime_type="text/csv",
+            )
 
 
 @solara.component
@@ -325,20 +345,21 @@ def NumberInput(
     on_value: Callable[[float], None],
     label: str | None = None,
     file_value: float | None = None,
+    help_text: str = "",
 ):
     """A typed number with its unit, refused (with a message) outside the server's bounds.
 
-    Marks a value that differs from the scenario file's.
+    Marks a value that differs from the scenario file's. The file's own value is always accepted,
+    even beyond the page's bounds (the server does not check a lever left at the file's value).
     """
     refused = solara.use_reactive("")
     version = solara.use_reactive(0)  # a refused entry is cleared back to the current value
     text = label or lever.label
 
     def accept(typed):
-        problem = lever.check(typed) if typed is not None else f"{text}: enter a number"
+        problem = typed_problem(lever, typed, file_value, text)
         if problem:
-            kept = f"{int(value):,}" if lever.integer else f"{value:g}"
-            refused.set(f"Refused: {problem}. It stays {kept}.")
+            refused.set(f"Refused: {problem}. It stays {lever.text(value)}.")
             version.set(version.value + 1)
             return
         refused.set("")
@@ -355,15 +376,37 @@ def NumberInput(
             suffix=lever.unit,
             classes=[f"lever-input-{lever.key}"],
         ).key(f"{lever.key}-{version.value}")
-        hint = lever.bounds()
-        if file_value is not None and value != file_value:
-            solara.Text(f"● changed (file: {file_value:,g})", classes=["lever-changed"],
-                        style={"font-size": "11px", "color": "#b35900"})  # fmt: skip
-        else:
-            solara.Text(f"allowed {hint}", style={"font-size": "11px", "color": "#666"})
+        solara.Text(lever_hint(lever, value, file_value),
+                    classes=["lever-changed"] if changed_from_file(value, file_value) else [],
+                    style={"font-size": "11px",
+                           "color": "#b35900" if changed_from_file(value, file_value) else "#666"})  # fmt: skip
+        if help_text:
+            solara.Text(help_text, classes=[f"lever-help-{lever.key}"],
+                        style={"font-size": "11px", "color": "#666"})  # fmt: skip
         if refused.value:
             solara.Text(refused.value, classes=["lever-refused"],
                         style={"font-size": "11px", "color": "#c62828"})  # fmt: skip
+
+
+def changed_from_file(value: float, file_value: float | None) -> bool:
+    """Whether a lever's value differs from the scenario file's (None: nothing to compare)."""
+    return file_value is not None and value != file_value
+
+
+def lever_hint(lever: NumberLever, value: float, file_value: float | None) -> str:
+    """The line under a number lever: the file's value when changed, else the allowed range."""
+    if changed_from_file(value, file_value):
+        return f"● changed (file: {lever.text(file_value)})"
+    return f"allowed {lever.bounds()}"
+
+
+def typed_problem(lever: NumberLever, typed: Any, file_value: float | None, label: str) -> str:
+    """Why a typed value is refused ("" if accepted); the file's own value is always accepted."""
+    if typed is None:
+        return f"{label}: enter a number"
+    if file_value is not None and not isinstance(typed, bool) and typed == file_value:
+        return ""
+    return lever.check(typed)
 
 
 def picker_items(entries: dict[str, ScenarioEntry]) -> list[dict]:
@@ -410,7 +453,9 @@ run_levers = solara.reactive(None)  # the levers shown
 run_seed = solara.reactive(None)  # the seed shown
 run_days = solara.reactive(None)  # the days shown
 live_model = solara.reactive(None)  # the model of the last Reset
-stepping_model = solara.reactive(None)  # the model a play loop is stepping, if any
+catch_up_to = solara.reactive(0)  # the day a reloaded run is being brought back to (0: none)
+run_link = solara.reactive(None)  # the link (query string) that opened this browser's run
+picker_version = solara.reactive(0)  # a refused choice redraws the picker at the shown scenario
 run_extra = solara.reactive(None)  # a replayed sweep run's own overrides (its design point)
 applied = solara.reactive(None)  # (scenario, levers, seed, days, extra) of that model
 run_error = solara.reactive("")
@@ -424,16 +469,19 @@ def _remember_run() -> None:
         return
     name, levers, seed, days, extra = current
     model = live_model.value
+    day = max(model.day if model is not None else 0, catch_up_to.value)  # mid catch-up: the goal
     session.remember("run", {"scenario": name, "levers": levers, "seed": seed, "days": days,
-                             "extra": extra,
-                             "day": model.day if model is not None else 0,
+                             "extra": extra, "day": day, "link": run_link.value,
                              "shown": {"scenario": run_scenario.value, "levers": run_levers.value,
                                        "seed": run_seed.value, "days": run_days.value}})  # fmt: skip
 
 
 def start_run(name: str, levers: dict | None, seed: int | None, days: int | None,
-              extra: dict | None = None, fast_forward: int = 0) -> None:  # fmt: skip
+              extra: dict | None = None, fast_forward: int = 0) -> bool:  # fmt: skip
     """Build the model for these settings (the old one is freed first) and show it.
+
+    The fast-forward is not done here: the page's play thread does it day by day, with progress
+    shown, and stops if the page goes away.
 
     Args:
         name: A listed scenario.
@@ -441,30 +489,35 @@ def start_run(name: str, levers: dict | None, seed: int | None, days: int | None
         seed: The seed (None: the file's).
         days: The days to run (None: the file's horizon).
         extra: A replayed sweep run's own overrides (None: none).
-        fast_forward: Days to simulate at once (to come back to where a reloaded page was).
+        fast_forward: The day to bring the new run back to (where a reloaded page was).
+
+    Returns:
+        Whether the run was started (else the reason is shown and the run on screen stays).
     """
     try:
         settings = settings_for(name, levers, seed, days, extra)
     except ScenarioError as problem:  # refused: the run on screen stays as it is
-        run_error.set(str(problem))
-        return
+        run_error.set(plain_line(str(problem)))
+        return False
+    control = run_control()
+    control.retire_loops()  # a play loop stops before its next day
     old = live_model.value
     live_model.set(None)  # free the old model before building the next
-    if old is not None and old is not stepping_model.value:
-        old.release()  # else the play loop stepping it releases it when it stops
+    control.release(old)  # after the day being computed, if any: never mid-day
     session.release_memory()
     try:
         model = BorderModel(settings)
-        if fast_forward:
-            model.run(min(fast_forward, settings.horizon_days))
     except Exception as problem:  # noqa: BLE001 - the page reports it; the server stays up
-        run_error.set(f"{name}: the model could not be built or run ({type(problem).__name__})")
+        run_error.set(f"{name}: the model could not be built ({type(problem).__name__})")
         applied.set(None)
-        return
+        catch_up_to.set(0)
+        return False
     run_error.set("")
     applied.set((name, levers, model.settings.seed, model.settings.horizon_days, extra))
+    catch_up_to.set(max(0, min(int(fast_forward or 0), settings.horizon_days)))
     live_model.set(model)
     _remember_run()
+    return True
 
 
 def open_scenario(name: str, seed: int | None = None, days: int | None = None,
@@ -472,32 +525,74 @@ def open_scenario(name: str, seed: int | None = None, days: int | None = None,
     """Show a scenario with the file's own levers (and the seed and days given, else the file's).
 
     ``extra`` are a replayed sweep run's own overrides: the levers start at their values.
+    A scenario that is refused changes nothing: the picker, the levers and the run on screen stay
+    as they were, and the reason is shown.
+
+    Returns:
+        Whether the scenario was opened.
     """
     entry = scenario_entries().get(name)
-    run_scenario.set(name)
     if entry is None or not entry.ok:
-        run_error.set(f"{name}.toml: {entry.problem if entry else 'not listed'}")
-        live_model.set(None)
-        applied.set(None)
-        return
+        run_error.set(
+            plain_line(f"{str(name)[:80]}.toml: {entry.problem if entry else 'not listed'}")
+        )
+        picker_version.set(picker_version.value + 1)  # the picker shows the run on screen again
+        return False
     try:
         base = base_settings(entry, extra)
+        levers = levers_of(base)
+        seed = base.seed if seed is None else seed
+        days = base.horizon_days if days is None else days
+        settings_for(name, levers, seed, days, extra or None)  # refused before anything changes
     except ScenarioError as problem:
-        run_error.set(str(problem))
-        return
-    levers = levers_of(base)
+        run_error.set(plain_line(str(problem)))
+        picker_version.set(picker_version.value + 1)
+        return False
+    if not start_run(name, levers, seed, days, extra or None):
+        picker_version.set(picker_version.value + 1)
+        return False
+    run_scenario.set(name)
     run_extra.set(extra or None)
     run_levers.set(levers)
-    run_seed.set(base.seed if seed is None else int(seed))
-    run_days.set(base.horizon_days if days is None else int(days))
-    start_run(name, levers, run_seed.value, run_days.value, extra or None)
+    run_seed.set(int(seed))
+    run_days.set(int(days))
+    _remember_run()
+    return True
 
 
+def plain_line(text: str, limit: int = 300) -> str:
+    """Text as one plain line of at most ``limit`` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def guarded(action: Callable[..., Any]) -> Callable[..., Any]:
+    """``action`` as the page calls it: any failure becomes one plain line above the run.
+
+    The page's boundaries (opening a link or a saved run, Reset, Step, choosing a scenario,
+    Replay) must never show a traceback or take the page down, whatever the browser sends.
+    """
+
+    @functools.wraps(action)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return action(*args, **kwargs)
+        except ScenarioError as problem:
+            run_error.set(plain_line(str(problem)))
+        except Exception as problem:  # noqa: BLE001 - one line for the page, never a traceback
+            run_error.set(f"That could not be done ({type(problem).__name__}); "
+                          "the run on screen is unchanged.")  # fmt: skip
+        return None
+
+    return run
+
+
+@guarded
 def restore_or_open(search: str | None = None) -> None:
     """See :func:`_restore_or_open`; a link that cannot be opened is reported above the run."""
     problem = _restore_or_open(search)
     if problem:
-        run_error.set(problem)
+        run_error.set(plain_line(problem))
 
 
 def _restore_or_open(search: str | None) -> str:
@@ -525,7 +620,11 @@ def _restore_or_open(search: str | None) -> str:
         same = saved is not None and not saved.get("extra") and all(
             saved.get(key) == linked[key] for key in ("scenario", "levers", "seed", "days")
         )  # fmt: skip
-        if not same:  # a link to another run than this browser's last one: open it at day 0
+        # A reload keeps the address of the link that opened the run: the run this browser has
+        # now (whatever was done since) is the one to bring back, not the link's day 0.
+        opened_by_it = saved is not None and saved.get("link") == search
+        if not same and not opened_by_it:  # a link to another run: open it at day 0
+            run_link.set(search)
             run_scenario.set(linked["scenario"])
             run_extra.set(None)
             run_levers.set(linked["levers"])
@@ -534,6 +633,7 @@ def _restore_or_open(search: str | None) -> str:
             start_run(linked["scenario"], linked["levers"], linked["seed"], linked["days"])
             return ""
     if saved and saved.get("scenario") in entries and entries[saved["scenario"]].ok:
+        run_link.set(saved.get("link"))
         start_run(saved["scenario"], saved["levers"], saved["seed"], saved["days"],
                   saved.get("extra"), fast_forward=int(saved.get("day") or 0))  # fmt: skip
         run_extra.set(saved.get("extra"))
@@ -556,16 +656,12 @@ def Levers(base: Scenario):
     lever = run_levers.value
     original = levers_of(base)
 
+    @guarded
     def set_lever(key: str, value: Any):
         run_levers.set({**run_levers.value, key: value})
         _remember_run()
 
-    rule = base.triggers[0] if base.triggers else None
-    trigger_label = (
-        f"Trigger: {rule.metric.replace('_', ' ')} in {rule.window_days} days above"
-        if rule else "Trigger: attacks in 30 days above"
-    )  # fmt: skip
-    trigger_unit = rule.metric.replace("_", " ") if rule else "attacks"
+    trigger, trigger_help = trigger_lever(base)
 
     def changed_text(key: str) -> str:
         return " ●" if key in changed_levers(base, lever) else ""
@@ -577,11 +673,8 @@ def Levers(base: Scenario):
                     file_value=original["units"])  # fmt: skip
         NumberInput(NUMBER_LEVERS["deportation"], lever["deportation"],
                     lambda v: set_lever("deportation", v), file_value=original["deportation"])  # fmt: skip
-        NumberInput(
-            NumberLever("trigger", f"{trigger_label} (0 = off)", trigger_unit,
-                        NUMBER_LEVERS["trigger"].low, NUMBER_LEVERS["trigger"].high, False),
-            lever["trigger"], lambda v: set_lever("trigger", v), file_value=original["trigger"],
-        )  # fmt: skip
+        NumberInput(trigger, lever["trigger"], lambda v: set_lever("trigger", v),
+                    file_value=original["trigger"], help_text=trigger_help)  # fmt: skip
         solara.Select(label="Patrol strategy" + changed_text("strategy"), value=lever["strategy"],
                       values=list(STRATEGIES), on_value=lambda v: set_lever("strategy", v))  # fmt: skip
         solara.Switch(label="Lethal force" + changed_text("lethal"), value=bool(lever["lethal"]),
@@ -616,19 +709,17 @@ def RunPage():
     entries = scenario_entries()
     tick = solara.use_reactive(0)
     playing = solara.use_reactive(False)  # Play pressed, Pause not yet
-    looping = solara.use_reactive(False)  # a play loop is still stepping
+    looping = solara.use_reactive(False)  # a loop (play or catch-up) is still stepping
     frame_drawn = solara.use_memo(threading.Event, [])
-    loops = solara.use_memo(lambda: {"generation": 0, "lock": threading.Lock()}, [])
+    control = run_control()  # kernel-scoped: shared with the loops of an earlier mount
 
-    def retire_loops():
-        # Leaving the page (tab switch, closed tab) stops its play loop.
-        return lambda: loops.update(generation=loops["generation"] + 1)
-
-    solara.use_effect(retire_loops, [])
+    # Leaving the page (tab switch, closed tab, reload) stops its loops before their next day.
+    solara.use_effect(lambda: control.retire_loops, [])
 
     router = solara.use_router()
     solara.use_effect(lambda: restore_or_open(router.search), [])
 
+    @guarded
     def take_replay():
         request = replay_request.value
         if not request:
@@ -642,70 +733,97 @@ def RunPage():
 
     solara.use_effect(take_replay, [replay_request.value])
 
+    @guarded
     def reset():
-        loops["generation"] += 1  # the play loop stops after the day it is computing
+        control.retire_loops()  # the play loop stops after the day it is computing
         playing.set(False)
         if run_scenario.value is None:
             return
-        start_run(run_scenario.value, run_levers.value, run_seed.value, run_days.value,
-                  run_extra.value)  # fmt: skip
-        run_notice.set("")
+        if start_run(run_scenario.value, run_levers.value, run_seed.value, run_days.value,
+                     run_extra.value):  # fmt: skip
+            run_notice.set("")
         tick.set(tick.value + 1)
 
+    @guarded
     def choose(name: str):
         if name is None or name == run_scenario.value:
             return
-        loops["generation"] += 1
         playing.set(False)
         open_scenario(name)
         tick.set(tick.value + 1)
 
-    def step(days: int = 1, target: BorderModel | None = None):
-        current = live_model.value
-        if current is None or (target is not None and current is not target):
-            return  # a Reset replaced the model the play loop was stepping
+    @guarded
+    def step(days: int = 1):
         try:
-            current.run(min(days, current.settings.horizon_days - current.day))
+            stepped = control.step(live_model.value, days)  # refused while a loop runs
         except Exception as problem:  # noqa: BLE001 - a failing run must not take the server down
-            playing.set(False)
             run_error.set(f"the run failed: {type(problem).__name__}")
-        tick.set(tick.value + 1)
-        _remember_run()
+            return
+        if stepped:
+            tick.set(tick.value + 1)
+            _remember_run()
 
     def play_loop():
-        if not playing.value:
+        target = live_model.value
+        goal = catch_up_to.value
+        wants_catch_up = target is not None and goal > target.day
+        if target is None or not (playing.value or wants_catch_up):
             return
-        # One loop at a time: a new Play (or leaving the page) retires the loop before it, which
-        # finishes the day it is computing (never interrupted mid-day) and stops.
-        loops["generation"] += 1
-        mine = loops["generation"]
-        with loops["lock"]:
-            target = live_model.value
-            stepping_model.set(target)
-            looping.set(True)
-            try:
+        # One loop at a time: this one retires every earlier loop (of this mount or an earlier
+        # one), which stops before its next day; the model's lock keeps days from overlapping.
+        mine = control.begin_loop(target)
+        closed = _kernel_closed_event()
+        looping.set(True)
+
+        def page_there() -> bool:
+            return (control.is_current(mine) and live_model.value is target
+                    and not closed.is_set())  # fmt: skip
+
+        try:
+            if wants_catch_up:
+
+                def progress(day: int) -> None:
+                    run_notice.set(f"Coming back to day {goal} of this run: day {day} of {goal}…")
+                    tick.set(tick.value + 1)
+
+                progress(target.day)
+                why = catch_up(lambda: control.loop_step(target, mine), lambda: target.day, goal,
+                               page_there, progress)  # fmt: skip
+                if why != "done":
+                    return  # the page left or a Reset replaced the run: nothing more to do
                 run_notice.set("")
+                catch_up_to.set(0)
+                tick.set(tick.value + 1)
+            if not playing.value or not page_there():
+                return
+            run_notice.set("")
 
-                def at_end() -> bool:
-                    if target is None or live_model.value is not target:
-                        return True  # nothing to play, or a Reset replaced the model
-                    return target.day >= target.settings.horizon_days
+            def at_end() -> bool:
+                return not page_there() or target.day >= target.settings.horizon_days
 
-                def keep_playing() -> bool:
-                    return playing.value and loops["generation"] == mine
+            def day_step() -> None:
+                if control.loop_step(target, mine):
+                    tick.set(tick.value + 1)
+                    _remember_run()
 
-                why = play_days(lambda: step(1, target), keep_playing, at_end, frame_drawn)
-                if why == "browser silent":
-                    run_notice.set(f"Paused: the page drew nothing for {STALE_AFTER_S:g} s.")
-                if loops["generation"] == mine:
-                    playing.set(False)
-            finally:
-                stepping_model.set(None)
-                if target is not None and live_model.value is not target:
-                    target.release()  # a Reset replaced it while this loop was stepping it
-                looping.set(False)
+            why = play_days(day_step, lambda: playing.value and page_there(), at_end, frame_drawn)
+            if why == "browser silent":
+                run_notice.set(f"Paused: the page drew nothing for {STALE_AFTER_S:g} s.")
+            if control.is_current(mine):
+                playing.set(False)
+        except Exception as problem:  # noqa: BLE001 - a failing run must not take the server down
+            playing.set(False)
+            if live_model.value is target:
+                catch_up_to.set(0)  # a run that failed is not brought back again
+            run_error.set(f"the run failed: {type(problem).__name__}")
+        finally:
+            control.end_loop(mine)
+            if live_model.value is not target:
+                control.release(target)  # a Reset replaced it while this loop was stepping it
+            looping.set(False)
 
-    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+    solara.use_thread(play_loop, dependencies=[playing.value, catch_up_to.value],
+                      intrusive_cancel=False)  # fmt: skip
 
     name = run_scenario.value
     entry = entries.get(name) if name else None
@@ -715,7 +833,7 @@ def RunPage():
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.v.Select(label="Scenario", v_model=name, items=picker_items(entries),
                             on_v_model=choose, class_="scenario-picker",
-                            style_="max-width: 640px")  # fmt: skip
+                            style_="max-width: 640px").key(f"picker-{picker_version.value}")  # fmt: skip
             solara.Button("Reset", on_click=reset, disabled=entry is None or not entry.ok)
             solara.Button("Step", on_click=lambda: step(1),
                           disabled=playing.value or looping.value or model is None or at_end)  # fmt: skip
@@ -781,6 +899,16 @@ def RunPage():
         if model is not None:
             LiveView(model, tick, on_drawn=lambda _frame: frame_drawn.set(),
                      playing_now=playing.value)  # fmt: skip
+
+
+def _kernel_closed_event() -> threading.Event:
+    """Set when this page's kernel closes (its tab closed or reloaded); never set outside one."""
+    try:
+        from solara.server import kernel_context
+
+        return kernel_context.get_current_context().closed_event
+    except Exception:  # noqa: BLE001 - outside a server kernel (tests, scripts)
+        return threading.Event()
 
 
 def _on_kernel_start():

@@ -9,7 +9,9 @@ it can be tested and reused without a browser.
 
 Clicking *Replay* on a run sets the module-level reactive :data:`replay_request` to
 ``{"scenario": name, "seed": seed, "days": days}`` (plus ``"overrides"`` for a design point of a
-saved sweep) for the map page to pick up.
+saved sweep that changes parameters) for the map page to pick up. A saved sweep's run is offered
+for replay only when the listed file of its scenario is the one the sweep ran (same sha256);
+otherwise the row says why not.
 
 The form and the last comparison are kernel-scoped, so switching tabs keeps them; the request of
 the last finished comparison is kept per browser session, so a reloaded page asks for it again
@@ -18,6 +20,7 @@ the last finished comparison is kept per browser session, so a reloaded page ask
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import tempfile
@@ -33,7 +36,7 @@ from borderabm.compare import compare_table
 from borderabm.metrics import format_value, metric_label
 from borderabm.scenario import ScenarioError
 from borderabm.ui import session
-from borderabm.ui.run_setup import scenario_entries
+from borderabm.ui.run_setup import ScenarioEntry, scenario_entries
 
 MIN_SCENARIOS, MAX_SCENARIOS = 2, 4
 MIN_REPLICATES, MAX_REPLICATES = 2, 20
@@ -59,7 +62,7 @@ last_comparison = solara.reactive(None)  # the last finished ComparisonResult
 
 replay_request = solara.reactive(None)
 """Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked (with
-``"overrides"``, the design point's parameters, for a run of a sweep with several points)."""
+``"overrides"``, the design point's parameters, whenever the run's point has any)."""
 
 Progress = Callable[[int, int], None]
 
@@ -245,11 +248,14 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
     if progress is not None:
         progress(len(runs), len(runs))
     entries = scenario_entries()
-    replay = {}
+    replay, refused = {}, {}
     for scenario, entry in (manifest.get("scenarios") or {}).items():
+        entry = entry if isinstance(entry, dict) else {}
         path = Path(str(entry.get("file", "")))
-        listed = entries.get(path.stem)
-        if listed is not None and listed.ok and _same_file(path, listed.path):
+        why = replay_refusal(entry, entries.get(path.stem))
+        if why:
+            refused[scenario] = why
+        else:
             replay[scenario] = path.stem
     # The sweep's own scenario order (its first scenario is the reference), then design points.
     listed = list(manifest.get("scenarios") or {})
@@ -258,30 +264,57 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
         ["scenario", "point", "replicate"],
         key=lambda c: c.map(lambda s: (rank.get(s, len(rank)), s)) if c.name == "scenario" else c,
     ).reset_index(drop=True)
+    # A replay applies the run's design point (its overrides) whenever the point has any, even
+    # for a sweep of a single point; several points are labelled "scenario@point".
+    points = (manifest.get("design") or {}).get("points") or []
+    several = runs["point"].nunique() > 1
+    labels = runs["scenario"] + "@" + runs["point"].astype(str) if several else runs["scenario"]
     overrides: dict[str, dict] = {}
-    if runs["point"].nunique() > 1:
-        # Design points change parameters: label them; a replay applies the point's overrides.
-        points = (manifest.get("design") or {}).get("points") or []
-        labels = runs["scenario"] + "@" + runs["point"].astype(str)
-        point_replay = {}
-        for label, scenario, point in zip(labels, runs["scenario"], runs["point"], strict=True):
-            if scenario in replay and 0 <= int(point) < len(points):
-                point_replay[label] = replay[scenario]
+    point_replay, point_refused = {}, {}
+    for label, scenario, point in zip(labels, runs["scenario"], runs["point"], strict=True):
+        if scenario not in replay:
+            point_refused[label] = refused.get(scenario, "its scenario is not in the manifest")
+        elif 0 <= int(point) < len(points) and isinstance(points[int(point)], dict):
+            point_replay[label] = replay[scenario]
+            if points[int(point)]:
                 overrides[label] = dict(points[int(point)])
-        runs["scenario"] = labels
-        replay = point_replay
+        elif points:  # a point the manifest does not describe cannot be reproduced
+            point_refused[label] = "its design point is not in the manifest"
+        else:
+            point_replay[label] = replay[scenario]
+    runs["scenario"] = labels
+    replay, refused = point_replay, point_refused
     order = list(dict.fromkeys(runs["scenario"]))
     if len(order) < 2:
         raise ComparisonError(f"{name}: only one scenario ({order[0]}); nothing to compare")
     title = f"Saved results {name}: " + " vs ".join(order)
-    return _result(store, order, title, replay, runs, overrides)
+    return _result(store, order, title, replay, runs, overrides, refused)
 
 
-def _same_file(one: Path, other: Path) -> bool:
+def replay_refusal(recorded: dict, listed: ScenarioEntry | None) -> str:
+    """Why a saved sweep's scenario cannot be replayed exactly ("" when it can).
+
+    A replay runs the listed file of the same name; it reproduces the sweep's runs only if that
+    file is byte for byte the one the sweep ran (the manifest records its sha256).
+
+    Args:
+        recorded: The manifest's entry for the scenario: ``{"file": path, "sha256": digest}``.
+        listed: The listed scenario file of the same name, if any.
+    """
+    if listed is None:
+        return "no scenario of that name is listed"
+    if not listed.ok:
+        return "its scenario file is not valid now"
+    digest = recorded.get("sha256")
+    if not isinstance(digest, str) or not digest:
+        return "the sweep did not record its scenario file's checksum"
     try:
-        return one.resolve() == other.resolve()
+        now = hashlib.sha256(listed.path.read_bytes()).hexdigest()
     except OSError:
-        return False
+        return "its scenario file cannot be read"
+    if now != digest:
+        return "its scenario file changed since the sweep"
+    return ""
 
 
 def _dir_lock(path: Path) -> threading.Lock:
@@ -297,6 +330,7 @@ def _result(
     replay: dict[str, str],
     runs: pd.DataFrame | None = None,
     overrides: dict[str, dict] | None = None,
+    refused: dict[str, str] | None = None,
 ) -> ComparisonResult:
     runs = store.runs() if runs is None else runs
     runs = runs[runs["scenario"].isin(order)]
@@ -316,8 +350,11 @@ def _result(
     timeseries_png, cost_effect_png = charts(runs, None if series.empty else series)
     listing = runs[["scenario", "replicate", "seed"]].copy()
     listing["days"] = runs["days"].astype(int) if "days" in runs else None
-    listing["replay"] = [replay.get(s) for s in runs["scenario"]]
+    # Object columns: pandas' string dtype would turn None into NaN, which is truthy.
+    listing["replay"] = pd.Series([replay.get(s) for s in runs["scenario"]], dtype=object,
+                                  index=listing.index)  # fmt: skip
     listing["overrides"] = [(overrides or {}).get(s) for s in runs["scenario"]]
+    listing["replay_refused"] = [(refused or {}).get(s, "") for s in runs["scenario"]]
     for metric in ("attacks", "militant_crossings", "formal_trade_usd"):
         if metric in runs:
             listing[metric] = runs[metric].to_numpy()
@@ -437,7 +474,7 @@ def _heading(tag: str, text: str):
 def RunsTable(result: ComparisonResult):
     """Every run (scenario, replicate, seed, days, key metrics), each with a Replay button."""
     runs = result.runs
-    fixed = ("scenario", "replicate", "seed", "days", "replay", "overrides")
+    fixed = ("scenario", "replicate", "seed", "days", "replay", "overrides", "replay_refused")
     metrics = [c for c in runs.columns if c not in fixed]
     columns = ["scenario", "replicate", "seed", "days", *metrics, "replay"]
 
@@ -479,6 +516,10 @@ def RunsTable(result: ComparisonResult):
                                 classes=["compare-replay"],
                                 attributes={"aria-label": name, "title": name},
                             )
+                        elif row.replay_refused:
+                            solara.Text(f"no replay: {row.replay_refused}",
+                                        classes=["compare-no-replay"],
+                                        style={"font-size": "12px"})  # fmt: skip
                         else:
                             solara.Text("—")
 

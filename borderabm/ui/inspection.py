@@ -31,7 +31,10 @@ def describe_cell(model, column: int, row: int) -> list[tuple[str, str]]:
     """
     world = model.world
     width, height = world.grid.width, world.grid.height
-    x, y = int(column), height - 1 - int(row)
+    try:  # the browser sends these: anything malformed is ignored, never an error
+        x, y = int(column), height - 1 - int(row)
+    except (TypeError, ValueError, OverflowError):
+        return []
     if not (0 <= x < width and 0 <= y < height):
         return []
     cell = (x, y)
@@ -101,7 +104,8 @@ def gate_status_text(model, gate: str) -> str:
     """A gate's status today and, for a closed gate, why: its status, a dated closure, a rule.
 
     A dated closure is named when the day falls in its window (edges included, as the model
-    applies it between days); a trigger rule when one covering the gate has fired.
+    applies it between days); a trigger rule only when it closed this gate and that closure still
+    lasts (also edges included).
     """
     status = gate_status(model.policy, gate)
     if status != "closed":
@@ -116,8 +120,25 @@ def gate_status_text(model, gate: str) -> str:
             last = settings.start_date + dt.timedelta(days=closure.end - 1)
             reasons.append(f"{closure.reason or 'dated closure'} (days {closure.start}–"
                            f"{closure.end - 1}, to {last.isoformat()})")  # fmt: skip
-    fired = sum(model._history.get("trigger_closures", []))  # noqa: SLF001 - daily counters
-    for rule in settings.triggers:
-        if fired and gate in rule.gates():
-            reasons.append(f"rule “{rule.name}”")
+    for rule, closed_from, reopens in rule_closures(model):
+        if gate in rule.gates() and closed_from <= model.day <= reopens:
+            last = settings.start_date + dt.timedelta(days=reopens - 1)
+            reasons.append(f"rule “{rule.name}” (days {closed_from}–{reopens - 1}, "
+                           f"to {last.isoformat()})")  # fmt: skip
     return "closed: " + " or ".join(reasons) if reasons else "closed"
+
+
+def rule_closures(model) -> list[tuple]:
+    """(rule, first closed day, reopening day) of each trigger rule's last closure, if it fired.
+
+    The model re-arms a rule ``cooldown_days`` after the gates it closed reopen, and a rule cannot
+    fire again before it is re-armed, so its last closure is known from when it re-arms.
+    """
+    armed_from = model._trigger_armed_from  # noqa: SLF001 - the model's own trigger state
+    closures = []
+    for rule, armed in zip(model.settings.triggers, armed_from, strict=False):
+        if armed <= 0:  # never fired
+            continue
+        reopens = armed - rule.cooldown_days
+        closures.append((rule, reopens - rule.duration_days, reopens))
+    return closures

@@ -4,8 +4,11 @@ Until the analyst changes a lever, the page runs exactly the scenario file (the 
 ``borderabm run FILE --seed S --days N``): the levers start at the file's exact values and a lever
 left at its file value adds no override at all, so triggers, cooldowns, fence schedules and dated
 closures stay as the file has them. Only changed levers become dotted-key overrides, applied to the
-file's document the way ``--set`` is. Values out of bounds are refused (never clamped), with a
-message naming the lever and what is allowed.
+file's document the way ``--set`` is. The page's bounds apply only to what the analyst changed
+(a lever, or a seed or days other than the file's): a file may set values beyond them (the scenario
+schema allows more), and it still runs exactly as the CLI runs it. Changed values out of bounds
+are refused (never clamped), with a message naming the lever and what is allowed. A file whose own
+population exceeds the page's agent cap is listed as an error entry saying so.
 
 The page never takes a path from the browser: it lists the shipped scenarios plus, when
 ``BORDERABM_SCENARIOS`` names a folder, the files of that folder (a file there replaces a shipped
@@ -15,6 +18,7 @@ that names no server path.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +39,7 @@ SCENARIOS_ENV = "BORDERABM_SCENARIOS"
 DEFAULT_SCENARIO = "closures_oct2025"
 MAX_AGENTS = 2_000_000  # a page may not ask the server for more than this
 MAX_PROBLEM_CHARS = 160  # a picker entry's reason stays one short line
+MAX_NUMBER_CHARS = 24  # a refused number is quoted this long at most
 STRATEGIES = ("static", "uniform", "adaptive", "stackelberg")
 # The trigger the page adds to a scenario that has none: the 2025 escalation rule of the shipped
 # scenarios (30-day window, 14-day closures, 14 days of cooldown), with the page's threshold.
@@ -60,21 +65,44 @@ class NumberLever:
     integer: bool
 
     def bounds(self) -> str:
-        """The allowed range as a person reads it: "0 to 10,000"."""
-        if self.integer:
-            return f"{int(self.low):,} to {int(self.high):,}"
-        return f"{self.low:g} to {self.high:g}"
+        """The allowed range as a person reads it: "0 to 10,000" (or "0 or more")."""
+        if math.isinf(self.high):
+            return f"{self.text(self.low)} or more"
+        return f"{self.text(self.low)} to {self.text(self.high)}"
+
+    def text(self, value: float) -> str:
+        """``value`` as a person reads it; never raises, however large the number."""
+        return number_text(value, self.integer)
 
     def check(self, value: Any) -> str:
         """Why ``value`` is refused ("" when it is accepted)."""
         allowed = f"allowed: {self.bounds()}{', whole numbers' if self.integer else ''}"
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"{self.label}: {value!r} is not a number ({allowed})"
-        if value != value or not self.low <= value <= self.high:  # NaN or out of bounds
-            return f"{self.label}: {value:g} is out of bounds ({allowed})"
+            return f"{self.label}: {str(value)[:MAX_NUMBER_CHARS]!r} is not a number ({allowed})"
+        shown = number_text(value, isinstance(value, int))
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{self.label}: {shown} is not a finite number ({allowed})"
+        if not self.low <= value <= self.high:
+            return f"{self.label}: {shown} is out of bounds ({allowed})"
         if self.integer and value != int(value):
-            return f"{self.label}: {value:g} is not a whole number ({allowed})"
+            return f"{self.label}: {shown} is not a whole number ({allowed})"
         return ""
+
+
+def number_text(value: float, integer: bool = False) -> str:
+    """A number as a person reads it ("1,234,567,890", "0.94"), shortened when very long.
+
+    Never raises: Python ints of any size (which ``:g`` and even ``str`` cannot always format)
+    are described by their number of digits.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**MAX_NUMBER_CHARS:  # str() of a huge int is slow, or refused
+            digits = int(abs(value).bit_length() * math.log10(2)) + 1
+            return f"{'-' if value < 0 else ''}a number of about {digits:,} digits"
+        return f"{value:,}"
+    if integer and math.isfinite(value) and value == int(value) and abs(value) < 1e18:
+        return f"{int(value):,}"
+    return repr(float(value))
 
 
 NUMBER_LEVERS = {
@@ -83,7 +111,15 @@ NUMBER_LEVERS = {
     "deportation": NumberLever(
         "deportation", "Deportations per day (0 = none)", "people/day", 0, 50_000, True
     ),
-    "trigger": NumberLever("trigger", "Trigger threshold (0 = off)", "events", 0, 500, False),
+    # No upper bound: the threshold's scale depends on the rule's metric and window.
+    "trigger": NumberLever(
+        "trigger",
+        "Trigger threshold of the first rule (0 = no rules)",
+        "events",
+        0,
+        math.inf,
+        False,
+    ),
 }
 SEED = NumberLever("seed", "Seed", "", 0, 2**63 - 1, True)
 DAYS = NumberLever("days", "Days to run", "days", 1, 3_650, True)
@@ -93,7 +129,9 @@ LEVER_BOUNDS = {
     "deportation.daily_rate": (NUMBER_LEVERS["deportation"].low, NUMBER_LEVERS["deportation"].high),
     "trigger_threshold": (NUMBER_LEVERS["trigger"].low, NUMBER_LEVERS["trigger"].high),
 }
-"""The bounds the server accepts (the page's inputs show and enforce the same)."""
+"""The bounds a changed lever must respect, by scenario key: the page's inputs and the server
+enforce the same ones (:meth:`NumberLever.check`). A lever left at the file's value is not
+checked: the scenario schema may allow more."""
 
 
 @dataclass(frozen=True)
@@ -169,13 +207,23 @@ def _entry(name: str, path: Path) -> ScenarioEntry:
     if cached and cached[0] == version:
         return cached[1]
     try:
-        entry = ScenarioEntry(name, path, load_scenario(path))
+        settings = load_scenario(path)
+        too_many = agent_count(settings) > MAX_AGENTS
+        entry = ScenarioEntry(name, path, None if too_many else settings,
+                              f"{agent_count(settings):,} agents: more than the page's "
+                              f"{MAX_AGENTS:,} (run it with the CLI)" if too_many else "")  # fmt: skip
     except ScenarioError as error:
         entry = ScenarioEntry(name, path, None, one_line(error.problems, path))
     except Exception as error:  # noqa: BLE001 - one bad file must not break the page
         entry = ScenarioEntry(name, path, None, one_line([type(error).__name__], path))
     _LOADED[path] = (version, entry)
     return entry
+
+
+def agent_count(settings: Scenario) -> int:
+    """Agents a scenario asks for: traders, refugees, militants and patrol units."""
+    population = settings.population
+    return population.traders + population.refugees + population.militants + settings.patrols.units
 
 
 def one_line(problems: list[str], path: Path) -> str:
@@ -213,6 +261,31 @@ def levers_of(settings: Scenario) -> dict[str, Any]:
     }
 
 
+def trigger_lever(settings: Scenario) -> tuple[NumberLever, str]:
+    """The trigger lever as the page shows it for a scenario, and a line saying what it does.
+
+    The lever sets the threshold of the file's first rule only (its other rules stay as they
+    are); 0 removes every rule. A file without rules gets the page's own rule.
+    """
+    rules = settings.triggers
+    first = rules[0] if rules else None
+    metric = (first.metric if first else PAGE_TRIGGER["metric"]).replace("_", " ")
+    window = first.window_days if first else PAGE_TRIGGER["window_days"]
+    which = f"rule “{first.name}”" if first else "a new rule"
+    label = f"Trigger: {metric} in {window} days above ({which}; 0 = no rules)"
+    if len(rules) > 1:
+        others = ", ".join(f"“{rule.name}”" for rule in rules[1:])
+        help_text = (f"Sets the threshold of the first rule only; {others} keep their own. "
+                     f"0 removes all {len(rules)} rules.")  # fmt: skip
+    elif first:
+        help_text = "Sets the threshold of the file's rule; 0 removes it."
+    else:
+        help_text = (f"The file has no rule: a value above 0 adds one ({window}-day window, closes "
+                     f"all gates for {PAGE_TRIGGER['duration_days']} days).")  # fmt: skip
+    base = NUMBER_LEVERS["trigger"]
+    return NumberLever(base.key, label, metric, base.low, base.high, base.integer), help_text
+
+
 def changed_levers(settings: Scenario, levers: dict[str, Any]) -> list[str]:
     """The keys of the levers that differ from the file's values."""
     original = levers_of(settings)
@@ -232,12 +305,15 @@ def lever_overrides(settings: Scenario, levers: dict[str, Any], source: str) -> 
     Raises:
         LeverError: For a value out of bounds, of the wrong type, or a name that is not listed.
     """
+    # Only what the analyst changed is checked: the file's own values may lie beyond the page's
+    # bounds (the schema allows more) and run as they are.
+    changed = changed_levers(settings, levers)
     problems = [
         problem
         for key, lever in NUMBER_LEVERS.items()
-        if key in levers and (problem := lever.check(levers[key]))
+        if key in changed and (problem := lever.check(levers[key]))
     ]
-    if levers.get("strategy", settings.patrols.strategy) not in STRATEGIES:
+    if "strategy" in changed and levers["strategy"] not in STRATEGIES:
         problems.append(
             f"Patrol strategy: {levers['strategy']!r} (allowed: {', '.join(STRATEGIES)})"
         )
@@ -246,14 +322,13 @@ def lever_overrides(settings: Scenario, levers: dict[str, Any], source: str) -> 
         ("corridor_gates", crossing_names(), "Corridor gates"),
         ("unfenced_sectors", sector_names(), "Sectors left unfenced"),
     ):
-        unknown = [str(v) for v in levers.get(key, []) if v not in allowed]
+        unknown = [str(v) for v in levers[key] if v not in allowed] if key in changed else []
         if unknown:
             problems.append(f"{what}: {', '.join(unknown)} (allowed: {', '.join(allowed)})")
     if problems:
         raise LeverError(source, problems)
 
     overrides: dict[str, Any] = {}
-    changed = changed_levers(settings, levers)
     if "fence" in changed:
         overrides["fence.coverage"] = float(levers["fence"])
         overrides["fence.schedule"] = []  # the typed coverage replaces a dated build-up
@@ -336,10 +411,10 @@ def run_settings(
     overrides = dict(extra or {})
     if levers is not None:
         overrides |= lever_overrides(base, levers, source)
-    problems = [
+    problems = [  # a seed or days other than the file's must be within the page's bounds
         problem
-        for value, lever in ((seed, SEED), (days, DAYS))
-        if value is not None and (problem := lever.check(value))
+        for value, lever, own in ((seed, SEED, base.seed), (days, DAYS, base.horizon_days))
+        if value is not None and not _same_number(value, own) and (problem := lever.check(value))
     ]
     if problems:
         raise LeverError(source, problems)
@@ -356,12 +431,13 @@ def run_settings(
             raise ScenarioError(
                 source, [one_line([p], entry.path) for p in error.problems]
             ) from None
-    population = settings.population
-    if population.traders + population.refugees + population.militants + settings.patrols.units > (
-        MAX_AGENTS
-    ):
+    if agent_count(settings) > MAX_AGENTS:
         raise LeverError(source, [f"more than {MAX_AGENTS:,} agents"])
     return settings
+
+
+def _same_number(value: Any, own: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and value == own
 
 
 def build_model(
@@ -412,7 +488,7 @@ def permalink(name: str, base: Scenario, levers: dict[str, Any], seed: int, days
         elif key in SWITCH_LEVERS:
             query[key] = "1" if value else "0"
         else:
-            query[key] = f"{value:g}" if isinstance(value, float) else str(value)
+            query[key] = repr(value) if isinstance(value, float) else str(value)  # exact
     return "?" + urlencode(query)
 
 

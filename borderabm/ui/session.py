@@ -3,7 +3,13 @@
 What a reload must bring back (the scenario, seed, days, levers and day of the run; the last
 comparison asked for) is a few hundred bytes, kept here by Solara's session id (a browser cookie).
 Models are never kept here: they belong to the page's kernel and are freed when its tab closes;
-a reload rebuilds the run and fast-forwards it, which is deterministic.
+a reload rebuilds the run and fast-forwards it (in the page's play thread), which is
+deterministic.
+
+The store is keyed by the session cookie, so every tab of one browser shares it: each tab keeps
+its own run while open (runs are kernel-scoped, one kernel per tab), but what a reload or a new
+tab brings back is the run of whichever tab saved last. A link (``?scenario=...``) always opens
+its own run, unless it is the link that opened the saved run (then a reload keeps that run).
 """
 
 from __future__ import annotations
