@@ -14,12 +14,13 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
@@ -44,12 +45,39 @@ from borderabm.scenario import (
 EXIT_BAD_INPUT = 2
 
 
-def one_line(text: str) -> str:
-    """Text made safe for one line of a terminal: control characters and line breaks escaped."""
+def one_line(text: str, keep_newlines: bool = False) -> str:
+    r"""Text made safe for a terminal: control characters and line breaks escaped.
+
+    The one sanitiser of user text on its way to the console. Escape sequences (``\x1b[2J``,
+    ``\x1b]0;title\x07``), carriage returns and the bidirectional overrides (U+202E) would
+    otherwise act on the terminal instead of being shown; they are written as ``\x1b``,
+    ``\u202e`` and so on. Unicode calls all of them not printable.
+
+    Args:
+        text: Any text.
+        keep_newlines: Keep ``\n`` (a table cell of two lines), escape every other control.
+    """
     return "".join(
-        c if c.isprintable() or c == " " else c.encode("unicode_escape", "backslashreplace")
-        .decode("ascii") for c in text
+        c if c.isprintable() or c == " " or (keep_newlines and c == "\n")
+        else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text
     )  # fmt: skip
+
+
+class PlainConsole(Console):
+    """A rich console that shows user text as text: every piece goes through :func:`one_line`.
+
+    Sanitising where segments become output covers table titles and cells, progress
+    descriptions and "wrote ..." lines alike, whoever built them. Rich's own control segments
+    (cursor moves of a progress bar) and the colour codes of styles are added after this, so
+    they still work.
+    """
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            segment if segment.control else Segment(one_line(segment.text, keep_newlines=True),
+                                                    segment.style)
+            for segment in buffer
+        )  # fmt: skip
 
 
 def error_line(problems: Sequence[str], source: str | None = None) -> str:
@@ -131,8 +159,8 @@ app = typer.Typer(
 )
 # Markup and emoji codes are off: names and descriptions come from users' files and must print
 # as written (a scenario named "[/]" is a name, not a closing tag).
-stdout = Console(markup=False, emoji=False)
-stderr = Console(stderr=True, highlight=False, markup=False, emoji=False)
+stdout = PlainConsole(markup=False, emoji=False)
+stderr = PlainConsole(stderr=True, highlight=False, markup=False, emoji=False)
 
 
 def fail(problems: list[str], source: str | None = None) -> NoReturn:
@@ -256,6 +284,26 @@ def _reason(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
+def refuse_package_data(out: Path | None, option: str = "--out") -> None:
+    """Refuse an output folder inside the installed package's data (shipped scenarios, sweeps).
+
+    Results written there would mix with the files borderabm ships, and be taken for shipped
+    scenarios or lost on reinstall.
+    """
+    if out is None:
+        return
+    import borderabm
+
+    data = Path(borderabm.__file__).resolve().parent / "data"
+    try:
+        inside = Path(os.path.abspath(out)).resolve().is_relative_to(data)
+    except (OSError, ValueError, RuntimeError):  # a path the system refuses: reported later
+        return
+    if inside:
+        fail([f"{option}: inside the installed package data {data} (allowed: a folder outside "
+              "it, e.g. results/)"], str(out))  # fmt: skip
+
+
 def _prepare_output(out: Path) -> None:
     """Create an output folder before computing anything; a bad one is an error line."""
     from borderabm.runner import prepare_output_dir
@@ -290,7 +338,9 @@ def compare(
         int,
         typer.Option(min=0, max=2**62, help="Seed of replicate 1 (k-th uses seed + k - 1)."),
     ] = 1,
-    days: Annotated[int | None, typer.Option(help="Days to simulate (overrides horizons).")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, max=36_500, help="Days to simulate (overrides horizons).")
+    ] = None,
     sweep_dir: Annotated[
         Path | None,
         typer.Option("--sweep", help="Compare the runs of an existing sweep instead of running."),
@@ -331,7 +381,8 @@ def compare(
             loaded = comparison_sweep(paths, replicates, seed, days)
         except ScenarioError as error:
             fail(error.problems, error.source)
-        store = ResultsStore(out or default_results_dir(loaded.spec.name))
+        refuse_package_data(out := out or default_results_dir(loaded.spec.name))
+        store = ResultsStore(out)
         try:
             run_sweep(loaded, store, workers=workers or default_workers(), dask=dask)
             runs = store.runs()
@@ -410,7 +461,7 @@ def _print_comparison(table, replicates: int) -> None:
             cells.append(text)
         out.add_row(metric_label(metric), *cells)
     # Four scenarios need room: use at least 150 columns even when output goes to a log.
-    Console(width=max(stdout.width, 150), markup=False, emoji=False).print(out)
+    PlainConsole(width=max(stdout.width, 150), markup=False, emoji=False).print(out)
 
 
 def _short(value: float, signed: bool = False) -> str:
@@ -459,7 +510,8 @@ def sweep(
         loaded = load_sweep(input_path(sweep_file, "sweeps"), resolve_relative)
     except ScenarioError as error:
         fail(error.problems, error.source)
-    store = ResultsStore(out or default_results_dir(loaded.spec.name))
+    refuse_package_data(out := out or default_results_dir(loaded.spec.name))
+    store = ResultsStore(out)
     done_before = len(store.done() & {r.run_id for r in loaded.runs})
     workers = workers or default_workers()
     # The description is the sweep's name: user text, so plain (markup=False).
@@ -518,6 +570,7 @@ def sensitivity(
     from borderabm.experiments.store import StoreError
 
     path = input_path(sweep_file, "sweeps")
+    refuse_package_data(out)
     try:
         analysis.command(path, out, metric or [], workers, dask, stdout)
     except ScenarioError as error:
@@ -610,6 +663,7 @@ def calibrate(
 
     try:
         spec = input_path(spec_file, "calibration")
+        refuse_package_data(out)
         calibration.command(spec, out, samples, replicates, workers, dask, stdout, stderr,
                             resolve_scenario=resolve_relative)  # fmt: skip
     except ScenarioError as error:
@@ -673,7 +727,7 @@ def _print_results(table, title: str) -> None:
         out.add_row(*cells)
     # Room for every label on one line even when the output goes to a log.
     width = max(stdout.width, 40 + 12 * len(parameters) + 30 * len(metrics))
-    Console(width=width, markup=False, emoji=False).print(out)
+    PlainConsole(width=width, markup=False, emoji=False).print(out)
 
 
 @app.command()
@@ -772,6 +826,8 @@ def draw_map(
     if out.suffix and out.suffix[1:].lower() not in formats:
         fail([f"--out: unknown picture format {out.suffix!r} (allowed: .{', .'.join(formats)})"],
              str(out))  # fmt: skip
+    if not out.suffix:  # matplotlib would add ".png": name the file that is written
+        out = out.with_name(out.name + ".png")
     world = build_world(resolution)
     try:
         draw_world(world, out)

@@ -128,7 +128,7 @@ class ScenarioError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # JSON has no inf
 
 
 def _suggest(name: str, allowed: Iterable[str]) -> str:

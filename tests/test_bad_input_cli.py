@@ -6,11 +6,14 @@ stderr; no traceback, no hang, no write outside the chosen folder, strict JSON.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
+import os
 import re
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -227,11 +230,19 @@ def test_a_write_failure_mid_sweep_is_an_error_line_and_the_sweep_resumes(
     assert "3 runs executed, 1 already done" in resumed.stderr
 
 
-def test_an_output_folder_that_is_a_file_is_an_error_line(tmp_path):
+@pytest.mark.parametrize("below", [False, True])
+@pytest.mark.parametrize("command", ["sweep", "compare"])
+def test_an_output_folder_that_is_a_file_says_so(tmp_path, command, below):
     blocker = write(tmp_path / "file", "x")
-    line = error_of(invoke("sweep", sweep_file(tmp_path), "--out", blocker / "sub", "--workers",
-                           "1"))  # fmt: skip
-    assert "cannot write" in line and "resume" in line
+    out = blocker / "sub" if below else blocker
+    args = {
+        "sweep": ["sweep", sweep_file(tmp_path), "--workers", "1"],
+        "compare": ["compare", "baseline", "no_fence", "--days", "2", "--replicates", "1"],
+    }
+    line = error_of(invoke(*args[command], "--out", out))  # fmt: skip
+    assert line == f"error: {blocker}: is a file, not a folder (allowed: a results folder, new " \
+                   "or written by borderabm)"  # fmt: skip
+    assert blocker.read_text() == "x"
 
 
 # ---- hangs become bounds ----------------------------------------------------------------------
@@ -324,3 +335,283 @@ def test_a_huge_file_is_refused_unread(tmp_path):
 def test_a_file_name_too_long_for_the_file_system_is_an_error_line(tmp_path, command):
     line = error_of(invoke(command, tmp_path / ("a" * 300 + ".toml")))
     assert "File name too long" in line and "Errno" not in line
+
+
+# ---- pipes, devices and huge files inside a results store -------------------------------------
+@pytest.fixture(scope="module")
+def clean_store(tmp_path_factory) -> Path:
+    """A real store of the tiny sweep, made once; tests damage copies of it."""
+    root = tmp_path_factory.mktemp("clean")
+    ok(invoke("sweep", sweep_file(root), "--out", root / "store", "--workers", "1"))
+    return root / "store"
+
+
+@pytest.fixture()
+def store_copy(clean_store, tmp_path) -> Path:
+    import shutil
+
+    shutil.copy(clean_store.parent / "sweep.toml", tmp_path / "sweep.toml")
+    return Path(shutil.copytree(clean_store, tmp_path / "store"))
+
+
+@contextlib.contextmanager
+def pipe_feeder(pipe: Path):
+    """Keep opening ``pipe`` for writing and closing it, so a reader that opens it never waits.
+
+    Without this, code that opens a named pipe would hang the test instead of failing it.
+    """
+    stop = threading.Event()
+
+    def feed() -> None:
+        while not stop.wait(0.05):
+            with contextlib.suppress(OSError):  # ENXIO: nobody is reading yet
+                os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@pytest.mark.parametrize("where", ["manifest.json", "runs/aaa.parquet"])
+def test_a_named_pipe_in_a_store_is_refused_unopened(store_copy, where):
+    pipe = store_copy / where
+    pipe.unlink(missing_ok=True)
+    os.mkfifo(pipe)
+    with pipe_feeder(pipe):
+        line = error_of(invoke("results", store_copy))
+        resumed = error_of(invoke("sweep", store_copy.parent / "sweep.toml", "--out", store_copy,
+                                  "--workers", "1"))  # fmt: skip
+    expected = f"error: {pipe}: cannot read: not a regular file but a named pipe"
+    assert line.startswith(expected) and resumed.startswith(expected)
+
+
+def test_a_device_as_manifest_is_refused_unread(store_copy):
+    manifest = store_copy / "manifest.json"
+    manifest.unlink()
+    manifest.symlink_to("/dev/null")  # a device like /dev/zero, but harmless if it were read
+    for args in (["results", store_copy], ["compare", "--sweep", store_copy],
+                 ["discover", store_copy, "--metric", "attacks", "--threshold", "0"]):  # fmt: skip
+        assert "not a regular file but a device or socket" in error_of(invoke(*args))
+
+
+def test_dev_zero_as_manifest_is_an_error_line_not_out_of_memory(store_copy):
+    import resource
+    import subprocess
+    import sys
+
+    manifest = store_copy / "manifest.json"
+    manifest.unlink()
+    manifest.symlink_to("/dev/zero")
+
+    def limit_memory() -> None:  # so a regression fails fast instead of filling the machine
+        resource.setrlimit(resource.RLIMIT_AS, (4 * 2**30, 4 * 2**30))
+
+    exe = Path(sys.executable).parent / "borderabm"
+    done = subprocess.run([exe, "results", store_copy], capture_output=True, text=True,
+                          timeout=120, preexec_fn=limit_memory)  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr == f"error: {manifest}: cannot read: not a regular file but a device or " \
+                          "socket (allowed: the files that borderabm sweep writes)\n"  # fmt: skip
+
+
+def test_a_huge_manifest_is_refused_unread(store_copy):
+    manifest = store_copy / "manifest.json"
+    with manifest.open("wb") as handle:
+        handle.truncate(17 * 2**20)  # sparse: no disk used
+    assert "cannot read: larger than 4 MiB" in error_of(invoke("results", store_copy))
+
+
+# ---- run rows with the right columns but the wrong types --------------------------------------
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [("point", "x", "point: 'x' is not a whole number"),
+     ("replicate", 1.5, "replicate: 1.5 is not a whole number"),
+     ("scenario", 5, "scenario: 5 is not text"),
+     ("attacks", "lots", "attacks: 'lots' is not a number")],
+)  # fmt: skip
+def test_a_run_row_of_the_wrong_types_is_named(store_copy, column, value, problem):
+    victim = sorted((store_copy / "runs").glob("*.parquet"))[0]
+    frame = pd.read_parquet(victim)
+    frame[column] = [value]
+    frame.to_parquet(victim)
+    expected = f"not a run row of borderabm sweep ({problem})"
+    for args in (["results", store_copy], ["compare", "--sweep", store_copy, "--json"],
+                 ["discover", store_copy, "--metric", "attacks", "--threshold", "0"],
+                 ["sweep", store_copy.parent / "sweep.toml", "--out", store_copy]):  # fmt: skip
+        line = error_of(invoke(*args))
+        assert line.startswith(f"error: {victim}: ") and expected in line, args
+
+
+# ---- validate-model --store reads its runs through the store ----------------------------------
+VALIDATE = ["validate-model", "--only", "fence_cuts_family_visits", "--replicates", "5", "--days",
+            "3", "--workers", "1"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def validation_store(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("validation")
+    result = invoke(*VALIDATE, "--store", root / "store", "--out", root / "report")
+    assert result.exit_code in (0, 1), result.output  # 1: the fact fails over three days
+    return root / "store"
+
+
+@pytest.mark.parametrize("damage", ["junk", "nan"])
+def test_validate_model_names_a_damaged_stored_run(validation_store, tmp_path, damage):
+    import shutil
+
+    store = Path(shutil.copytree(validation_store, tmp_path / "store"))
+    victim = sorted((store / "runs").glob("*.parquet"))[0]
+    if damage == "junk":
+        victim.write_bytes(b"junk")
+    else:
+        frame = pd.read_parquet(victim)
+        numbers = frame.select_dtypes("float").columns
+        frame[numbers] = math.nan
+        frame.to_parquet(victim)
+    line = error_of(invoke(*VALIDATE, "--store", store, "--out", tmp_path / "report"))
+    assert str(victim) in line
+    assert (
+        "not a readable Parquet file" if damage == "junk" else "the metric is not finite"
+    ) in line
+
+
+# ---- compare options out of range -------------------------------------------------------------
+@pytest.mark.parametrize("days", ["40000", "0", "-5"])
+def test_compare_days_out_of_range_is_a_usage_error(tmp_path, days):
+    line = error_of(invoke("compare", "baseline", "no_fence", f"--days={days}", "--out", tmp_path))
+    assert line.startswith("error: borderabm compare --days: ")
+    assert "(allowed: >= 1 and <= 36500)" in line
+
+
+def test_a_comparison_sweep_checks_its_options_and_size():
+    from borderabm.experiments.sweep import comparison_sweep
+    from borderabm.scenario import ScenarioError
+
+    baseline = SCENARIOS / "baseline.toml"
+    with pytest.raises(ScenarioError, match=r"days: .*36500"):
+        comparison_sweep([baseline, SCENARIOS / "no_fence.toml"], 5, 1, 40_000)
+    started = time.perf_counter()
+    with pytest.raises(ScenarioError, match="110,000 runs .* is too many for one sweep"):
+        comparison_sweep([baseline] * 11, 10_000, 1, 2)
+    assert time.perf_counter() - started < 5  # refused before a run is listed
+
+
+def test_compare_of_too_many_runs_is_refused_at_once(tmp_path):
+    names = ["baseline", "no_fence", *[f"s{i}.toml" for i in range(9)]]
+    for name in names[2:]:
+        write(tmp_path / name, f"name = {json.dumps(name)}\nhorizon_days = 2\n")
+    line = error_of(invoke("compare", *[n if "." not in n else tmp_path / n for n in names],
+                           "--replicates", "10000", "--out", tmp_path / "out"))  # fmt: skip
+    assert "error: borderabm compare: replicates: 110,000 runs" in line
+    assert not (tmp_path / "out").exists()
+
+
+# ---- escape sequences in user text never reach the terminal -----------------------------------
+EVIL = "evil\u001b[31mRED\u001b]0;pwned\u0007\u202e"
+
+
+def no_raw_controls(text: str) -> bool:
+    """Whether printed text holds no escape, bell, carriage return or bidi override as such."""
+    return not any(c in text for c in "\x1b\x07\r\x9b\u202e\u2066")
+
+
+def test_an_evil_scenario_name_is_shown_escaped(tmp_path):
+    path = write(tmp_path / "s.toml", f"name = {json.dumps(EVIL)}\nhorizon_days = 2\n")
+    shown = ok(invoke("run", path)).stdout
+    assert "evil\\x1b[31mRED\\x1b]0;pwned" in shown and "\\u202e" in shown
+    assert no_raw_controls(shown)
+    validated = ok(invoke("validate", path)).stdout
+    assert no_raw_controls(validated)
+
+
+def test_an_evil_sweep_name_is_shown_escaped_in_titles_and_cells(tmp_path):
+    evil = "sw\u001b[2J\u202e"
+    sweep = sweep_file(tmp_path, evil)
+    result = ok(invoke("sweep", sweep, "--out", tmp_path / "store", "--workers", "1"))
+    assert "sw\\x1b[2J\\u202e" in result.stdout
+    assert no_raw_controls(result.stdout + result.stderr)
+    assert no_raw_controls(ok(invoke("results", tmp_path / "store")).stdout)
+    out = tmp_path / "out\u001b[2J"
+    wrote = ok(invoke("results", tmp_path / "store", "--csv", out))
+    assert "out\\x1b[2J" in wrote.stderr and no_raw_controls(wrote.stderr)
+
+
+def test_an_evil_map_path_is_reported_escaped(tmp_path):
+    out = tmp_path / "m\u001b[2J"
+    result = ok(invoke("map", "--out", out, "--resolution", "20"))
+    assert "m\\x1b[2J" in result.stdout and no_raw_controls(result.stdout)
+
+
+def test_the_console_escapes_user_text_but_keeps_its_own_colours_and_cursor_moves():
+    import io
+
+    from rich.progress import Progress, TextColumn
+    from rich.table import Table
+    from rich.text import Text
+
+    from borderabm.cli import PlainConsole
+
+    buffer = io.StringIO()
+    console = PlainConsole(file=buffer, force_terminal=True, color_system="standard", width=100)
+    table = Table(title=EVIL)
+    table.add_column(EVIL)
+    table.add_row(Text(EVIL, style="red"), "two\nlines")
+    console.print(table)
+    console.print(Text(EVIL))
+    with Progress(TextColumn("{task.description}", markup=False), console=console) as progress:
+        progress.add_task(EVIL, total=1)
+    shown = buffer.getvalue()
+    assert "\x1b[31m" in shown  # rich's own colours still reach the terminal
+    assert "\x1b[2K" in shown or "\x1b[?25l" in shown  # and the progress bar's cursor control
+    assert "\x1b[31mRED" not in shown and "\x1b]0;" not in shown and "\u202e" not in shown
+    assert "evil\\x1b[31mRED" in shown and "\nΔ" not in shown and "lines" in shown
+
+
+# ---- infinities, file names and folders that are not for results ------------------------------
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan"])
+def test_an_infinite_setting_is_an_error_line(tmp_path, value):
+    line = error_of(invoke("run", "baseline", "--days", "2", "--set",
+                           f"traders.time_cost_usd_per_day={value}", "--out", tmp_path / "run"))  # fmt: skip
+    assert "traders.time_cost_usd_per_day: Input should be a finite number" in line
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_a_sweep_with_an_infinite_bound_is_refused_before_a_manifest(tmp_path):
+    sweep = sweep_file(tmp_path)
+    sweep.write_text(sweep.read_text().replace("high = 1.0", "high = inf"))
+    line = error_of(invoke("sweep", sweep, "--out", tmp_path / "store"))
+    assert 'parameters."fence.coverage".high: Input should be a finite number' in line
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_manifest_is_strict_json(tmp_path):
+    from borderabm.experiments.store import StoreError
+
+    with pytest.raises(StoreError, match="manifest.json: cannot write: Out of range float"):
+        ResultsStore(tmp_path / "store").write_manifest({"high": math.inf})
+    assert not (tmp_path / "store" / "manifest.json").exists()
+
+
+def test_a_map_without_an_extension_reports_the_file_written(tmp_path):
+    result = ok(invoke("map", "--out", tmp_path / "noext", "--resolution", "20"))
+    assert result.stdout.startswith(f"wrote {tmp_path / 'noext.png'}:")
+    assert (tmp_path / "noext.png").is_file()
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare", "calibrate", "sensitivity"])
+def test_an_output_folder_in_the_package_data_is_refused(tmp_path, command):
+    import borderabm
+
+    data = Path(borderabm.__file__).resolve().parent / "data"
+    out = data / "scenarios" / "results-here"
+    args = {"sweep": ["sweep", sweep_file(tmp_path)],
+            "compare": ["compare", "baseline", "no_fence", "--days", "2"],
+            "calibrate": ["calibrate", "baseline"],
+            "sensitivity": ["sensitivity", "sensitivity_morris"]}[command]  # fmt: skip
+    line = error_of(invoke(*args, "--out", out))
+    assert f"--out: inside the installed package data {data}" in line
+    assert not out.exists()

@@ -3,16 +3,18 @@
 Hypothesis mutates scenarios, ``--set`` values, sweep files, calibration specs and results stores
 (key deletion and insertion, type swaps, extreme numbers, markup, null bytes, ``../``, long and
 control-character strings, deep nesting, truncation, random bytes, duplicated keys, corrupted
-manifests and Parquet files) and runs every command that reads them, in-process. For every case:
+manifests and Parquet files, run rows of the wrong types, named pipes and links to /dev/zero) and
+runs every command that reads them, in-process. Each unmutated base runs cleanly (exit 0), so the
+mutations are what the cases test. For every case:
 
 * the exit code is 0 or 2, and no traceback is printed;
 * on exit 2, stderr is exactly one line ``error: SOURCE: problem``;
 * ``--json`` output parses as strict JSON (no NaN or Infinity);
-* nothing is written outside the chosen output folder;
+* nothing outside the chosen output folder is written, changed or deleted;
 * the case finishes within :data:`CASE_SECONDS`.
 
 Runs are kept cheap (two simulated days, one worker, the default map), and the example counts are
-fixed and derandomized, so CI sees the same ~560 cases every time.
+fixed and derandomized, so CI sees the same ~530 cases every time.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import contextlib
 import datetime as dt
 import json
 import math
+import os
 import re
 import shutil
 import time
@@ -30,6 +33,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from typer.testing import CliRunner
 
 from borderabm.cli import app
@@ -177,8 +181,23 @@ def mutated_text(draw, document_strategy) -> bytes:
 # ----------------------------------------------------------------------------------------------
 # The contract
 # ----------------------------------------------------------------------------------------------
-def tree(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*")}
+def tree(root: Path) -> dict[Path, tuple[int, int]]:
+    """Every file and link under ``root`` outside ``out/``, with its size and modification time.
+
+    Links are not followed (a store may hold a link to /dev/zero), and the first path part is
+    compared, so ``outside/`` or ``output.txt`` are not taken for the output folder.
+    """
+    found = {}
+    for path in root.rglob("*"):
+        relative = path.relative_to(root)
+        if relative.parts[0] == "out":
+            continue
+        info = path.lstat()
+        if not path.is_dir() or path.is_symlink():
+            found[relative] = (info.st_size, info.st_mtime_ns)
+        else:
+            found[relative] = (0, 0)  # a folder: only its existence counts
+    return found
 
 
 @contextlib.contextmanager
@@ -207,10 +226,11 @@ def invoke(root: Path, args: list[str], *, as_json: bool = False):
         assert len(lines) == 1 and ERROR_LINE.match(lines[0]), shown
     elif as_json:
         json.loads(result.stdout, parse_constant=reject_constant)
-    event(f"{args[0]} exit {result.exit_code}")  # shown by --hypothesis-show-statistics
-    written = tree(root) - before
-    outside = sorted(p for p in written if not p.startswith("out"))
-    assert not outside, f"written outside the output folder: {outside[:5]}\n{shown}"
+    if currently_in_test_context():  # not in the plain test of the unmutated bases
+        event(f"{args[0]} exit {result.exit_code}")  # shown by --hypothesis-show-statistics
+    after = tree(root)
+    outside = sorted(str(p) for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    assert not outside, f"written, changed or deleted outside out/: {outside[:5]}\n{shown}"
     assert seconds < CASE_SECONDS, f"{seconds:.1f} s\n{shown}"
     return result
 
@@ -325,7 +345,7 @@ CALIBRATION = {
     "days": 2,
     "replicates": 1,
     "verify_replicates": 2,
-    "design": {"samples": 4, "surrogate_draws": 100, "candidates": 1, "refine_samples": 0},
+    "design": {"samples": 6, "surrogate_draws": 100, "candidates": 1, "refine_samples": 0},
     "parameters": {"population.militants": {"low": 300, "high": 600, "integer": True}},
     "targets": {
         "attacks": {
@@ -343,12 +363,31 @@ CALIBRATION_KEYS = ["name", "scenario", "seed", "days", "replicates", "verify_re
                     "statistic", "role", "value", "denominator"]  # fmt: skip
 
 
-@fuzz(40)
+# Fewer than the other files: a spec that stays valid runs a whole (tiny) calibration.
+@fuzz(16)
 @given(mutated_text(mutated_document(CALIBRATION, CALIBRATION_KEYS)))
 def test_fuzz_calibration_specs(tmp_path_factory, data):
     with case_folder(tmp_path_factory) as root:
         path = write_input(root, "spec.toml", data)
         invoke(root, ["calibrate", path, "--out", str(root / "out" / "cal"), "--workers", "1"])
+
+
+def test_every_unmutated_base_runs_cleanly(tmp_path_factory):
+    """The bases are valid, so each fuzz case's outcome comes from its mutation (not the base)."""
+    with case_folder(tmp_path_factory) as root:
+        scenario = write_input(root, "scenario.toml", toml_text(SCENARIO).encode())
+        assert invoke(root, ["validate", scenario]).exit_code == 0
+        ran = invoke(root, ["run", scenario, "--days", "2", "--json", *KEEP_MAP, "--out",
+                            str(root / "out" / "run")], as_json=True)  # fmt: skip
+        assert ran.exit_code == 0, ran.stderr
+        sweep = write_input(root, "sweep.toml", toml_text(SWEEP).encode())
+        swept = invoke(root, ["sweep", sweep, "--out", str(root / "out" / "store"), "--workers",
+                              "1"])  # fmt: skip
+        assert swept.exit_code == 0, swept.stderr
+        spec = write_input(root, "spec.toml", toml_text(CALIBRATION).encode())
+        calibrated = invoke(root, ["calibrate", spec, "--out", str(root / "out" / "cal"),
+                                   "--workers", "1"])  # fmt: skip
+        assert calibrated.exit_code == 0, calibrated.stderr
 
 
 # ----------------------------------------------------------------------------------------------
@@ -372,7 +411,7 @@ def corrupt_store(data, store: Path) -> None:
     target = data.draw(st.sampled_from(files))
     raw = target.read_bytes()
     how = data.draw(st.sampled_from(["truncate", "bytes", "empty", "json", "drop_column",
-                                     "delete"]))  # fmt: skip
+                                     "retype", "retype", "fifo", "dev_zero", "delete"]))  # fmt: skip
     if how == "truncate":
         target.write_bytes(raw[: data.draw(st.integers(0, max(len(raw) - 1, 0)))])
     elif how == "bytes":
@@ -385,11 +424,26 @@ def corrupt_store(data, store: Path) -> None:
     elif how == "drop_column" and target.suffix == ".parquet" and looks_complete(target):
         frame = pd.read_parquet(target)
         frame.drop(columns=[data.draw(st.sampled_from(list(frame.columns)))]).to_parquet(target)
+    elif how == "retype" and target.suffix == ".parquet" and looks_complete(target):
+        # The right columns, the wrong types or values: text in numbers, NaN, ids as numbers.
+        frame = pd.read_parquet(target)
+        column = data.draw(st.sampled_from(["point", "replicate", "seed", "scenario", "run_id",
+                                            "attacks", *frame.columns]))  # fmt: skip
+        value = data.draw(st.sampled_from(["lots", "", math.nan, math.inf, -1, 2**62, 1.5, True,
+                                           5, None]))  # fmt: skip
+        frame[column] = [value] * len(frame)
+        frame.to_parquet(target)
+    elif how == "fifo":  # opening it to read would wait for a writer for ever
+        target.unlink()
+        os.mkfifo(target)
+    elif how == "dev_zero":  # reading it would never end
+        target.unlink()
+        target.symlink_to("/dev/zero")
     else:
         target.unlink()
 
 
-@fuzz(100)
+@fuzz(70)
 @given(st.data())
 def test_fuzz_results_stores(tmp_path_factory, clean_store, data):
     with case_folder(tmp_path_factory) as root:
@@ -409,6 +463,7 @@ def test_fuzz_results_stores(tmp_path_factory, clean_store, data):
 # ----------------------------------------------------------------------------------------------
 # Command-line options
 # ----------------------------------------------------------------------------------------------
+SWEEP_FILE, CALIBRATION_FILE = "<sweep file>", "<calibration file>"
 OPTION_VALUES = ["-1", "0", "70000", "2", "abc", "1e308", "nan", str(2**64), "", "[/]", "../x",
                  "a" * 300, "a" * 300 + ".toml", "/dev/zero", "/", "nul\x00"]  # fmt: skip
 
@@ -426,20 +481,29 @@ def parses_as_number(text: str) -> bool:
     st.sampled_from([
         ["ui", "--port"], ["run", "baseline", "--days"], ["run", "baseline", "--seed"],
         ["compare", "baseline", "no_fence", "--replicates"], ["map", "--resolution"],
-        ["validate-model", "--replicates"], ["sweep", "x.toml", "--workers"],
+        ["validate-model", "--replicates"], ["sweep", SWEEP_FILE, "--workers"],
         ["discover", ".", "--metric", "attacks", "--threshold"], ["results"], ["validate"],
-        ["calibrate", "x.toml", "--samples"], ["run"], ["nonsense"], ["sweep"], ["calibrate"],
-        ["sensitivity"], ["compare", "--sweep"],
+        ["calibrate", CALIBRATION_FILE, "--samples"], ["run"], ["nonsense"], ["sweep"],
+        ["calibrate"], ["sensitivity"], ["compare", "--sweep"],
+        ["compare", "baseline", "no_fence", "--days"],
     ]),
     st.one_of(st.sampled_from(OPTION_VALUES), st.text(max_size=10)),
 )  # fmt: skip
 def test_fuzz_options(tmp_path_factory, command, value):
     with case_folder(tmp_path_factory) as root:
-        args = [*command, value]
+        # Real sweep and spec files, so an option's value is what decides the outcome.
+        files = {SWEEP_FILE: ("sweep.toml", SWEEP), CALIBRATION_FILE: ("spec.toml", CALIBRATION)}
+        args = [write_input(root, files[a][0], toml_text(files[a][1]).encode()) if a in files
+                else a for a in [*command, value]]  # fmt: skip
         if command[0] in ("run", "compare") and "--days" not in command:
             args += ["--days", "2"]
         if command[0] == "compare":
+            args += ["--replicates", "1"] if "--replicates" not in command else []
             args += ["--out", str(root / "out" / "compare")]
+        if command[0] in ("sweep", "calibrate"):
+            args += ["--out", str(root / "out" / command[0])]
         if command[0] in ("ui", "map", "validate-model") and parses_as_number(value):
             return  # valid values start a server, draw a map or run the suite: tested elsewhere
+        if command[0] in ("sweep", "calibrate") and parses_as_number(value) and float(value) > 8:
+            return  # valid, and thousands of workers or design points: not a fuzz case
         invoke(root, args)

@@ -350,13 +350,21 @@ def _read_runs(store: ResultsStore) -> pd.DataFrame:
         DiscoveryError: Naming the first run file that cannot be read (a corrupt or foreign
             Parquet file), or the runs folder if the rows cannot be put together.
     """
+    folder = store.root / RUNS
+    files = sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
     try:
         return store.runs()
+    except StoreError as error:  # a damaged or mistyped row: the message names its file
+        text = str(error)
+        named = next((p for p in [*files, folder] if text.startswith(f"{p}: ")), None)
+        if named is None:
+            raise DiscoveryError(text, str(folder)) from None
+        problem = text.removeprefix(f"{named}: ")
+        raise DiscoveryError(f"cannot read this run row: {problem}", str(named)) from None
     except (OSError, ValueError, KeyError, pa.ArrowException) as error:
         failure: BaseException = error
     # Only on failure: read the files one by one to name the culprit.
-    folder = store.root / RUNS
-    for path in sorted(p for p in folder.glob("*.parquet") if not p.name.startswith(".")):
+    for path in files:
         try:
             pd.read_parquet(path)
         except (OSError, ValueError, pa.ArrowException) as error:
@@ -468,15 +476,15 @@ def discover(
 
 def print_discovery(discovery: Discovery, console: Console) -> None:
     """Print the question, the base rate and every box with its limits and numbers."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     cases, result = discovery.cases, discovery.result
     unit = "design points" if cases.unit == "point" else "runs"
     k, n = int(result.y.sum()), len(result.y)
-    # Room for the dotted keys and five numbers even when the output goes to a pipe or log.
-    wide = Console(file=console.file, width=max(console.width, 120), highlight=False,
+    # Room for the dotted keys and five numbers even when the output goes to a pipe or log; the
+    # caller's console class, so user text is shown as its console shows it (plain).
+    wide = type(console)(file=console.file, width=max(console.width, 120), highlight=False,
                    color_system=console.color_system, force_terminal=console.is_terminal)  # fmt: skip
     console.print(Text(f"{cases.sweep}: cases of interest: {discovery.condition}"),
                   soft_wrap=True)  # fmt: skip

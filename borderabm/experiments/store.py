@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import platform
+import stat
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -39,6 +40,11 @@ SERIES = "series"
 MAX_NAME_BYTES = 100
 # Run rows must have these columns for the store to be summarised or resumed.
 RUN_COLUMNS = ("run_id", "scenario", "point", "replicate", "seed")
+# Run-row columns that must hold whole numbers, and those that must hold text.
+INTEGER_COLUMNS = ("point", "replicate", "seed")
+TEXT_COLUMNS = ("run_id", "scenario")
+# A manifest is a few KiB; anything far larger is not one (and /dev/zero would never end).
+MAX_MANIFEST_BYTES = 4 * 2**20
 
 
 class StoreError(ValueError):
@@ -136,8 +142,16 @@ class ResultsStore:
                     temp.unlink(missing_ok=True)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        """Write the manifest (atomically)."""
-        text = json.dumps(manifest, indent=2, default=str) + "\n"  # keeps the sweep file's order
+        """Write the manifest (atomically), as strict JSON.
+
+        Raises:
+            StoreError: If it holds a value JSON cannot hold (NaN, an infinity).
+        """
+        try:  # keeps the sweep file's order
+            text = json.dumps(manifest, indent=2, default=str, allow_nan=False) + "\n"
+        except ValueError as error:
+            raise StoreError(f"{self.root / MANIFEST}: cannot write: {error} (allowed: finite "
+                             "numbers)") from None  # fmt: skip
         atomic_write(self.root / MANIFEST, lambda p: p.write_text(text))
 
     def write_run(self, run_id: str, row: dict[str, Any], series: pd.DataFrame | None,
@@ -169,9 +183,20 @@ class ResultsStore:
         """
         path = self.root / MANIFEST
         try:
-            if not path.exists():
+            if regular_file_size(path) is None:
                 return None
-            manifest = json.loads(path.read_bytes().decode("utf-8"))
+            with path.open("rb") as handle:  # read at most the cap, even if the file grows
+                raw = handle.read(MAX_MANIFEST_BYTES + 1)
+            if len(raw) > MAX_MANIFEST_BYTES:
+                raise StoreError(
+                    f"{path}: cannot read: larger than {MAX_MANIFEST_BYTES // 2**20} "
+                    "MiB (allowed: the manifest.json that borderabm sweep writes)"
+                )
+            manifest = json.loads(raw.decode("utf-8"))
+        except NotADirectoryError:  # the chosen folder, or a folder above it, is a file
+            blocker = next(p for p in (self.root, *self.root.parents) if p.exists())
+            raise StoreError(f"{blocker}: is a file, not a folder (allowed: a results folder, "
+                             "new or written by borderabm)") from None  # fmt: skip
         except OSError as error:  # also a path the file system refuses (too long)
             raise StoreError(f"{path}: cannot read: {error.strerror or error}") from None
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -209,10 +234,8 @@ class ResultsStore:
         frames = []
         for path in files:
             frame = read_table(path)
-            missing = [c for c in RUN_COLUMNS if c not in frame]
-            if missing or len(frame) != 1:
-                problem = f"missing columns {', '.join(missing)}" if missing else (
-                    f"{len(frame)} rows instead of one")  # fmt: skip
+            problem = run_row_problem(frame)
+            if problem:
                 raise StoreError(f"{path}: not a run row of borderabm sweep ({problem}); "
                                  "delete it and run the sweep again to redo that run")  # fmt: skip
             frames.append(frame)
@@ -235,6 +258,71 @@ class ResultsStore:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def regular_file_size(path: Path) -> int | None:
+    """The size of a regular file, or None if nothing is there; checked before any read.
+
+    Opening a named pipe blocks until someone writes to it, and a device such as /dev/zero never
+    ends, so the store never opens what is not a regular file (a symlink counts as its target).
+
+    Raises:
+        StoreError: Naming the path, if it is a folder, pipe, device or socket.
+        OSError: If the file system refuses the path (too long, no permission).
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else (
+            "a named pipe" if stat.S_ISFIFO(info.st_mode) else "a device or socket")  # fmt: skip
+        raise StoreError(f"{path}: cannot read: not a regular file but {kind} (allowed: the "
+                         "files that borderabm sweep writes)")  # fmt: skip
+    return info.st_size
+
+
+def run_row_problem(frame: pd.DataFrame) -> str:
+    """What makes a table read from ``runs/`` not a run row (empty if it is one).
+
+    Checks the columns every reader relies on: the ids are text, the design point, replicate and
+    seed whole numbers, and every summary metric a number, so a hand-edited row is reported
+    here, naming its file, rather than failing later in a summary, a comparison or PRIM.
+    """
+    from pandas.api import types
+
+    from borderabm.metrics import metric_info
+
+    missing = [c for c in RUN_COLUMNS if c not in frame]
+    if missing:
+        return f"missing columns {', '.join(missing)}"
+    if len(frame) != 1:
+        return f"{len(frame)} rows instead of one"
+    for column in INTEGER_COLUMNS:
+        kind = frame[column].dtype
+        if not types.is_integer_dtype(kind) or types.is_bool_dtype(kind):
+            return f"{column}: {_value_of(frame, column)} is not a whole number"
+    for column in TEXT_COLUMNS:
+        if not isinstance(frame[column].iloc[0], str):
+            return f"{column}: {_value_of(frame, column)} is not text"
+    for column in frame.columns:
+        if column in RUN_COLUMNS or not isinstance(column, str):
+            continue
+        try:
+            metric_info(column)
+        except KeyError:
+            continue  # a parameter of the design: any type the sweep allows
+        kind = frame[column].dtype
+        if not types.is_numeric_dtype(kind) or types.is_bool_dtype(kind):
+            return f"{column}: {_value_of(frame, column)} is not a number"
+    return ""
+
+
+def _value_of(frame: pd.DataFrame, column: str) -> str:
+    """The first value of a column, shortened, for an error message."""
+    value = frame[column].iloc[0]
+    text = repr(value.item() if hasattr(value, "item") else value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def looks_complete(path: Path) -> bool:
     """Whether a Parquet file is whole: it starts and ends with the magic bytes ``PAR1``.
 
@@ -243,18 +331,21 @@ def looks_complete(path: Path) -> bool:
     """
     magic = b"PAR1"
     try:
+        size = regular_file_size(path)  # a pipe or a device is never a finished run
+        if size is None or size < 12:
+            return False
         with path.open("rb") as handle:
             head = handle.read(4)
             if handle.seek(0, os.SEEK_END) < 12:
                 return False
             handle.seek(-4, os.SEEK_END)
             return head == magic and handle.read(4) == magic
-    except OSError:
+    except (OSError, StoreError):
         return False
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """One Parquet file of the store.
+def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """One Parquet file of the store (only ``columns``, if given).
 
     Raises:
         StoreError: Naming the file, if it is truncated, corrupt or not Parquet.
@@ -262,7 +353,10 @@ def read_table(path: Path) -> pd.DataFrame:
     import pyarrow as pa
 
     try:
-        return pd.read_parquet(path)
+        regular_file_size(path)  # a pipe would block the read, a device never end
+        return pd.read_parquet(path, columns=columns)
+    except StoreError:
+        raise
     except OSError as error:
         reason = error.strerror or str(error).splitlines()[0]
         raise StoreError(f"{path}: cannot read: {reason}") from None

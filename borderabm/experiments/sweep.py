@@ -78,7 +78,7 @@ def check_size(spec: SweepSpec, source: str) -> None:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # JSON has no inf
 
 
 class ParameterSpec(_Strict):
@@ -215,17 +215,23 @@ def comparison_sweep(
     """A sweep with no varied parameters: each scenario on the same seeds (for ``compare``).
 
     Raises:
-        ScenarioError: For a scenario that cannot be loaded.
+        ScenarioError: For a scenario that cannot be loaded, options out of range (``days``,
+            ``replicates``, ``seed``), or more runs than one sweep allows.
     """
     from borderabm.scenario import load_scenario
 
-    spec = SweepSpec(
-        name="compare-" + "-vs-".join(Path(p).stem for p in scenario_paths),
-        scenarios=tuple(str(p) for p in scenario_paths),
-        replicates=replicates,
-        seed=seed,
-        days=days,
-    )
+    source = "borderabm compare"
+    try:
+        spec = SweepSpec(
+            name="compare-" + "-vs-".join(Path(p).stem for p in scenario_paths),
+            scenarios=tuple(str(p) for p in scenario_paths),
+            replicates=replicates,
+            seed=seed,
+            days=days,
+        )
+    except ValidationError as error:
+        raise ScenarioError(source, [_sweep_problem(e) for e in error.errors()]) from None
+    check_size(spec, source)  # before any scenario is loaded or any run listed
     scenario_files: dict[str, tuple[str, str]] = {}
     runs: list[RunSpec] = []
     for path in scenario_paths:

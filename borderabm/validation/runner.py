@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 import borderabm
 from borderabm.experiments import engines
-from borderabm.experiments.store import ResultsStore, StoreError, environment, now
+from borderabm.experiments.store import ResultsStore, StoreError, environment, now, read_table
 from borderabm.experiments.sweep import RunSpec
 from borderabm.runner import prepare_output_dir
 from borderabm.scenario import load_scenario
@@ -320,20 +319,35 @@ def _metric_value(
     store: ResultsStore,
     cache: dict[tuple[str, str], Any],
 ) -> float:
+    """One run's value of a fact's metric, read from the store.
+
+    Raises:
+        StoreError: Naming the run's file, if it cannot be read, lacks what the metric needs, or
+            gives a value that is not a finite number (a damaged or hand-edited store).
+    """
+    row_path = _row_path(store, run)
     row = cache.get(("row", run.run_id))
     if row is None:
-        row = pd.read_parquet(_row_path(store, run)).iloc[0].to_dict()
+        table = read_table(row_path)
+        if len(table) != 1:
+            raise StoreError(f"{row_path}: {len(table)} rows instead of one; delete it and run "
+                             "again to redo that run")  # fmt: skip
+        row = table.iloc[0].to_dict()
         cache[("row", run.run_id)] = row
     series = None
     if fact.metric.needs_series:
         series = cache.get(("series", run.run_id))
         if series is None:
-            columns = sorted(planned.series_columns)
-            series = pd.read_parquet(_series_path(store, run), columns=columns)
+            series = read_table(_series_path(store, run), sorted(planned.series_columns))
             cache[("series", run.run_id)] = series
-    value = fact.metric(row, series)
+    try:
+        value = float(fact.metric(row, series))
+    except (KeyError, TypeError, ValueError, ArithmeticError) as error:
+        raise StoreError(f"{row_path}: fact {fact.id}: cannot compute the metric ({error!r}); "
+                         "delete it and run again to redo that run") from None  # fmt: skip
     if not np.isfinite(value):
-        raise ValueError(f"fact {fact.id}: the metric is not finite in run {run.run_id}")
+        raise StoreError(f"{row_path}: fact {fact.id}: the metric is not finite ({value}); "
+                         "delete it and run again to redo that run")  # fmt: skip
     return value
 
 
