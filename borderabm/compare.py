@@ -52,13 +52,21 @@ class Interval:
 
 
 def interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
-    """Mean and Student-t interval of independent values (zero width for fewer than two)."""
-    data = np.asarray(values, dtype=float)
+    """Mean and Student-t interval of the finite values (zero width for fewer than two)."""
+    data = _finite(values)
+    if data.size == 0:
+        return Interval(float("nan"), float("nan"), float("nan"))
     centre = float(data.mean())
     if data.size < 2 or np.all(data == data[0]):
         return Interval(centre, centre, centre)
     half = stats.t.ppf(0.5 + confidence / 2, data.size - 1) * data.std(ddof=1) / np.sqrt(data.size)
     return Interval(centre, centre - half, centre + half)
+
+
+def _finite(values: Sequence[float]) -> np.ndarray:
+    """The finite values (a run whose metric could not be computed is left out, not averaged in)."""
+    data = np.asarray(values, dtype=float)
+    return data[np.isfinite(data)]
 
 
 BOOTSTRAP_RESAMPLES = 2000
@@ -102,8 +110,8 @@ def band(values: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.n
 
 
 def level_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
-    """Mean of replicates and its percentile-bootstrap interval (see :func:`band`)."""
-    data = np.asarray(values, dtype=float)
+    """Mean of the finite replicates and its percentile-bootstrap interval (see :func:`band`)."""
+    data = _finite(values)
     if data.size == 0:
         return Interval(float("nan"), float("nan"), float("nan"))
     mean, low, high = band(data, confidence)

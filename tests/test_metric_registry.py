@@ -93,3 +93,16 @@ def test_compare_table_levels_use_the_bootstrap_and_differences_stay_paired():
     assert (table["low"] >= 0).all()
     assert table.loc["b", "diff"] == pytest.approx(-128.0)
     assert table.loc["b", "diff_low"] < 0  # differences may be negative
+
+
+def test_intervals_leave_out_runs_without_a_value_and_never_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert level_interval([float("nan"), 4.0, 6.0]).mean == pytest.approx(5.0)
+        assert np.isnan(level_interval([float("nan")]).mean)
+        from borderabm.compare import interval
+
+        assert np.isnan(interval([]).mean)
+        assert interval([float("nan"), 1.0, 3.0]).mean == pytest.approx(2.0)

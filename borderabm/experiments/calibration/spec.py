@@ -51,7 +51,7 @@ DERIVED_SERIES = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # JSON has no inf
 
 
 class PriorSpec(_Strict):
