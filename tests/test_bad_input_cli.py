@@ -615,4 +615,3 @@ def test_an_output_folder_in_the_package_data_is_refused(tmp_path, command):
     line = error_of(invoke(*args, "--out", out))
     assert f"--out: inside the installed package data {data}" in line
     assert not out.exists()
-
