@@ -263,18 +263,25 @@ def single_point_sweep(folder, results, store_name, days=6):
     return sweep
 
 
-# Defect: with a single design point the point's overrides were not attached, so Replay played
-# the file instead of the run.
-def test_replaying_a_run_of_a_single_point_sweep_applies_its_point(
-    configured_results, tmp_path, monkeypatch
-):
-    from borderabm.ui.run_setup import build_model, levers_of
-
+@pytest.fixture()
+def custom_scenarios(tmp_path, monkeypatch):
+    """A scenarios folder (added through BORDERABM_SCENARIOS) with copies of two shipped files."""
     folder = tmp_path / "scenarios"
     folder.mkdir()
     shutil.copy(SCENARIOS / "baseline.toml", folder / "mine_a.toml")
     shutil.copy(SCENARIOS / "fence_full.toml", folder / "mine_b.toml")
     monkeypatch.setenv("BORDERABM_SCENARIOS", str(folder))
+    return folder
+
+
+# Defect: with a single design point the point's overrides were not attached, so Replay played
+# the file instead of the run.
+def test_replaying_a_run_of_a_single_point_sweep_applies_its_point(
+    configured_results, custom_scenarios
+):
+    from borderabm.ui.run_setup import build_model, levers_of
+
+    folder = custom_scenarios
     sweep = single_point_sweep(folder, configured_results, "one-point")
     (point,) = sweep.points
     assert point["patrols.units"] >= 1400
@@ -293,16 +300,12 @@ def test_replaying_a_run_of_a_single_point_sweep_applies_its_point(
 # Defect: a replay was offered when the scenario file had changed since the sweep (paths only
 # were compared), so it ran another scenario than the one stored.
 def test_a_run_whose_scenario_file_changed_since_the_sweep_is_not_offered_for_replay(
-    configured_results, tmp_path, monkeypatch
+    configured_results, custom_scenarios
 ):
     import ipyvuetify as v
     import solara
 
-    folder = tmp_path / "scenarios"
-    folder.mkdir()
-    shutil.copy(SCENARIOS / "baseline.toml", folder / "mine_a.toml")
-    shutil.copy(SCENARIOS / "fence_full.toml", folder / "mine_b.toml")
-    monkeypatch.setenv("BORDERABM_SCENARIOS", str(folder))
+    folder = custom_scenarios
     single_point_sweep(folder, configured_results, "one-point-edited", days=4)
     edited = folder / "mine_b.toml"
     edited.write_text(edited.read_text().replace("[fence]", "[fence]\nbreach_hours = 99", 1))
