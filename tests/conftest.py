@@ -30,7 +30,7 @@ OFFICIAL_CROSSINGS = [
 
 @pytest.fixture(scope="session")
 def world():
-    from borderabm.geography import build_world
+    from borderabm.world import build_world
 
     return build_world(5.0)
 

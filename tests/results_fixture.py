@@ -25,7 +25,7 @@ def cases() -> list[tuple[str, int]]:
 
 def summary_of(name: str, seed: int) -> dict[str, float]:
     """The summary of one shipped scenario run for DAYS days, through the public run path."""
-    from borderabm.runner import run_scenario
+    from borderabm.experiments.run import run_scenario
     from borderabm.scenario import load_scenario, resolve_scenario_path
 
     scenario = load_scenario(resolve_scenario_path(name), {"seed": seed, "horizon_days": DAYS})

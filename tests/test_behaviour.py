@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from borderabm.geography.routes import build_routes
 from borderabm.model import BorderModel
 from borderabm.scenario import load_scenario
+from borderabm.world.routes import build_routes
 from tests.conftest import SCENARIOS
 
 SEEDS = (1, 2, 3)

@@ -52,15 +52,15 @@ def map_pixel(page, x: int, y: int) -> list[int]:
 
 def cell_pixel(cell: tuple[int, int]) -> tuple[int, int]:
     """Canvas pixel inside a grid cell (x, y)."""
-    from borderabm.geography import build_world
-    from borderabm.viz.raster import PIXELS_PER_CELL
+    from borderabm.report.raster import PIXELS_PER_CELL
+    from borderabm.world import build_world
 
     height = build_world(5.0).grid.height
     return cell[0] * PIXELS_PER_CELL + 1, (height - 1 - cell[1]) * PIXELS_PER_CELL + 1
 
 
 def place(kind: str, name: str) -> tuple[int, int]:
-    from borderabm.geography import build_world
+    from borderabm.world import build_world
 
     world = build_world(5.0)
     return cell_pixel((world.crossing if kind == "gate" else world.town)(name).cell)
@@ -135,7 +135,7 @@ def test_hover_and_click_show_what_is_there(page):
 
 
 def test_closing_a_gate_and_reset_turns_it_red_on_the_map(page):
-    from borderabm.viz.raster import GATE_RGB
+    from borderabm.report.raster import GATE_RGB
 
     px, py = place("gate", "Torkham")
     assert map_pixel(page, px, py) == list(GATE_RGB["open"])

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from borderabm.cli import app
-from borderabm.experiments import calibration as cal
+from borderabm.analysis import calibration as cal
+from borderabm.apps.cli.main import app
 from borderabm.scenario import ScenarioError, load_scenario, resolve_relative, with_overrides
 from tests.conftest import REPO, SCENARIOS
 
@@ -329,8 +329,8 @@ def test_surrogate_and_distance_on_known_functions():
 
 
 def test_a_store_of_another_design_is_refused_and_an_edited_tolerance_reuses_it(calibrated):
-    from borderabm.experiments.runner import run_sweep
     from borderabm.experiments.store import ResultsStore
+    from borderabm.experiments.sweep_runs import run_sweep
 
     other = write_spec(calibrated["folder"], calibrated["value"], "other.toml",
                        {"samples = 12": "samples = 13"})  # fmt: skip
@@ -417,7 +417,7 @@ TINY = {"replicates = 2": "replicates = 1", "verify_replicates = 3": "verify_rep
 
 def test_no_scorable_draw_is_an_error_line_and_the_runs_are_kept(tmp_path, monkeypatch):
     """A surrogate that predicts nothing finite leaves no posterior: `error:`, exit 2, store kept."""
-    from borderabm.experiments.calibration import surrogate as calibration_surrogate
+    from borderabm.analysis.calibration import surrogate as calibration_surrogate
 
     small_scenario(tmp_path)
     spec = write_spec(tmp_path, 1e8, changes=TINY)

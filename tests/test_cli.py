@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from borderabm.cli import app
+from borderabm.apps.cli.main import app
 from borderabm.scenario import load_scenario
 from tests.conftest import REPO, SCENARIOS
 

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from borderabm.cli import app
-from borderabm.compare import compare_table, interval
+from borderabm.analysis.compare import compare_table, interval
+from borderabm.apps.cli.main import app
 
 runner = CliRunner()
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from borderabm.ui import compare_page as cp
-from borderabm.ui.run_setup import scenario_entries
+from borderabm.apps.ui import compare_page as cp
+from borderabm.apps.ui.run_setup import scenario_entries
 from tests.conftest import SCENARIOS
 
 NAMES = ["baseline", "fence_full"]
@@ -200,7 +200,7 @@ def test_the_page_refuses_a_bad_selection_without_running():
 
 
 def test_messages_for_the_page_name_no_server_folder(configured_results):
-    from borderabm.ui.run_setup import scenario_entries
+    from borderabm.apps.ui.run_setup import scenario_entries
 
     scenarios = scenario_entries()["baseline"].path.parent
     message = cp.without_server_paths(
@@ -212,11 +212,11 @@ def test_messages_for_the_page_name_no_server_folder(configured_results):
 
 
 def test_replaying_a_design_point_run_of_a_saved_sweep_reproduces_it(configured_results, tmp_path):
-    from borderabm.experiments.runner import run_sweep
+    from borderabm.apps.ui.run_setup import base_settings, build_model, levers_of, scenario_entries
     from borderabm.experiments.store import ResultsStore
     from borderabm.experiments.sweep import load_sweep
+    from borderabm.experiments.sweep_runs import run_sweep
     from borderabm.scenario import resolve_relative
-    from borderabm.ui.run_setup import base_settings, build_model, levers_of, scenario_entries
 
     sweep_file = tmp_path / "points.toml"
     sweep_file.write_text(
@@ -246,9 +246,9 @@ def test_replaying_a_design_point_run_of_a_saved_sweep_reproduces_it(configured_
 
 def single_point_sweep(folder, results, store_name, days=6):
     """A sweep of two scenarios of ``folder`` at one design point that changes patrol units."""
-    from borderabm.experiments.runner import run_sweep
     from borderabm.experiments.store import ResultsStore
     from borderabm.experiments.sweep import load_sweep
+    from borderabm.experiments.sweep_runs import run_sweep
     from borderabm.scenario import resolve_relative
 
     sweep_file = folder / "one_point.toml"
@@ -279,7 +279,7 @@ def custom_scenarios(tmp_path, monkeypatch):
 def test_replaying_a_run_of_a_single_point_sweep_applies_its_point(
     configured_results, custom_scenarios
 ):
-    from borderabm.ui.run_setup import build_model, levers_of
+    from borderabm.apps.ui.run_setup import build_model, levers_of
 
     folder = custom_scenarios
     sweep = single_point_sweep(folder, configured_results, "one-point")

@@ -14,17 +14,17 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from borderabm.cli import app
-from borderabm.experiments.prim_adapter import (
+from borderabm.analysis.prim import (
     PrimState,
     boxes_table,
     prim,
     select_step,
     trajectory_table,
 )
-from borderabm.experiments.runner import run_sweep
+from borderabm.apps.cli.main import app
 from borderabm.experiments.store import ResultsStore
 from borderabm.experiments.sweep import comparison_sweep, load_sweep
+from borderabm.experiments.sweep_runs import run_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()

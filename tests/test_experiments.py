@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from borderabm.cli import app
+from borderabm.apps.cli.main import app
 from borderabm.experiments.designs import Parameter, generate
 from borderabm.experiments.engines import run_dask, run_local
-from borderabm.experiments.runner import run_sweep, summarise
 from borderabm.experiments.store import ResultsStore, StoreError
 from borderabm.experiments.sweep import load_sweep
+from borderabm.experiments.sweep_runs import run_sweep, summarise
 from borderabm.scenario import ScenarioError, resolve_relative
 
 runner = CliRunner()

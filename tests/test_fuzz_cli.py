@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from typer.testing import CliRunner
 
-from borderabm.cli import app
+from borderabm.apps.cli.main import app
 from borderabm.experiments.store import looks_complete
 from tests.conftest import SCENARIOS
 

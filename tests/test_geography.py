@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from borderabm.geography import build_world
-from borderabm.geography.world import AF, PK
+from borderabm.world import build_world
+from borderabm.world.world import AF, PK
 from tests.conftest import OFFICIAL_CROSSINGS
 
 NE_GEODESIC_KM = 2244.7
@@ -190,8 +190,8 @@ def test_resolution_out_of_range(cell_km):
 
 
 def test_walks_to_crossing_points_stay_on_their_side(world):
-    from borderabm.agents.population import FOOT, VEHICLE, Journey
-    from borderabm.geography.routes import build_routes
+    from borderabm.rules.population import FOOT, VEHICLE, Journey
+    from borderabm.world.routes import build_routes
 
     routes = build_routes(world)
     rng = np.random.default_rng(0)

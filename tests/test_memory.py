@@ -10,10 +10,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from borderabm.geography import build_world
-from borderabm.geography.routes import build_routes
 from borderabm.model import BorderModel
 from borderabm.scenario import load_scenario, shipped_scenarios_dir
+from borderabm.world import build_world
+from borderabm.world.routes import build_routes
 
 DAYS = 30
 
@@ -73,7 +73,7 @@ def test_build_world_and_build_routes_hand_out_the_shared_copy():
 
 
 def test_make_read_only_reaches_arrays_inside_tuples_and_dicts():
-    from borderabm.geography.cache import make_read_only
+    from borderabm.world.cache import make_read_only
 
     value = {"a": np.zeros(3), "b": (np.ones(2), [np.arange(4)])}
     make_read_only(value)
@@ -142,7 +142,7 @@ def test_the_overlay_png_the_browser_gets_shows_exactly_the_overlay_pixels():
 
     from PIL import Image
 
-    from borderabm.viz.raster import overlay_png, overlay_rgba
+    from borderabm.report.raster import overlay_png, overlay_rgba
 
     model = BorderModel(settings_for("closures_oct2025", 1, days=60))
     for day in range(60):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from borderabm.compare import band, compare_table, level_interval
+from borderabm.analysis.compare import band, compare_table, level_interval
 from borderabm.metrics import METRICS, format_value, metric_info, metric_label
 from borderabm.model import BorderModel
 from borderabm.scenario import load_scenario, shipped_scenarios_dir
@@ -60,7 +60,7 @@ def test_level_intervals_of_skewed_counts_never_go_below_zero():
     assert level.mean == pytest.approx(130.0)
     assert 0.0 <= level.low <= level.mean <= level.high <= 650.0
     # the Student-t interval the scorecard used before went far below zero
-    from borderabm.compare import interval
+    from borderabm.analysis.compare import interval
 
     assert interval(stranded).low < -200
 
@@ -102,7 +102,7 @@ def test_intervals_leave_out_runs_without_a_value_and_never_warn():
         warnings.simplefilter("error")
         assert level_interval([float("nan"), 4.0, 6.0]).mean == pytest.approx(5.0)
         assert np.isnan(level_interval([float("nan")]).mean)
-        from borderabm.compare import interval
+        from borderabm.analysis.compare import interval
 
         assert np.isnan(interval([]).mean)
         assert interval([float("nan"), 1.0, 3.0]).mean == pytest.approx(2.0)

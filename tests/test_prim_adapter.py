@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from borderabm.experiments.prim_adapter import PrimUnavailableError, prim
+from borderabm.analysis.prim import PrimUnavailableError, prim
 
 WORKBENCH_MODULES = ("ema_workbench", "ema_workbench.analysis", "ema_workbench.analysis.prim")
 
@@ -21,8 +21,8 @@ def cases(seed: int, n: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 def test_importing_borderabm_does_not_import_the_workbench():
     # It takes seconds to import (scikit-learn, statsmodels, seaborn) and is an optional extra.
-    code = ("import sys, borderabm.cli, borderabm.experiments.discovery, "
-            "borderabm.experiments.prim_adapter; "
+    code = ("import sys, borderabm.apps.cli.main, borderabm.analysis.discovery, "
+            "borderabm.analysis.prim; "
             "print(sorted(m for m in sys.modules if m.startswith(('ema_workbench', 'sklearn', "
             "'statsmodels', 'seaborn'))))")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -19,19 +19,19 @@ import pytest
 from tiny_world import BORDER_X, tiny_world
 from tiny_world import flat as flat_cell
 
-from borderabm.agents import militants as militants_mod
-from borderabm.agents import refugees as refugees_mod
-from borderabm.agents import traders as traders_mod
-from borderabm.agents.patrols import largest_remainder
-from borderabm.agents.population import FOOT, HOURS_PER_DAY, VEHICLE, Journey
-from borderabm.crossing_points import CrossingPoints
-from borderabm.gates import serve_queues
-from borderabm.geography.routes import build_routes, informal_points
-from borderabm.geography.world import AF, PK
 from borderabm.metrics import BREAKDOWNS, SCALARS
 from borderabm.model import BorderModel
-from borderabm.policies import PolicyState
+from borderabm.rules import militants as militants_mod
+from borderabm.rules import refugees as refugees_mod
+from borderabm.rules import traders as traders_mod
+from borderabm.rules.crossing import CrossingPoints
+from borderabm.rules.gates import serve_queues
+from borderabm.rules.patrols import largest_remainder
+from borderabm.rules.policy import PolicyState
+from borderabm.rules.population import FOOT, HOURS_PER_DAY, VEHICLE, Journey
 from borderabm.scenario import validate_document
+from borderabm.world.routes import build_routes, informal_points
+from borderabm.world.world import AF, PK
 
 QUIET = {"traders": 0, "refugees": 0, "militants": 0}
 
@@ -800,10 +800,7 @@ def test_agents_stay_on_the_grid_and_on_land(world, routes):
 # The declared interface: rules read a frozen daily view and count through the registry's names
 # ------------------------------------------------------------------------------------------------
 PACKAGE = Path(militants_mod.__file__).parent.parent
-RULE_MODULES = sorted(
-    [*(PACKAGE / "agents").glob("*.py")]
-    + [PACKAGE / name for name in ("gates.py", "crossing_points.py", "daily_view.py")]
-)
+RULE_MODULES = sorted((PACKAGE / "rules").glob("*.py"))
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
+from borderabm.analysis.sensitivity import analyse, bar_chart, command
 from borderabm.experiments.designs import Parameter, generate
-from borderabm.experiments.sensitivity import analyse, bar_chart, command
 from borderabm.experiments.store import RUNS, ResultsStore
 
 SWEEP = """
@@ -253,7 +253,7 @@ def test_unknown_metric_and_unfinished_sweep_are_refused(tmp_path):
 def test_sensitivity_command_end_to_end(tmp_path):
     from typer.testing import CliRunner
 
-    from borderabm.cli import app
+    from borderabm.apps.cli.main import app
 
     sweep = tmp_path / "m.toml"
     sweep.write_text(

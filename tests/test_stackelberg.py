@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from borderabm.agents.stackelberg import StackelbergSolution, stackelberg_coverage
+from borderabm.rules.stackelberg import StackelbergSolution, stackelberg_coverage
 
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

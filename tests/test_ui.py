@@ -7,8 +7,8 @@ import urllib.request
 import numpy as np
 
 from borderabm.model import BorderModel
+from borderabm.report.raster import GATE_RGB, PIXELS_PER_CELL, frame_png, frame_rgb
 from borderabm.scenario import validate_document
-from borderabm.viz.raster import GATE_RGB, PIXELS_PER_CELL, frame_png, frame_rgb
 
 
 def pixel_of_gate(world, name):
@@ -51,7 +51,7 @@ def small_model(world, **document):
 def test_the_overlay_paints_gates_agents_and_fence_and_leaves_the_rest_transparent(world):
     import numpy as np
 
-    from borderabm.viz.raster import KIND_RGB, overlay_png, overlay_rgba
+    from borderabm.report.raster import KIND_RGB, overlay_png, overlay_rgba
 
     model = small_model(world, crossings={"Torkham": {"open": False}})
     model.run(3)
@@ -74,7 +74,7 @@ def test_the_overlay_paints_gates_agents_and_fence_and_leaves_the_rest_transpare
 
 
 def test_the_fence_is_shaded_by_coverage_on_the_overlay(world):
-    from borderabm.viz.raster import overlay_rgba
+    from borderabm.report.raster import overlay_rgba
 
     bx, by = np.nonzero(world.is_border)
     rows = world.grid.height - 1 - by
@@ -89,7 +89,7 @@ def test_the_fence_is_shaded_by_coverage_on_the_overlay(world):
 
 
 def test_map_labels_name_every_sector_and_mark_where_sectors_meet(world):
-    from borderabm.viz.raster import map_labels
+    from borderabm.report.raster import map_labels
 
     labels = map_labels(world)
     assert {name for name, _, _ in labels["sectors"]} == {s.name for s in world.sectors}
@@ -100,8 +100,8 @@ def test_map_labels_name_every_sector_and_mark_where_sectors_meet(world):
 
 
 def test_inspecting_a_cell_tells_the_place_the_fence_the_gate_and_the_agents(world):
-    from borderabm.geography.world import COUNTRIES
-    from borderabm.ui.inspection import cell_html, describe_cell
+    from borderabm.apps.ui.inspection import cell_html, describe_cell
+    from borderabm.world.world import COUNTRIES
 
     model = small_model(world, fence={"coverage": 0.5}, crossings={"Torkham": {"open": False}})
     model.run(2)
@@ -125,8 +125,8 @@ def test_inspecting_a_cell_tells_the_place_the_fence_the_gate_and_the_agents(wor
 
 
 def test_chart_series_are_cumulative_except_stranded_people(world):
+    from borderabm.apps.ui.app import CHART_METRICS, chart_series
     from borderabm.metrics import metric_label
-    from borderabm.ui.app import CHART_METRICS, chart_series
 
     model = small_model(world, crossings={"Torkham": {"open": False}})
     model.run(12)
@@ -178,8 +178,8 @@ def test_ui_binds_loopback_only(ui_server):
 
 
 def test_a_closed_gate_says_why():
-    from borderabm.ui.inspection import gate_status_text
-    from borderabm.ui.run_setup import build_model
+    from borderabm.apps.ui.inspection import gate_status_text
+    from borderabm.apps.ui.run_setup import build_model
 
     model = build_model("closures_oct2025", seed=1, days=60)
     model.run(45)

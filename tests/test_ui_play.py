@@ -3,7 +3,7 @@
 import threading
 import time
 
-from borderabm.ui.app import play_days
+from borderabm.apps.ui.app import play_days
 
 
 def test_play_steps_once_per_drawn_day_until_the_end():
@@ -43,6 +43,6 @@ def test_pause_takes_effect_while_waiting_for_the_browser():
 def test_a_vanished_browsers_kernel_is_culled_within_a_minute_not_a_day():
     import solara.server.settings
 
-    from borderabm.ui import app
+    from borderabm.apps.ui import app
 
     assert solara.server.settings.kernel.cull_timeout == app.KERNEL_CULL_TIMEOUT == "60s"

@@ -12,10 +12,9 @@ import sys
 
 import pytest
 
-from borderabm.scenario import ScenarioError, load_scenario
-from borderabm.ui import run_setup
-from borderabm.ui.app import TOTAL_METRICS, running_totals
-from borderabm.ui.run_setup import (
+from borderabm.apps.ui import run_setup
+from borderabm.apps.ui.app import TOTAL_METRICS, running_totals
+from borderabm.apps.ui.run_setup import (
     LEVER_BOUNDS,
     NUMBER_LEVERS,
     build_model,
@@ -25,6 +24,7 @@ from borderabm.ui.run_setup import (
     scenario_entries,
     settings_for,
 )
+from borderabm.scenario import ScenarioError, load_scenario
 from tests.conftest import SCENARIOS
 
 DAYS = 12
@@ -167,7 +167,7 @@ def test_a_bad_file_is_an_error_entry_and_the_env_folder_adds_to_the_shipped_one
     with pytest.raises(ScenarioError) as refused:
         settings_for("aab_value")
     assert str(tmp_path) not in str(refused.value)
-    from borderabm.ui.app import picker_items
+    from borderabm.apps.ui.app import picker_items
 
     items = {item["value"]: item for item in picker_items(entries)}
     assert items["aab_value"]["disabled"] and items["aab_value"]["text"].startswith("⚠ aab_value")
@@ -175,7 +175,7 @@ def test_a_bad_file_is_an_error_entry_and_the_env_folder_adds_to_the_shipped_one
 
 
 def test_a_link_names_the_changed_levers_only_and_opens_the_same_run():
-    from borderabm.ui.run_setup import parse_permalink, permalink
+    from borderabm.apps.ui.run_setup import parse_permalink, permalink
 
     entry = scenario_entries()["closures_oct2025"]
     levers = {**levers_of(entry.settings), "units": 900, "corridor": True,
@@ -266,7 +266,7 @@ def test_huge_numbers_are_refused_with_a_message_never_an_overflow():
 
 
 def test_a_link_keeps_every_digit_of_a_typed_fraction():
-    from borderabm.ui.run_setup import parse_permalink, permalink
+    from borderabm.apps.ui.run_setup import parse_permalink, permalink
 
     entry = scenario_entries()["baseline"]
     for fence in (0.123456789, 0.1 + 0.2):

@@ -12,12 +12,12 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 
+from borderabm.apps.ui import app, session
+from borderabm.apps.ui.inspection import describe_cell, gate_status_text
+from borderabm.apps.ui.run_setup import NUMBER_LEVERS, SEED, permalink, scenario_entries
+from borderabm.apps.ui.stepping import RunControl, catch_up, run_control
 from borderabm.model import BorderModel
 from borderabm.scenario import validate_document
-from borderabm.ui import app, session
-from borderabm.ui.inspection import describe_cell, gate_status_text
-from borderabm.ui.run_setup import NUMBER_LEVERS, SEED, permalink, scenario_entries
-from borderabm.ui.stepping import RunControl, catch_up, run_control
 
 
 @pytest.fixture()

@@ -27,8 +27,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from borderabm.geography.grid import GridSpec
-from borderabm.geography.world import AF, PK, Crossing, Province, Road, Sector, Town, World
+from borderabm.world.grid import GridSpec
+from borderabm.world.world import AF, PK, Crossing, Province, Road, Sector, Town, World
 
 WIDTH, HEIGHT, CELL_KM = 24, 12, 5.0
 BORDER_X = 12

@@ -79,8 +79,8 @@ def tune_malloc() -> None:
 
 def geography(settings):
     """The world and route fields for a scenario's map, built (or loaded) once per process."""
-    from borderabm.geography import build_world
-    from borderabm.geography.routes import build_routes
+    from borderabm.world import build_world
+    from borderabm.world.routes import build_routes
 
     key = (settings.map.resolution_km, settings.map.buffer_km)
     if key not in _GEOGRAPHY:

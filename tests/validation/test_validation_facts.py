@@ -13,18 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from borderabm.experiments.store import StoreError
-from borderabm.model import BorderModel
-from borderabm.scenario import load_scenario
-from borderabm.validation import (
+from borderabm.analysis.validation import (
     EXPECTED_FACTS,
     FACTS,
     FACTS_BY_ID,
     KNOWN_FAILURES,
     run_validation,
-    runner,
 )
-from borderabm.validation.facts import (
+from borderabm.analysis.validation import suite as runner
+from borderabm.analysis.validation.facts import (
     CLAIM_SEEDS,
     MECHANISM_CHECK,
     MECHANISM_CHECKS,
@@ -34,7 +31,10 @@ from borderabm.validation.facts import (
     SectorTotal,
     SummaryMetric,
 )
-from borderabm.validation.runner import make_plan
+from borderabm.analysis.validation.suite import make_plan
+from borderabm.experiments.store import StoreError
+from borderabm.model import BorderModel
+from borderabm.scenario import load_scenario
 from tests.conftest import SCENARIOS
 
 CI_REPLICATES = 8
@@ -232,7 +232,7 @@ def test_the_code_hash_covers_the_model_but_not_the_ui_or_the_suite(tmp_path, mo
 
     try:
         original = code_hash()
-        for folder in ("ui", "validation"):
+        for folder in ("apps", "analysis", "report"):
             (package / folder / "__init__.py").write_text("# changed\n", encoding="utf-8")
             assert code_hash() == original, folder
         with (package / "model.py").open("a", encoding="utf-8") as model_source:

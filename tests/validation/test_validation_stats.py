@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from borderabm.validation.stats import format_p, one_sided_wilcoxon, paired_effect
+from borderabm.analysis.validation.stats import format_p, one_sided_wilcoxon, paired_effect
 
 
 def test_eight_pairs_all_moving_the_expected_way_give_the_exact_smallest_p():
@@ -90,8 +90,8 @@ def test_p_values_print_compactly():
 
 def _run_of(outcomes):
     """A ValidationRun of (fact id, passes?) without running the model."""
-    from borderabm.validation.facts import FACTS_BY_ID
-    from borderabm.validation.runner import FactResult, ValidationRun
+    from borderabm.analysis.validation.facts import FACTS_BY_ID
+    from borderabm.analysis.validation.suite import FactResult, ValidationRun
 
     results = []
     for fact_id, passes in outcomes:
@@ -104,7 +104,7 @@ def _run_of(outcomes):
 
 
 def test_the_headline_counts_stylized_facts_mechanism_checks_and_known_failures_apart():
-    from borderabm.validation.report import headline
+    from borderabm.report.validation import headline
 
     run = _run_of([
         ("closure_raises_smuggling", True),  # stylized fact

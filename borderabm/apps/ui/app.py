@@ -1,0 +1,937 @@
+"""The browser UI (Solara): watch a policy scenario unfold, pull the levers, compare scenarios.
+
+Started by ``borderabm ui``. Scenarios come only from the shipped folder and the folder named by
+``BORDERABM_SCENARIOS`` — never from a path sent by the browser — and every lever is checked here,
+on the server, whatever the page sends (see :mod:`borderabm.apps.ui.run_setup`).
+
+What the Run tab shows is what the model computes: until a lever is changed it runs exactly the
+scenario file with the seed and days shown (``borderabm run FILE --seed S --days N`` gives the same
+totals). The run's settings live in kernel-scoped state, so switching tabs keeps them, and in a
+per-browser-session store, so a reload rebuilds the run and fast-forwards it to the same day.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import html
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import solara
+import solara.lab
+import solara.server.settings
+
+from borderabm.apps.ui import session
+from borderabm.apps.ui.compare_page import ComparePage, replay_request
+from borderabm.apps.ui.inspection import cell_html, describe_cell, gate_status_text
+from borderabm.apps.ui.run_setup import (
+    DAYS,
+    LEVER_BOUNDS,
+    MAX_AGENTS,
+    NUMBER_LEVERS,
+    SEED,
+    STRATEGIES,
+    NumberLever,
+    ScenarioEntry,
+    base_settings,
+    build_model,
+    changed_levers,
+    default_scenario,
+    levers_of,
+    parse_permalink,
+    permalink,
+    scenario_entries,
+    settings_for,
+    trigger_lever,
+)
+from borderabm.apps.ui.stepping import catch_up, run_control
+from borderabm.metrics import format_value, metric_label
+from borderabm.model import BorderModel
+from borderabm.report.raster import (
+    GATE_HALF_SIZE,
+    GATE_RGB,
+    KIND_RGB,
+    PIXELS_PER_CELL,
+    gate_status,
+    map_labels,
+    overlay_png,
+    terrain_png,
+)
+from borderabm.scenario import Scenario, ScenarioError
+from borderabm.world.sources import crossing_names, sector_names
+
+__all__ = ["LEVER_BOUNDS", "MAX_AGENTS", "Page", "build_model", "levers_of", "scenario_names"]
+
+# Play waits until the browser has drawn each day before stepping again, so it never runs ahead
+# of the page and Pause takes effect at once. A browser that draws nothing for STALE_AFTER_S (a
+# closed laptop, a killed browser) pauses the run, so the server does not step it for nobody.
+FRAME_POLL_S = 0.2
+STALE_AFTER_S = 5.0
+MIN_FRAME_INTERVAL_S = 0.01
+CHART_EVERY_DAYS = 5  # while playing, the charts are redrawn every five days
+CHART_METRICS = (
+    "militant_crossings",
+    "militant_interdictions",
+    "attacks",
+    "formal_trade_usd",
+    "informal_trade_usd",
+    "stranded_people",
+    "border_deaths",
+    "refugee_crossings_irregular",
+)
+LEVEL_METRICS = ("stranded_people",)  # daily levels; the other charts are running totals
+TOTAL_METRICS = (
+    "attacks",
+    "militant_crossings",
+    "militant_interdictions",
+    "formal_trade_usd",
+    "informal_trade_usd",
+    "border_deaths",
+    "refugee_crossings_irregular",
+    "stranded_people_max",
+    "crossing_closed_days",
+    "policy_cost_usd",
+)
+# A browser that vanished without closing its tab: Solara would keep its kernel (and models) for
+# 24 h. The page's settings survive in the session store, so a minute is enough.
+KERNEL_CULL_TIMEOUT = "60s"
+if not os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT"):
+    solara.server.settings.kernel.cull_timeout = KERNEL_CULL_TIMEOUT
+
+
+def scenario_names() -> list[str]:
+    """Names of the valid scenarios the page may open."""
+    return [name for name, entry in scenario_entries().items() if entry.ok]
+
+
+def running_totals(model: BorderModel) -> dict[str, float]:
+    """The run's totals so far, exactly as ``borderabm run`` reports them after these days."""
+    summary = model.summary()
+    return {name: float(summary[name]) for name in TOTAL_METRICS if name in summary}
+
+
+def play_days(
+    step: Callable[[], None],
+    keep_playing: Callable[[], bool],
+    at_end: Callable[[], bool],
+    frame_drawn: threading.Event,
+    stale_after_s: float = STALE_AFTER_S,
+) -> str:
+    """Step one day at a time, each after the browser has drawn the last one.
+
+    Args:
+        step: Advances the model by one day (and tells the page).
+        keep_playing: False once the analyst pressed Pause (checked while waiting, too).
+        at_end: True when the run reached its horizon.
+        frame_drawn: Set by the browser's acknowledgement of a drawn day.
+        stale_after_s: Pause when no day was drawn for this long.
+
+    Returns:
+        Why it stopped: "paused", "end" or "browser silent".
+    """
+    while keep_playing():
+        if at_end():
+            return "end"
+        frame_drawn.clear()
+        step()
+        waited = 0.0
+        while not frame_drawn.wait(FRAME_POLL_S):
+            waited += FRAME_POLL_S
+            if not keep_playing():
+                return "paused"
+            if waited >= stale_after_s:
+                return "browser silent"
+        time.sleep(MIN_FRAME_INTERVAL_S)
+    return "paused"
+
+
+def chart_series(model: BorderModel) -> list[dict]:
+    """The charts' data so far: cumulative totals (stranded people as a daily level)."""
+    history = model._history  # noqa: SLF001 - the model's own per-day counters
+    charts = []
+    for column in CHART_METRICS:
+        values = np.asarray(history.get(column, []), dtype=float)
+        if column not in LEVEL_METRICS:
+            values = np.cumsum(values)
+        days = np.arange(1, len(values) + 1)
+        title = metric_label(column) + (" per day" if column in LEVEL_METRICS else ", to date")
+        charts.append({"title": title, "x": days.tolist(), "y": values.tolist()})
+    return charts
+
+
+def legend_html() -> str:
+    """Colour keys of the map."""
+
+    def swatch(rgb) -> str:
+        return f'<span style="color: rgb{tuple(int(c) for c in rgb)}">■</span>'
+
+    gates = " ".join(f"{swatch(rgb)} {kind}" for kind, rgb in GATE_RGB.items())
+    kinds = " ".join(f"{swatch(rgb)} {kind}" for kind, rgb in KIND_RGB.items())
+    return (f"<div>Gates: {gates} &nbsp;·&nbsp; Agents: {kinds} &nbsp;·&nbsp; "
+            f"{swatch((255, 215, 0))} interdiction {swatch((255, 0, 0))} attack today</div>")  # fmt: skip
+
+
+def read_model[T](read: Callable[[], T]) -> T:
+    """``read()`` while no loop steps this tab's model (a day is never read half computed)."""
+    with run_control().reading():
+        return read()
+
+
+def data_url(png: bytes) -> str:
+    """PNG bytes as a ``data:`` URL the browser can draw without another request."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+@solara.component_vue("map_canvas.vue", vuetify=False)
+def MapCanvas(
+    terrain: str,
+    overlay: str,
+    frame: int,
+    width: int,
+    height: int,
+    cell_pixels: int,
+    labels: dict,
+    gates: list,
+    gate_half_size: int,
+    event_drawn: Callable[[int], None],
+    event_inspect: Callable[[dict], None],
+):
+    """The map canvas (``map_canvas.vue``): terrain once, a small overlay per day, labels."""
+
+
+@solara.component_vue("line_charts.vue", vuetify=False)
+def LineCharts(charts: list, columns: int, panel_width: int, panel_height: int):
+    """Small line charts drawn by the browser (``line_charts.vue``) from ``{title, x, y}`` dicts."""
+
+
+def gate_squares(model: BorderModel) -> list[list]:
+    """Each gate as (column, row, CSS colour of its status) for the canvas."""
+    height = model.world.grid.height
+    squares = []
+    for crossing in model.world.crossings:
+        red, green, blue = (int(c) for c in GATE_RGB[gate_status(model.policy, crossing.name)])
+        x, y = crossing.cell
+        squares.append([x, height - 1 - y, f"rgb({red},{green},{blue})"])
+    return squares
+
+
+def html_table(rows: list[tuple], header: tuple[str, str]) -> str:
+    """Rows as a plain HTML table (far cheaper per frame than a data-table widget).
+
+    A row may carry a third item, ``(metric, exact value)``: the value cell then holds them as
+    ``data-metric``/``data-value`` attributes, so what is shown can be checked against the model.
+    """
+    head = (f"<tr><th align='left'>{html.escape(header[0])}</th>"
+            f"<th align='left'>{html.escape(header[1])}</th></tr>")  # fmt: skip
+    cells = []
+    for row in rows:
+        exact = ""
+        if len(row) > 2:
+            metric, value = row[2]
+            exact = f" data-metric='{html.escape(metric)}' data-value='{value!r}'"
+        cells.append(f"<tr><td style='padding-right:12px'>{html.escape(str(row[0]))}</td>"
+                     f"<td{exact}>{html.escape(str(row[1]))}</td></tr>")  # fmt: skip
+    return f"<table style='font-size:13px'>{head}{''.join(cells)}</table>"
+
+
+@solara.component
+def CellInfo(model: BorderModel, where: solara.Reactive, tick: solara.Reactive):
+    """What is under the pointer (or at the last clicked cell), refreshed as the days pass."""
+    _ = tick.value
+    spot = where.value
+    if spot is None:
+        solara.Text("Point at the map, or click it, to see what is there.",
+                    style={"font-size": "12px"})  # fmt: skip
+        return
+    rows = read_model(lambda: describe_cell(model, spot.get("column"), spot.get("row")))
+    solara.HTML(tag="div", unsafe_innerHTML=cell_html(rows, spot.get("pinned", False)))
+
+
+@solara.component
+def LiveView(
+    model: BorderModel,
+    tick: solara.Reactive,
+    on_drawn: Callable[[int], None],
+    playing_now: bool = False,
+):
+    """The day counter, the map, gate statuses, totals and charts of a running model.
+
+    Only this part of the page reads ``tick``, so a new day re-renders it and not the levers.
+    """
+    frame = tick.value
+    where = solara.use_reactive(None)
+    pinned = solara.use_reactive(False)
+    terrain = solara.use_memo(lambda: data_url(terrain_png(model.world)), [id(model.world)])
+    labels = solara.use_memo(lambda: map_labels(model.world), [id(model.world)])
+
+    def inspect(spot: dict):
+        # A click pins a cell (a second click on it unpins); while pinned, hovering shows nothing new.
+        if not isinstance(spot, dict):  # a malformed event from the browser is ignored
+            return
+        same_cell = where.value is not None and all(
+            where.value.get(k) == spot.get(k) for k in ("column", "row")
+        )
+        if spot.get("pinned"):
+            unpin = pinned.value and same_cell
+            pinned.set(not unpin)
+            where.set({**spot, "pinned": not unpin})
+        elif not pinned.value:
+            where.set(spot)
+
+    # The model is read under the run's lock: a loop never steps it while it is drawn. Memos are
+    # keyed by the model itself, not id(): a new model may reuse a freed one's id.
+    with run_control().reading():
+        horizon = model.settings.horizon_days
+        # While playing, the totals (a summary of the whole history) are redone every few days only,
+        # and always on the last day; hovering the map does not redo them.
+        totals_key = (
+            model.day // CHART_EVERY_DAYS if playing_now and model.day < horizon else model.day
+        )
+        totals_day, shown_totals = solara.use_memo(
+            lambda: (model.day, running_totals(model)), [model, totals_key]
+        )
+        solara.Text(f"Day: {model.day} of {horizon} ({model.date.isoformat()})",
+                    classes=["day-counter"])  # fmt: skip
+        if model.day >= horizon:
+            solara.Success(f"End of run: all {horizon} days simulated. Reset to run again.",
+                           classes=["run-finished"], dense=True)  # fmt: skip
+        solara.HTML(tag="div", unsafe_innerHTML=legend_html())
+        with solara.Row():
+            MapCanvas(terrain=terrain, overlay=data_url(overlay_png(model)), frame=frame,
+                      width=model.world.grid.width, height=model.world.grid.height,
+                      cell_pixels=PIXELS_PER_CELL, labels=labels, gates=gate_squares(model),
+                      gate_half_size=GATE_HALF_SIZE, event_drawn=on_drawn,
+                      event_inspect=inspect)  # fmt: skip
+            with solara.Column():
+                statuses = [
+                    (c.name, gate_status_text(model, c.name)) for c in model.world.crossings
+                ]
+                solara.HTML(tag="div", unsafe_innerHTML=html_table(statuses, ("gate", "status")))
+                totals = [
+                    (metric_label(name), format_value(name, value), (name, value))
+                    for name, value in shown_totals.items()
+                ]
+                solara.HTML(tag="div", classes=["run-totals"],
+                            unsafe_innerHTML=html_table(totals, (f"totals to day {totals_day}", "")))  # fmt: skip
+                CellInfo(model, where, tick)
+        # While playing, the charts' data go to the browser every few days only.
+        chart_key = model.day // CHART_EVERY_DAYS if playing_now else model.day
+        charts = solara.use_memo(lambda: chart_series(model), [model, chart_key])
+        if model.day:
+            solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
+                        style={"font-size": "12px"})  # fmt: skip
+            LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
+            settings = model.settings
+            solara.FileDownload(
+                lambda: read_model(
+                    lambda: model.timeseries().to_csv(index=False)
+                ),  # when asked for
+                filename=f"{settings.name}-seed{settings.seed}-days1-{model.day}.csv",
+                label="Download the daily series (CSV)",
+                mime_type="text/csv",
+            )
+
+
+@solara.component
+def NumberInput(
+    lever: NumberLever,
+    value: float,
+    on_value: Callable[[float], None],
+    label: str | None = None,
+    file_value: float | None = None,
+    help_text: str = "",
+):
+    """A typed number with its unit, refused (with a message) outside the server's bounds.
+
+    Marks a value that differs from the scenario file's. The file's own value is always accepted,
+    even beyond the page's bounds (the server does not check a lever left at the file's value).
+    """
+    refused = solara.use_reactive("")
+    version = solara.use_reactive(0)  # a refused entry is cleared back to the current value
+    text = label or lever.label
+
+    def accept(typed):
+        problem = typed_problem(lever, typed, file_value, text)
+        if problem:
+            refused.set(f"Refused: {problem}. It stays {lever.text(value)}.")
+            version.set(version.value + 1)
+            return
+        refused.set("")
+        on_value(int(typed) if lever.integer else float(typed))
+
+    field = solara.InputInt if lever.integer else solara.InputFloat
+    with solara.Column(gap="0px", style={"min-width": "190px", "max-width": "260px"},
+                       classes=[f"lever-{lever.key}"]):  # fmt: skip
+        field(
+            label=text,
+            value=int(value) if lever.integer else float(value),
+            on_value=accept,
+            continuous_update=False,
+            suffix=lever.unit,
+            classes=[f"lever-input-{lever.key}"],
+        ).key(f"{lever.key}-{version.value}")
+        solara.Text(lever_hint(lever, value, file_value),
+                    classes=["lever-changed"] if changed_from_file(value, file_value) else [],
+                    style={"font-size": "11px",
+                           "color": "#b35900" if changed_from_file(value, file_value) else "#666"})  # fmt: skip
+        if help_text:
+            solara.Text(help_text, classes=[f"lever-help-{lever.key}"],
+                        style={"font-size": "11px", "color": "#666"})  # fmt: skip
+        if refused.value:
+            solara.Text(refused.value, classes=["lever-refused"],
+                        style={"font-size": "11px", "color": "#c62828"})  # fmt: skip
+
+
+def changed_from_file(value: float, file_value: float | None) -> bool:
+    """Whether a lever's value differs from the scenario file's (None: nothing to compare)."""
+    return file_value is not None and value != file_value
+
+
+def lever_hint(lever: NumberLever, value: float, file_value: float | None) -> str:
+    """The line under a number lever: the file's value when changed, else the allowed range."""
+    if changed_from_file(value, file_value):
+        return f"● changed (file: {lever.text(file_value)})"
+    return f"allowed {lever.bounds()}"
+
+
+def typed_problem(lever: NumberLever, typed: Any, file_value: float | None, label: str) -> str:
+    """Why a typed value is refused ("" if accepted); the file's own value is always accepted."""
+    if typed is None:
+        return f"{label}: enter a number"
+    if file_value is not None and not isinstance(typed, bool) and typed == file_value:
+        return ""
+    return lever.check(typed)
+
+
+def picker_items(entries: dict[str, ScenarioEntry]) -> list[dict]:
+    """The scenario picker's entries; a file that cannot be opened is a disabled error entry."""
+    items = []
+    for name, entry in entries.items():
+        if entry.ok:
+            items.append({"text": name, "value": name})
+        else:
+            items.append({"text": f"⚠ {name}: {entry.problem}", "value": name, "disabled": True})
+    return items
+
+
+def dated_events(settings: Scenario) -> list[str]:
+    """The file's dated closures and rules, one line each, for the analyst to see up front."""
+
+    def date_of(day: int) -> str:
+        return (settings.start_date + dt.timedelta(days=day)).isoformat()
+
+    lines = []
+    for gate, crossing in settings.crossings.items():
+        for closure in crossing.closures:
+            reason = f": {closure.reason}" if closure.reason else ""
+            lines.append(f"{gate} closed days {closure.start}–{closure.end - 1} "
+                         f"({date_of(closure.start)} to {date_of(closure.end - 1)}){reason}")  # fmt: skip
+    for rule in settings.triggers:
+        lines.append(f"Rule “{rule.name}”: {rule.metric} over {rule.window_days} days above "
+                     f"{rule.threshold:g} close {', '.join(rule.crossings)} for "
+                     f"{rule.duration_days} days (cooldown {rule.cooldown_days} days)")  # fmt: skip
+    if settings.fence.schedule:
+        points = ", ".join(f"day {p.day}: {p.coverage:g}" for p in settings.fence.schedule)
+        lines.append(f"Fence built over time ({points})")
+    if settings.deportation.enabled and settings.deportation.start_day:
+        lines.append(f"Deportations start on day {settings.deportation.start_day}")
+    for change in settings.changes:
+        keys = ", ".join(f"{k} = {v}" for k, v in change.set.items())
+        lines.append(f"From day {change.day} ({date_of(change.day)}): {keys}")
+    return lines
+
+
+# Kernel-scoped state (one value per browser tab): switching tabs keeps the run.
+run_scenario = solara.reactive(None)  # the chosen scenario's name
+run_levers = solara.reactive(None)  # the levers shown
+run_seed = solara.reactive(None)  # the seed shown
+run_days = solara.reactive(None)  # the days shown
+live_model = solara.reactive(None)  # the model of the last Reset
+catch_up_to = solara.reactive(0)  # the day a reloaded run is being brought back to (0: none)
+run_link = solara.reactive(None)  # the link (query string) that opened this browser's run
+picker_version = solara.reactive(0)  # a refused choice redraws the picker at the shown scenario
+run_extra = solara.reactive(None)  # a replayed sweep run's own overrides (its design point)
+applied = solara.reactive(None)  # (scenario, levers, seed, days, extra) of that model
+run_error = solara.reactive("")
+run_notice = solara.reactive("")
+
+
+def _remember_run() -> None:
+    """Keep what a reload needs to rebuild this run: its settings, its day and the levers shown."""
+    current = applied.value
+    if current is None:
+        return
+    name, levers, seed, days, extra = current
+    model = live_model.value
+    day = max(model.day if model is not None else 0, catch_up_to.value)  # mid catch-up: the goal
+    session.remember("run", {"scenario": name, "levers": levers, "seed": seed, "days": days,
+                             "extra": extra, "day": day, "link": run_link.value,
+                             "shown": {"scenario": run_scenario.value, "levers": run_levers.value,
+                                       "seed": run_seed.value, "days": run_days.value}})  # fmt: skip
+
+
+def start_run(name: str, levers: dict | None, seed: int | None, days: int | None,
+              extra: dict | None = None, fast_forward: int = 0) -> bool:  # fmt: skip
+    """Build the model for these settings (the old one is freed first) and show it.
+
+    The fast-forward is not done here: the page's play thread does it day by day, with progress
+    shown, and stops if the page goes away.
+
+    Args:
+        name: A listed scenario.
+        levers: The levers (None: the file's own).
+        seed: The seed (None: the file's).
+        days: The days to run (None: the file's horizon).
+        extra: A replayed sweep run's own overrides (None: none).
+        fast_forward: The day to bring the new run back to (where a reloaded page was).
+
+    Returns:
+        Whether the run was started (else the reason is shown and the run on screen stays).
+    """
+    try:
+        settings = settings_for(name, levers, seed, days, extra)
+    except ScenarioError as problem:  # refused: the run on screen stays as it is
+        run_error.set(plain_line(str(problem)))
+        return False
+    control = run_control()
+    control.retire_loops()  # a play loop stops before its next day
+    old = live_model.value
+    live_model.set(None)  # free the old model before building the next
+    control.release(old)  # after the day being computed, if any: never mid-day
+    session.release_memory()
+    try:
+        model = BorderModel(settings)
+    except Exception as problem:  # noqa: BLE001 - the page reports it; the server stays up
+        run_error.set(f"{name}: the model could not be built ({type(problem).__name__})")
+        applied.set(None)
+        catch_up_to.set(0)
+        return False
+    run_error.set("")
+    applied.set((name, levers, model.settings.seed, model.settings.horizon_days, extra))
+    catch_up_to.set(max(0, min(int(fast_forward or 0), settings.horizon_days)))
+    live_model.set(model)
+    _remember_run()
+    return True
+
+
+def open_scenario(name: str, seed: int | None = None, days: int | None = None,
+                  extra: dict | None = None) -> None:  # fmt: skip
+    """Show a scenario with the file's own levers (and the seed and days given, else the file's).
+
+    ``extra`` are a replayed sweep run's own overrides: the levers start at their values.
+    A scenario that is refused changes nothing: the picker, the levers and the run on screen stay
+    as they were, and the reason is shown.
+
+    Returns:
+        Whether the scenario was opened.
+    """
+    entry = scenario_entries().get(name)
+    if entry is None or not entry.ok:
+        run_error.set(
+            plain_line(f"{str(name)[:80]}.toml: {entry.problem if entry else 'not listed'}")
+        )
+        picker_version.set(picker_version.value + 1)  # the picker shows the run on screen again
+        return False
+    try:
+        base = base_settings(entry, extra)
+        levers = levers_of(base)
+        seed = base.seed if seed is None else seed
+        days = base.horizon_days if days is None else days
+        settings_for(name, levers, seed, days, extra or None)  # refused before anything changes
+    except ScenarioError as problem:
+        run_error.set(plain_line(str(problem)))
+        picker_version.set(picker_version.value + 1)
+        return False
+    if not start_run(name, levers, seed, days, extra or None):
+        picker_version.set(picker_version.value + 1)
+        return False
+    run_scenario.set(name)
+    run_extra.set(extra or None)
+    run_levers.set(levers)
+    run_seed.set(int(seed))
+    run_days.set(int(days))
+    _remember_run()
+    return True
+
+
+def plain_line(text: str, limit: int = 300) -> str:
+    """Text as one plain line of at most ``limit`` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def guarded(action: Callable[..., Any]) -> Callable[..., Any]:
+    """``action`` as the page calls it: any failure becomes one plain line above the run.
+
+    The page's boundaries (opening a link or a saved run, Reset, Step, choosing a scenario,
+    Replay) must never show a traceback or take the page down, whatever the browser sends.
+    """
+
+    @functools.wraps(action)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return action(*args, **kwargs)
+        except ScenarioError as problem:
+            run_error.set(plain_line(str(problem)))
+        except Exception as problem:  # noqa: BLE001 - one line for the page, never a traceback
+            run_error.set(f"That could not be done ({type(problem).__name__}); "
+                          "the run on screen is unchanged.")  # fmt: skip
+        return None
+
+    return run
+
+
+@guarded
+def restore_or_open(search: str | None = None) -> None:
+    """See :func:`_restore_or_open`; a link that cannot be opened is reported above the run."""
+    problem = _restore_or_open(search)
+    if problem:
+        run_error.set(plain_line(problem))
+
+
+def _restore_or_open(search: str | None) -> str:
+    """A new tab: the run of a link, the run this browser had (rebuilt at its day), or the default.
+
+    Args:
+        search: The page's query string (a link made by :func:`permalink`), if any.
+
+    Returns:
+        Why the link could not be opened ("" if there was none, or it was opened).
+    """
+    if live_model.value is not None or replay_request.value:
+        return ""
+    saved = session.recall("run")
+    entries = scenario_entries()
+    linked, link_error = None, ""
+    if search:
+        try:
+            linked = parse_permalink(search)
+            if linked is not None:  # refused values are reported, not clamped
+                settings_for(linked["scenario"], linked["levers"], linked["seed"], linked["days"])
+        except ScenarioError as problem:
+            linked, link_error = None, f"This link cannot be opened: {problem}"
+    if linked is not None:
+        same = saved is not None and not saved.get("extra") and all(
+            saved.get(key) == linked[key] for key in ("scenario", "levers", "seed", "days")
+        )  # fmt: skip
+        # A reload keeps the address of the link that opened the run: the run this browser has
+        # now (whatever was done since) is the one to bring back, not the link's day 0.
+        opened_by_it = saved is not None and saved.get("link") == search
+        if not same and not opened_by_it:  # a link to another run: open it at day 0
+            run_link.set(search)
+            run_scenario.set(linked["scenario"])
+            run_extra.set(None)
+            run_levers.set(linked["levers"])
+            run_seed.set(linked["seed"])
+            run_days.set(linked["days"])
+            start_run(linked["scenario"], linked["levers"], linked["seed"], linked["days"])
+            return ""
+    if saved and saved.get("scenario") in entries and entries[saved["scenario"]].ok:
+        run_link.set(saved.get("link"))
+        start_run(saved["scenario"], saved["levers"], saved["seed"], saved["days"],
+                  saved.get("extra"), fast_forward=int(saved.get("day") or 0))  # fmt: skip
+        run_extra.set(saved.get("extra"))
+        shown = saved.get("shown") or {}
+        run_scenario.set(shown.get("scenario") or saved["scenario"])
+        run_levers.set(shown.get("levers") or saved["levers"])
+        run_seed.set(shown.get("seed", saved["seed"]))
+        run_days.set(shown.get("days", saved["days"]))
+        return link_error
+    name = default_scenario(entries)
+    if name is None:
+        return link_error or "No valid scenario in the scenario folders."
+    open_scenario(name)
+    return link_error
+
+
+@solara.component
+def Levers(base: Scenario):
+    """The levers of the chosen scenario, each typed, bounded and marked when changed."""
+    lever = run_levers.value
+    original = levers_of(base)
+
+    @guarded
+    def set_lever(key: str, value: Any):
+        run_levers.set({**run_levers.value, key: value})
+        _remember_run()
+
+    trigger, trigger_help = trigger_lever(base)
+
+    def changed_text(key: str) -> str:
+        return " ●" if key in changed_levers(base, lever) else ""
+
+    with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start", "gap": "12px"}):
+        NumberInput(NUMBER_LEVERS["fence"], lever["fence"], lambda v: set_lever("fence", v),
+                    file_value=original["fence"])  # fmt: skip
+        NumberInput(NUMBER_LEVERS["units"], lever["units"], lambda v: set_lever("units", v),
+                    file_value=original["units"])  # fmt: skip
+        NumberInput(NUMBER_LEVERS["deportation"], lever["deportation"],
+                    lambda v: set_lever("deportation", v), file_value=original["deportation"])  # fmt: skip
+        NumberInput(trigger, lever["trigger"], lambda v: set_lever("trigger", v),
+                    file_value=original["trigger"], help_text=trigger_help)  # fmt: skip
+        solara.Select(label="Patrol strategy" + changed_text("strategy"), value=lever["strategy"],
+                      values=list(STRATEGIES), on_value=lambda v: set_lever("strategy", v))  # fmt: skip
+        solara.Switch(label="Lethal force" + changed_text("lethal"), value=bool(lever["lethal"]),
+                      on_value=lambda v: set_lever("lethal", v))  # fmt: skip
+        solara.Switch(label="Trade corridor" + changed_text("corridor"),
+                      value=bool(lever["corridor"]), on_value=lambda v: set_lever("corridor", v))  # fmt: skip
+    with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
+        gates = list(crossing_names())
+        solara.SelectMultiple("Closed gates" + changed_text("closed_gates"),
+                              values=lever["closed_gates"], all_values=gates,
+                              on_value=lambda v: set_lever("closed_gates", v))  # fmt: skip
+        solara.SelectMultiple("Corridor gates (when the corridor is on)"
+                              + changed_text("corridor_gates"),
+                              values=lever["corridor_gates"], all_values=gates,
+                              on_value=lambda v: set_lever("corridor_gates", v))  # fmt: skip
+        solara.SelectMultiple("Sectors left unfenced" + changed_text("unfenced_sectors"),
+                              values=lever["unfenced_sectors"], all_values=sector_names(),
+                              on_value=lambda v: set_lever("unfenced_sectors", v))  # fmt: skip
+    if lever["corridor"] and not lever["corridor_gates"]:
+        solara.Text("No corridor gates chosen: the run has no corridor.", classes=["corridor-off"],
+                    style={"font-size": "12px"})  # fmt: skip
+    elif lever["corridor"]:
+        exempt = sorted(set(lever["corridor_gates"]) & set(lever["closed_gates"]))
+        if exempt and base.corridor.exempt_from_closures:
+            solara.Text(f"Corridor gates stay open whatever the closures: {', '.join(exempt)}.",
+                        style={"font-size": "12px"})  # fmt: skip
+
+
+@solara.component
+def RunPage():
+    """Pick a scenario, set the levers, seed and days, and watch it run."""
+    entries = scenario_entries()
+    tick = solara.use_reactive(0)
+    playing = solara.use_reactive(False)  # Play pressed, Pause not yet
+    looping = solara.use_reactive(False)  # a loop (play or catch-up) is still stepping
+    frame_drawn = solara.use_memo(threading.Event, [])
+    control = run_control()  # kernel-scoped: shared with the loops of an earlier mount
+
+    # Leaving the page (tab switch, closed tab, reload) stops its loops before their next day.
+    solara.use_effect(lambda: control.retire_loops, [])
+
+    router = solara.use_router()
+    solara.use_effect(lambda: restore_or_open(router.search), [])
+
+    @guarded
+    def take_replay():
+        request = replay_request.value
+        if not request:
+            return
+        replay_request.set(None)
+        playing.set(False)
+        if request.get("scenario") in entries:
+            open_scenario(request["scenario"], request.get("seed"), request.get("days"),
+                          request.get("overrides"))  # fmt: skip
+            tick.set(tick.value + 1)
+
+    solara.use_effect(take_replay, [replay_request.value])
+
+    @guarded
+    def reset():
+        control.retire_loops()  # the play loop stops after the day it is computing
+        playing.set(False)
+        if run_scenario.value is None:
+            return
+        if start_run(run_scenario.value, run_levers.value, run_seed.value, run_days.value,
+                     run_extra.value):  # fmt: skip
+            run_notice.set("")
+        tick.set(tick.value + 1)
+
+    @guarded
+    def choose(name: str):
+        if name is None or name == run_scenario.value:
+            return
+        playing.set(False)
+        open_scenario(name)
+        tick.set(tick.value + 1)
+
+    @guarded
+    def step(days: int = 1):
+        try:
+            stepped = control.step(live_model.value, days)  # refused while a loop runs
+        except Exception as problem:  # noqa: BLE001 - a failing run must not take the server down
+            run_error.set(f"the run failed: {type(problem).__name__}")
+            return
+        if stepped:
+            tick.set(tick.value + 1)
+            _remember_run()
+
+    def play_loop():
+        target = live_model.value
+        goal = catch_up_to.value
+        wants_catch_up = target is not None and goal > target.day
+        if target is None or not (playing.value or wants_catch_up):
+            return
+        # One loop at a time: this one retires every earlier loop (of this mount or an earlier
+        # one), which stops before its next day; the model's lock keeps days from overlapping.
+        mine = control.begin_loop(target)
+        closed = _kernel_closed_event()
+        looping.set(True)
+
+        def page_there() -> bool:
+            return (control.is_current(mine) and live_model.value is target
+                    and not closed.is_set())  # fmt: skip
+
+        try:
+            if wants_catch_up:
+
+                def progress(day: int) -> None:
+                    run_notice.set(f"Coming back to day {goal} of this run: day {day} of {goal}…")
+                    tick.set(tick.value + 1)
+
+                progress(target.day)
+                why = catch_up(lambda: control.loop_step(target, mine), lambda: target.day, goal,
+                               page_there, progress)  # fmt: skip
+                if why != "done":
+                    return  # the page left or a Reset replaced the run: nothing more to do
+                run_notice.set("")
+                catch_up_to.set(0)
+                tick.set(tick.value + 1)
+            if not playing.value or not page_there():
+                return
+            run_notice.set("")
+
+            def at_end() -> bool:
+                return not page_there() or target.day >= target.settings.horizon_days
+
+            def day_step() -> None:
+                if control.loop_step(target, mine):
+                    tick.set(tick.value + 1)
+                    _remember_run()
+
+            why = play_days(day_step, lambda: playing.value and page_there(), at_end, frame_drawn)
+            if why == "browser silent":
+                run_notice.set(f"Paused: the page drew nothing for {STALE_AFTER_S:g} s.")
+            if control.is_current(mine):
+                playing.set(False)
+        except Exception as problem:  # noqa: BLE001 - a failing run must not take the server down
+            playing.set(False)
+            if live_model.value is target:
+                catch_up_to.set(0)  # a run that failed is not brought back again
+            run_error.set(f"the run failed: {type(problem).__name__}")
+        finally:
+            control.end_loop(mine)
+            if live_model.value is not target:
+                control.release(target)  # a Reset replaced it while this loop was stepping it
+            looping.set(False)
+
+    solara.use_thread(play_loop, dependencies=[playing.value, catch_up_to.value],
+                      intrusive_cancel=False)  # fmt: skip
+
+    name = run_scenario.value
+    entry = entries.get(name) if name else None
+    model = live_model.value
+    at_end = model is not None and model.day >= model.settings.horizon_days
+    with solara.Column(style={"padding": "8px"}):
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+            solara.v.Select(label="Scenario", v_model=name, items=picker_items(entries),
+                            on_v_model=choose, class_="scenario-picker",
+                            style_="max-width: 640px").key(f"picker-{picker_version.value}")  # fmt: skip
+            solara.Button("Reset", on_click=reset, disabled=entry is None or not entry.ok)
+            solara.Button("Step", on_click=lambda: step(1),
+                          disabled=playing.value or looping.value or model is None or at_end)  # fmt: skip
+            if playing.value or looping.value:  # Play shows again once the last day is drawn
+                solara.Button("Pause", on_click=lambda: playing.set(False),
+                              disabled=not playing.value)  # fmt: skip
+            else:
+                solara.Button("Play", on_click=lambda: playing.set(True),
+                              disabled=model is None or at_end)  # fmt: skip
+        if entry is not None and entry.ok:
+            settings = entry.settings
+            extra = run_extra.value
+            try:
+                base = base_settings(entry, extra)
+            except ScenarioError:
+                base = settings
+            if settings.description:
+                solara.Text(settings.description, style={"font-size": "13px"},
+                            classes=["scenario-description"])  # fmt: skip
+            with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
+                NumberInput(SEED, run_seed.value if run_seed.value is not None else settings.seed,
+                            lambda v: (run_seed.set(v), _remember_run()),
+                            file_value=settings.seed)  # fmt: skip
+                NumberInput(DAYS, run_days.value or settings.horizon_days,
+                            lambda v: (run_days.set(v), _remember_run()),
+                            label=f"Days to run (from {settings.start_date.isoformat()})",
+                            file_value=settings.horizon_days)  # fmt: skip
+            if run_levers.value is not None:
+                Levers(base)
+            events = dated_events(settings)
+            if events:
+                solara.HTML(tag="div", classes=["scenario-events"],
+                            unsafe_innerHTML="Dated events in the file: <ul style='margin:0'>" +
+                            "".join(f"<li>{html.escape(e)}</li>" for e in events) + "</ul>",
+                            style={"font-size": "12px"})  # fmt: skip
+            shown = (name, run_levers.value, run_seed.value, run_days.value, extra)
+            current = applied.value
+            if current is not None:
+                seed_now, days_now = current[2], current[3]
+                same = current == shown
+                overrides = changed_levers(base, current[1] or levers_of(base))
+                point = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                                  for k, v in (current[4] or {}).items())  # fmt: skip
+                note = (f"Running {current[0]}, seed {seed_now}, {days_now} days, "
+                        + (f"with the sweep run's {point}, " if point else "")
+                        + (f"levers changed from the file: {', '.join(overrides)}" if overrides
+                           else "exactly as the file sets it" if not point
+                           else "no lever changed"))  # fmt: skip
+                with solara.Row(style={"align-items": "baseline", "gap": "12px"}):
+                    solara.Text(note + ("" if same else " — changes shown above apply on Reset"),
+                                classes=["run-settings"],
+                                style={"font-size": "12px", "font-weight": "bold"})  # fmt: skip
+                    if not current[4]:  # a design point's overrides are not levers: no link
+                        link = permalink(current[0], base, current[1] or levers_of(base),
+                                         seed_now, days_now)  # fmt: skip
+                        solara.HTML(tag="a", unsafe_innerHTML="Link to this run",
+                                    attributes={"href": link}, classes=["run-permalink"],
+                                    style={"font-size": "12px"})  # fmt: skip
+        if run_notice.value:
+            solara.Warning(run_notice.value, classes=["run-notice"], dense=True)
+        if run_error.value:
+            solara.Error(run_error.value, classes=["run-error"])
+        if model is not None:
+            LiveView(model, tick, on_drawn=lambda _frame: frame_drawn.set(),
+                     playing_now=playing.value)  # fmt: skip
+
+
+def _kernel_closed_event() -> threading.Event:
+    """Set when this page's kernel closes (its tab closed or reloaded); never set outside one."""
+    try:
+        from solara.server import kernel_context
+
+        return kernel_context.get_current_context().closed_event
+    except Exception:  # noqa: BLE001 - outside a server kernel (tests, scripts)
+        return threading.Event()
+
+
+def _on_kernel_start():
+    # When a tab closes, its kernel's models become garbage; give their memory back soon after.
+    return session.release_memory_later
+
+
+solara.lab.on_kernel_start(_on_kernel_start)
+
+
+@solara.component
+def Page():  # noqa: D103 - Solara's entry point
+    solara.Title("borderabm")
+    tab = solara.use_reactive(0)
+    # A replay request from the compare page opens the run page on that exact run.
+    solara.use_effect(lambda: tab.set(0) if replay_request.value else None, [replay_request.value])
+    # The bottom padding keeps the last rows clear of Solara's corner badge.
+    with solara.Column(style={"padding-bottom": "56px"}):
+        solara.HTML(tag="h2", unsafe_innerHTML="borderabm — the Durand Line")
+        with solara.lab.Tabs(value=tab.value, on_value=tab.set):
+            with solara.lab.Tab("Run"):
+                if tab.value == 0:
+                    RunPage()
+            with solara.lab.Tab("Compare"):
+                if tab.value == 1:
+                    ComparePage()

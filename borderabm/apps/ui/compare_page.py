@@ -1,0 +1,718 @@
+"""A Solara page to compare scenarios on common seeds: a scorecard, charts and replayable runs.
+
+The page runs a comparison (2-4 listed scenarios, replicate k of each on the same seed) in a
+background thread, in process (``workers=1``), into a results directory under the configured results
+folder (``$BORDERABM_RESULTS_DIR``, default ``results/``), or opens a saved sweep from that folder.
+Scenario and results names come only from those two folders: nothing typed in the browser becomes a
+path. The work is done by plain functions (:func:`run_comparison`, :func:`load_saved_comparison`) so
+it can be tested and reused without a browser.
+
+Clicking *Replay* on a run sets the module-level reactive :data:`replay_request` to
+``{"scenario": name, "seed": seed, "days": days}`` (plus ``"overrides"`` for a design point of a
+saved sweep that changes parameters) for the map page to pick up. A saved sweep's run is offered
+for replay only when the listed file of its scenario is the one the sweep ran (same sha256);
+otherwise the row says why not.
+
+The form and the last comparison are kernel-scoped, so switching tabs keeps them; the request of
+the last finished comparison is kept per browser session, so a reloaded page asks for it again
+(its runs are in the results folder, so nothing is recomputed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import solara
+
+from borderabm.analysis.compare import compare_table
+from borderabm.apps.ui import session
+from borderabm.apps.ui.run_setup import ScenarioEntry, scenario_entries
+from borderabm.metrics import format_value, metric_label
+from borderabm.scenario import ScenarioError
+
+MIN_SCENARIOS, MAX_SCENARIOS = 2, 4
+MIN_REPLICATES, MAX_REPLICATES = 2, 20
+MIN_DAYS, MAX_DAYS = 30, 730
+DEFAULT_REPLICATES = 5
+DEFAULT_DAYS = 180
+DEFAULT_SEED = 1
+# Fencing against a trade corridor: the reference first, then each policy and both together.
+DEFAULT_SCENARIOS = ("baseline", "fence_full", "trade_corridor", "fence_and_corridor")
+RESULTS_ENV = "BORDERABM_RESULTS_DIR"
+MAX_RUN_ROWS = 200  # rows of the runs table (a big saved sweep would otherwise flood the page)
+CHART_SCENARIOS = 10  # the report's charts draw one colour each for the first ten scenarios
+NEW, SAVED = "New comparison", "Saved results"
+
+# Kernel-scoped (one value per browser tab): switching tabs keeps the form and the last result.
+compare_mode = solara.reactive(NEW)
+compare_chosen = solara.reactive(None)
+compare_reference = solara.reactive(None)
+compare_replicates = solara.reactive(DEFAULT_REPLICATES)
+compare_days = solara.reactive(DEFAULT_DAYS)
+compare_saved_choice = solara.reactive(None)
+last_comparison = solara.reactive(None)  # the last finished ComparisonResult
+
+replay_request = solara.reactive(None)
+"""Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked (with
+``"overrides"``, the design point's parameters, whenever the run's point has any)."""
+
+Progress = Callable[[int, int], None]
+
+# One comparison at a time per results directory (two sessions asking for the same one share it),
+# and one chart at a time (pyplot keeps global state: other pages drawing with pyplot may share it).
+_DIR_LOCKS: dict[Path, threading.Lock] = {}
+_DIR_LOCKS_GUARD = threading.Lock()
+PLOT_LOCK = threading.Lock()
+
+
+class ComparisonError(ValueError):
+    """A comparison that cannot be run or opened; the message is meant for the page."""
+
+
+class ComparisonCancelled(Exception):
+    """The comparison was cancelled between runs (finished runs stay in the store)."""
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: it holds DataFrames
+class ComparisonResult:
+    """What the page shows for a finished comparison."""
+
+    title: str
+    names: list[str]  # scenario names in column order; the first is the reference
+    replicates: int
+    table: pd.DataFrame  # compare_table: scenario, metric, mean, low, high, diff, ... clear
+    scorecard: pd.DataFrame  # "metric" then one text column per scenario
+    runs: pd.DataFrame  # scenario, replicate, seed, days, replay (shipped name or None), metrics
+    results_dir: Path
+    timeseries_png: bytes | None = None
+    cost_effect_png: bytes | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# Inputs ----------------------------------------------------------------------------------------
+def shipped_names() -> list[str]:
+    """Names of the valid scenarios the page may run (shipped, plus ``$BORDERABM_SCENARIOS``)."""
+    return [name for name, entry in scenario_entries().items() if entry.ok]
+
+
+def default_selection(names: Sequence[str]) -> list[str]:
+    """The default scenarios that are shipped, else the first two shipped ones."""
+    chosen = [n for n in DEFAULT_SCENARIOS if n in names]
+    return chosen if len(chosen) >= MIN_SCENARIOS else list(names[:MIN_SCENARIOS])
+
+
+def results_root() -> Path:
+    """The folder holding results directories: ``$BORDERABM_RESULTS_DIR`` or ``results/``."""
+    return Path(os.environ.get(RESULTS_ENV) or "results")
+
+
+def saved_sweeps() -> list[str]:
+    """Names of the results directories (with a manifest) directly under the results folder."""
+    root = results_root()
+    if not root.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if not p.name.startswith(".") and p.is_dir() and (p / "manifest.json").is_file()
+    )
+
+
+def saved_sweep_dir(name: str) -> Path:
+    """The results directory of a listed saved sweep (any other name is refused)."""
+    if name not in saved_sweeps() or Path(name).name != name:
+        raise ComparisonError(f"no saved results named {name!r} in the results folder")
+    return results_root() / name
+
+
+def check_request(names: Sequence[str], replicates: int, days: int) -> list[str]:
+    """Problems with a comparison request, as lines for the page (none: it may run)."""
+    problems = []
+    shipped = shipped_names()
+    entries = scenario_entries()
+    broken = [n for n in names if n in entries and not entries[n].ok]
+    problems += [f"{n}.toml: {entries[n].problem}" for n in broken]
+    unknown = [n for n in names if n not in shipped and n not in broken]
+    if unknown:
+        problems.append(
+            f"not a shipped scenario: {', '.join(map(repr, unknown))} "
+            f"(shipped: {', '.join(shipped) or 'none'})"
+        )
+    if len(set(names)) != len(names):
+        problems.append("each scenario may be chosen once")
+    if not MIN_SCENARIOS <= len(names) <= MAX_SCENARIOS:
+        problems.append(f"choose {MIN_SCENARIOS} to {MAX_SCENARIOS} scenarios (got {len(names)})")
+    if not MIN_REPLICATES <= replicates <= MAX_REPLICATES:
+        problems.append(
+            f"replicates must be {MIN_REPLICATES} to {MAX_REPLICATES} (got {replicates})"
+        )
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        problems.append(f"days must be {MIN_DAYS} to {MAX_DAYS} (got {days})")
+    return problems
+
+
+# Work ------------------------------------------------------------------------------------------
+def run_comparison(
+    names: Sequence[str],
+    replicates: int,
+    days: int,
+    progress: Progress | None = None,
+    *,
+    seed: int = DEFAULT_SEED,
+    cancel: threading.Event | None = None,
+) -> ComparisonResult:
+    """Run shipped scenarios on common seeds (in this process) and build what the page shows.
+
+    Runs go to ``<results folder>/ui-compare-...``, named after the request, so asking again for the
+    same comparison reuses (or completes) the stored runs.
+
+    Args:
+        names: Shipped scenario names; the first is the reference for the differences.
+        replicates: Runs per scenario; replicate k uses seed + k - 1.
+        days: Days to simulate.
+        progress: Called with (runs done, runs in total) at the start and after every run.
+        seed: Seed of the first replicate.
+        cancel: When set, the comparison stops after the run in progress.
+
+    Raises:
+        ComparisonError: For a request out of bounds, a scenario that cannot be loaded or a store
+            that cannot be used.
+        ComparisonCancelled: When ``cancel`` was set.
+    """
+    from borderabm.experiments.store import ResultsStore, StoreError
+    from borderabm.experiments.sweep import comparison_sweep
+    from borderabm.experiments.sweep_runs import run_sweep
+
+    names = [str(n) for n in names]
+    problems = check_request(names, int(replicates), int(days))
+    if problems:
+        raise ComparisonError("; ".join(problems))
+    entries = scenario_entries()
+    try:
+        sweep = comparison_sweep([entries[n].path for n in names], replicates, seed, days)
+    except ScenarioError as error:
+        raise ComparisonError(str(error)) from None
+    label = f"ui-{sweep.spec.name}-r{replicates}-d{days}-s{seed}-{sweep.source_sha256[:10]}"
+    store = ResultsStore(results_root() / label)
+    ids = {run.run_id for run in sweep.runs}
+    total = len(sweep.runs)
+    report = progress or (lambda done, total: None)
+
+    with _dir_lock(store.root):
+        done = {"n": len(store.done() & ids)}
+        report(done["n"], total)
+
+        def on_done(_result: dict) -> None:
+            done["n"] += 1
+            report(min(done["n"], total), total)
+            if cancel is not None and cancel.is_set():
+                raise ComparisonCancelled(f"cancelled after {done['n']} of {total} runs")
+
+        if cancel is not None and cancel.is_set():
+            raise ComparisonCancelled("cancelled before the first run")
+        try:
+            run_sweep(sweep, store, workers=1, on_done=on_done)
+        except StoreError as error:
+            raise ComparisonError(str(error)) from None
+        except OSError as error:
+            raise ComparisonError(
+                f"{store.root.name}: cannot write results ({error.strerror or 'error'})"
+            ) from None
+    files = {name: Path(path) for name, (path, _) in sweep.scenario_files.items()}
+    replay = {name: path.stem for name, path in files.items()}
+    title = "Comparison: " + " vs ".join(sweep.scenario_files)
+    return _result(store, list(sweep.scenario_files), title, replay)
+
+
+def load_saved_comparison(name: str, progress: Progress | None = None) -> ComparisonResult:
+    """Compare the runs of a saved sweep in the results folder (as ``compare --sweep`` does).
+
+    Raises:
+        ComparisonError: For a name not listed by :func:`saved_sweeps` or a sweep with no runs.
+    """
+    from borderabm.experiments.store import ResultsStore
+
+    store = ResultsStore(saved_sweep_dir(name))
+    manifest = store.manifest() or {}
+    runs = store.runs()
+    if runs.empty:
+        raise ComparisonError(f"{name}: no finished runs yet")
+    if progress is not None:
+        progress(len(runs), len(runs))
+    entries = scenario_entries()
+    replay, refused = {}, {}
+    for scenario, entry in (manifest.get("scenarios") or {}).items():
+        entry = entry if isinstance(entry, dict) else {}
+        path = Path(str(entry.get("file", "")))
+        why = replay_refusal(entry, entries.get(path.stem))
+        if why:
+            refused[scenario] = why
+        else:
+            replay[scenario] = path.stem
+    # The sweep's own scenario order (its first scenario is the reference), then design points.
+    listed = list(manifest.get("scenarios") or {})
+    rank = {scenario: index for index, scenario in enumerate(listed)}
+    runs = runs.sort_values(
+        ["scenario", "point", "replicate"],
+        key=lambda c: c.map(lambda s: (rank.get(s, len(rank)), s)) if c.name == "scenario" else c,
+    ).reset_index(drop=True)
+    # A replay applies the run's design point (its overrides) whenever the point has any, even
+    # for a sweep of a single point; several points are labelled "scenario@point".
+    points = (manifest.get("design") or {}).get("points") or []
+    several = runs["point"].nunique() > 1
+    labels = runs["scenario"] + "@" + runs["point"].astype(str) if several else runs["scenario"]
+    overrides: dict[str, dict] = {}
+    point_replay, point_refused = {}, {}
+    for label, scenario, point in zip(labels, runs["scenario"], runs["point"], strict=True):
+        if scenario not in replay:
+            point_refused[label] = refused.get(scenario, "its scenario is not in the manifest")
+        elif 0 <= int(point) < len(points) and isinstance(points[int(point)], dict):
+            point_replay[label] = replay[scenario]
+            if points[int(point)]:
+                overrides[label] = dict(points[int(point)])
+        elif points:  # a point the manifest does not describe cannot be reproduced
+            point_refused[label] = "its design point is not in the manifest"
+        else:
+            point_replay[label] = replay[scenario]
+    runs["scenario"] = labels
+    replay, refused = point_replay, point_refused
+    order = list(dict.fromkeys(runs["scenario"]))
+    if len(order) < 2:
+        raise ComparisonError(f"{name}: only one scenario ({order[0]}); nothing to compare")
+    title = f"Saved results {name}: " + " vs ".join(order)
+    return _result(store, order, title, replay, runs, overrides, refused)
+
+
+def replay_refusal(recorded: dict, listed: ScenarioEntry | None) -> str:
+    """Why a saved sweep's scenario cannot be replayed exactly ("" when it can).
+
+    A replay runs the listed file of the same name; it reproduces the sweep's runs only if that
+    file is byte for byte the one the sweep ran (the manifest records its sha256).
+
+    Args:
+        recorded: The manifest's entry for the scenario: ``{"file": path, "sha256": digest}``.
+        listed: The listed scenario file of the same name, if any.
+    """
+    if listed is None:
+        return "no scenario of that name is listed"
+    if not listed.ok:
+        return "its scenario file is not valid now"
+    digest = recorded.get("sha256")
+    if not isinstance(digest, str) or not digest:
+        return "the sweep did not record its scenario file's checksum"
+    try:
+        now = hashlib.sha256(listed.path.read_bytes()).hexdigest()
+    except OSError:
+        return "its scenario file cannot be read"
+    if now != digest:
+        return "its scenario file changed since the sweep"
+    return ""
+
+
+def _dir_lock(path: Path) -> threading.Lock:
+    key = path.resolve()
+    with _DIR_LOCKS_GUARD:
+        return _DIR_LOCKS.setdefault(key, threading.Lock())
+
+
+def _result(
+    store,
+    order: list[str],
+    title: str,
+    replay: dict[str, str],
+    runs: pd.DataFrame | None = None,
+    overrides: dict[str, dict] | None = None,
+    refused: dict[str, str] | None = None,
+) -> ComparisonResult:
+    runs = store.runs() if runs is None else runs
+    runs = runs[runs["scenario"].isin(order)]
+    runs = runs.set_index("scenario").loc[order].reset_index()
+    table = compare_table(runs)
+    replicates = int(runs.groupby("scenario").size().min())
+    notes: list[str] = []
+    series = store.series()
+    if series.empty:
+        notes.append("No daily series stored for these runs: the time-series chart is not shown.")
+    else:
+        series = series.merge(runs[["run_id", "scenario"]], on="run_id")
+    if len(order) > CHART_SCENARIOS:
+        notes.append(f"The charts show the first {CHART_SCENARIOS} of {len(order)} scenarios.")
+    if len(runs) > MAX_RUN_ROWS:
+        notes.append(f"The runs table lists the first {MAX_RUN_ROWS} of {len(runs)} runs.")
+    timeseries_png, cost_effect_png = charts(runs, None if series.empty else series)
+    listing = runs[["scenario", "replicate", "seed"]].copy()
+    listing["days"] = runs["days"].astype(int) if "days" in runs else None
+    # Object columns: pandas' string dtype would turn None into NaN, which is truthy.
+    listing["replay"] = pd.Series([replay.get(s) for s in runs["scenario"]], dtype=object,
+                                  index=listing.index)  # fmt: skip
+    listing["overrides"] = [(overrides or {}).get(s) for s in runs["scenario"]]
+    listing["replay_refused"] = [(refused or {}).get(s, "") for s in runs["scenario"]]
+    for metric in ("attacks", "militant_crossings", "formal_trade_usd"):
+        if metric in runs:
+            listing[metric] = runs[metric].to_numpy()
+    return ComparisonResult(
+        title=title,
+        names=order,
+        replicates=replicates,
+        table=table,
+        scorecard=scorecard(table),
+        runs=listing.reset_index(drop=True),
+        results_dir=store.root,
+        timeseries_png=timeseries_png,
+        cost_effect_png=cost_effect_png,
+        notes=notes,
+    )
+
+
+def charts(runs: pd.DataFrame, series: pd.DataFrame | None) -> tuple[bytes | None, bytes]:
+    """PNG bytes of the time-series chart (None without series) and the cost-vs-effect chart."""
+    from borderabm.report.compare import cost_effect_chart, time_series_chart
+
+    with PLOT_LOCK, tempfile.TemporaryDirectory(prefix="borderabm-ui-") as folder:
+        out = Path(folder)
+        timeseries = None
+        if series is not None:
+            timeseries = time_series_chart(series, runs, out / "timeseries.png").read_bytes()
+        cost_effect = cost_effect_chart(runs, out / "cost_effect.png").read_bytes()
+    return timeseries, cost_effect
+
+
+# Presentation ----------------------------------------------------------------------------------
+def without_server_paths(message: str) -> str:
+    """A message for the page with the server's folders named, not spelled out."""
+    folders = [(results_root(), "results folder")]
+    folders += [(entry.path.parent, "scenarios folder") for entry in scenario_entries().values()]
+    for folder, name in folders:
+        for spelled in {str(folder.resolve()), str(folder)} - {"", "."}:
+            message = message.replace(spelled + os.sep, f"{name}: ").replace(spelled, name)
+    return message
+
+
+def scorecard(table: pd.DataFrame) -> pd.DataFrame:
+    """Metric rows x scenario columns: ``mean [low – high]``, then ``Δ ... ✱`` on a second line.
+
+    Δ is the paired difference against the first scenario with its 95% interval; ✱ marks a clear
+    difference (the interval excludes zero).
+    """
+    names = list(dict.fromkeys(table["scenario"]))
+    lookup = table.set_index(["scenario", "metric"])
+    rows = []
+    for metric in dict.fromkeys(table["metric"]):
+        row = {"metric": metric_label(metric)}
+
+        def shown(value: float, signed: bool = False, metric: str = metric) -> str:
+            text = format_value(metric, float(value))
+            return "+" + text if signed and value > 0 else text
+
+        for index, name in enumerate(names):
+            cell = lookup.loc[(name, metric)]
+            text = f"{shown(cell['mean'])} [{shown(cell['low'])} – {shown(cell['high'])}]"
+            if index:
+                low, high = shown(cell["diff_low"], True), shown(cell["diff_high"], True)
+                mark = " ✱" if cell["clear"] else ""
+                text += f"\nΔ {shown(cell['diff'], True)} [{low} – {high}]{mark}"
+            row[name] = text
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["metric", *names])
+
+
+def scorecard_html(frame: pd.DataFrame) -> str:
+    """The scorecard as an HTML table (every text escaped), header cell ``metric`` first."""
+    head = "".join(f'<th scope="col">{html.escape(str(c))}</th>' for c in frame.columns)
+    body = "".join(
+        "<tr>"
+        + f'<th scope="row">{html.escape(str(row.iloc[0]))}</th>'
+        + "".join(
+            "<td>" + "<br>".join(html.escape(line) for line in str(v).split("\n")) + "</td>"
+            for v in row.iloc[1:]
+        )
+        + "</tr>"
+        for _, row in frame.iterrows()
+    )
+    cells = "border:1px solid #ccc;padding:4px 8px;text-align:right;vertical-align:top"
+    return (
+        f"<style>.compare-scorecard th,.compare-scorecard td{{{cells}}}"
+        ".compare-scorecard th:first-child{text-align:left}</style>"
+        '<table class="compare-scorecard" aria-label="scorecard" '
+        'style="border-collapse:collapse;font-size:13px">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+# Components ------------------------------------------------------------------------------------
+@solara.component
+def Figure(png: bytes, label: str, testid: str):
+    """A chart: ``solara.Image`` in a ``<figure role="img">`` named by ``label``, with a caption."""
+    with solara.v.Html(
+        tag="figure",
+        attributes={"role": "img", "aria-label": label, "title": label, "data-testid": testid},
+        class_=testid,
+        style_="margin:0",
+    ):
+        solara.Image(png, format="png", width="100%", classes=[testid + "-image"])
+        solara.v.Html(tag="figcaption", children=[label], style_="font-size:12px;color:#555")
+
+
+def _cell(tag: str, *children, **kwargs):
+    return solara.v.Html(tag=tag, children=list(children), **kwargs)
+
+
+def _heading(tag: str, text: str):
+    """A heading whose text stays text (names from the results folder are never parsed)."""
+    return _cell(tag, text, style_="margin:12px 0 4px")
+
+
+@solara.component
+def RunsTable(result: ComparisonResult):
+    """Every run (scenario, replicate, seed, days, key metrics), each with a Replay button."""
+    runs = result.runs
+    fixed = ("scenario", "replicate", "seed", "days", "replay", "overrides", "replay_refused")
+    metrics = [c for c in runs.columns if c not in fixed]
+    columns = ["scenario", "replicate", "seed", "days", *metrics, "replay"]
+
+    def replay(name: str, seed: int, days: int | None, overrides: dict | None):
+        request = {"scenario": name, "seed": int(seed), "days": days}
+        if overrides:
+            request["overrides"] = dict(overrides)
+        replay_request.set(request)
+
+    with solara.v.Html(tag="table", class_="compare-runs", attributes={"aria-label": "runs"},
+                       style_="border-collapse:collapse;font-size:13px"):  # fmt: skip
+        with _cell("thead"), _cell("tr"):
+            for column in columns:
+                _cell("th", metric_label(column) if column in metrics else column,
+                      attributes={"scope": "col"}, style_="padding:2px 8px")  # fmt: skip
+        with _cell("tbody"):
+            for row in runs.head(MAX_RUN_ROWS).itertuples(index=False):
+                days = None if pd.isna(row.days) else int(row.days)
+                with _cell("tr"):
+                    _cell("td", str(row.scenario), style_="padding:2px 8px")
+                    _cell("td", str(int(row.replicate) + 1), style_="padding:2px 8px")
+                    _cell("td", str(int(row.seed)), style_="padding:2px 8px")
+                    _cell("td", "" if days is None else str(days), style_="padding:2px 8px")
+                    for metric in metrics:
+                        exact = float(getattr(row, metric))
+                        _cell("td", format_value(metric, exact),
+                              style_="padding:2px 8px;text-align:right",
+                              attributes={"data-metric": metric, "data-value": repr(exact)})  # fmt: skip
+                    with _cell("td", style_="padding:2px 8px"):
+                        if row.replay:
+                            name = f"Replay {row.scenario} seed {int(row.seed)}"
+                            solara.Button(
+                                "Replay",
+                                on_click=lambda n=row.replay, s=row.seed, d=days, o=row.overrides: (
+                                    replay(n, s, d, o)
+                                ),
+                                small=True,
+                                outlined=True,
+                                classes=["compare-replay"],
+                                attributes={"aria-label": name, "title": name},
+                            )
+                        elif row.replay_refused:
+                            solara.Text(f"no replay: {row.replay_refused}",
+                                        classes=["compare-no-replay"],
+                                        style={"font-size": "12px"})  # fmt: skip
+                        else:
+                            solara.Text("—")
+
+
+@solara.component
+def ComparisonView(result: ComparisonResult):
+    """Scorecard, charts and runs of a finished comparison, each under its own heading."""
+    with solara.Column(classes=["compare-results"]):
+        _heading("h3", result.title)
+        solara.Text(
+            f"{result.replicates} replicates per scenario on common seeds; saved as "
+            f"{result.results_dir.name} in the results folder"
+        )
+        for note in result.notes:
+            solara.Info(note)
+        _heading("h4", "Scorecard")
+        solara.Text(
+            "Each cell: mean [95% interval]; Δ = paired difference against "
+            f"{result.names[0]} [95% interval]; ✱ = the interval excludes zero."
+        )
+        solara.FileDownload(
+            lambda: result.table.to_csv(index=False),
+            filename=f"{result.results_dir.name}-table.csv",
+            label="Download the comparison table (CSV)",
+            mime_type="text/csv",
+        )
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=scorecard_html(result.scorecard),
+            classes=["compare-table"],
+            attributes={"data-testid": "compare-table"},
+        )
+        if result.timeseries_png is not None:
+            _heading("h4", "Over time (mean of replicates with 95% band)")
+            Figure(
+                result.timeseries_png,
+                "Time series: mean of replicates with 95% band per scenario",
+                "compare-timeseries",
+            )
+        if result.cost_effect_png is not None:
+            _heading("h4", "Cost against effect (mean and 95% interval)")
+            Figure(
+                result.cost_effect_png,
+                "Cost against effect: policy cost vs attacks, formal trade, militant crossings",
+                "compare-cost-effect",
+            )
+        _heading("h4", "Runs")
+        solara.Text("Replay a run to watch it on the map (same scenario, seed and days).")
+        RunsTable(result)
+
+
+@solara.component
+def ComparePage():
+    """Choose 2-4 scenarios (or a saved sweep), run in the background, show the comparison."""
+    names = shipped_names()
+    mode, chosen, reference = compare_mode, compare_chosen, compare_reference
+    replicates, days, saved_choice = compare_replicates, compare_days, compare_saved_choice
+    job = solara.use_reactive(None)  # (generation, kind, arguments): a new value starts the work
+    progress = solara.use_reactive((0, 0))
+
+    def restore():
+        # A reloaded page asks again for the comparison it showed (the stored runs are reused).
+        if last_comparison.value is not None or job.value is not None:
+            return
+        form = session.recall("compare_form")
+        if form:
+            mode.set(form["mode"])
+            chosen.set(list(form["chosen"]))
+            reference.set(form["reference"])
+            replicates.set(form["replicates"])
+            days.set(form["days"])
+            saved_choice.set(form["saved_choice"])
+        asked = session.recall("comparison")
+        if asked:
+            job.set((1, asked[0], tuple(asked[1])))
+
+    solara.use_effect(restore, [])
+
+    picked = default_selection(names) if chosen.value is None else chosen.value
+    selection = [n for n in picked if n in names]
+    first = reference.value if reference.value in selection else (selection or [None])[0]
+    order = [first, *[n for n in selection if n != first]] if first else []
+    request_problems = check_request(order, replicates.value, days.value)
+    saved = saved_sweeps()
+    current = job.value
+
+    def work(cancel: threading.Event):
+        if current is None:
+            return None
+        _, kind, arguments = current
+        report = lambda done, total: progress.set((done, total))  # noqa: E731
+        try:
+            if kind == NEW:
+                return run_comparison(*arguments, report, cancel=cancel)
+            return load_saved_comparison(*arguments, report)
+        except ComparisonCancelled:
+            return None
+
+    result = solara.use_thread(work, dependencies=[current], intrusive_cancel=False)
+    busy = current is not None and result.state in (
+        solara.ResultState.STARTING,
+        solara.ResultState.WAITING,
+        solara.ResultState.RUNNING,
+    )
+
+    def keep_result():
+        if result.value is not None and result.state == solara.ResultState.FINISHED and current:
+            last_comparison.set(result.value)
+            session.remember("comparison", (current[1], list(current[2])))
+
+    solara.use_effect(keep_result, [result.value, result.state])
+
+    def start(kind: str, arguments: tuple):
+        session.remember("compare_form", {"mode": mode.value, "chosen": list(selection),
+                                          "reference": reference.value,
+                                          "replicates": replicates.value, "days": days.value,
+                                          "saved_choice": saved_choice.value})  # fmt: skip
+        progress.set((0, 0))
+        generation = current[0] + 1 if current else 1
+        job.set((generation, kind, arguments))
+
+    with solara.Column(classes=["compare-page"], style={"padding": "12px"}):
+        _heading("h2", "Compare scenarios")
+        solara.ToggleButtonsSingle(value=mode, values=[NEW, SAVED], classes=["compare-mode"])
+        if mode.value == NEW:
+            with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+                solara.SelectMultiple(
+                    f"Scenarios ({MIN_SCENARIOS}-{MAX_SCENARIOS})",
+                    values=selection,
+                    all_values=names,
+                    on_value=chosen.set,
+                    classes=["compare-scenarios"],
+                    style={"min-width": "420px"},
+                )
+                solara.Select(
+                    "Reference (Δ against)",
+                    values=selection,
+                    value=first,
+                    on_value=reference.set,
+                    classes=["compare-reference"],
+                )
+            with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
+                with solara.Column(classes=["compare-replicates"], style={"min-width": "260px"}):
+                    solara.SliderInt(
+                        "Replicates", value=replicates, min=MIN_REPLICATES, max=MAX_REPLICATES
+                    )
+                solara.Text(str(replicates.value), style={"min-width": "2em"})
+                with solara.Column(classes=["compare-days"], style={"min-width": "260px"}):
+                    solara.SliderInt("Days", value=days, min=MIN_DAYS, max=MAX_DAYS, step=10)
+                solara.Text(str(days.value), style={"min-width": "3em"})
+                solara.Button(
+                    "Run comparison",
+                    on_click=lambda: start(NEW, (tuple(order), replicates.value, days.value)),
+                    disabled=busy or bool(request_problems),
+                    color="primary",
+                    classes=["compare-run"],
+                )
+            for problem in request_problems:
+                solara.Error(problem, classes=["compare-input-error"])
+        else:
+            if not saved:
+                solara.Info(f"No saved results in the results folder yet (set ${RESULTS_ENV}).")
+            with solara.Row(style={"align-items": "center"}):
+                solara.Select(
+                    "Results directory",
+                    values=saved,
+                    value=saved_choice.value if saved_choice.value in saved else None,
+                    on_value=saved_choice.set,
+                    classes=["compare-saved"],
+                )
+                solara.Button(
+                    "Open saved results",
+                    on_click=lambda: start(SAVED, (saved_choice.value,)),
+                    disabled=busy or saved_choice.value not in saved,
+                    color="primary",
+                    classes=["compare-open"],
+                )
+
+        if busy:
+            done, total = progress.value
+            with solara.Row(classes=["compare-progress"], style={"align-items": "center"}):
+                solara.Text(f"Runs done: {done} / {total}" if total else "Preparing runs…")
+                solara.Button("Cancel", on_click=result.cancel, text=True)
+            solara.ProgressLinear(done / total * 100 if total else True)
+        if result.state == solara.ResultState.ERROR and result.error is not None:
+            error = result.error
+            message = str(error) if isinstance(error, ComparisonError) else (
+                f"The comparison failed: {type(error).__name__}: {error}"
+            )  # fmt: skip
+            solara.Error(without_server_paths(message), classes=["compare-error"])
+        elif result.state == solara.ResultState.CANCELLED and current is not None:
+            solara.Warning("Cancelled; finished runs are kept and reused next time.")
+        if result.value is not None and result.state != solara.ResultState.ERROR:
+            ComparisonView(result.value)
+        elif last_comparison.value is not None and not busy:
+            ComparisonView(last_comparison.value)

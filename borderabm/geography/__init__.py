@@ -1,5 +1,0 @@
-"""The world: the Durand Line and its belt on a projected grid, with terrain and named features."""
-
-from borderabm.geography.world import COUNTRIES, World, build_world
-
-__all__ = ["COUNTRIES", "World", "build_world"]

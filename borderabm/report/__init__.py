@@ -1,0 +1,1 @@
+"""Presentation: tables, charts, maps and Markdown/HTML reports made from analysis results."""

@@ -1,0 +1,322 @@
+"""The validation report: a console table and a one-page Markdown and HTML report.
+
+The page states every fact in words with its source, the effect sizes and verdicts, the replicate
+count and seeds, and the model version and git revision that produced them.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from borderabm.analysis.compare import short_number
+from borderabm.analysis.validation.facts import MECHANISM_CHECK, STYLIZED_FACT
+from borderabm.analysis.validation.stats import ALPHA, format_p
+from borderabm.analysis.validation.suite import FactResult, ValidationRun
+from borderabm.experiments.store import atomic_write
+
+MARKDOWN_NAME = "validation.md"
+HTML_NAME = "validation.html"
+LEFT_COLUMNS = ("fact", "kind")
+ARROWS = {"increase": "↑ increase", "decrease": "↓ decrease"}
+METHOD = (
+    "Each fact is a paired experiment: replicate *k* of the control and of the treatment run on "
+    "the same seed (common random numbers; each agent kind has its own random stream), so the "
+    "comparison is made on the same luck. The test is a one-sided Wilcoxon signed-rank test of "
+    "the paired differences (treatment − control) in the expected direction at 95% confidence "
+    f"(α = {ALPHA}); a fact passes when p < α and the mean difference has the expected sign. "
+    "Wilcoxon rather than a paired t-test because the metrics are yearly counts of rare events "
+    "and sums of skewed trade values whose differences need not be normal, and because CI runs "
+    "the suite on few replicates, where normality cannot be checked; the signed-rank test only "
+    "assumes that, without an effect, the differences are symmetric about zero (exact for up to "
+    "50 pairs without ties; zero differences are dropped). The effect is the mean paired "
+    "difference with its Student-t 95% interval; the relative change is that mean over the "
+    "control's mean (n/a when the control's mean is 0)."
+)
+KINDS = (
+    "A *stylized fact* is a claim about the world the model could get wrong: the lever reaches "
+    "the metric through agents' choices that could offset it. A *mechanism check* holds largely "
+    "by construction (it tests that a rule works as configured); it must pass, but it is not "
+    "evidence that the model reproduces the world, so it is counted apart."
+)
+
+
+def verdict(result: FactResult) -> str:
+    """PASS / FAIL, or how a known failure came out."""
+    if result.fact.known_failure is not None:
+        return "known failure: passes now" if result.passed else "known failure"
+    return "PASS" if result.passed else "FAIL"
+
+
+def effect_text(result: FactResult) -> str:
+    """The mean paired difference with its 95% interval."""
+    e = result.effect
+    low, high = short_number(e.diff_low, signed=True), short_number(e.diff_high, signed=True)
+    return f"{short_number(e.diff_mean, signed=True)} [{low}, {high}]"
+
+
+def relative_text(result: FactResult) -> str:
+    """The relative change, as a signed percentage."""
+    relative = result.effect.relative_change
+    return "n/a" if relative is None else f"{relative:+.1%}"
+
+
+def table_rows(run: ValidationRun) -> list[dict[str, str]]:
+    """One row of text per fact, for the console and the report."""
+    rows = []
+    for number, result in enumerate(run.results, start=1):
+        e = result.effect
+        rows.append(
+            {
+                "#": str(number),
+                "fact": result.fact.id,
+                "kind": result.fact.kind,
+                "expected": ARROWS[result.fact.expected],
+                "control": short_number(e.control_mean),
+                "treatment": short_number(e.treatment_mean),
+                "effect [95% CI]": effect_text(result),
+                "relative": relative_text(result),
+                "p": format_p(e.p_value),
+                "result": verdict(result),
+            }
+        )
+    return rows
+
+
+def headline(run: ValidationRun) -> str:
+    """One line: how many stylized facts and mechanism checks pass, and the known failures."""
+    parts = []
+    kinds = ((STYLIZED_FACT, run.stylized_results), (MECHANISM_CHECK, run.mechanism_results))
+    for kind, results in kinds:
+        if results:
+            passed = sum(r.passed for r in results)
+            parts.append(f"{passed} of {len(results)} {kind}s pass")
+    known = len(run.results) - len(run.expected_results)
+    if known:
+        parts.append(f"{known} known failure{'s' if known > 1 else ''} (reported, not counted)")
+    return "; ".join(parts)
+
+
+def _horizons(run: ValidationRun) -> str:
+    days = sorted({r.days for r in run.results})
+    text = ", ".join(f"{d}" for d in days) + " days"
+    return text + (" (per fact, below)" if len(days) > 1 else "")
+
+
+def _time(stamp: str) -> str:
+    """An ISO 8601 UTC stamp as ``2025-11-23 08:44:55``."""
+    return stamp.replace("T", " ").removesuffix("+00:00")
+
+
+def _revision(run: ValidationRun) -> str:
+    env = run.environment
+    revision = env.get("git_revision") or "unknown"
+    state = env.get("git_state")
+    return f"{revision[:12]}" + (f" ({state})" if state else "")
+
+
+def _context_lines(run: ValidationRun) -> list[tuple[str, str]]:
+    env = run.environment
+    seeds = run.seeds
+    return [
+        (
+            "Model",
+            f"borderabm {env.get('borderabm', '?')}, git revision {_revision(run)}, model code "
+            f"sha256 {env.get('model_code_sha256', '?')[:16]} (kept runs are reused only by "
+            "the same code)",
+        ),
+        (
+            "Software",
+            f"Python {env.get('python', '?')}, Mesa {env.get('mesa', '?')}, "
+            f"numpy {env.get('numpy', '?')}, pandas {env.get('pandas', '?')}",
+        ),
+        (
+            "Replicates",
+            f"{run.replicates} paired replicates per fact, seeds {seeds[0]}–{seeds[-1]} "
+            "(replicate k of control and treatment share a seed)",
+        ),
+        ("Horizon", _horizons(run)),
+        (
+            "Run",
+            f"{_time(run.started)} – {_time(run.finished)} UTC, {run.seconds:,.0f} s on "
+            f"{run.workers} "
+            f"worker{'s' if run.workers > 1 else ''}; {run.runs_total} runs "
+            f"({run.runs_executed} executed, {run.runs_total - run.runs_executed} reused)",
+        ),
+    ]
+
+
+def _bonferroni_line(run: ValidationRun) -> str:
+    expected = run.expected_results
+    if not expected:
+        return ""
+    threshold = ALPHA / len(expected)
+    strict = sum(r.effect.p_value < threshold and r.effect.direction_ok for r in expected)
+    return (
+        f"Each fact is its own directional claim, so each is tested at α = {ALPHA}. With a "
+        f"Bonferroni correction for the {len(expected)} facts (α = {threshold:.2g}), {strict} "
+        f"of {len(expected)} would still pass."
+    )
+
+
+def _command(run: ValidationRun) -> str:
+    return (
+        f"borderabm validate-model --replicates {run.replicates} --seed {run.seeds[0]} "
+        "--workers 1 --out DIR"
+    )
+
+
+# Markdown -----------------------------------------------------------------------------------------
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(run: ValidationRun) -> str:
+    """The report as Markdown."""
+    lines = ["# borderabm validation: stylized facts", "", f"**{headline(run)}.**", ""]
+    lines += [f"- **{label}:** {value}" for label, value in _context_lines(run)]
+    lines += ["", "## Results", ""]
+    rows = table_rows(run)
+    header = list(rows[0]) if rows else []
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "|".join("---" if h in LEFT_COLUMNS else "---:" for h in header) + "|")
+    for row in rows:
+        lines.append("| " + " | ".join(_md_cell(row[h]) for h in header) + " |")
+    lines += [
+        "",
+        "Control and treatment: means over the replicates. Effect: mean paired difference "
+        "(treatment − control) with its 95% interval. p: one-sided Wilcoxon signed-rank test.",
+        "",
+        KINDS,
+        "",
+        "## The facts",
+        "",
+    ]
+    for number, result in enumerate(run.results, start=1):
+        fact = result.fact
+        source = fact.source
+        quote = f': "{source.quote}"' if source.quote else ""
+        note = f" {source.note}" if source.note else ""
+        lines += [
+            f"{number}. **{fact.id}** ({fact.kind}) — {fact.statement}",
+            f"   - *Source:* {source.citation}{quote}.{note}",
+            f"   - *Control:* {fact.control.describe()}. *Treatment:* {fact.treatment.describe()}.",
+            f"   - *Metric:* {fact.metric.describe()}; expected to {fact.expected}; "
+            f"{result.days} days.",
+        ]
+        if fact.mechanism:
+            lines.append(f"   - *Why it holds by construction:* {fact.mechanism}")
+        if fact.known_failure:
+            lines.append(f"   - *Known failure:* {fact.known_failure}")
+    lines += ["", "## Method", "", METHOD, "", _bonferroni_line(run), ""]
+    lines += ["## Reproduce", "", "```bash", _command(run), "```", ""]
+    return "\n".join(lines)
+
+
+# HTML -----------------------------------------------------------------------------------------
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; color: #222;
+       line-height: 1.4; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.9em; width: 100%; }
+th, td { border-bottom: 1px solid #e4e4e4; padding: 4px 8px; text-align: right; }
+th { background: #f5f5f5; }
+td.fact, th.fact { text-align: left; font-family: ui-monospace, monospace; }
+.PASS { color: #17692b; font-weight: 600; }
+.FAIL { color: #b3261e; font-weight: 600; }
+.known { color: #8a5a00; }
+.headline { font-size: 1.1em; font-weight: 600; }
+.context { font-size: 0.9em; color: #444; }
+ol li { margin-bottom: 0.6em; }
+.small { font-size: 0.9em; color: #444; }
+code, pre { font-family: ui-monospace, monospace; background: #f5f5f5; padding: 0 3px; }
+"""
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def html_page(run: ValidationRun) -> str:
+    """The report as one self-contained HTML page."""
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        "<title>borderabm validation: stylized facts</title>",
+        f"<style>{STYLE}</style></head><body>",
+        "<h1>borderabm validation: stylized facts</h1>",
+        f'<p class="headline">{_e(headline(run))}.</p>',
+        '<ul class="context">',
+    ]
+    parts += [f"<li><b>{_e(label)}:</b> {_e(value)}</li>" for label, value in _context_lines(run)]
+    parts += ["</ul>", "<h2>Results</h2>", "<table><thead><tr>"]
+    rows = table_rows(run)
+    header = list(rows[0]) if rows else []
+    parts += [f'<th class="{"fact" if h in LEFT_COLUMNS else ""}">{_e(h)}</th>' for h in header]
+    parts.append("</tr></thead><tbody>")
+    for row in rows:
+        result = row["result"]
+        css = "known" if result.startswith("known") else result
+        cells = []
+        for h in header:
+            cls = "fact" if h in LEFT_COLUMNS else (css if h == "result" else "")
+            cells.append(f'<td class="{cls}">{_e(row[h])}</td>')
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts += [
+        "</tbody></table>",
+        '<p class="small">Control and treatment: means over the replicates. Effect: mean paired '
+        "difference (treatment − control) with its 95% interval. p: one-sided Wilcoxon "
+        "signed-rank test.</p>",
+        f'<p class="small">{
+            _e(KINDS)
+            .replace("*stylized fact*", "<i>stylized fact</i>")
+            .replace("*mechanism check*", "<i>mechanism check</i>")
+        }</p>',
+        "<h2>The facts</h2>",
+        "<ol>",
+    ]
+    for result in run.results:
+        fact = result.fact
+        source = fact.source
+        quote = f": “{_e(source.quote)}”" if source.quote else ""
+        note = f" {_e(source.note)}" if source.note else ""
+        known = (
+            f'<br><span class="known"><i>Known failure:</i> {_e(fact.known_failure)}</span>'
+            if fact.known_failure
+            else ""
+        )
+        mechanism = (
+            f"<br><i>Why it holds by construction:</i> {_e(fact.mechanism)}"
+            if fact.mechanism
+            else ""
+        )
+        parts.append(
+            f"<li><code>{_e(fact.id)}</code> ({_e(fact.kind)}) — {_e(fact.statement)}<br>"
+            f'<span class="small"><i>Source:</i> {_e(source.citation)}{quote}.{note}<br>'
+            f"<i>Control:</i> {_e(fact.control.describe())}. "
+            f"<i>Treatment:</i> {_e(fact.treatment.describe())}.<br>"
+            f"<i>Metric:</i> {_e(fact.metric.describe().replace('`', ''))}; expected to "
+            f"{_e(fact.expected)}; {result.days} days.{mechanism}</span>{known}</li>"
+        )
+    parts += [
+        "</ol>",
+        "<h2>Method</h2>",
+        f"<p>{_e(METHOD).replace('*k*', '<i>k</i>')}</p>",
+        f"<p>{_e(_bonferroni_line(run))}</p>",
+        "<h2>Reproduce</h2>",
+        f"<pre>{_e(_command(run))}</pre>",
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def write_reports(run: ValidationRun, out: Path) -> list[Path]:
+    """Write ``validation.md`` and ``validation.html`` into ``out``; return their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in ((MARKDOWN_NAME, markdown(run)), (HTML_NAME, html_page(run))):
+        path = out / name
+        atomic_write(path, lambda p, text=text: p.write_text(text, encoding="utf-8"))
+        written.append(path)
+    return written

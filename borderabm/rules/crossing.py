@@ -1,0 +1,139 @@
+"""The irregular crossing submodel: what happens when someone crosses the line away from a gate.
+
+Crossings happen at the informal crossing points (the easiest stretches of each sector, see
+``geography/routes.py``). Each day every point has a fence share (fence built x its integrity), and a
+detection probability from the patrol units posted there, the terrain, the fence's sensors and the
+joint border mechanism. An attempt may meet the fence (civilians turn back; militants and smugglers
+breach it), be detected, be interdicted, and under lethal rules of engagement end in a death.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from borderabm.scenario import Scenario
+from borderabm.world import World
+from borderabm.world.routes import RouteNetwork
+
+# Assumption: rugged ground hides crossers; visibility = exp(-ruggedness / VISIBILITY_SCALE_M).
+VISIBILITY_SCALE_M = 400.0
+
+
+@dataclass
+class Attempts:
+    """Outcome of a batch of attempts (one row per attempt)."""
+
+    blocked: np.ndarray  # met an intact fence and could not breach: turned back, unseen
+    breached: np.ndarray
+    interdicted: np.ndarray
+    killed: np.ndarray  # a death under lethal force (a militant cell killed, or one civilian)
+    crossed: np.ndarray
+
+
+class CrossingPoints:
+    """The informal crossing points and their state today."""
+
+    def __init__(self, world: World, routes: RouteNetwork):
+        self.world = world
+        self.nodes = routes.informal
+        self.cells = routes.node_cell[self.nodes]
+        self.flat_cells = np.ravel_multi_index(tuple(self.cells.T), world.grid.shape)
+        self.sector = routes.node_sector[self.nodes].astype(np.int64)
+        count = len(self.nodes)
+        per_sector = np.bincount(self.sector, minlength=len(world.sectors))
+        sector_km = np.array([s.length_km for s in world.sectors])
+        self.stretch_km = sector_km[self.sector] / per_sector[self.sector]
+        rugged = world.ruggedness_m[self.cells[:, 0], self.cells[:, 1]]
+        self.visibility = np.exp(-rugged / VISIBILITY_SCALE_M)
+        self.terrain_hours_per_km = world.foot_hours_per_km[self.cells[:, 0], self.cells[:, 1]]
+        self.fence = np.zeros(count)  # share of the stretch behind an intact fence
+        self.units = np.zeros(count)  # patrol units posted
+        self.detection = np.zeros(count)
+        self.reset_counts()
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def reset_counts(self) -> None:
+        """Clear today's per-point tallies."""
+        n = len(self.nodes)
+        self.attempts = np.zeros(n, dtype=np.int64)
+        self.detections = np.zeros(n, dtype=np.int64)
+        self.interdictions = np.zeros(n, dtype=np.int64)
+        self.breaches = np.zeros(n, dtype=np.int64)
+        self.crossings = np.zeros(n, dtype=np.int64)
+
+    def update(self, settings: Scenario, fence_share: np.ndarray, integrity: np.ndarray,
+               units: np.ndarray) -> None:  # fmt: skip
+        """Recompute today's fence and detection at every point."""
+        self.fence = fence_share[self.sector] * integrity[self.sector]
+        self.units = units
+        patrols = settings.patrols
+        per_unit = patrols.detection_probability * np.minimum(
+            patrols.coverage_km_per_unit / self.stretch_km, 1.0
+        )
+        per_unit = per_unit * self.visibility
+        if patrols.joint_mechanism:
+            per_unit = np.minimum(per_unit * (1.0 + patrols.joint_detection_bonus), 1.0)
+        by_units = 1.0 - (1.0 - per_unit) ** units
+        sensed = (
+            self.fence * settings.fence.sensor_alert_probability if settings.fence.sensors else 0
+        )
+        self.detection = 1.0 - (1.0 - by_units) * (1.0 - sensed)
+
+    def interdiction_risk(self, settings: Scenario) -> np.ndarray:
+        """Chance that an attempt at each point is stopped, as crossers judge it."""
+        return self.detection * _interdiction_probability(settings)
+
+    def attempt(
+        self,
+        points: np.ndarray,
+        can_breach: bool,
+        settings: Scenario,
+        rng: np.random.Generator,
+        *,
+        civilian: bool,
+        stop_probability: float | None = None,
+    ) -> Attempts:
+        """Resolve attempts at ``points`` (indices into the points), tallying them per point.
+
+        Args:
+            points: Point index of each attempt.
+            can_breach: Whether the crossers cut through a fence they meet (else they turn back).
+            settings: The scenario in force.
+            rng: The model's random generator.
+            civilian: Civilians die under lethal force only; militant cells may be killed.
+            stop_probability: Chance that a detection stops the crosser, if not the patrols' own.
+        """
+        n = len(points)
+        meets_fence = rng.random(n) < self.fence[points]
+        blocked = meets_fence & (not can_breach)
+        breached = meets_fence & can_breach
+        trying = ~blocked
+        detected = trying & (rng.random(n) < self.detection[points])
+        if stop_probability is None:
+            stop_probability = _interdiction_probability(settings)
+        interdicted = detected & (rng.random(n) < stop_probability)
+        patrols = settings.patrols
+        if civilian:
+            lethal = patrols.lethal_death_probability if patrols.lethal_force else 0.0
+        else:
+            lethal = patrols.militant_kill_probability
+        killed = interdicted & (rng.random(n) < lethal)
+        crossed = trying & ~interdicted
+        size = len(self.nodes)
+        self.attempts += np.bincount(points, minlength=size)
+        self.detections += np.bincount(points[detected], minlength=size)
+        self.interdictions += np.bincount(points[interdicted], minlength=size)
+        self.breaches += np.bincount(points[breached], minlength=size)
+        self.crossings += np.bincount(points[crossed], minlength=size)
+        return Attempts(blocked, breached, interdicted, killed, crossed)
+
+
+def _interdiction_probability(settings: Scenario) -> float:
+    patrols = settings.patrols
+    if patrols.lethal_force:
+        return patrols.lethal_interdiction_probability
+    return patrols.interdiction_probability

@@ -1,0 +1,173 @@
+"""Official gates: open or closed, daily capacity, processing time, first-come first-served queues.
+
+Everything about gates is here: which closures are in force (dated closures and trigger rules
+close and reopen gates; closures nest), whether a gate runs as a 24/7 trade corridor, and the
+state of every gate on one day (:class:`GatesToday`), which the rules read. Queued agents carry the
+gate and their arrival day; each open gate serves, in arrival order, as many as its capacity allows
+today. Corridor gates get the corridor's capacity multiplier and fast-track.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from borderabm.rules.population import probabilistic_round
+from borderabm.scenario import Scenario, normally_open_gates
+
+
+class GateClosures:
+    """The closures in force at each gate (closures nest: a gate reopens when all have ended)."""
+
+    def __init__(self, gate_names: tuple[str, ...]):
+        self.gate_names = gate_names
+        self._closures: Counter[str] = Counter()  # gate -> number of closures in force
+        self.normally_open = normally_open_gates()
+
+    def close(self, gate: str) -> None:
+        """Start one closure of a gate."""
+        self._closures[gate] += 1
+
+    def reopen(self, gate: str) -> None:
+        """End one closure of a gate."""
+        self._closures[gate] = max(self._closures[gate] - 1, 0)
+
+    @staticmethod
+    def is_corridor(gate: str, settings: Scenario) -> bool:
+        """Whether a gate runs as a 24/7 trade corridor."""
+        corridor = settings.corridor
+        return corridor.enabled and gate in corridor.gates
+
+    def is_open(self, gate: str, settings: Scenario) -> bool:
+        """Whether a gate is open (corridor gates may be exempt from closures)."""
+        if self.is_corridor(gate, settings) and settings.corridor.exempt_from_closures:
+            return True
+        return settings.crossings[gate].open and self._closures[gate] == 0
+
+    def closed_against_normal(self, settings: Scenario) -> list[str]:
+        """Gates open in normal times but shut (by status, closures, triggers or changes)."""
+        return [gate for gate in self.normally_open if not self.is_open(gate, settings)]
+
+
+@dataclass(frozen=True, eq=False)
+class GatesToday:
+    """Every gate's state on one day, in the order of the scenario's gates (arrays read-only).
+
+    Attributes:
+        open: Open today.
+        trade_allowed: Lets trucks through when open (status open, truck capacity above zero).
+        people_allowed: Lets people through when open.
+        tariff: Tariff as a share of a consignment's value.
+        processing_h: Processing time today (fast-track on corridor gates).
+        expected_wait_days: Days a trader expects a temporarily closed gate to stay shut.
+        capacity_trucks: Whole consignments each gate serves today.
+        capacity_people: Whole family groups each gate serves today.
+        corridor: Indices of the corridor's gates (empty when no corridor runs).
+    """
+
+    open: np.ndarray
+    trade_allowed: np.ndarray
+    people_allowed: np.ndarray
+    tariff: np.ndarray
+    processing_h: np.ndarray
+    expected_wait_days: np.ndarray
+    capacity_trucks: np.ndarray
+    capacity_people: np.ndarray
+    corridor: np.ndarray
+
+    def __post_init__(self) -> None:
+        for value in vars(self).values():
+            value.setflags(write=False)  # rules read the day's gates; only the model sets them
+
+
+def gates_today(
+    closures: GateClosures,
+    settings: Scenario,
+    people_per_agent: float,
+    rng: np.random.Generator,
+) -> GatesToday:
+    """Gate status, capacity (whole agents, rounded keeping the mean) and costs for one day."""
+    names = closures.gate_names
+    is_open = np.array([closures.is_open(g, settings) for g in names])
+    status_open = np.array(
+        [settings.crossings[g].open or closures.is_corridor(g, settings) for g in names]
+    )
+    trucks = np.array([settings.crossings[g].capacity_trucks_per_day for g in names])
+    people = np.array([settings.crossings[g].capacity_people_per_day for g in names])
+    temporarily_closed = status_open & ~is_open
+    corridor = settings.corridor
+    return GatesToday(
+        open=is_open,
+        trade_allowed=status_open & (trucks > 0),
+        people_allowed=status_open & (people > 0),
+        tariff=np.array([settings.crossings[g].tariff_pct / 100.0 for g in names]),
+        processing_h=processing_hours(closures, settings),
+        expected_wait_days=np.where(
+            temporarily_closed, settings.traders.expected_closure_days, 0.0
+        ),
+        capacity_trucks=probabilistic_round(
+            capacity_today(closures, settings, 1.0, trucks=True), rng
+        ),
+        capacity_people=probabilistic_round(
+            capacity_today(closures, settings, people_per_agent, trucks=False), rng
+        ),
+        corridor=(
+            np.array([names.index(g) for g in corridor.gates], dtype=np.int64)
+            if corridor.enabled
+            else np.zeros(0, dtype=np.int64)
+        ),
+    )
+
+
+def capacity_today(
+    closures: GateClosures, settings: Scenario, per_agent: float, trucks: bool
+) -> np.ndarray:
+    """Agents each gate can serve today (0 when closed), before probabilistic rounding."""
+    capacity = np.zeros(len(closures.gate_names))
+    for g, gate in enumerate(closures.gate_names):
+        if not closures.is_open(gate, settings):
+            continue
+        crossing = settings.crossings[gate]
+        base = float(
+            crossing.capacity_trucks_per_day if trucks else crossing.capacity_people_per_day
+        )
+        if closures.is_corridor(gate, settings):
+            base *= settings.corridor.capacity_multiplier
+        capacity[g] = base / per_agent
+    return capacity
+
+
+def processing_hours(closures: GateClosures, settings: Scenario) -> np.ndarray:
+    """Processing time at each gate today (fast-track on corridor gates)."""
+    hours = np.array([settings.crossings[g].processing_hours for g in closures.gate_names])
+    for g, gate in enumerate(closures.gate_names):
+        if closures.is_corridor(gate, settings):
+            hours[g] *= settings.corridor.processing_factor
+    return hours
+
+
+def serve_queues(
+    gate: np.ndarray, arrival_day: np.ndarray, capacity: np.ndarray, order_key: np.ndarray
+) -> np.ndarray:
+    """Which queued agents are served today: first come, first served at each gate.
+
+    Args:
+        gate: Gate index of each queued agent.
+        arrival_day: Day each joined the queue.
+        capacity: Whole agents each gate serves today.
+        order_key: Tie-break within a day (e.g. agent id), so the result is deterministic.
+
+    Returns:
+        A boolean mask over the queued agents.
+    """
+    if gate.size == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((order_key, arrival_day, gate))
+    sorted_gate = gate[order]
+    starts = np.searchsorted(sorted_gate, sorted_gate, side="left")
+    rank = np.arange(gate.size) - starts
+    served = np.zeros(gate.size, dtype=bool)
+    served[order] = rank < capacity[sorted_gate]
+    return served

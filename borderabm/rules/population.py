@@ -1,0 +1,99 @@
+"""Struct-of-arrays populations: one numpy array per attribute, one row per agent.
+
+Agents of a kind share their arrays; a rule is an array expression over a mask of rows. Every agent
+still has an id, a kind, a state and (on demand) a cell, so each one can be inspected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from borderabm.world.routes import RouteNetwork
+from borderabm.world.world import PK
+
+FOOT, VEHICLE = 0, 1
+HOURS_PER_DAY = {FOOT: 8.0, VEHICLE: 10.0}  # assumption: a day's travel on foot / by road
+
+
+@dataclass
+class Journey:
+    """Where agents are going on the current leg: towards ``node`` from ``origin`` (flat cell)."""
+
+    node: np.ndarray  # int16: target node of the leg, -1 when not travelling
+    origin: np.ndarray  # int32: flat cell where the leg started
+    remaining_h: np.ndarray  # float32: hours still to travel on the leg
+    mode: np.ndarray  # int8: FOOT or VEHICLE
+    speed: np.ndarray  # float32: travel-hours covered per day
+
+    @classmethod
+    def empty(cls, n: int) -> Journey:
+        """No agent travelling."""
+        return cls(
+            node=np.full(n, -1, dtype=np.int16),
+            origin=np.zeros(n, dtype=np.int32),
+            remaining_h=np.zeros(n, dtype=np.float32),
+            mode=np.zeros(n, dtype=np.int8),
+            speed=np.zeros(n, dtype=np.float32),
+        )
+
+    def start(
+        self,
+        rows: np.ndarray,
+        node: np.ndarray | int,
+        origin: np.ndarray,
+        hours: np.ndarray,
+        mode: int,
+        slowdown: float = 1.0,
+    ) -> None:
+        """Start a leg for ``rows``: ``hours`` of travel towards ``node`` from ``origin``."""
+        self.node[rows] = node
+        self.origin[rows] = origin
+        self.remaining_h[rows] = hours
+        self.mode[rows] = mode
+        self.speed[rows] = HOURS_PER_DAY[mode] / slowdown
+
+    def advance(self, rows: np.ndarray) -> np.ndarray:
+        """Travel one day; return the rows (of ``rows``) that arrive today."""
+        self.remaining_h[rows] -= self.speed[rows]
+        return rows[self.remaining_h[rows] <= 0.0]
+
+    def cells(self, routes: RouteNetwork, rows: np.ndarray, country: np.ndarray) -> np.ndarray:
+        """Current flat cell of travelling agents: walk the next-cell pointers from the leg's start.
+
+        The walk follows the pointers of the side the leg started on (``country`` is the world's
+        country layer), so it stays in that country up to the border.
+        """
+        position = self.origin[rows].astype(np.int64)
+        node = self.node[rows].astype(np.int64)
+        remaining = self.remaining_h[rows]
+        mode = self.mode[rows]
+        side = (country.ravel()[position] == PK).astype(np.int64)
+        for mode_value, hours, nxt in (
+            (FOOT, routes.foot_hours, routes.foot_next),
+            (VEHICLE, routes.vehicle_hours, routes.vehicle_next),
+        ):
+            flat_hours = hours.reshape(hours.shape[0], -1)
+            idx = np.flatnonzero((mode == mode_value) & (node >= 0))
+            for _ in range(flat_hours.shape[1]):  # bounded by the path length; stops far earlier
+                if idx.size == 0:
+                    break
+                ahead = flat_hours[node[idx], position[idx]] > np.maximum(remaining[idx], 0.0)
+                step = nxt[side[idx], node[idx], position[idx]]
+                moving = ahead & (step >= 0)
+                position[idx[moving]] = step[moving]
+                idx = idx[moving]
+        return position
+
+
+def probabilistic_round(values: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:
+    """Round so that the expectation is kept: 2.3 becomes 3 with chance 0.3, else 2."""
+    values = np.asarray(values, dtype=float)
+    floor = np.floor(values)
+    return (floor + (rng.random(values.shape) < values - floor)).astype(np.int64)
+
+
+def gumbel(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> np.ndarray:
+    """Gumbel noise: argmin over ``cost + noise`` is a logit choice with this scale."""
+    return -scale * np.log(-np.log(rng.random(shape).clip(1e-12, 1 - 1e-12)))

@@ -1,0 +1,382 @@
+"""Refugees, returnees and divided border communities: family groups on the move.
+
+Each agent is a family group of ``scale.people_per_agent`` people, in one of three groups:
+
+* **in Pakistan** (registered or undocumented Afghans): return of their own accord at a low rate, or
+  are deported by a deportation drive — the undocumented, and registered holders too when the drive
+  removes their status (``deportation.include_registered``; seed 004: "coerced returns by removing
+  refugee status"). Deportees are taken
+  to the nearest gate; if it is closed they are stranded there, and may try the mountains instead.
+* **displaced in Afghanistan**: pushed by conflict (``conflict_intensity``) towards Pakistan; those
+  with papers use an open gate, the rest cross irregularly (seeds 003, 004).
+* **border community** (divided Pashtun communities, seed 000): short visits across the line through
+  the nearest informal point. The fence blocks them — they do not breach it — so a fuller fence means
+  fewer visits ("the fence is a wall between brothers").
+
+Irregular crossers pick the informal point with the lowest expected cost (walking hours, the fence,
+and interdiction risk weighted by ``risk_aversion_hours``); rough ground kills a few
+(``terrain_death_per_hour``), which is how enforcement that funnels crossers into the mountains raises
+deaths (Cornelius 2001). Under lethal rules of engagement an interdiction can end in a death.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from borderabm.metrics import Dim, Tally
+from borderabm.rules.gates import serve_queues
+from borderabm.rules.population import FOOT, VEHICLE, Journey, gumbel, probabilistic_round
+from borderabm.world.world import AF, PK
+
+if TYPE_CHECKING:
+    from borderabm.rules.today import Places, Today
+    from borderabm.scenario import Scenario
+
+IN_PAKISTAN, DISPLACED_IN_AF, COMMUNITY = 0, 1, 2
+GROUPS = ("in_pakistan", "displaced_in_af", "community")
+SETTLED, TO_GATE, AT_GATE, TO_POINT, TO_DESTINATION, VISITING, DEAD = range(7)
+STATES = ("settled", "to_gate", "at_gate", "to_point", "to_destination", "visiting", "dead")
+VISIT_DAYS = 3.0  # assumption: a family visit across the line lasts about three days
+CHOICE_NOISE_HOURS = 4.0  # assumption: spread of route preferences between groups, hours
+
+
+class Refugees:
+    """All family groups, as arrays."""
+
+    kind = "refugee"
+    states = STATES
+
+    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
+        """Create ``count`` agents.
+
+        Args:
+            count: Agents.
+            rng: This kind's own random stream (paired runs stay paired).
+            places: The fixed geography.
+            settings: The scenario in force.
+        """
+        self.rng = rng
+        world, routes, rng = places.world, places.routes, self.rng
+        population = settings.population
+        self.n = count
+        self.ids = np.arange(count, dtype=np.int64)
+        community = rng.random(count) < population.community_share
+        in_pakistan = ~community & (rng.random(count) < population.in_pakistan_share)
+        self.group = np.where(community, COMMUNITY, np.where(in_pakistan, IN_PAKISTAN,
+                                                             DISPLACED_IN_AF)).astype(np.int8)  # fmt: skip
+        self.registered = in_pakistan & (rng.random(count) < population.registered_share)
+        self.documented = (self.group == DISPLACED_IN_AF) & (
+            rng.random(count) < settings.refugees.documented_share_af
+        )
+        self.deported = np.zeros(count, dtype=bool)
+
+        towns = routes.towns
+        town_side = np.array([AF if t.country == "AF" else PK for t in world.towns])
+        town_weight = np.sqrt(np.array([max(t.population, 1000) for t in world.towns], float))
+        self.town_flat = np.ravel_multi_index(tuple(routes.node_cell[towns].T), world.grid.shape)
+        self.town_node = towns
+        self.town_side = town_side
+        self.town_weight = town_weight
+        self.home = np.zeros(count, dtype=np.int64)  # flat cell
+        self.side = np.where(self.group == IN_PAKISTAN, PK, AF).astype(np.int8)
+        for side in (AF, PK):
+            rows = np.flatnonzero((self.group != COMMUNITY) & (self.side == side))
+            self.home[rows] = self._random_town_cells(side, rows.size, rng)
+        self._place_communities(places, settings, np.flatnonzero(self.group == COMMUNITY))
+
+        self.state = np.full(count, SETTLED, dtype=np.int8)
+        self.target_town = np.full(count, -1, dtype=np.int64)  # index into towns
+        self.gate = np.full(count, -1, dtype=np.int64)
+        self.point = np.full(count, -1, dtype=np.int64)
+        self.waiting_since = np.zeros(count, dtype=np.int64)
+        self.visit_days = np.zeros(count)
+        self.journey = Journey.empty(count)
+
+    def _random_town_cells(self, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
+        candidates = np.flatnonzero(self.town_side == side)
+        weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
+        return self.town_flat[rng.choice(candidates, size=size, p=weights)]
+
+    def _place_communities(self, places: Places, settings: Scenario, rows: np.ndarray) -> None:
+        """Border communities live on either side within ``community_range_km`` of the line."""
+        world, rng = places.world, self.rng
+        reach = settings.refugees.community_range_km
+        near = (world.distance_to_border_km <= reach) & ~world.is_border
+        near &= np.isin(world.country, (AF, PK))
+        cells = np.flatnonzero(near.ravel())
+        self.home[rows] = rng.choice(cells, size=rows.size)
+        self.side[rows] = world.country.ravel()[self.home[rows]]
+
+    # ------------------------------------------------------------------------------------------
+    def step(self, today: Today) -> None:
+        """One day of movement."""
+        rng = self.rng
+        settings = today.settings.refugees
+        settled = self.state == SETTLED
+
+        returning = np.flatnonzero(settled & (self.group == IN_PAKISTAN))
+        returning = returning[rng.random(returning.size) < settings.voluntary_return_per_year / 365]
+        self._leave_by_gate(today, returning, deported=False)
+
+        deportation = today.settings.deportation
+        if deportation.active_on(today.day):
+            liable = self.group == IN_PAKISTAN
+            if not deportation.include_registered:
+                liable &= ~self.registered
+            pool = np.flatnonzero(settled & liable)
+            pool = np.setdiff1d(pool, returning, assume_unique=True)
+            wanted = probabilistic_round(
+                deportation.daily_rate / today.settings.scale.people_per_agent, rng
+            )
+            chosen = rng.permutation(pool)[: int(wanted)]
+            taken = self._leave_by_gate(today, np.sort(chosen), deported=True)
+            today.metrics.add(Tally.DEPORTED_PEOPLE, taken * today.people_per_agent)
+
+        fleeing = np.flatnonzero(settled & (self.group == DISPLACED_IN_AF))
+        hazard = settings.displacement_per_year * settings.conflict_intensity / 365
+        fleeing = fleeing[rng.random(fleeing.size) < hazard]
+        if fleeing.size:
+            self.target_town[fleeing] = self._random_towns(PK, fleeing.size, rng)
+            papers = self.documented[fleeing]
+            self._leave_by_gate(today, fleeing[papers], deported=False, keep_target=True)
+            self._leave_irregularly(today, fleeing[~papers])
+
+        visiting_home = np.flatnonzero(settled & (self.group == COMMUNITY))
+        trips = visiting_home[
+            rng.random(visiting_home.size) < settings.community_trips_per_year / 365
+        ]
+        self._leave_irregularly(today, trips)
+
+        self.visit_days -= 1.0
+        back = np.flatnonzero((self.state == VISITING) & (self.visit_days <= 0))
+        self._leave_irregularly(today, back)
+
+        self._serve_gates(today)
+        self._reconsider_stranded(today)
+        self._travel(today)
+        stranded = (self.state == AT_GATE) & ~today.gates.open[np.maximum(self.gate, 0)]
+        today.metrics.add(Tally.STRANDED_PEOPLE, int(stranded.sum()) * today.people_per_agent)
+        today.metrics.add_by(Tally.STRANDED_PEOPLE, Dim.GATE, self.gate[stranded],
+                             np.full(int(stranded.sum()), today.people_per_agent))  # fmt: skip
+
+    def _random_towns(self, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
+        candidates = np.flatnonzero(self.town_side == side)
+        weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
+        return rng.choice(candidates, size=size, p=weights)
+
+    def _leave_by_gate(self, today: Today, rows: np.ndarray, *, deported: bool,
+                       keep_target: bool = False) -> int:  # fmt: skip
+        """Head for the gate with the shortest road time that lets them through; return how many."""
+        if rows.size == 0:
+            return 0
+        routes = today.routes
+        if not keep_target:
+            destination_side = np.where(self.side[rows] == PK, AF, PK)
+            for side in (AF, PK):
+                mine = destination_side == side
+                self.target_town[rows[mine]] = self._random_towns(side, int(mine.sum()), self.rng)
+        vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
+        gates = routes.gates
+        hours = (
+            vehicle[np.ix_(gates, self.home[rows])]
+            + vehicle[np.ix_(gates, self.town_flat[self.target_town[rows]])]
+        )
+        hours[~today.gates.people_allowed] = np.inf
+        best = np.argmin(hours, axis=0)
+        ok = np.isfinite(hours[best, np.arange(rows.size)])
+        go = rows[ok]
+        gate = best[ok]
+        self.deported[go] = deported
+        self.gate[go] = gate
+        self.state[go] = TO_GATE
+        self.journey.start(go, gates[gate], self.home[go], vehicle[gates[gate], self.home[go]],
+                           VEHICLE)  # fmt: skip
+        return int(go.size)
+
+    def _leave_irregularly(self, today: Today, rows: np.ndarray) -> None:
+        """Walk to the informal point with the lowest expected cost."""
+        if rows.size == 0:
+            return
+        routes, points = today.routes, today.points
+        settings = today.settings.refugees
+        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        here = self._current_cells(rows, today)
+        community = self.group[rows] == COMMUNITY
+        if (~community).any():
+            targets = rows[~community]
+            unset = self.target_town[targets] < 0
+            if unset.any():
+                other = np.where(self.side[targets[unset]] == PK, AF, PK)
+                for side in (AF, PK):
+                    mine = targets[unset][other == side]
+                    self.target_town[mine] = self._random_towns(side, mine.size, self.rng)
+        destination = np.where(
+            community, here, self.town_flat[np.maximum(self.target_town[rows], 0)]
+        )
+        hours = foot[np.ix_(routes.informal, here)]
+        hours = hours + np.where(
+            community[None, :], 0.0, foot[np.ix_(routes.informal, destination)]
+        )
+        reach = settings.community_range_km
+        too_far = community[None, :] & (today.point_distance_km[:, here] > reach)
+        risk = points.interdiction_risk(today.settings)[:, None] * settings.risk_aversion_hours
+        blocked = points.fence[:, None] * settings.risk_aversion_hours * 2.0
+        cost = hours + risk + blocked + gumbel(self.rng, hours.shape, CHOICE_NOISE_HOURS)
+        cost[too_far] = np.inf
+        best = np.argmin(cost, axis=0)
+        ok = np.isfinite(cost[best, np.arange(rows.size)])
+        today.metrics.add(Tally.COMMUNITY_TRIPS_IMPOSSIBLE, int(np.count_nonzero(~ok & community)))
+        go = rows[ok]
+        self.point[go] = best[ok]
+        self.state[go] = TO_POINT
+        self.journey.start(go, routes.informal[best[ok]], here[ok],
+                           foot[routes.informal[best[ok]], here[ok]], FOOT)  # fmt: skip
+        stay = rows[~ok]
+        self.state[stay] = np.where(self.state[stay] == VISITING, VISITING, SETTLED)
+
+    def _current_cells(self, rows: np.ndarray, today: Today) -> np.ndarray:
+        """Where groups stand when they set off: home, or the place they are visiting."""
+        visiting = self.state[rows] == VISITING
+        return np.where(visiting, today.points.flat_cells[np.maximum(self.point[rows], 0)],
+                        self.home[rows])  # fmt: skip
+
+    def _serve_gates(self, today: Today) -> None:
+        waiting = np.flatnonzero(self.state == AT_GATE)
+        if waiting.size == 0:
+            return
+        served = waiting[serve_queues(self.gate[waiting], self.waiting_since[waiting],
+                                      today.gates.capacity_people, self.ids[waiting])]  # fmt: skip
+        if served.size == 0:
+            return
+        people = today.people_per_agent
+        gate = self.gate[served]
+        today.metrics.add(Tally.REFUGEE_CROSSINGS_FORMAL, served.size * people)
+        today.metrics.add(
+            Tally.FORMAL_RETURNS, int(np.count_nonzero(self.side[served] == PK)) * people
+        )
+        today.metrics.add(Tally.DEPORTEES_CROSSED, int(self.deported[served].sum()) * people)
+        today.metrics.add_by(Tally.REFUGEE_CROSSINGS_FORMAL, Dim.GATE, gate,
+                             np.full(served.size, people))  # fmt: skip
+        vehicle = today.routes.vehicle_hours.reshape(len(today.routes.node_kind), -1)
+        node = self.town_node[self.target_town[served]]
+        gate_cells = today.gate_flat_cells[gate]
+        self.side[served] = np.where(self.side[served] == PK, AF, PK)
+        self.state[served] = TO_DESTINATION
+        self.journey.start(
+            served,
+            node,
+            gate_cells,
+            today.gates.processing_h[gate] + vehicle[node, gate_cells],
+            VEHICLE,
+        )
+
+    def _reconsider_stranded(self, today: Today) -> None:
+        waiting = np.flatnonzero(self.state == AT_GATE)
+        stuck = waiting[~today.gates.open[self.gate[waiting]]]
+        chance = today.settings.refugees.redecide_probability_per_day
+        leaving = stuck[self.rng.random(stuck.size) < chance]
+        if leaving.size:
+            self.home[leaving] = today.gate_flat_cells[self.gate[leaving]]
+            self._leave_irregularly(today, leaving)
+
+    def _travel(self, today: Today) -> None:
+        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
+        arrived = self.journey.advance(moving)
+        if arrived.size == 0:
+            return
+        state = self.state[arrived]
+        at_gate = arrived[state == TO_GATE]
+        self.state[at_gate] = AT_GATE
+        self.waiting_since[at_gate] = today.day
+
+        settled = arrived[state == TO_DESTINATION]
+        self._settle(settled)
+
+        at_point = arrived[state == TO_POINT]
+        if at_point.size:
+            self._cross_irregularly(today, at_point)
+
+    def _settle(self, rows: np.ndarray) -> None:
+        """Arrived: a new home on the other side (returnees become Afghanistan's displaced)."""
+        self.home[rows] = self.town_flat[self.target_town[rows]]
+        self.group[rows] = np.where(self.side[rows] == PK, IN_PAKISTAN, DISPLACED_IN_AF)
+        self.registered[rows] = False
+        self.documented[rows] = False
+        self.deported[rows] = False
+        self.target_town[rows] = -1
+        self.state[rows] = SETTLED
+        self.journey.node[rows] = -1
+
+    def _cross_irregularly(self, today: Today, rows: np.ndarray) -> None:
+        rng, points = self.rng, today.points
+        outcome = points.attempt(self.point[rows], False, today.settings, rng, civilian=True)
+        people = today.people_per_agent
+        metrics = today.metrics
+        # Walking the mountains: risk grows with the hours spent on rough ground near the line.
+        terrain = points.terrain_hours_per_km[self.point[rows]]
+        walked = np.asarray(self.journey.speed[rows], float) + terrain * today.world.grid.cell_km
+        exposure_death = rng.random(rows.size) < np.minimum(
+            today.settings.refugees.terrain_death_per_hour * walked * terrain / 0.2, 1.0
+        )
+        died = outcome.killed | (outcome.crossed & exposure_death)
+        community = self.group[rows] == COMMUNITY
+        crossed = outcome.crossed & ~died
+        metrics.add(Tally.BORDER_DEATHS, int(died.sum()))
+        metrics.add(Tally.REFUGEE_CROSSINGS_IRREGULAR, int((crossed & ~community).sum()) * people)
+        metrics.add(Tally.COMMUNITY_CROSSINGS, int((crossed & community).sum()) * people)
+        metrics.add(Tally.COMMUNITY_TRIPS_BLOCKED, int((outcome.blocked & community).sum()))
+        metrics.add(Tally.CIVILIAN_INTERDICTIONS, int(outcome.interdicted.sum()) * people)
+        # Funnel effect: how rough the ground is where refugees and returnees (who choose among all
+        # points, unlike border communities) try to cross.
+        tried = points.cells[self.point[rows[~community]]]
+        rugged = today.world.ruggedness_m[tried[:, 0], tried[:, 1]]
+        metrics.add(Tally.IRREGULAR_ATTEMPTS, int(tried.shape[0]) * people)
+        metrics.add(Tally.IRREGULAR_ATTEMPT_RUGGEDNESS_M, float(rugged.sum()) * people)
+        sectors = points.sector[self.point[rows]]
+        metrics.add_by(Tally.IRREGULAR_CROSSINGS, Dim.SECTOR, sectors[crossed],
+                       np.full(int(crossed.sum()), people))  # fmt: skip
+
+        dead = rows[died]
+        self.state[dead] = DEAD
+        self.journey.node[dead] = -1
+        # Turned back by the fence or stopped by patrols: back to where they came from — home, or,
+        # for visitors on their way home, the place they were visiting (to try again tomorrow).
+        failed = rows[~outcome.crossed & ~died]
+        home_country = today.world.country.ravel()[self.home[failed]]
+        away = (self.group[failed] == COMMUNITY) & (self.side[failed] != home_country)
+        self.state[failed] = np.where(away, VISITING, SETTLED)
+        self.visit_days[failed[away]] = 1.0
+        self.journey.node[failed] = -1
+
+        over = rows[crossed]
+        visit = over[self.group[over] == COMMUNITY]
+        going_home = visit[self.side[visit] != today.world.country.ravel()[self.home[visit]]]
+        outbound = np.setdiff1d(visit, going_home, assume_unique=True)
+        self.side[visit] = np.where(self.side[visit] == PK, AF, PK)
+        self.state[outbound] = VISITING
+        self.visit_days[outbound] = VISIT_DAYS
+        self.state[going_home] = SETTLED
+        self.journey.node[visit] = -1
+
+        movers = over[self.group[over] != COMMUNITY]
+        if movers.size:
+            foot = today.routes.foot_hours.reshape(len(today.routes.node_kind), -1)
+            node = self.town_node[self.target_town[movers]]
+            point_cells = points.flat_cells[self.point[movers]]
+            self.side[movers] = np.where(self.side[movers] == PK, AF, PK)
+            self.state[movers] = TO_DESTINATION
+            self.journey.start(movers, node, point_cells, foot[node, point_cells], FOOT)
+
+    # ------------------------------------------------------------------------------------------
+    def flat_cells(self, places: Places) -> np.ndarray:
+        """Current flat cell of every group."""
+        cells = self.home.copy()
+        waiting = self.state == AT_GATE
+        cells[waiting] = places.gate_flat_cells[self.gate[waiting]]
+        visiting = self.state == VISITING
+        cells[visiting] = places.points.flat_cells[self.point[visiting]]
+        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
+        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
+        return cells

@@ -1,0 +1,146 @@
+"""What the rules may read: the fixed places, and a frozen view of one day that the model builds.
+
+Rules (``borderabm/rules/*``) never see the model. Each morning the model builds a :class:`Today`:
+the scenario in force, the gates' state and capacity, the informal crossing points (their fence
+and detection for the day, and :meth:`CrossingPoints.attempt` to resolve crossings), and the
+militants' appeal of each point, which patrols weigh. Rules read it, change their own arrays, and
+record what happened through :class:`Recorder` (the day's counters, by names from
+:class:`borderabm.metrics.Tally`) and the points' own tallies, which the model reads in the evening
+(fence wear, patrol memory, metrics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Protocol
+
+import numpy as np
+
+from borderabm.rules.crossing import CrossingPoints
+from borderabm.rules.gates import GatesToday
+from borderabm.scenario import Scenario
+from borderabm.world import World
+from borderabm.world.routes import RouteNetwork
+
+
+class Places(Protocol):
+    """The fixed geography every rule may read (the model and :class:`Today` both provide it)."""
+
+    @property
+    def world(self) -> World:
+        """The gridded border belt."""
+        ...
+
+    @property
+    def routes(self) -> RouteNetwork:
+        """Travel-time fields between gates, informal points and towns."""
+        ...
+
+    @property
+    def points(self) -> CrossingPoints:
+        """The informal crossing points."""
+        ...
+
+    @property
+    def gate_flat_cells(self) -> np.ndarray:
+        """Flat cell of each gate, in the order of the scenario's gates."""
+        ...
+
+
+class Recorder(Protocol):
+    """Where rules add the day's counts (see :class:`borderabm.metrics.DailyMetrics`)."""
+
+    def add(self, name: str, value: float) -> None:
+        """Add to a scalar counter."""
+        ...
+
+    def add_by(self, name: str, dim: str, index: np.ndarray, values: np.ndarray) -> None:
+        """Add values to a breakdown (``index`` into the labels of ``dim``)."""
+        ...
+
+
+class Population(Protocol):
+    """What every agent kind offers the model and the apps (its rules differ from kind to kind)."""
+
+    @property
+    def kind(self) -> str:
+        """The kind's name ("militant", "trader", "refugee", "patrol")."""
+        ...
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        """The name of each state code."""
+        ...
+
+    @property
+    def n(self) -> int:
+        """Agents of the kind."""
+        ...
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Each agent's id within its kind."""
+        ...
+
+    @property
+    def state(self) -> np.ndarray:
+        """Each agent's state code."""
+        ...
+
+    def flat_cells(self, places: Places) -> np.ndarray:
+        """Current flat cell of every agent of the kind."""
+        ...
+
+
+@dataclass(frozen=True, eq=False)
+class Today:
+    """Everything a rule may read on one day (built by the model before anyone acts).
+
+    Attributes:
+        day: The day being simulated (0 is the scenario's start date).
+        settings: The scenario in force today (dated ``[[changes]]`` included).
+        people_per_agent: People in one refugee family group.
+        world: The gridded border belt.
+        routes: Travel-time fields.
+        points: The informal crossing points: fence and detection today, and where crossings are
+            resolved and tallied.
+        gate_flat_cells: Flat cell of each gate.
+        point_distance_km: Distance from each informal point to every cell (border communities'
+            reach).
+        gates: Each gate's state, capacity, tariff and processing time today.
+        metrics: The day's counters.
+        militant_base: Flat cell of each militant cell's sanctuary.
+        militant_target_flat: Flat cell of each town militants target.
+    """
+
+    day: int
+    settings: Scenario
+    people_per_agent: int
+    world: World
+    routes: RouteNetwork
+    points: CrossingPoints
+    gate_flat_cells: np.ndarray
+    point_distance_km: np.ndarray
+    gates: GatesToday
+    metrics: Recorder
+    militant_base: np.ndarray
+    militant_target_flat: np.ndarray
+
+    @cached_property
+    def militant_point_appeal(self) -> np.ndarray:
+        """How attractive each informal point is to militants: fast from sanctuaries to targets.
+
+        Computed when first read (only the Stackelberg patrols need it), from the fence at the
+        points at that moment.
+        """
+        if self.militant_base.size == 0:
+            return np.ones(len(self.points))  # no adversary: every point alike
+        routes = self.routes
+        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        informal = routes.informal
+        to_bases = np.median(foot[np.ix_(informal, self.militant_base)], axis=1)
+        to_targets = np.mean(foot[np.ix_(informal, self.militant_target_flat)], axis=1)
+        hours = to_bases + to_targets + self.points.fence * self.settings.fence.breach_hours
+        best = np.nanmin(np.where(np.isfinite(hours), hours, np.nan))
+        return np.where(np.isfinite(hours), best / hours, 0.0)

@@ -1,1 +1,0 @@
-"""Pictures of the world and of runs."""
