@@ -25,7 +25,7 @@ import annotated_types
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from borderabm.world.sources import crossing_names, sector_names
+from borderabm.gazetteer import crossing_names, sector_names
 
 # The scenarios, sweeps and calibration specs ship inside the package (a wheel installed anywhere
 # finds them); the checkout's top-level scenarios/, sweeps/ and calibration/ are links to them.

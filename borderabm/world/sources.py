@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -15,6 +14,8 @@ from importlib import resources
 import numpy as np
 import shapely
 from shapely.geometry import LineString, shape
+
+from borderabm import gazetteer
 
 DATA_FILES = (
     "durand_line.geojson",
@@ -94,20 +95,9 @@ def read_elevation() -> ElevationRaster:
         )
 
 
-@cache
 def read_features() -> dict:
     """Crossings, towns, roads and sector anchors from ``features.toml``."""
-    return tomllib.loads(data_path("features.toml").read_text())
-
-
-def crossing_names() -> tuple[str, ...]:
-    """Names of the crossings known to the world, in file order."""
-    return tuple(c["name"] for c in read_features()["crossings"])
-
-
-def sector_names() -> tuple[str, ...]:
-    """Names of the border sectors, in file order (south-west to north-east)."""
-    return tuple(s["name"] for s in read_features()["sectors"])
+    return gazetteer.read_features()
 
 
 def town_names() -> tuple[str, ...]:

@@ -51,6 +51,7 @@ from borderabm.apps.ui.run_setup import (
     trigger_lever,
 )
 from borderabm.apps.ui.stepping import catch_up, run_control
+from borderabm.gazetteer import crossing_names, sector_names
 from borderabm.metrics import format_value, metric_label
 from borderabm.model import BorderModel
 from borderabm.report.raster import (
@@ -64,7 +65,6 @@ from borderabm.report.raster import (
     terrain_png,
 )
 from borderabm.scenario import Scenario, ScenarioError
-from borderabm.world.sources import crossing_names, sector_names
 
 __all__ = ["LEVER_BOUNDS", "MAX_AGENTS", "Page", "build_model", "levers_of", "scenario_names"]
 

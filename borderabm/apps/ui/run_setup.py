@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from borderabm.gazetteer import crossing_names, sector_names
 from borderabm.model import BorderModel
 from borderabm.scenario import (
     Scenario,
@@ -33,7 +34,6 @@ from borderabm.scenario import (
     packaged_dir,
     shipped_scenarios_dir,
 )
-from borderabm.world.sources import crossing_names, sector_names
 
 SCENARIOS_ENV = "BORDERABM_SCENARIOS"
 DEFAULT_SCENARIO = "closures_oct2025"
