@@ -1,15 +1,22 @@
 """The scenario format: what a valid file gives, and how every kind of bad input is reported."""
 
 import datetime as dt
+import subprocess
+import sys
 
 import pytest
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from borderabm.scenario import (
     ScenarioError,
+    StrictModel,
     apply_overrides,
+    bounds_from_context,
+    describe,
+    format_path,
     load_scenario,
     parse_override,
+    suggest,
     validate_document,
     with_overrides,
 )
@@ -260,3 +267,56 @@ def test_dates_and_horizon(write_toml):
     scenario = load_scenario(write_toml("start_date = 2025-09-01\nhorizon_days = 30\n"))
     assert scenario.start_date == dt.date(2025, 9, 1)
     assert scenario.end_date == dt.date(2025, 9, 30)
+
+
+def test_reading_a_scenario_imports_no_part_of_the_world():
+    # The schema checks place names through the gazetteer (standard library only): validating a
+    # file must not load the GIS stack or build anything.
+    code = (
+        "import sys; from borderabm.scenario import load_scenario; "
+        f"load_scenario({str(SCENARIOS / 'baseline.toml')!r}); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('shapely', 'pyproj') "
+        "or m.startswith('borderabm.world')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+class _Entry(StrictModel):
+    weight: float = Field(1.0, gt=0.0)
+
+
+class _Spec(StrictModel):
+    """Another input file's schema: the error text is the same for every strict model."""
+
+    share: float = Field(0.5, ge=0.0, le=1.0)
+    names: dict[str, _Entry] = Field(default_factory=dict)
+
+
+@pytest.mark.parametrize(
+    ("document", "line"),
+    [
+        ({"shares": 1}, "shares: unknown key; did you mean 'share'? (allowed: share, names)"),
+        ({"share": 2.0}, "share: 2.0 is out of range (allowed: >= 0.0 and <= 1.0)"),
+        ({"names": {"a": {"weight": 0}}}, "names.a.weight: 0 is out of range (allowed: > 0.0)"),
+        ({"names": {"a": {"wieght": 1}}}, "names.a.wieght: unknown key; did you mean 'weight'?"),
+        ({"share": float("inf")}, "share: Input should be a finite number (got inf)"),
+    ],
+)
+def test_errors_describe_any_strict_model(document, line):
+    with pytest.raises(ValidationError) as caught:
+        _Spec.model_validate(document)
+    [error] = caught.value.errors()
+    assert describe(error, _Spec).startswith(line)
+
+
+def test_error_helpers_shared_by_every_input_file():
+    assert format_path(("triggers", 0, "threshold")) == "triggers[0].threshold"
+    assert format_path(()) == "(document)"
+    assert suggest("Torkam", ["Torkham", "Chaman"]) == (
+        "did you mean 'Torkham'? (allowed: Torkham, Chaman)"
+    )
+    assert suggest("zzz", ["a", "b"]) == "(allowed: a, b)"
+    assert bounds_from_context({"ge": 0, "lt": 5, "other": 1}) == ">= 0 and < 5"
