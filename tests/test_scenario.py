@@ -209,6 +209,15 @@ def test_unknown_names_list_what_is_allowed(document, path, what):
     assert what in problem
 
 
+def test_a_value_where_a_table_belongs_names_no_python_class():
+    problems = problems_of({"patrols": 3, "fence": "full", "triggers": [1]})
+    assert problems == [
+        "fence: Input should be a table (got 'full')",
+        "patrols: Input should be a table (got 3)",
+        "triggers[0]: Input should be a table (got 1)",
+    ]
+
+
 def test_inconsistent_dates():
     [problem] = problems_of({"crossings": {"Torkham": {"closures": [{"start": 9, "end": 3}]}}})
     assert problem.startswith("crossings.Torkham.closures[0]: ") and "after start" in problem

@@ -99,6 +99,9 @@ def describe(error: Mapping[str, Any], model: type[BaseModel]) -> str:
         return f"{path}: {given!r} is out of range (allowed: {bounds})"
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
+    # Not pydantic's "... or instance of PatrolParams": a class name means nothing in a TOML file.
+    if kind == "model_type":
+        message = "Input should be a table"
     shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
     extra = f" (allowed: {bounds})" if bounds else ""
     return f"{path}: {message}{shown}{extra}"

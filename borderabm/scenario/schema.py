@@ -216,7 +216,7 @@ class Corridor(StrictModel):
         return value
 
 
-class Patrols(StrictModel):
+class PatrolParams(StrictModel):
     """Border-force units, how they are allocated and their rules of engagement."""
 
     units: int = Field(600, ge=0, le=1_000_000)
@@ -280,7 +280,7 @@ class Deportation(StrictModel):
         return self
 
 
-class Militants(StrictModel):
+class MilitantParams(StrictModel):
     """Where militant cells shelter and how active they are."""
 
     sanctuaries: tuple[str, ...] = ("Kunar", "Nangarhar", "Khost+Paktia", "Paktika")
@@ -329,7 +329,7 @@ class Militants(StrictModel):
         return value
 
 
-class Traders(StrictModel):
+class TraderParams(StrictModel):
     """How traders move consignments between the market towns."""
 
     trip_probability_per_day: Fraction = Field(
@@ -359,7 +359,7 @@ class Traders(StrictModel):
     )
 
 
-class Refugees(StrictModel):
+class RefugeeParams(StrictModel):
     """Push and pull factors of refugee, returnee and border-community movement."""
 
     voluntary_return_per_year: Fraction = Field(
@@ -431,11 +431,11 @@ class Scenario(StrictModel):
     fence: Fence = Fence()
     crossings: dict[str, CrossingPolicy] = Field(default_factory=dict, validate_default=True)
     corridor: Corridor = Corridor()
-    patrols: Patrols = Patrols()
+    patrols: PatrolParams = PatrolParams()
     deportation: Deportation = Deportation()
-    militants: Militants = Militants()
-    traders: Traders = Traders()
-    refugees: Refugees = Refugees()
+    militants: MilitantParams = MilitantParams()
+    traders: TraderParams = TraderParams()
+    refugees: RefugeeParams = RefugeeParams()
     triggers: tuple[Trigger, ...] = ()
     changes: tuple[Change, ...] = ()
 
