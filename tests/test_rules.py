@@ -26,10 +26,10 @@ from borderabm.rules import refugees as refugees_mod
 from borderabm.rules import traders as traders_mod
 from borderabm.rules.crossing import CrossingPoints
 from borderabm.rules.gates import serve_queues
-from borderabm.rules.patrols import largest_remainder
+from borderabm.rules.patrols import ALLOCATORS, largest_remainder
 from borderabm.rules.policy import PolicyState
 from borderabm.rules.population import FOOT, HOURS_PER_DAY, VEHICLE, Journey
-from borderabm.scenario import validate_document
+from borderabm.scenario import PATROL_STRATEGIES, validate_document
 from borderabm.world.routes import build_routes, informal_points
 from borderabm.world.world import AF, PK
 
@@ -662,6 +662,23 @@ def test_stackelberg_allocation_uses_at_most_the_units(world, routes):
     model.run()
     assert (model.timeseries()["patrol_units"] == 25).all()
     assert model.patrols.post.size <= 25
+
+
+def test_every_strategy_the_schema_allows_has_its_rule():
+    # One list of names: the schema's Literal (which the UI offers) and the registered rules.
+    assert tuple(ALLOCATORS) == PATROL_STRATEGIES
+
+
+@pytest.mark.parametrize("strategy", PATROL_STRATEGIES)
+def test_each_strategy_posts_every_unit_by_its_own_rule(world, routes, strategy, monkeypatch):
+    model = make(world, routes, population={"militants": 20},
+                 patrols={"units": 24, "strategy": strategy})  # fmt: skip
+    called = []
+    rule = ALLOCATORS[strategy]
+    monkeypatch.setitem(ALLOCATORS, strategy, lambda p, t: called.append(strategy) or rule(p, t))
+    counts = model.patrols.allocate(model.view())
+    assert called == [strategy]  # no fallback: the scenario's strategy, and only it, decides
+    assert 0 < counts.sum() <= 24 and model.patrols.post.size == counts.sum()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -29,6 +29,10 @@ POLICY_SECTIONS = (
     "refugees",
 )
 TriggerMetric = Literal["attacks", "militant_crossings", "fence_breaches", "border_deaths"]
+# How patrol units are posted each day. The rule for each is registered under the same name in
+# borderabm.rules.patrols (ALLOCATORS); the UI offers these names.
+PatrolStrategy = Literal["static", "uniform", "adaptive", "stackelberg"]
+PATROL_STRATEGIES: tuple[PatrolStrategy, ...] = get_args(PatrolStrategy)
 
 # Published anchor: ~US$550 million for ~2,600 km of fence (news reports, shared geo README).
 FENCE_COST_USD_PER_KM = 550e6 / 2600.0
@@ -220,7 +224,7 @@ class PatrolParams(StrictModel):
     """Border-force units, how they are allocated and their rules of engagement."""
 
     units: int = Field(600, ge=0, le=1_000_000)
-    strategy: Literal["static", "uniform", "adaptive", "stackelberg"] = "static"
+    strategy: PatrolStrategy = "static"
     sector_weights: dict[str, NonNegative] = Field(
         default_factory=dict,
         description="multiplier on a sector's share of units (e.g. a surge: { Khyber = 5.0 })",
