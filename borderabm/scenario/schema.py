@@ -384,7 +384,10 @@ class RefugeeParams(StrictModel):
         0.1, description="chance that a group stranded at a closed gate tries the mountains"
     )
     terrain_death_per_hour: float = Field(
-        2e-5, ge=0.0, le=1.0, description="risk per hour of irregular walking at 1 h/km terrain"
+        2e-5,
+        ge=0.0,
+        le=1.0,
+        description="risk per hour of irregular walking on flat ground (0.2 h/km)",
     )
     risk_aversion_hours: float = Field(100.0, ge=0.0)
 
