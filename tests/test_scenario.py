@@ -6,8 +6,12 @@ import sys
 
 import pytest
 from pydantic import Field, ValidationError
+from tiny_world import tiny_world
 
+from borderabm.model import BorderModel
+from borderabm.rules.gates import GateClosures
 from borderabm.scenario import (
+    Closure,
     ScenarioError,
     StrictModel,
     apply_overrides,
@@ -20,6 +24,7 @@ from borderabm.scenario import (
     validate_document,
     with_overrides,
 )
+from borderabm.world.routes import build_routes
 from tests.conftest import OFFICIAL_CROSSINGS, SCENARIOS
 
 SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
@@ -86,26 +91,64 @@ def test_dated_policy_data():
         },
         "x.toml",
     )
-    torkham = scenario.crossings["Torkham"]
-    assert [torkham.is_open_on(d) for d in (119, 120, 149, 150)] == [True, False, False, True]
+    assert scenario.crossings["Torkham"].closures[0] == Closure(start=120, end=150)
     assert scenario.fence.coverage_on(50) == pytest.approx(0.9)
     assert scenario.fence.coverage_on(500) == pytest.approx(1.0)
     assert scenario.triggers[0].gates()[0] == "Torkham"
     assert scenario.changes[0].set == {"patrols.units": 900}
 
 
-def test_corridor_gates_are_exempt_from_closures():
+# The gate rule the model runs (rules/gates.py), on the days a scenario's closures give.
+@pytest.fixture(scope="module")
+def tiny():
+    world = tiny_world()
+    return world, build_routes(world, use_cache=False)
+
+
+def _gate_days(tiny, document, horizon_days=8):
+    """Open (1) or closed (0) on each day, per gate, in a run of a tiny world with no agents."""
+    quiet = {"traders": 0, "refugees": 0, "militants": 0}
     scenario = validate_document(
-        {
-            "corridor": {"enabled": True, "gates": ["Torkham"]},
-            "crossings": {"Torkham": {"closures": [{"start": 0, "end": 10}]}},
-        },
+        {"horizon_days": horizon_days, "population": quiet, "patrols": {"units": 0}, **document},
         "x.toml",
     )
-    assert scenario.crossing_open_on("Torkham", 5)
-    assert not validate_document(
-        {"crossings": {"Torkham": {"closures": [{"start": 0, "end": 10}]}}}, "x.toml"
-    ).crossing_open_on("Torkham", 5)
+    world, routes = tiny
+    model = BorderModel(scenario, world=world, routes=routes)
+    model.run()
+    series = model.timeseries()
+    return {gate: series[f"open.{gate}"].tolist() for gate in ("Torkham", "Chaman")}
+
+
+def test_a_dated_closure_shuts_its_gate_from_start_to_end_exclusive(tiny):
+    closed = {"crossings": {"Torkham": {"closures": [{"start": 3, "end": 6}]}}}
+    assert _gate_days(tiny, closed) == {"Torkham": [1, 1, 1, 0, 0, 0, 1, 1], "Chaman": [1] * 8}
+
+
+def test_corridor_gates_are_exempt_from_closures(tiny):
+    closures = {"closures": [{"start": 0, "end": 5}]}
+    both_closed = {"crossings": {"Torkham": closures, "Chaman": closures}}
+    corridor = {"corridor": {"enabled": True, "gates": ["Torkham"]}}
+    assert _gate_days(tiny, {**both_closed, **corridor}) == {
+        "Torkham": [1] * 8,
+        "Chaman": [0] * 5 + [1] * 3,
+    }
+    not_exempt = {
+        "corridor": {"enabled": True, "gates": ["Torkham"], "exempt_from_closures": False}
+    }
+    assert _gate_days(tiny, {**both_closed, **not_exempt})["Torkham"] == [0] * 5 + [1] * 3
+
+
+def test_closures_nest_and_a_gate_shut_by_status_stays_shut():
+    settings = validate_document({"crossings": {"Chaman": {"open": False}}}, "x.toml")
+    gates = GateClosures(("Torkham", "Chaman"))
+    gates.close("Torkham")
+    gates.close("Torkham")  # a trigger closure on top of a dated one
+    gates.reopen("Torkham")
+    assert not gates.is_open("Torkham", settings)  # one closure is still in force
+    gates.reopen("Torkham")
+    assert gates.is_open("Torkham", settings)
+    assert not gates.is_open("Chaman", settings)
+    assert gates.closed_against_normal(settings) == ["Chaman"]
 
 
 @pytest.mark.parametrize(

@@ -172,10 +172,6 @@ class CrossingPolicy(StrictModel):
     )
     closures: tuple[Closure, ...] = ()
 
-    def is_open_on(self, day: float) -> bool:
-        """Whether the gate is open on a day, counting its dated closures."""
-        return self.open and not any(c.start <= day < c.end for c in self.closures)
-
 
 # Assumption: capacities and times of the gates in normal times. Torkham's ~10,000 people/day is a
 # calibration target (issue 6); Gursal (trade closed since 2011) and Nawa Pass (since 2007) start
@@ -494,13 +490,3 @@ class Scenario(StrictModel):
     def end_date(self) -> dt.date:
         """Calendar date of the last simulated day."""
         return self.start_date + dt.timedelta(days=self.horizon_days - 1)
-
-    def crossing_open_on(self, name: str, day: float) -> bool:
-        """Whether a gate is open on a day by its own status and closures (triggers aside)."""
-        if (
-            self.corridor.enabled
-            and self.corridor.exempt_from_closures
-            and name in self.corridor.gates
-        ):
-            return True
-        return self.crossings[name].is_open_on(day)

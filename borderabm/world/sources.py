@@ -98,8 +98,3 @@ def read_elevation() -> ElevationRaster:
 def read_features() -> dict:
     """Crossings, towns, roads and sector anchors from ``features.toml``."""
     return gazetteer.read_features()
-
-
-def town_names() -> tuple[str, ...]:
-    """Names of the towns known to the world, in file order."""
-    return tuple(t["name"] for t in read_features()["towns"])
