@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from borderabm.world.cache import cache_root, derived, load_shared
@@ -142,7 +142,7 @@ def informal_points(world: World) -> list[tuple[int, int, int]]:
     return [(x, y, s) for x, y, s, _ in points]
 
 
-def _side_graph(world: World, hours_per_km: np.ndarray, side: int):
+def _side_graph(world: World, hours_per_km: np.ndarray, side: int) -> csr_matrix:
     """Sparse 8-neighbour graph of one side's cells plus the border cells; weights in hours."""
     width, height = world.grid.shape
     allowed = ((world.country == side) | world.is_border) & np.isfinite(hours_per_km)

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import numpy as np
 import shapely
@@ -26,7 +27,7 @@ DATA_FILES = (
 )
 
 
-def data_path(name: str):
+def data_path(name: str) -> Traversable:
     """Return a traversable path to one shipped data file."""
     return resources.files("borderabm.world").joinpath("data", name)
 
