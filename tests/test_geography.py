@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from borderabm import gazetteer
 from borderabm.world import build_world
 from borderabm.world.world import AF, PK
 from tests.conftest import OFFICIAL_CROSSINGS
@@ -167,6 +168,18 @@ def test_provinces_for_reporting(world):
         if cells.any():
             code = AF if piece.country == "AF" else PK
             assert (world.country[cells] == code).mean() > 0.95, piece.name
+
+
+def test_the_gazetteer_names_what_the_world_builds(world):
+    # The scenario schema checks names against the gazetteer (no GIS imports); the world reads the
+    # same files with shapely. The two must agree, or a valid name would find nothing on the map.
+    assert gazetteer.province_names() == tuple(p.name for p in world.provinces if p.name)
+    assert gazetteer.crossing_names() == tuple(c.name for c in world.crossings)
+    assert gazetteer.sector_names() == tuple(s.name for s in world.sectors)
+    # The provinces the shipped scenarios name (sanctuaries and targets) are among them.
+    shipped = {"Kunar", "Nangarhar", "Khost+Paktia", "Paktika", "Balochistan",
+               "Khyber Pakhtunkhwa+Federally Administered Tribal Areas"}  # fmt: skip
+    assert shipped <= set(gazetteer.province_names())
 
 
 def test_cache_round_trip_and_damaged_entry(tmp_path):

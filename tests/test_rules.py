@@ -26,10 +26,10 @@ from borderabm.rules import refugees as refugees_mod
 from borderabm.rules import traders as traders_mod
 from borderabm.rules.crossing import CrossingPoints
 from borderabm.rules.gates import serve_queues
-from borderabm.rules.patrols import largest_remainder
+from borderabm.rules.patrols import ALLOCATORS, largest_remainder
 from borderabm.rules.policy import PolicyState
 from borderabm.rules.population import FOOT, HOURS_PER_DAY, VEHICLE, Journey
-from borderabm.scenario import validate_document
+from borderabm.scenario import PATROL_STRATEGIES, validate_document
 from borderabm.world.routes import build_routes, informal_points
 from borderabm.world.world import AF, PK
 
@@ -250,7 +250,9 @@ ATTEMPTS = np.repeat(np.arange(4), 500)
 def test_full_fence_blocks_civilians_unseen(world, routes):
     points, settings = _points(world, routes, share=1.0, units=20)
     assert (points.detection > 0).all()  # the patrols are there, but nobody meets them
-    outcome = points.attempt(ATTEMPTS, False, settings, np.random.default_rng(0), civilian=True)
+    outcome = points.attempt(
+        ATTEMPTS, settings, np.random.default_rng(0), can_breach=False, civilian=True
+    )
     assert outcome.blocked.all()
     assert not (outcome.crossed.any() or outcome.breached.any() or outcome.interdicted.any())
     assert points.detections.sum() == 0 and points.crossings.sum() == 0
@@ -259,7 +261,9 @@ def test_full_fence_blocks_civilians_unseen(world, routes):
 
 def test_breachers_cut_the_fence_and_are_counted(world, routes):
     points, settings = _points(world, routes, share=1.0, fence={"sensors": False})
-    outcome = points.attempt(ATTEMPTS, True, settings, np.random.default_rng(0), civilian=False)
+    outcome = points.attempt(
+        ATTEMPTS, settings, np.random.default_rng(0), can_breach=True, civilian=False
+    )
     assert outcome.breached.all() and not outcome.blocked.any()
     np.testing.assert_array_equal(points.breaches, np.bincount(ATTEMPTS))
     assert outcome.crossed.all()  # no patrols, no sensors: nobody stops them
@@ -268,7 +272,9 @@ def test_breachers_cut_the_fence_and_are_counted(world, routes):
 def test_no_patrols_no_sensors_means_no_detection(world, routes):
     points, settings = _points(world, routes, share=0.5, fence={"sensors": False})
     np.testing.assert_array_equal(points.detection, 0.0)
-    outcome = points.attempt(ATTEMPTS, True, settings, np.random.default_rng(1), civilian=True)
+    outcome = points.attempt(
+        ATTEMPTS, settings, np.random.default_rng(1), can_breach=True, civilian=True
+    )
     assert outcome.crossed.all() and points.detections.sum() == 0
     # Sensors alone detect breaches in proportion to the fence.
     sensed, _ = _points(world, routes, share=0.5)
@@ -280,7 +286,7 @@ def test_lethal_force_decides_civilian_deaths(world, routes, lethal):
     patrols = {"lethal_force": lethal, "lethal_death_probability": 1.0}
     points, settings = _points(world, routes, units=60, patrols=patrols)
     rng = np.random.default_rng(2)
-    outcome = points.attempt(ATTEMPTS, False, settings, rng, civilian=True)
+    outcome = points.attempt(ATTEMPTS, settings, rng, can_breach=False, civilian=True)
     assert outcome.interdicted.sum() > 100
     if lethal:
         np.testing.assert_array_equal(outcome.killed, outcome.interdicted)
@@ -296,7 +302,7 @@ def test_per_point_tallies_add_up(world, routes):
     points.update(settings, np.array([0.2, 0.8]), np.ones(2), np.array([0, 5, 20, 60]))
     rng = np.random.default_rng(4)
     chosen = rng.integers(0, 4, 3000)
-    outcome = points.attempt(chosen, True, settings, rng, civilian=False)
+    outcome = points.attempt(chosen, settings, rng, can_breach=True, civilian=False)
     np.testing.assert_array_equal(points.attempts, np.bincount(chosen, minlength=4))
     np.testing.assert_array_equal(
         points.crossings, np.bincount(chosen[outcome.crossed], minlength=4)
@@ -662,6 +668,23 @@ def test_stackelberg_allocation_uses_at_most_the_units(world, routes):
     model.run()
     assert (model.timeseries()["patrol_units"] == 25).all()
     assert model.patrols.post.size <= 25
+
+
+def test_every_strategy_the_schema_allows_has_its_rule():
+    # One list of names: the schema's Literal (which the UI offers) and the registered rules.
+    assert tuple(ALLOCATORS) == PATROL_STRATEGIES
+
+
+@pytest.mark.parametrize("strategy", PATROL_STRATEGIES)
+def test_each_strategy_posts_every_unit_by_its_own_rule(world, routes, strategy, monkeypatch):
+    model = make(world, routes, population={"militants": 20},
+                 patrols={"units": 24, "strategy": strategy})  # fmt: skip
+    called = []
+    rule = ALLOCATORS[strategy]
+    monkeypatch.setitem(ALLOCATORS, strategy, lambda p, t: called.append(strategy) or rule(p, t))
+    counts = model.patrols.allocate(model.view())
+    assert called == [strategy]  # no fallback: the scenario's strategy, and only it, decides
+    assert 0 < counts.sum() <= 24 and model.patrols.post.size == counts.sum()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,18 +1,30 @@
 """The scenario format: what a valid file gives, and how every kind of bad input is reported."""
 
 import datetime as dt
+import subprocess
+import sys
 
 import pytest
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
+from tiny_world import tiny_world
 
+from borderabm.model import BorderModel
+from borderabm.rules.gates import GateClosures
 from borderabm.scenario import (
+    Closure,
     ScenarioError,
+    StrictModel,
     apply_overrides,
+    bounds_from_context,
+    describe,
+    format_path,
     load_scenario,
     parse_override,
+    suggest,
     validate_document,
     with_overrides,
 )
+from borderabm.world.routes import build_routes
 from tests.conftest import OFFICIAL_CROSSINGS, SCENARIOS
 
 SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
@@ -79,26 +91,64 @@ def test_dated_policy_data():
         },
         "x.toml",
     )
-    torkham = scenario.crossings["Torkham"]
-    assert [torkham.is_open_on(d) for d in (119, 120, 149, 150)] == [True, False, False, True]
+    assert scenario.crossings["Torkham"].closures[0] == Closure(start=120, end=150)
     assert scenario.fence.coverage_on(50) == pytest.approx(0.9)
     assert scenario.fence.coverage_on(500) == pytest.approx(1.0)
     assert scenario.triggers[0].gates()[0] == "Torkham"
     assert scenario.changes[0].set == {"patrols.units": 900}
 
 
-def test_corridor_gates_are_exempt_from_closures():
+# The gate rule the model runs (rules/gates.py), on the days a scenario's closures give.
+@pytest.fixture(scope="module")
+def tiny():
+    world = tiny_world()
+    return world, build_routes(world, use_cache=False)
+
+
+def _gate_days(tiny, document, horizon_days=8):
+    """Open (1) or closed (0) on each day, per gate, in a run of a tiny world with no agents."""
+    quiet = {"traders": 0, "refugees": 0, "militants": 0}
     scenario = validate_document(
-        {
-            "corridor": {"enabled": True, "gates": ["Torkham"]},
-            "crossings": {"Torkham": {"closures": [{"start": 0, "end": 10}]}},
-        },
+        {"horizon_days": horizon_days, "population": quiet, "patrols": {"units": 0}, **document},
         "x.toml",
     )
-    assert scenario.crossing_open_on("Torkham", 5)
-    assert not validate_document(
-        {"crossings": {"Torkham": {"closures": [{"start": 0, "end": 10}]}}}, "x.toml"
-    ).crossing_open_on("Torkham", 5)
+    world, routes = tiny
+    model = BorderModel(scenario, world=world, routes=routes)
+    model.run()
+    series = model.timeseries()
+    return {gate: series[f"open.{gate}"].tolist() for gate in ("Torkham", "Chaman")}
+
+
+def test_a_dated_closure_shuts_its_gate_from_start_to_end_exclusive(tiny):
+    closed = {"crossings": {"Torkham": {"closures": [{"start": 3, "end": 6}]}}}
+    assert _gate_days(tiny, closed) == {"Torkham": [1, 1, 1, 0, 0, 0, 1, 1], "Chaman": [1] * 8}
+
+
+def test_corridor_gates_are_exempt_from_closures(tiny):
+    closures = {"closures": [{"start": 0, "end": 5}]}
+    both_closed = {"crossings": {"Torkham": closures, "Chaman": closures}}
+    corridor = {"corridor": {"enabled": True, "gates": ["Torkham"]}}
+    assert _gate_days(tiny, {**both_closed, **corridor}) == {
+        "Torkham": [1] * 8,
+        "Chaman": [0] * 5 + [1] * 3,
+    }
+    not_exempt = {
+        "corridor": {"enabled": True, "gates": ["Torkham"], "exempt_from_closures": False}
+    }
+    assert _gate_days(tiny, {**both_closed, **not_exempt})["Torkham"] == [0] * 5 + [1] * 3
+
+
+def test_closures_nest_and_a_gate_shut_by_status_stays_shut():
+    settings = validate_document({"crossings": {"Chaman": {"open": False}}}, "x.toml")
+    gates = GateClosures(("Torkham", "Chaman"))
+    gates.close("Torkham")
+    gates.close("Torkham")  # a trigger closure on top of a dated one
+    gates.reopen("Torkham")
+    assert not gates.is_open("Torkham", settings)  # one closure is still in force
+    gates.reopen("Torkham")
+    assert gates.is_open("Torkham", settings)
+    assert not gates.is_open("Chaman", settings)
+    assert gates.closed_against_normal(settings) == ["Chaman"]
 
 
 @pytest.mark.parametrize(
@@ -202,6 +252,15 @@ def test_unknown_names_list_what_is_allowed(document, path, what):
     assert what in problem
 
 
+def test_a_value_where_a_table_belongs_names_no_python_class():
+    problems = problems_of({"patrols": 3, "fence": "full", "triggers": [1]})
+    assert problems == [
+        "fence: Input should be a table (got 'full')",
+        "patrols: Input should be a table (got 3)",
+        "triggers[0]: Input should be a table (got 1)",
+    ]
+
+
 def test_inconsistent_dates():
     [problem] = problems_of({"crossings": {"Torkham": {"closures": [{"start": 9, "end": 3}]}}})
     assert problem.startswith("crossings.Torkham.closures[0]: ") and "after start" in problem
@@ -260,3 +319,56 @@ def test_dates_and_horizon(write_toml):
     scenario = load_scenario(write_toml("start_date = 2025-09-01\nhorizon_days = 30\n"))
     assert scenario.start_date == dt.date(2025, 9, 1)
     assert scenario.end_date == dt.date(2025, 9, 30)
+
+
+def test_reading_a_scenario_imports_no_part_of_the_world():
+    # The schema checks place names through the gazetteer (standard library only): validating a
+    # file must not load the GIS stack or build anything.
+    code = (
+        "import sys; from borderabm.scenario import load_scenario; "
+        f"load_scenario({str(SCENARIOS / 'baseline.toml')!r}); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('shapely', 'pyproj') "
+        "or m.startswith('borderabm.world')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+class _Entry(StrictModel):
+    weight: float = Field(1.0, gt=0.0)
+
+
+class _Spec(StrictModel):
+    """Another input file's schema: the error text is the same for every strict model."""
+
+    share: float = Field(0.5, ge=0.0, le=1.0)
+    names: dict[str, _Entry] = Field(default_factory=dict)
+
+
+@pytest.mark.parametrize(
+    ("document", "line"),
+    [
+        ({"shares": 1}, "shares: unknown key; did you mean 'share'? (allowed: share, names)"),
+        ({"share": 2.0}, "share: 2.0 is out of range (allowed: >= 0.0 and <= 1.0)"),
+        ({"names": {"a": {"weight": 0}}}, "names.a.weight: 0 is out of range (allowed: > 0.0)"),
+        ({"names": {"a": {"wieght": 1}}}, "names.a.wieght: unknown key; did you mean 'weight'?"),
+        ({"share": float("inf")}, "share: Input should be a finite number (got inf)"),
+    ],
+)
+def test_errors_describe_any_strict_model(document, line):
+    with pytest.raises(ValidationError) as caught:
+        _Spec.model_validate(document)
+    [error] = caught.value.errors()
+    assert describe(error, _Spec).startswith(line)
+
+
+def test_error_helpers_shared_by_every_input_file():
+    assert format_path(("triggers", 0, "threshold")) == "triggers[0].threshold"
+    assert format_path(()) == "(document)"
+    assert suggest("Torkam", ["Torkham", "Chaman"]) == (
+        "did you mean 'Torkham'? (allowed: Torkham, Chaman)"
+    )
+    assert suggest("zzz", ["a", "b"]) == "(allowed: a, b)"
+    assert bounds_from_context({"ge": 0, "lt": 5, "other": 1}) == ">= 0 and < 5"

@@ -90,10 +90,10 @@ class CrossingPoints:
     def attempt(
         self,
         points: np.ndarray,
-        can_breach: bool,
         settings: Scenario,
         rng: np.random.Generator,
         *,
+        can_breach: bool,
         civilian: bool,
         stop_probability: float | None = None,
     ) -> Attempts:
@@ -101,9 +101,9 @@ class CrossingPoints:
 
         Args:
             points: Point index of each attempt.
-            can_breach: Whether the crossers cut through a fence they meet (else they turn back).
             settings: The scenario in force.
-            rng: The model's random generator.
+            rng: The random stream of the crossers' kind.
+            can_breach: Whether the crossers cut through a fence they meet (else they turn back).
             civilian: Civilians die under lethal force only; militant cells may be killed.
             stop_probability: Chance that a detection stops the crosser, if not the patrols' own.
         """

@@ -122,7 +122,7 @@ def gates_today(
 
 
 def capacity_today(
-    closures: GateClosures, settings: Scenario, per_agent: float, trucks: bool
+    closures: GateClosures, settings: Scenario, per_agent: float, *, trucks: bool
 ) -> np.ndarray:
     """Agents each gate can serve today (0 when closed), before probabilistic rounding."""
     capacity = np.zeros(len(closures.gate_names))

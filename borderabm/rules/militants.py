@@ -18,20 +18,34 @@ At the target a cell waits a few days, attacks with ``attack_success``, and walk
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from borderabm.metrics import Dim, Tally
-from borderabm.rules.population import FOOT, Journey, gumbel
+from borderabm.rules.population import DAYS_PER_YEAR, FOOT, Journey, gumbel, state_names
 from borderabm.world.world import AF
 
 if TYPE_CHECKING:
     from borderabm.rules.today import Places, Today
     from borderabm.scenario import Scenario
 
-BASED, TO_POINT, TO_TARGET, AT_TARGET, RETURNING, LOST = range(6)
-STATES = ("based", "to_point", "to_target", "at_target", "returning", "lost")
+
+class MilitantState(IntEnum):
+    """Where a cell is in its cycle (stored as ``int8`` in :attr:`Militants.state`)."""
+
+    BASED = 0
+    TO_POINT = 1
+    TO_TARGET = 2
+    AT_TARGET = 3
+    RETURNING = 4
+    LOST = 5
+
+
+# The rules below use the states by their short names.
+BASED, TO_POINT, TO_TARGET, AT_TARGET, RETURNING, LOST = MilitantState
+STATES = state_names(MilitantState)
 CORRIDOR = -2  # point index of an infiltration hidden in corridor cargo
 SANCTUARY_DEPTH_KM = 120.0  # assumption: cells shelter within this distance of the line
 PRIOR_RISK = 0.2  # assumption: the organisation's initial risk estimate at every point
@@ -90,7 +104,9 @@ class Militants:
         rng = self.rng
         settings = today.settings.militants
         based = np.flatnonzero(self.state == BASED)
-        leaving = based[rng.random(based.size) < settings.infiltrations_per_cell_year / 365.0]
+        leaving = based[
+            rng.random(based.size) < settings.infiltrations_per_cell_year / DAYS_PER_YEAR
+        ]
         if leaving.size:
             self.target[leaving] = rng.integers(0, self.target_towns.size, size=leaving.size)
             destination = self.target_flat[self.target[leaving]]
@@ -110,7 +126,7 @@ class Militants:
         self._travel(today)
 
     def _set_off(self, today: Today, rows: np.ndarray, here: np.ndarray,
-                 destination: np.ndarray, state: int) -> None:  # fmt: skip
+                 destination: np.ndarray, state: MilitantState) -> None:  # fmt: skip
         """Choose a crossing point (or corridor cargo) and walk there."""
         routes, rng, points = today.routes, self.rng, today.points
         settings = today.settings
@@ -186,7 +202,9 @@ class Militants:
             lost_rows.append(cargo[caught])
             crossed_rows.append(cargo[~caught])
         if overland.size:
-            outcome = points.attempt(self.point[overland], True, settings, rng, civilian=False)
+            outcome = points.attempt(
+                self.point[overland], settings, rng, can_breach=True, civilian=False
+            )
             metrics.add(Tally.FENCE_BREACHES, int(outcome.breached.sum()))
             metrics.add(Tally.MILITANT_FENCE_BREACHES, int(outcome.breached.sum()))
             metrics.add(Tally.MILITANTS_KILLED, int(outcome.killed.sum()) * fighters)

@@ -19,6 +19,7 @@ strategies (a surge). Units also repair the fence of the sectors they are posted
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,9 +28,30 @@ from borderabm.rules.stackelberg import stackelberg_coverage
 
 if TYPE_CHECKING:
     from borderabm.rules.today import Places, Today
-    from borderabm.scenario import Scenario
+    from borderabm.scenario import PatrolStrategy, Scenario
 
 STATES = ("posted",)
+# Assumption: under the adaptive strategy a point's share of remembered incidents weighs twice its
+# share of the border at rest, so posts follow trouble without leaving quiet stretches empty.
+ADAPTIVE_INCIDENT_WEIGHT = 2.0
+
+Allocator = Callable[["Patrols", "Today"], np.ndarray]
+ALLOCATORS: dict[PatrolStrategy, Allocator] = {}
+"""The rule of each patrol strategy, by the name a scenario gives it (``patrols.strategy``).
+
+The names are the schema's :data:`borderabm.scenario.PATROL_STRATEGIES`; each rule returns the
+units posted at every informal point today.
+"""
+
+
+def allocator(name: PatrolStrategy) -> Callable[[Allocator], Allocator]:
+    """Register the rule of one patrol strategy under its name."""
+
+    def register(rule: Allocator) -> Allocator:
+        ALLOCATORS[name] = rule
+        return rule
+
+    return register
 
 
 def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
@@ -90,23 +112,8 @@ class Patrols:
         return points.stretch_km * sector_weight[points.sector]
 
     def allocate(self, today: Today) -> np.ndarray:
-        """Post the units for today; return units per point."""
-        strategy = today.settings.patrols.strategy
-        points = today.points
-        size = len(points)
-        if strategy == "static":
-            counts = self.static_counts
-        elif strategy == "uniform":
-            weights = self.base_weights(today, today.settings) / points.stretch_km  # surges only
-            picks = self.rng.choice(size, size=self.n, p=weights / weights.sum())
-            counts = np.bincount(picks, minlength=size)
-        elif strategy == "adaptive":
-            base = self.base_weights(today, today.settings)
-            base = base / base.sum()
-            recent = self.incidents / max(self.incidents.sum(), 1.0)
-            counts = largest_remainder(base + 2.0 * recent, self.n)
-        else:
-            counts = self._stackelberg(today)
+        """Post the units for today by the scenario's strategy; return units per point."""
+        counts = ALLOCATORS[today.settings.patrols.strategy](self, today)
         self.post = posts_from_counts(counts)
         return counts
 
@@ -116,7 +123,8 @@ class Patrols:
         decay = np.exp(-1.0 / today.settings.patrols.adaptive_memory_days)
         self.incidents = self.incidents * decay + points.detections + points.breaches
 
-    def _stackelberg(self, today: Today) -> np.ndarray:
+    def stackelberg_counts(self, today: Today) -> np.ndarray:
+        """Units per point from the Stackelberg game, solved again only when the fence changes."""
         points = today.points
         key = (round(float(points.fence.sum()), 3), self.n)
         if key != self._stackelberg_key:
@@ -138,3 +146,36 @@ class Patrols:
     def flat_cells(self, places: Places) -> np.ndarray:
         """Current flat cell of every unit (its post)."""
         return places.points.flat_cells[self.post]
+
+
+# --------------------------------------------------------------------------------------------
+# The strategies
+# --------------------------------------------------------------------------------------------
+@allocator("static")
+def _static(patrols: Patrols, today: Today) -> np.ndarray:
+    """Posts fixed at the start, in proportion to each stretch's length and sector weight."""
+    return patrols.static_counts
+
+
+@allocator("uniform")
+def _uniform(patrols: Patrols, today: Today) -> np.ndarray:
+    """Every unit draws a post every day: points equally likely, then sector weights."""
+    size = len(today.points)
+    weights = patrols.base_weights(today, today.settings) / today.points.stretch_km  # surges only
+    picks = patrols.rng.choice(size, size=patrols.n, p=weights / weights.sum())
+    return np.bincount(picks, minlength=size)
+
+
+@allocator("adaptive")
+def _adaptive(patrols: Patrols, today: Today) -> np.ndarray:
+    """Posts follow remembered detections and breaches, on top of the share at rest."""
+    base = patrols.base_weights(today, today.settings)
+    base = base / base.sum()
+    recent = patrols.incidents / max(patrols.incidents.sum(), 1.0)
+    return largest_remainder(base + ADAPTIVE_INCIDENT_WEIGHT * recent, patrols.n)
+
+
+@allocator("stackelberg")
+def _stackelberg(patrols: Patrols, today: Today) -> np.ndarray:
+    """Coverage from a Stackelberg security game against an adversary who observes it."""
+    return patrols.stackelberg_counts(today)

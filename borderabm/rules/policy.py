@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from borderabm.rules.gates import GateClosures
+from borderabm.rules.population import DAYS_PER_YEAR
 from borderabm.scenario import Scenario
 from borderabm.world import World
 
-DAYS_PER_YEAR = 365.0
 # Assumption: the fence's capital cost is spread over a 20-year service life when a run is costed.
 FENCE_SERVICE_YEARS = 20.0
 

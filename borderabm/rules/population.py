@@ -7,6 +7,7 @@ still has an id, a kind, a state and (on demand) a cell, so each one can be insp
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
@@ -15,6 +16,12 @@ from borderabm.world.world import PK
 
 FOOT, VEHICLE = 0, 1
 HOURS_PER_DAY = {FOOT: 8.0, VEHICLE: 10.0}  # assumption: a day's travel on foot / by road
+DAYS_PER_YEAR = 365.0  # yearly rates and costs become daily ones (one step is one day)
+
+
+def state_names(states: type[IntEnum]) -> tuple[str, ...]:
+    """The names of a kind's states, indexed by their values (``agent_table`` shows these)."""
+    return tuple(state.name.lower() for state in sorted(states))
 
 
 @dataclass

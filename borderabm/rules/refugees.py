@@ -21,25 +21,62 @@ deaths (Cornelius 2001). Under lethal rules of engagement an interdiction can en
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from borderabm.metrics import Dim, Tally
 from borderabm.rules.gates import serve_queues
-from borderabm.rules.population import FOOT, VEHICLE, Journey, gumbel, probabilistic_round
+from borderabm.rules.population import (
+    DAYS_PER_YEAR,
+    FOOT,
+    VEHICLE,
+    Journey,
+    gumbel,
+    probabilistic_round,
+    state_names,
+)
 from borderabm.world.world import AF, PK
 
 if TYPE_CHECKING:
     from borderabm.rules.today import Places, Today
     from borderabm.scenario import Scenario
 
-IN_PAKISTAN, DISPLACED_IN_AF, COMMUNITY = 0, 1, 2
-GROUPS = ("in_pakistan", "displaced_in_af", "community")
-SETTLED, TO_GATE, AT_GATE, TO_POINT, TO_DESTINATION, VISITING, DEAD = range(7)
-STATES = ("settled", "to_gate", "at_gate", "to_point", "to_destination", "visiting", "dead")
+
+class RefugeeGroup(IntEnum):
+    """Which of the three groups a family belongs to (stored as ``int8`` in :attr:`Refugees.group`)."""
+
+    IN_PAKISTAN = 0
+    DISPLACED_IN_AF = 1
+    COMMUNITY = 2
+
+
+class RefugeeState(IntEnum):
+    """Where a family is (stored as ``int8`` in :attr:`Refugees.state`)."""
+
+    SETTLED = 0
+    TO_GATE = 1
+    AT_GATE = 2
+    TO_POINT = 3
+    TO_DESTINATION = 4
+    VISITING = 5
+    DEAD = 6
+
+
+# The rules below use the groups and states by their short names.
+IN_PAKISTAN, DISPLACED_IN_AF, COMMUNITY = RefugeeGroup
+GROUPS = state_names(RefugeeGroup)
+SETTLED, TO_GATE, AT_GATE, TO_POINT, TO_DESTINATION, VISITING, DEAD = RefugeeState
+STATES = state_names(RefugeeState)
 VISIT_DAYS = 3.0  # assumption: a family visit across the line lasts about three days
 CHOICE_NOISE_HOURS = 4.0  # assumption: spread of route preferences between groups, hours
+# Assumption: civilians cannot breach the fence, so a point's fence share weighs twice the risk of
+# interdiction there (in hours, through risk_aversion_hours) when they choose where to cross.
+FENCE_AVERSION = 2.0
+# Assumption: refugees.terrain_death_per_hour holds as given on flat ground, walked at about 5 km/h
+# (Tobler: 0.2 h/km); the risk rises in proportion to how much slower the ground is.
+FLAT_GROUND_HOURS_PER_KM = 0.2
 
 
 class Refugees:
@@ -117,7 +154,9 @@ class Refugees:
         settled = self.state == SETTLED
 
         returning = np.flatnonzero(settled & (self.group == IN_PAKISTAN))
-        returning = returning[rng.random(returning.size) < settings.voluntary_return_per_year / 365]
+        returning = returning[
+            rng.random(returning.size) < settings.voluntary_return_per_year / DAYS_PER_YEAR
+        ]
         self._leave_by_gate(today, returning, deported=False)
 
         deportation = today.settings.deportation
@@ -135,7 +174,7 @@ class Refugees:
             today.metrics.add(Tally.DEPORTED_PEOPLE, taken * today.people_per_agent)
 
         fleeing = np.flatnonzero(settled & (self.group == DISPLACED_IN_AF))
-        hazard = settings.displacement_per_year * settings.conflict_intensity / 365
+        hazard = settings.displacement_per_year * settings.conflict_intensity / DAYS_PER_YEAR
         fleeing = fleeing[rng.random(fleeing.size) < hazard]
         if fleeing.size:
             self.target_town[fleeing] = self._random_towns(PK, fleeing.size, rng)
@@ -145,7 +184,7 @@ class Refugees:
 
         visiting_home = np.flatnonzero(settled & (self.group == COMMUNITY))
         trips = visiting_home[
-            rng.random(visiting_home.size) < settings.community_trips_per_year / 365
+            rng.random(visiting_home.size) < settings.community_trips_per_year / DAYS_PER_YEAR
         ]
         self._leave_irregularly(today, trips)
 
@@ -222,7 +261,7 @@ class Refugees:
         reach = settings.community_range_km
         too_far = community[None, :] & (today.point_distance_km[:, here] > reach)
         risk = points.interdiction_risk(today.settings)[:, None] * settings.risk_aversion_hours
-        blocked = points.fence[:, None] * settings.risk_aversion_hours * 2.0
+        blocked = points.fence[:, None] * settings.risk_aversion_hours * FENCE_AVERSION
         cost = hours + risk + blocked + gumbel(self.rng, hours.shape, CHOICE_NOISE_HOURS)
         cost[too_far] = np.inf
         best = np.argmin(cost, axis=0)
@@ -311,15 +350,17 @@ class Refugees:
 
     def _cross_irregularly(self, today: Today, rows: np.ndarray) -> None:
         rng, points = self.rng, today.points
-        outcome = points.attempt(self.point[rows], False, today.settings, rng, civilian=True)
+        outcome = points.attempt(
+            self.point[rows], today.settings, rng, can_breach=False, civilian=True
+        )
         people = today.people_per_agent
         metrics = today.metrics
         # Walking the mountains: risk grows with the hours spent on rough ground near the line.
         terrain = points.terrain_hours_per_km[self.point[rows]]
         walked = np.asarray(self.journey.speed[rows], float) + terrain * today.world.grid.cell_km
-        exposure_death = rng.random(rows.size) < np.minimum(
-            today.settings.refugees.terrain_death_per_hour * walked * terrain / 0.2, 1.0
-        )
+        per_hour = today.settings.refugees.terrain_death_per_hour
+        risk = np.minimum(per_hour * walked * terrain / FLAT_GROUND_HOURS_PER_KM, 1.0)
+        exposure_death = rng.random(rows.size) < risk
         died = outcome.killed | (outcome.crossed & exposure_death)
         community = self.group[rows] == COMMUNITY
         crossed = outcome.crossed & ~died

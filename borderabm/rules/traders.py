@@ -17,20 +17,34 @@ to another gate, switch to smuggling, or give up.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from borderabm.metrics import Dim, Tally
 from borderabm.rules.gates import serve_queues
-from borderabm.rules.population import FOOT, VEHICLE, Journey, gumbel
+from borderabm.rules.population import FOOT, VEHICLE, Journey, gumbel, state_names
 
 if TYPE_CHECKING:
     from borderabm.rules.today import Places, Today
     from borderabm.scenario import Scenario
 
-IDLE, TO_GATE, QUEUED, TO_MARKET, TO_POINT, SMUGGLING_TO_MARKET = range(6)
-STATES = ("idle", "to_gate", "queued", "to_market", "to_point", "smuggling_to_market")
+
+class TraderState(IntEnum):
+    """Where a consignment is (stored as ``int8`` in :attr:`Traders.state`)."""
+
+    IDLE = 0
+    TO_GATE = 1
+    QUEUED = 2
+    TO_MARKET = 3
+    TO_POINT = 4
+    SMUGGLING_TO_MARKET = 5
+
+
+# The rules below use the states by their short names.
+IDLE, TO_GATE, QUEUED, TO_MARKET, TO_POINT, SMUGGLING_TO_MARKET = TraderState
+STATES = state_names(TraderState)
 # Assumption: route preferences vary between traders by ~2% of the consignment's value.
 CHOICE_NOISE_SHARE = 0.02
 VALUE_SIGMA = 0.5  # lognormal spread of consignment values
@@ -237,7 +251,7 @@ class Traders:
         at_point = arrived[state == TO_POINT]
         if at_point.size:
             outcome = today.points.attempt(
-                self.point[at_point], True, today.settings, rng, civilian=True,
+                self.point[at_point], today.settings, rng, can_breach=True, civilian=True,
                 stop_probability=today.settings.traders.seizure_given_detection,
             )  # fmt: skip
             value = self.value_usd[at_point]

@@ -89,9 +89,10 @@ def _add_section(document: tomlkit.TOMLDocument, section: str, key: str, item: A
         previous: Container = body[at - 1][1].value
         while previous.body and isinstance(previous.body[-1][1], Table):
             previous = previous.body[-1][1].value
-        moved = []
-        while previous.body and isinstance(previous.body[-1][1], Comment):
-            moved.insert(0, previous.body.pop()[1])
+        moved: list[Comment] = []
+        while previous.body and isinstance(last := previous.body[-1][1], Comment):
+            previous.body.pop()
+            moved.insert(0, last)
         for comment in moved:
             table.add(comment)
     document._insert_at(at, section, table)

@@ -19,6 +19,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,9 @@ def load_or_build[T](path: Path, build: Callable[[], T]) -> T:
     value = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(handle.name, path)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as temp:
+            pickle.dump(value, temp, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp.name, path)
     except OSError:
         pass  # an unwritable cache only costs speed
     return value
@@ -108,8 +109,13 @@ def derived[T](owner: object, name: str, compute: Callable[[], T]) -> T:
             return entry[1]
         value = make_read_only(compute())
         # Ids are reused after an owner dies: the callback drops its entries with it.
-        _derived[key] = (weakref.ref(owner, lambda _ref, key=key: _derived.pop(key, None)), value)
+        _derived[key] = (weakref.ref(owner, partial(_forget, key)), value)
     return value
+
+
+def _forget(key: tuple[int, str], _owner: weakref.ref) -> None:
+    """Drop a derived value when its owner dies (ids are reused after that)."""
+    _derived.pop(key, None)
 
 
 def make_read_only[T](value: T) -> T:

@@ -66,15 +66,20 @@ class GridSpec:
         """Lon/lat degrees to projected metres."""
         return self.from_lonlat.transform(np.asarray(lon), np.asarray(lat))
 
+    def project_point(self, lon: float, lat: float) -> tuple[float, float]:
+        """One lon/lat point to projected metres."""
+        x, y = self.project(np.asarray(lon), np.asarray(lat))
+        return float(x), float(y)
+
     def cell_of_lonlat(self, lon: float, lat: float) -> tuple[int, int]:
         """The cell containing a lon/lat point."""
-        x, y = self.project(lon, lat)
+        x, y = self.project(np.asarray(lon), np.asarray(lat))
         ix, iy = self.cell_of_m(x, y)
         return int(ix), int(iy)
 
     def contains_lonlat(self, lon: float, lat: float) -> bool:
         """Whether a lon/lat point falls inside the grid."""
-        x, y = self.project(lon, lat)
+        x, y = self.project_point(lon, lat)
         return bool(
             0 <= x - self.x0_m < self.width * self.cell_m
             and 0 <= y - self.y0_m < self.height * self.cell_m

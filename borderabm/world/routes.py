@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import coo_matrix
+from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from borderabm.world.cache import cache_root, derived, load_shared
@@ -132,8 +132,8 @@ def informal_points(world: World) -> list[tuple[int, int, int]]:
         count = max(MIN_POINTS_PER_SECTOR, round(sector.length_km / INFORMAL_POINT_SPACING_KM))
         edges = np.linspace(sector.start_km, sector.end_km, count + 1)
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-            inside = np.flatnonzero((chainage >= lo) & (chainage < hi) & np.isfinite(cost))
-            inside = [i for i in inside if (xs[i], ys[i]) not in gate_cells]
+            stretch = np.flatnonzero((chainage >= lo) & (chainage < hi) & np.isfinite(cost))
+            inside = [i for i in stretch if (xs[i], ys[i]) not in gate_cells]
             if not inside:
                 continue
             best = min(inside, key=lambda i: (cost[i], chainage[i]))
@@ -142,12 +142,14 @@ def informal_points(world: World) -> list[tuple[int, int, int]]:
     return [(x, y, s) for x, y, s, _ in points]
 
 
-def _side_graph(world: World, hours_per_km: np.ndarray, side: int):
+def _side_graph(world: World, hours_per_km: np.ndarray, side: int) -> csr_matrix:
     """Sparse 8-neighbour graph of one side's cells plus the border cells; weights in hours."""
     width, height = world.grid.shape
     allowed = ((world.country == side) | world.is_border) & np.isfinite(hours_per_km)
     index = np.arange(width * height).reshape(width, height)
-    rows, cols, weights = [], [], []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    weights: list[np.ndarray] = []
     for dx, dy in NEIGHBOUR_OFFSETS:
         a = (slice(0, width - dx), slice(max(0, -dy), height - max(0, dy)))
         b = (slice(dx, width), slice(max(0, dy), height - max(0, -dy)))
@@ -157,9 +159,9 @@ def _side_graph(world: World, hours_per_km: np.ndarray, side: int):
         rows.append(index[a][both])
         cols.append(index[b][both])
         weights.append(hours[both])
-    rows, cols, weights = np.concatenate(rows), np.concatenate(cols), np.concatenate(weights)
+    edges = (np.concatenate(rows), np.concatenate(cols))
     size = width * height
-    return coo_matrix((weights, (rows, cols)), shape=(size, size)).tocsr()
+    return coo_matrix((np.concatenate(weights), edges), shape=(size, size)).tocsr()
 
 
 def _fields(

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import numpy as np
 import shapely
@@ -26,7 +27,7 @@ DATA_FILES = (
 )
 
 
-def data_path(name: str):
+def data_path(name: str) -> Traversable:
     """Return a traversable path to one shipped data file."""
     return resources.files("borderabm.world").joinpath("data", name)
 
@@ -98,8 +99,3 @@ def read_elevation() -> ElevationRaster:
 def read_features() -> dict:
     """Crossings, towns, roads and sector anchors from ``features.toml``."""
     return gazetteer.read_features()
-
-
-def town_names() -> tuple[str, ...]:
-    """Names of the towns known to the world, in file order."""
-    return tuple(t["name"] for t in read_features()["towns"])

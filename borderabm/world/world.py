@@ -357,7 +357,7 @@ def _sector_specs(features: dict, line_m: LineString, grid: GridSpec) -> list[di
             lat, lon = anchor["lat"], anchor["lon"]
         else:
             lat, lon = sector["anchor_lat"], sector["anchor_lon"]
-        x, y = grid.project(lon, lat)
+        x, y = grid.project_point(lon, lat)
         specs.append({**sector, "chainage_km": border_mod.chainage_of_point(line_m, x, y)})
     return sorted(specs, key=lambda s: s["chainage_km"])
 
@@ -374,7 +374,7 @@ def _place_crossings(
     centres_y = grid.y0_m + (by + 0.5) * grid.cell_m
     crossings = []
     for i, spec in enumerate(specs):
-        x, y = grid.project(spec["lon"], spec["lat"])
+        x, y = grid.project_point(spec["lon"], spec["lat"])
         distance = np.hypot(centres_x - x, centres_y - y)
         k = int(np.argmin(distance))
         cell = (int(bx[k]), int(by[k]))

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlencode
 from borderabm.gazetteer import crossing_names, sector_names
 from borderabm.model import BorderModel
 from borderabm.scenario import (
+    PATROL_STRATEGIES,
     Scenario,
     ScenarioError,
     load_scenario,
@@ -40,7 +41,7 @@ DEFAULT_SCENARIO = "closures_oct2025"
 MAX_AGENTS = 2_000_000  # a page may not ask the server for more than this
 MAX_PROBLEM_CHARS = 160  # a picker entry's reason stays one short line
 MAX_NUMBER_CHARS = 24  # a refused number is quoted this long at most
-STRATEGIES = ("static", "uniform", "adaptive", "stackelberg")
+STRATEGIES = PATROL_STRATEGIES  # each has its rule in borderabm.rules.patrols.ALLOCATORS
 # The trigger the page adds to a scenario that has none: the 2025 escalation rule of the shipped
 # scenarios (30-day window, 14-day closures, 14 days of cooldown), with the page's threshold.
 PAGE_TRIGGER = {

@@ -1,0 +1,492 @@
+"""The scenario schema: run settings, populations, policy levers and behavioural assumptions.
+
+Every section is a frozen pydantic model that refuses unknown keys (:class:`StrictModel`); a field's
+``description`` says what it means and its bounds say what is allowed. Names of places are checked
+against the world's own lists (:mod:`borderabm.gazetteer`), without building the world.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, get_args
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from borderabm.gazetteer import crossing_names, province_names, sector_names
+from borderabm.scenario.errors import check_names
+
+# Sections that dated changes may touch: the policy levers, not the run settings or populations.
+POLICY_SECTIONS = (
+    "fence",
+    "crossings",
+    "corridor",
+    "patrols",
+    "deportation",
+    "militants",
+    "traders",
+    "refugees",
+)
+TriggerMetric = Literal["attacks", "militant_crossings", "fence_breaches", "border_deaths"]
+# How patrol units are posted each day. The rule for each is registered under the same name in
+# borderabm.rules.patrols (ALLOCATORS); the UI offers these names.
+PatrolStrategy = Literal["static", "uniform", "adaptive", "stackelberg"]
+PATROL_STRATEGIES: tuple[PatrolStrategy, ...] = get_args(PatrolStrategy)
+
+# Published anchor: ~US$550 million for ~2,600 km of fence (news reports, shared geo README).
+FENCE_COST_USD_PER_KM = 550e6 / 2600.0
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Day = Annotated[int, Field(ge=0, le=36_500)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+class StrictModel(BaseModel):
+    """A frozen model that refuses unknown keys and non-finite numbers (the base of every input file).
+
+    Scenario sections, sweep files and calibration specs share it, so that all three refuse the
+    same mistakes the same way.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # JSON has no inf
+
+
+# --------------------------------------------------------------------------------------------
+# Run settings and populations
+# --------------------------------------------------------------------------------------------
+class MapSettings(StrictModel):
+    """The grid the world is built on."""
+
+    resolution_km: float = Field(5.0, ge=2.0, le=20.0, description="cell side, km")
+    buffer_km: float = Field(150.0, ge=0.0, le=500.0, description="belt beyond the line, km")
+
+
+class Scale(StrictModel):
+    """What one agent stands for, so that metrics come out in real units."""
+
+    people_per_agent: int = Field(50, ge=1, le=100_000, description="refugees per family agent")
+    fighters_per_cell: int = Field(5, ge=1, le=1_000, description="militants per cell agent")
+    usd_per_consignment: float = Field(
+        20_000.0, ge=1.0, le=1e9, description="mean value of one trader consignment, US$"
+    )
+
+
+class Population(StrictModel):
+    """How many agents of each kind start the run (patrol units are a policy: ``patrols.units``)."""
+
+    traders: int = Field(2_000, ge=0, le=5_000_000)
+    refugees: int = Field(21_800, ge=0, le=5_000_000)
+    militants: int = Field(600, ge=0, le=1_000_000)
+    registered_share: Fraction = Field(
+        0.6, description="share of refugee agents in Pakistan holding proof-of-registration"
+    )
+    in_pakistan_share: Fraction = Field(
+        0.7, description="share of refugee agents starting in Pakistan (the rest displaced in AF)"
+    )
+    community_share: Fraction = Field(
+        0.15,
+        description="share of refugee agents that are divided border communities (local movement)",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Policies
+# --------------------------------------------------------------------------------------------
+class FencePoint(StrictModel):
+    """One point of the fence construction schedule."""
+
+    day: Day
+    coverage: Fraction
+
+
+class Fence(StrictModel):
+    """The border fence: how much is built, where, how it decays and what it costs."""
+
+    coverage: Fraction = Field(0.0, description="share of every sector's length fenced")
+    sectors: dict[str, Fraction] = Field(
+        default_factory=dict, description="coverage by sector name, overriding `coverage`"
+    )
+    schedule: tuple[FencePoint, ...] = Field(
+        (), description="overall coverage by day, linear in between (overrides `coverage`)"
+    )
+    sensors: bool = Field(True, description="cameras and infrared sensors along the fence")
+    integrity_decay_per_day: Fraction = 0.0005
+    breach_hours: float = Field(4.0, ge=0.0, le=240.0, description="time to cut through, hours")
+    breach_damage_km: float = Field(
+        0.05, ge=0.0, le=100.0, description="fence put out of action by one breach, km"
+    )
+    sensor_alert_probability: Fraction = Field(
+        0.2, description="chance that sensors flag a breach to the nearest patrol"
+    )
+    cost_usd_per_km: NonNegative = FENCE_COST_USD_PER_KM
+    maintenance_usd_per_km_year: NonNegative = 5_000.0
+
+    @field_validator("sectors")
+    @classmethod
+    def _known_sectors(cls, value: dict[str, float]) -> dict[str, float]:
+        check_names(value, sector_names(), "sector")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _increasing_days(cls, value: tuple[FencePoint, ...]) -> tuple[FencePoint, ...]:
+        days = [p.day for p in value]
+        if days != sorted(set(days)):
+            raise ValueError(f"schedule days must be strictly increasing, got {days}")
+        return value
+
+    def coverage_on(self, day: float) -> float:
+        """Overall coverage on a given day (before per-sector overrides)."""
+        if not self.schedule:
+            return self.coverage
+        days = [p.day for p in self.schedule]
+        values = [p.coverage for p in self.schedule]
+        return float(np.interp(day, days, values))
+
+
+class Closure(StrictModel):
+    """A gate closed from ``start`` (inclusive) to ``end`` (exclusive), in model days."""
+
+    start: Day
+    end: Day
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Closure:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class CrossingPolicy(StrictModel):
+    """Status and throughput of one official crossing."""
+
+    open: bool = True
+    capacity_people_per_day: int = Field(2_000, ge=0, le=1_000_000)
+    capacity_trucks_per_day: int = Field(200, ge=0, le=100_000)
+    processing_hours: float = Field(6.0, ge=0.0, le=720.0)
+    documents_required: bool = True
+    tariff_pct: float = Field(
+        20.0, ge=0.0, le=500.0, description="duties, fees and informal payments, % of value"
+    )
+    closures: tuple[Closure, ...] = ()
+
+
+# Assumption: capacities and times of the gates in normal times. Torkham's ~10,000 people/day is a
+# calibration target (issue 6); Gursal (trade closed since 2011) and Nawa Pass (since 2007) start
+# closed, as the geography reference records.
+DEFAULT_CROSSINGS: dict[str, dict[str, Any]] = {
+    "Torkham": {"capacity_people_per_day": 10_000, "capacity_trucks_per_day": 1_000},
+    "Chaman": {"capacity_people_per_day": 8_000, "capacity_trucks_per_day": 800},
+    "Angoor Adda": {"capacity_people_per_day": 1_000, "capacity_trucks_per_day": 100},
+    "Ghulam Khan": {"capacity_people_per_day": 1_500, "capacity_trucks_per_day": 300},
+    "Kharlachi": {"capacity_people_per_day": 1_000, "capacity_trucks_per_day": 100},
+    "Arandu": {"capacity_people_per_day": 500, "capacity_trucks_per_day": 50},
+    "Badini": {"capacity_people_per_day": 500, "capacity_trucks_per_day": 100},
+    "Gursal": {"open": False, "capacity_people_per_day": 500, "capacity_trucks_per_day": 0},
+    "Nawa Pass": {"open": False, "capacity_people_per_day": 500, "capacity_trucks_per_day": 0},
+}
+
+
+def normally_open_gates() -> tuple[str, ...]:
+    """Gates open in normal times (the defaults above); closed days are counted against these."""
+    return tuple(g for g in crossing_names() if DEFAULT_CROSSINGS.get(g, {}).get("open", True))
+
+
+class Corridor(StrictModel):
+    """A 24/7 trade corridor through chosen gates, exempt from closures and trigger rules."""
+
+    enabled: bool = False
+    gates: tuple[str, ...] = ("Torkham", "Chaman")
+    capacity_multiplier: float = Field(2.0, ge=1.0, le=20.0)
+    processing_factor: float = Field(
+        0.5, gt=0.0, le=1.0, description="fast-track: share of the normal processing time"
+    )
+    exempt_from_closures: bool = True
+    screening: Fraction = Field(
+        0.5, description="probability that cargo screening catches militant misuse"
+    )
+    cost_usd_per_year: NonNegative = 20e6
+
+    @field_validator("gates")
+    @classmethod
+    def _known_gates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        check_names(value, crossing_names(), "crossing")
+        return value
+
+
+class PatrolParams(StrictModel):
+    """Border-force units, how they are allocated and their rules of engagement."""
+
+    units: int = Field(600, ge=0, le=1_000_000)
+    strategy: PatrolStrategy = "static"
+    sector_weights: dict[str, NonNegative] = Field(
+        default_factory=dict,
+        description="multiplier on a sector's share of units (e.g. a surge: { Khyber = 5.0 })",
+    )
+    lethal_force: bool = Field(False, description="rules of engagement: shoot-to-kill (2017)")
+    detection_probability: Fraction = Field(
+        0.3, description="chance that a crosser passing the stretch a unit watches is seen"
+    )
+    joint_mechanism: bool = Field(False, description="joint patrolling with the Afghan side")
+    joint_detection_bonus: Fraction = 0.15
+    interdiction_probability: Fraction = Field(
+        0.6, description="chance that a detected crosser is stopped (0.8 under lethal force)"
+    )
+    lethal_interdiction_probability: Fraction = 0.8
+    lethal_death_probability: Fraction = Field(
+        0.05, description="chance that a stopped civilian group suffers a death under lethal force"
+    )
+    militant_kill_probability: Fraction = Field(
+        0.5, description="chance that a stopped militant cell is killed (else captured)"
+    )
+    repair_km_per_unit_day: float = Field(0.02, ge=0.0, le=10.0)
+    adaptive_memory_days: float = Field(14.0, gt=0.0, le=365.0)
+    coverage_km_per_unit: float = Field(
+        2.0, gt=0.0, le=1_000.0, description="length of border one unit watches on a day, km"
+    )
+    cost_usd_per_unit_year: NonNegative = 250_000.0
+
+    @field_validator("sector_weights")
+    @classmethod
+    def _known_sectors(cls, value: dict[str, float]) -> dict[str, float]:
+        check_names(value, sector_names(), "sector")
+        return value
+
+
+class Deportation(StrictModel):
+    """A deportation drive of undocumented Afghans in Pakistan."""
+
+    enabled: bool = False
+    start_day: Day = 0
+    end_day: Day | None = None
+    daily_rate: int = Field(1_000, ge=0, le=1_000_000, description="people per day")
+    include_registered: bool = Field(
+        False, description="loss of status: registered (PoR) holders are liable too (seed 004)"
+    )
+    cost_usd_per_person: NonNegative = 50.0
+
+    def active_on(self, day: float) -> bool:
+        """Whether the drive runs on a day."""
+        return (
+            self.enabled and day >= self.start_day and (self.end_day is None or day < self.end_day)
+        )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Deportation:
+        if self.end_day is not None and self.end_day <= self.start_day:
+            raise ValueError(f"end_day ({self.end_day}) must be after start_day ({self.start_day})")
+        return self
+
+
+class MilitantParams(StrictModel):
+    """Where militant cells shelter and how active they are."""
+
+    sanctuaries: tuple[str, ...] = ("Kunar", "Nangarhar", "Khost+Paktia", "Paktika")
+    sanctuary_capacity: float = Field(
+        1.0, ge=0.0, le=10.0, description="multiplier on cells based in the sanctuaries"
+    )
+    targets: tuple[str, ...] = (
+        "Khyber Pakhtunkhwa+Federally Administered Tribal Areas",
+        "Balochistan",
+    )
+    infiltrations_per_cell_year: float = Field(0.6, ge=0.0, le=365.0)
+    attack_success: Fraction = Field(
+        0.7, description="chance that a cell reaching its target attacks"
+    )
+    days_at_target: float = Field(3.0, ge=0.0, le=365.0, description="days before the attack")
+    risk_aversion_hours: float = Field(
+        200.0, ge=0.0, description="travel hours a cell would trade for certain interdiction"
+    )
+    learning_rate: Fraction = Field(
+        0.2, description="weight of the latest losses in risk estimates"
+    )
+    choice_noise_hours: float = Field(
+        10.0, gt=0.0, description="scale of idiosyncratic route preferences (Gumbel), hours"
+    )
+    replacement_days: float = Field(
+        90.0, gt=0.0, description="mean time to replace a lost cell from the sanctuaries"
+    )
+    corridor_misuse_share: Fraction = Field(
+        0.1, description="share of infiltrations that try to hide in corridor cargo, if any"
+    )
+
+    @field_validator("sanctuaries", "targets")
+    @classmethod
+    def _known_provinces(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        check_names(value, province_names(), "province")
+        return value
+
+    @field_validator("targets")
+    @classmethod
+    def _some_target(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Every cell picks a target town: with none, the model has nothing to draw from.
+        if not value:
+            raise ValueError(
+                f"at least one province is needed (allowed: {', '.join(province_names())})"
+            )
+        return value
+
+
+class TraderParams(StrictModel):
+    """How traders move consignments between the market towns."""
+
+    trip_probability_per_day: Fraction = Field(
+        0.1, description="chance that an idle consignment starts a trip on a day"
+    )
+    margin_share: Fraction = Field(0.3, description="gross margin on a delivered consignment")
+    time_cost_usd_per_day: NonNegative = Field(400.0, description="truck, crew and spoilage")
+    expected_closure_days: float = Field(
+        10.0, ge=0.0, description="how long traders expect a closed gate to stay closed"
+    )
+    redecide_probability_per_day: Fraction = Field(
+        0.3, description="chance that a trader stuck at a closed gate reconsiders on a day"
+    )
+    smuggling_cost_share: Fraction = Field(
+        0.06, description="porters, bribes and pack animals, as a share of the value"
+    )
+    seizure_given_detection: Fraction = Field(
+        0.4,
+        description="chance that a detected pack train is seized (bribes and escapes, seed 000)",
+    )
+    smuggling_speed_factor: float = Field(
+        1.5, gt=0.0, le=10.0, description="pack trains are this much slower than walkers"
+    )
+    turnaround_days: float = Field(2.0, ge=0.0, le=60.0)
+    market_size_exponent: float = Field(
+        0.5, ge=0.0, le=3.0, description="a market's pull: its population to this power (gravity)"
+    )
+
+
+class RefugeeParams(StrictModel):
+    """Push and pull factors of refugee, returnee and border-community movement."""
+
+    voluntary_return_per_year: Fraction = Field(
+        0.03, description="share of Afghans in Pakistan returning of their own accord per year"
+    )
+    displacement_per_year: Fraction = Field(
+        0.05, description="share of the displaced in Afghanistan setting off for Pakistan per year"
+    )
+    conflict_intensity: float = Field(
+        1.0, ge=0.0, le=10.0, description="push factor multiplier (conflict in Afghanistan)"
+    )
+    documented_share_af: Fraction = Field(
+        0.2, description="share of those leaving Afghanistan with passports/visas"
+    )
+    community_trips_per_year: float = Field(12.0, ge=0.0, le=365.0)
+    community_range_km: float = Field(30.0, gt=0.0, le=300.0)
+    redecide_probability_per_day: Fraction = Field(
+        0.1, description="chance that a group stranded at a closed gate tries the mountains"
+    )
+    terrain_death_per_hour: float = Field(
+        2e-5,
+        ge=0.0,
+        le=1.0,
+        description="risk per hour of irregular walking on flat ground (0.2 h/km)",
+    )
+    risk_aversion_hours: float = Field(100.0, ge=0.0)
+
+
+class Trigger(StrictModel):
+    """If ``metric`` summed over the last ``window_days`` exceeds ``threshold``, close gates."""
+
+    name: str = "trigger"
+    metric: TriggerMetric = "attacks"
+    window_days: int = Field(30, ge=1, le=3650)
+    threshold: float = Field(10.0, ge=0.0)
+    crossings: tuple[str, ...] = ("all",)
+    duration_days: int = Field(30, ge=1, le=3650)
+    cooldown_days: int = Field(
+        0, ge=0, le=3650, description="days after reopening before re-arming"
+    )
+
+    @field_validator("crossings")
+    @classmethod
+    def _known_gates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if value != ("all",):
+            check_names(value, crossing_names(), "crossing")
+        return value
+
+    def gates(self) -> tuple[str, ...]:
+        """The crossings this trigger closes."""
+        return crossing_names() if self.crossings == ("all",) else self.crossings
+
+
+class Change(StrictModel):
+    """From ``day`` on, set policy fields (dotted keys, as with ``--set``) to new values."""
+
+    day: Day
+    set: dict[str, Any]
+
+
+class Scenario(StrictModel):
+    """One fully validated, immutable scenario."""
+
+    name: str = "scenario"
+    description: str = ""
+    start_date: dt.date = Field(dt.date(2025, 1, 1), description="calendar date of day 0")
+    horizon_days: int = Field(365, ge=1, le=36_500)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    map: MapSettings = MapSettings()
+    scale: Scale = Scale()
+    population: Population = Population()
+    fence: Fence = Fence()
+    crossings: dict[str, CrossingPolicy] = Field(default_factory=dict, validate_default=True)
+    corridor: Corridor = Corridor()
+    patrols: PatrolParams = PatrolParams()
+    deportation: Deportation = Deportation()
+    militants: MilitantParams = MilitantParams()
+    traders: TraderParams = TraderParams()
+    refugees: RefugeeParams = RefugeeParams()
+    triggers: tuple[Trigger, ...] = ()
+    changes: tuple[Change, ...] = ()
+
+    @field_validator("crossings", mode="before")
+    @classmethod
+    def _fill_crossings(cls, value: Any) -> Any:
+        """Merge the file's per-gate tables over the defaults; every known gate is present."""
+        if not isinstance(value, Mapping):
+            return value
+        check_names(value, crossing_names(), "crossing")
+        merged = {name: dict(DEFAULT_CROSSINGS.get(name, {})) for name in crossing_names()}
+        for name, table in value.items():
+            if isinstance(table, CrossingPolicy):
+                table = table.model_dump()
+            if not isinstance(table, Mapping):
+                return value  # let pydantic report the wrong type at crossings.<name>
+            merged[name].update(table)
+        return merged
+
+    @model_validator(mode="after")
+    def _communities_have_room(self) -> Scenario:
+        # Border communities live within community_range_km of the line, off the border cells:
+        # the nearest such cell is one grid cell away, so a shorter range leaves them nowhere.
+        has_communities = self.population.refugees > 0 and self.population.community_share > 0
+        reach, cell = self.refugees.community_range_km, self.map.resolution_km
+        if has_communities and reach < cell:
+            raise ValueError(
+                f"refugees.community_range_km: {reach:g} km is less than one grid cell "
+                f"(allowed: >= map.resolution_km, here {cell:g})"
+            )
+        return self
+
+    @field_validator("changes")
+    @classmethod
+    def _changes_in_policy_sections(cls, value: tuple[Change, ...]) -> tuple[Change, ...]:
+        days = [c.day for c in value]
+        if days != sorted(days):
+            raise ValueError(f"changes must be in day order, got days {days}")
+        for change in value:
+            for key in change.set:
+                if key.split(".")[0] not in POLICY_SECTIONS:
+                    raise ValueError(
+                        f"changes may only set policy fields; '{key}' is not in "
+                        f"{', '.join(POLICY_SECTIONS)}"
+                    )
+        return value
+
+    @property
+    def end_date(self) -> dt.date:
+        """Calendar date of the last simulated day."""
+        return self.start_date + dt.timedelta(days=self.horizon_days - 1)
