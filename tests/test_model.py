@@ -147,3 +147,16 @@ def test_the_summary_is_computed_from_the_daily_series_alone(world):
     for day_cost in series["policy_cost_usd"]:
         running += day_cost
     assert summary["policy_cost_usd"] == running > 0
+
+
+def test_a_target_province_without_towns_leaves_the_militants_idle_instead_of_crashing():
+    # Punjab is a province of the world, but no town of the map lies in it: nothing to attack.
+    from borderabm.experiments.run import run_scenario
+    from borderabm.scenario import load_scenario, resolve_scenario_path
+
+    settings = load_scenario(
+        resolve_scenario_path("baseline"), {"militants.targets": ["Punjab"], "horizon_days": 5}
+    )
+    result = run_scenario(settings)
+    assert result.summary["attacks"] == 0
+    assert result.summary["militant_crossings"] == 0
