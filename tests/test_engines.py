@@ -119,3 +119,19 @@ def test_no_runs_contact_no_scheduler(tmp_path):
     engine = Dask("tcp://127.0.0.1:1")
     assert list(engine.map_unordered(_pid, [])) == []
     run_into_store(engine, [], ResultsStore(tmp_path / "s"), keep_series=False)
+
+
+def test_calibration_runs_give_the_same_results_on_worker_processes():
+    from borderabm.analysis.calibration.runs import simulate
+    from borderabm.analysis.calibration.spec import REFUGEE_STOCK
+
+    settings = load_scenario(resolve_scenario_path("baseline"), {"horizon_days": DAYS})
+    here = simulate(settings, [5, 6, 7], derived=True)
+    there = simulate(settings, [5, 6, 7], derived=True, engine=LocalProcesses(2))
+    for (summary, series), (summary_there, series_there) in zip(here, there, strict=True):
+        assert pd.Series(summary).equals(pd.Series(summary_there))
+        pd.testing.assert_frame_equal(series, series_there)
+        assert len(series[REFUGEE_STOCK]) == DAYS and (series[REFUGEE_STOCK] > 0).all()
+    ((alone, _),) = simulate(settings, [6])
+    assert pd.Series(alone).equals(pd.Series(there[1][0]))  # results come back in seed order
+    assert not pd.Series(alone).equals(pd.Series(there[0][0]))

@@ -179,8 +179,11 @@ class LocalProcesses(_Engine):
             context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
         pool: Executor = self._pool
-        yield from _windowed(items, partial(pool.submit, function),
-                             self._workers * IN_FLIGHT_PER_WORKER)  # fmt: skip
+
+        def submit(item: Any) -> Future:
+            return pool.submit(function, item)
+
+        yield from _windowed(items, submit, self._workers * IN_FLIGHT_PER_WORKER)
 
     def close(self) -> None:
         """Stop the worker processes (runs not started yet are cancelled)."""
@@ -210,15 +213,14 @@ class Dask(_Engine):
         super().__init__()
         self.address = address
         self._local_workers = workers or default_workers()
+        self._seen_workers = 0  # the cluster's workers when last reached
         self._cluster: Any = None
         self._client: Any = None
 
     @property
     def workers(self) -> int:
-        """Workers of the LocalCluster, or of the scheduler once reached (as asked before)."""
-        if self._client is not None and self.address != "local":
-            return max(len(self._client.scheduler_info().get("workers", {})), 1)
-        return self._local_workers
+        """The cluster's workers when it was last reached; before that, the LocalCluster's."""
+        return self._seen_workers or self._local_workers
 
     def _connect(self) -> Any:
         import dask
@@ -255,8 +257,8 @@ class Dask(_Engine):
             return  # nothing to do: no cluster started, no scheduler contacted
         try:
             client = self._connect()
-            window = max(len(client.scheduler_info().get("workers", {})), 1)
-            window *= IN_FLIGHT_PER_WORKER
+            self._seen_workers = len(client.scheduler_info().get("workers", {}))
+            window = max(self._seen_workers, 1) * IN_FLIGHT_PER_WORKER
             futures = as_completed()
             for item in first + _take(queue, window - 1):
                 futures.add(client.submit(function, item, pure=False))

@@ -123,7 +123,7 @@ def _process_umask() -> int:
 FILE_MODE = 0o666 & ~_process_umask()
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Write through a hidden temporary file in the same folder, then rename over ``path``.
 
     The one atomic writer of the package: readers never see half a file, and a crash leaves only
