@@ -245,7 +245,7 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
     store = ResultsStore(saved_sweep_dir(name))
     try:
         comparison = load_comparison(store)
-    except StoreError as error:  # the page names the results folder, not the server's path
+    except StoreError as error:  # no runs yet, or a damaged file: named in the message
         raise ComparisonError(str(error)) from None
     if progress is not None:
         progress(len(comparison.runs), len(comparison.runs))
