@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 from borderabm.experiments.store import ResultsStore
-from borderabm.experiments.sweep import load_sweep
-from borderabm.experiments.sweep_runs import run_sweep
+from borderabm.experiments.sweep import load_sweep, run_sweep
 from borderabm.scenario import resolve_relative
 
 THROUGHPUT_SWEEP = """

@@ -25,11 +25,11 @@ def cases() -> list[tuple[str, int]]:
 
 def summary_of(name: str, seed: int) -> dict[str, float]:
     """The summary of one shipped scenario run for DAYS days, through the public run path."""
-    from borderabm.experiments.run import run_scenario
+    from borderabm.experiments.run import run_one
     from borderabm.scenario import load_scenario, resolve_scenario_path
 
     scenario = load_scenario(resolve_scenario_path(name), {"seed": seed, "horizon_days": DAYS})
-    return run_scenario(scenario).summary
+    return run_one(scenario).summary
 
 
 def key(name: str, seed: int) -> str:

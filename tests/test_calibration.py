@@ -330,7 +330,7 @@ def test_surrogate_and_distance_on_known_functions():
 
 def test_a_store_of_another_design_is_refused_and_an_edited_tolerance_reuses_it(calibrated):
     from borderabm.experiments.store import ResultsStore
-    from borderabm.experiments.sweep_runs import run_sweep
+    from borderabm.experiments.sweep import run_sweep
 
     other = write_spec(calibrated["folder"], calibrated["value"], "other.toml",
                        {"samples = 12": "samples = 13"})  # fmt: skip

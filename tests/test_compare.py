@@ -99,3 +99,88 @@ def test_compare_reads_an_existing_sweep(tmp_path):
     assert {r["scenario"] for r in rows} == {"baseline@0", "baseline@1"}
     fenced = [r for r in rows if r["scenario"] == "baseline@1" and r["metric"] == "policy_cost_usd"]
     assert fenced[0]["diff"] > 0  # a full fence costs more than none
+
+
+# One comparison loader ------------------------------------------------------------------------
+TWO_POINTS = """
+name = "two_points"
+scenarios = ["trade_corridor", "baseline"]  # not in name order: the first is the reference
+replicates = 2
+days = 5
+
+[parameters."fence.coverage"]
+levels = [0.0, 1.0]
+"""
+
+
+@pytest.fixture(scope="module")
+def two_point_store(tmp_path_factory):
+    from borderabm.experiments.store import ResultsStore
+    from borderabm.experiments.sweep import load_sweep, run_sweep
+    from borderabm.scenario import resolve_relative
+
+    folder = tmp_path_factory.mktemp("two-points")
+    (folder / "two_points.toml").write_text(TWO_POINTS)
+    store = ResultsStore(folder / "two_points")
+    run_sweep(load_sweep(folder / "two_points.toml", resolve_relative), store, workers=1)
+    # One run of one design point is missing (a sweep stopped early): 1 replicate for that point.
+    victim = store.runs().query("scenario == 'baseline' and point == 1 and replicate == 1")
+    (store.root / "runs" / f"{victim['run_id'].iloc[0]}.parquet").unlink()
+    return store
+
+
+def test_load_comparison_labels_points_keeps_the_sweep_order_and_the_smallest_count(
+    two_point_store,
+):
+    from borderabm.analysis.compare import load_comparison, sector_names
+
+    comparison = load_comparison(two_point_store)
+    assert comparison.order == ["trade_corridor@0", "trade_corridor@1", "baseline@0", "baseline@1"]
+    assert comparison.replicates == 1
+    assert list(dict.fromkeys(comparison.runs["scenario"])) == comparison.order
+    assert comparison.members["baseline@1"] == ("baseline", 1)
+    assert comparison.design_point("baseline@1") == {"fence.coverage": 1.0}
+    series = comparison.series()
+    assert set(series["scenario"]) == set(comparison.order) and len(series) == 7 * 5
+    assert {"Bajaur", "Kurram"} <= set(sector_names(series))
+    table = comparison.table(["attacks"])
+    assert table["scenario"].tolist() == comparison.order
+
+
+def test_the_command_line_and_the_browser_show_the_same_comparison(two_point_store, monkeypatch):
+    from borderabm.analysis.compare import load_comparison
+    from borderabm.apps.ui import compare_page
+
+    expected = load_comparison(two_point_store).table()
+    printed = runner.invoke(app, ["compare", "--sweep", str(two_point_store.root), "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert pd.DataFrame(json.loads(printed.stdout))["scenario"].tolist() == \
+        expected["scenario"].tolist()  # fmt: skip
+    pd.testing.assert_frame_equal(pd.DataFrame(json.loads(printed.stdout)),
+                                  pd.DataFrame(json.loads(expected.to_json(orient="records"))),
+                                  check_dtype=False)  # fmt: skip
+    monkeypatch.setenv(compare_page.RESULTS_ENV, str(two_point_store.root.parent))
+    shown = compare_page.load_saved_comparison(two_point_store.root.name)
+    pd.testing.assert_frame_equal(shown.table, expected)
+    assert shown.names == list(dict.fromkeys(expected["scenario"])) and shown.replicates == 1
+
+
+def test_an_empty_results_folder_is_one_error_line(tmp_path):
+    (tmp_path / "manifest.json").write_text('{"fingerprint": "f"}')
+    result = runner.invoke(app, ["compare", "--sweep", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {tmp_path}: runs: no finished runs yet\n"
+    result = runner.invoke(app, ["compare", "--sweep", str(tmp_path / "nothing")])
+    assert result.stderr == (f"error: {tmp_path / 'nothing'}: not a results directory "
+                             "(no manifest.json)\n")  # fmt: skip
+
+
+def test_point_table_gives_mean_and_interval_per_design_point(two_point_store):
+    from borderabm.analysis.compare import point_table
+
+    table = point_table(two_point_store.runs(), ["attacks"])
+    assert list(table.columns) == ["scenario", "point", "replicates", "fence.coverage", "attacks",
+                                   "attacks_low", "attacks_high"]  # fmt: skip
+    assert table["replicates"].tolist() == [2, 1, 2, 2]  # baseline first: by name, then point
+    assert (table["attacks_low"] <= table["attacks"]).all()
+    assert (table["attacks"] <= table["attacks_high"]).all()

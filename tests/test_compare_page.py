@@ -214,8 +214,7 @@ def test_messages_for_the_page_name_no_server_folder(configured_results):
 def test_replaying_a_design_point_run_of_a_saved_sweep_reproduces_it(configured_results, tmp_path):
     from borderabm.apps.ui.run_setup import base_settings, build_model, levers_of, scenario_entries
     from borderabm.experiments.store import ResultsStore
-    from borderabm.experiments.sweep import load_sweep
-    from borderabm.experiments.sweep_runs import run_sweep
+    from borderabm.experiments.sweep import load_sweep, run_sweep
     from borderabm.scenario import resolve_relative
 
     sweep_file = tmp_path / "points.toml"
@@ -247,8 +246,7 @@ def test_replaying_a_design_point_run_of_a_saved_sweep_reproduces_it(configured_
 def single_point_sweep(folder, results, store_name, days=6):
     """A sweep of two scenarios of ``folder`` at one design point that changes patrol units."""
     from borderabm.experiments.store import ResultsStore
-    from borderabm.experiments.sweep import load_sweep
-    from borderabm.experiments.sweep_runs import run_sweep
+    from borderabm.experiments.sweep import load_sweep, run_sweep
     from borderabm.scenario import resolve_relative
 
     sweep_file = folder / "one_point.toml"

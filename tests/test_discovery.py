@@ -23,8 +23,7 @@ from borderabm.analysis.prim import (
 )
 from borderabm.apps.cli.main import app
 from borderabm.experiments.store import ResultsStore
-from borderabm.experiments.sweep import comparison_sweep, load_sweep
-from borderabm.experiments.sweep_runs import run_sweep
+from borderabm.experiments.sweep import comparison_sweep, load_sweep, run_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()

@@ -13,12 +13,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from borderabm.analysis.compare import point_table
 from borderabm.apps.cli.main import app
 from borderabm.experiments.designs import Parameter, generate
-from borderabm.experiments.engines import run_dask, run_local
 from borderabm.experiments.store import ResultsStore, StoreError
-from borderabm.experiments.sweep import load_sweep
-from borderabm.experiments.sweep_runs import run_sweep, summarise
+from borderabm.experiments.sweep import load_sweep, run_sweep
 from borderabm.scenario import ScenarioError, resolve_relative
 
 runner = CliRunner()
@@ -169,7 +168,7 @@ def test_store_is_readable_with_plain_tools_and_rerun_computes_nothing(small_swe
     assert set(manifest["scenarios"]) == {"baseline", "trade_corridor"}
     assert manifest["environment"]["mesa"] == "3.5.1" and manifest["finished"]
     assert run_sweep(sweep, store, workers=1) == 0  # nothing left to compute
-    summary = summarise(store.runs(), ["attacks"])
+    summary = point_table(store.runs(), ["attacks"])
     assert len(summary) == 4 and (summary["replicates"] == 2).all()
 
 
@@ -232,8 +231,7 @@ def test_results_command_prints_and_exports(small_sweep, tmp_path):
     assert runner.invoke(app, ["results", str(tmp_path)]).exit_code == 2
 
 
-def test_engine_functions_exist_for_both_backends():
-    assert callable(run_local) and callable(run_dask)
+def test_a_missing_sweep_file_is_a_scenario_error():
     with pytest.raises(ScenarioError):
         load_sweep("/nonexistent/sweep.toml", resolve_relative)
 

@@ -1,6 +1,9 @@
 """Compare scenarios on common random numbers: replicate k of every scenario uses the same seed.
 
-The runs come from the sweep machinery (``borderabm.experiments``); this module holds the statistics.
+The runs come from the sweep machinery (``borderabm.experiments``); this module holds the statistics:
+:func:`compare_table` (scenarios against a reference), :func:`point_table` (every design point of a
+sweep), and :func:`load_comparison`, which reads a results store as the comparison the command line
+(``compare --sweep``) and the browser's saved results both show.
 
 For each metric: the mean and 95% interval per scenario, and the paired difference against the first
 scenario with its 95% interval; a difference is *clear* when its interval excludes zero.
@@ -18,11 +21,13 @@ Two kinds of interval, each fitted to what it describes:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from borderabm.experiments.store import MANIFEST, RUN_COLUMNS, Manifest, ResultsStore, StoreError
 
 HEADLINE_METRICS = (
     "militant_crossings",
@@ -139,6 +144,124 @@ def compare_table(results: pd.DataFrame, metrics: Sequence[str] = HEADLINE_METRI
                         "clear": diff.clear}  # fmt: skip
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def point_table(runs: pd.DataFrame, metrics: Sequence[str] = ()) -> pd.DataFrame:
+    """Mean and 95% interval of each metric per scenario and design point of a sweep.
+
+    Args:
+        runs: The sweep's run rows (``ResultsStore.runs``).
+        metrics: The metrics to show (the headline set if empty); those not in the rows are left
+            out.
+
+    Returns:
+        One row per scenario and point: ``scenario``, ``point``, ``replicates``, the point's
+        parameters, then ``<metric>``, ``<metric>_low`` and ``<metric>_high`` for each metric (the
+        interval a percentile bootstrap of the mean, see :func:`level_interval`).
+    """
+    if runs.empty:
+        return pd.DataFrame()
+    metrics = [m for m in (metrics or HEADLINE_METRICS) if m in runs]
+    parameters = [c for c in runs.columns if "." in c and c not in RUN_COLUMNS and c not in metrics
+                  and not runs[c].isna().all()]  # fmt: skip
+    rows = []
+    for (scenario, point), group in runs.groupby(["scenario", "point"], sort=True):
+        row = {"scenario": scenario, "point": int(point), "replicates": len(group)}
+        row.update({p: group[p].iloc[0] for p in parameters if p in group})
+        for metric in metrics:
+            level = level_interval(group[metric])
+            row |= {metric: level.mean, f"{metric}_low": level.low, f"{metric}_high": level.high}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True, eq=False)  # compared by identity: it holds DataFrames
+class Comparison:
+    """The runs of a results store, labelled and ordered for :func:`compare_table`.
+
+    Attributes:
+        store: Where the runs are.
+        runs: One row per run, in comparison order; ``scenario`` holds the label (the scenario's
+            name, or ``scenario@point`` when the store has several design points).
+        order: The labels in comparison order; the first is the reference.
+        replicates: The smallest number of replicates of any label (the pairs every label has).
+        members: Label -> (scenario, design point) of its runs.
+        manifest: The store's manifest.
+    """
+
+    store: ResultsStore
+    runs: pd.DataFrame
+    order: list[str]
+    replicates: int
+    manifest: Manifest
+    members: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def table(self, metrics: Sequence[str] = HEADLINE_METRICS) -> pd.DataFrame:
+        """:func:`compare_table` of the runs."""
+        return compare_table(self.runs, metrics)
+
+    def series(self) -> pd.DataFrame:
+        """The stored daily series of the runs, with each run's label in ``scenario``.
+
+        Empty if the sweep kept no series.
+
+        Raises:
+            StoreError: Naming a series file that cannot be read.
+        """
+        series = self.store.series()
+        if series.empty:
+            return series
+        return series.merge(self.runs[["run_id", "scenario"]], on="run_id")
+
+    def design_point(self, label: str) -> dict | None:
+        """The parameters of a label's design point, as the manifest records them.
+
+        None if the manifest does not describe that point (or the store has no design).
+        """
+        design = self.manifest.design
+        _, point = self.members[label]
+        if design is None or not 0 <= point < len(design.points):
+            return None
+        return dict(design.points[point])
+
+
+def load_comparison(store: ResultsStore) -> Comparison:
+    """The finished runs of a results store as a comparison.
+
+    Labels: the scenario's name, or ``scenario@point`` for every run when the store has several
+    design points. Order: the sweep's own scenario order (its first scenario is the reference; a
+    scenario the manifest does not list comes after those it lists, by name), then design point.
+
+    Raises:
+        StoreError: Naming the folder or file: no manifest (not a results directory), a manifest
+            or a run row that cannot be read, or no finished runs yet.
+    """
+    manifest = store.read_manifest()
+    if manifest is None:
+        raise StoreError(f"{store.root}: not a results directory (no {MANIFEST})")
+    runs = store.runs()
+    if runs.empty:
+        raise StoreError(f"{store.root}: runs: no finished runs yet")
+    listed = list(manifest.scenarios)
+    rank = {scenario: index for index, scenario in enumerate(listed)}
+    runs = runs.sort_values(
+        ["scenario", "point", "replicate"],
+        key=lambda c: c.map(lambda s: (rank.get(s, len(rank)), s)) if c.name == "scenario" else c,
+    ).reset_index(drop=True)
+    several = runs["point"].nunique() > 1
+    labels = runs["scenario"] + "@" + runs["point"].astype(str) if several else runs["scenario"]
+    members = {str(label): (str(scenario), int(point)) for label, scenario, point
+               in zip(labels, runs["scenario"], runs["point"], strict=True)}  # fmt: skip
+    runs = runs.assign(scenario=labels.astype(str))
+    order = list(dict.fromkeys(runs["scenario"]))
+    replicates = int(runs.groupby("scenario").size().min())
+    return Comparison(store, runs, order, replicates, manifest, members)
+
+
+def sector_names(series: pd.DataFrame, metric: str = "militant_crossings") -> list[str]:
+    """The sectors a daily series breaks ``metric`` down by (its ``metric.<sector>`` columns)."""
+    prefix = metric + "."
+    return [c.removeprefix(prefix) for c in series.columns if c.startswith(prefix)]
 
 
 def short_number(value: float, signed: bool = False) -> str:

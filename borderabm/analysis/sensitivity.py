@@ -397,8 +397,7 @@ def command(
         StoreError: If the results directory holds a different sweep.
     """
     from borderabm.experiments.engines import default_workers
-    from borderabm.experiments.sweep import load_sweep
-    from borderabm.experiments.sweep_runs import run_sweep
+    from borderabm.experiments.sweep import load_sweep, run_sweep
     from borderabm.scenario import resolve_relative
 
     loaded = load_sweep(sweep_file, resolve_relative)

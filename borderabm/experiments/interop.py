@@ -60,7 +60,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from borderabm.experiments.engines import geography
+from borderabm.experiments.run import geography, run_one
 from borderabm.metrics import summarise
 from borderabm.model import BorderModel
 from borderabm.scenario import Scenario, ScenarioError, load_scenario
@@ -75,9 +75,6 @@ EMA_SEPARATOR = "__"
 """Stands for ``.`` in EMA parameter names (``fence__coverage`` is ``fence.coverage``)."""
 
 MAX_SEED = 2**63 - 1  # the largest seed a scenario accepts
-
-# Worlds and route fields by (resolution, buffer), built once per process and shared by the runs
-# (as the sweep engines do): a batch of short runs would otherwise spend most of its time loading.
 
 
 def scenario_key(name: str) -> str:
@@ -303,6 +300,7 @@ class BatchBorderModel(BorderModel):
         settings = load_settings(
             scenario, overrides, days=days, seed=fresh_seed() if chosen is None else chosen
         )
+        # The world every run of the process shares, as experiments.run.build_model gives it.
         world, routes = geography(settings)
         super().__init__(settings, world=world, routes=routes)
         self.scenario_source = str(scenario)
@@ -352,7 +350,4 @@ def ema_model(**parameters: Any) -> dict[str, float]:
                 "(with __ for .), ema_model takes scenario, days and seed",
             ],
         ) from None
-    world, routes = geography(settings)
-    model = BorderModel(settings, world=world, routes=routes)
-    model.run()
-    return model.summary()
+    return run_one(settings).summary

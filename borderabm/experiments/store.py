@@ -11,6 +11,10 @@ never see half a file (pyarrow and DuckDB skip names starting with ``.``). A run
 its ``runs/`` row exists; its series is written first. Read the tables with plain pandas
 (``pd.read_parquet(DIR / "runs")``), pyarrow datasets or DuckDB
 (``SELECT * FROM 'DIR/runs/*.parquet'``).
+
+The manifest is a :class:`Manifest`: the sweep, the validation suite and the calibration write it
+and read it back through the same model (``write_manifest``, ``read_manifest``), so a key that is
+missing or of the wrong type is one error naming the file, not a ``KeyError`` deep in a reader.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
@@ -95,18 +100,119 @@ def write_failure(error: OSError, root: Path) -> StoreError:
     )
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a hidden temporary file in the same folder, then rename over ``path``."""
+def _process_umask() -> int:
+    """The process's file-creation mask, read without changing it where the system allows.
+
+    Linux reports it in ``/proc/self/status``; elsewhere it can only be read by setting it and
+    setting it back, which is why this runs once, at import, and never again.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Written files get the mode a plain ``open()`` would give them (0o644 under the usual umask 022; a
+# user's stricter umask keeps results private). Read once at import: ``os.umask`` can only be read
+# by changing it, which is not safe while other threads create files.
+FILE_MODE = 0o666 & ~_process_umask()
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+    """Write through a hidden temporary file in the same folder, then rename over ``path``.
+
+    The one atomic writer of the package: readers never see half a file, and a crash leaves only
+    a hidden ``.NAME.*.tmp`` file (which :meth:`ResultsStore.open_for` clears). The file gets
+    :data:`FILE_MODE`.
+
+    Args:
+        path: The file to write; its folder is created if need be.
+        write: Writes the content to the temporary path it is given.
+
+    Returns:
+        ``path``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     temp = Path(name)
     try:
         write(temp)
-        os.chmod(temp, 0o644)
+        os.chmod(temp, FILE_MODE)  # mkstemp makes 0600 files
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
+    return path
+
+
+class _Record(BaseModel):
+    """A part of the manifest: keys it does not know are kept as they are (older and newer files)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class SweepRecord(_Record):
+    """Which sweep (or suite) made the store."""
+
+    name: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+
+
+class ScenarioRecord(_Record):
+    """One scenario file of the sweep, as it was when the sweep ran."""
+
+    file: str | None = None
+    sha256: str | None = None
+
+
+class DesignRecord(_Record):
+    """The sweep's design: its kind, its parameters and every design point."""
+
+    kind: str | None = None
+    samples: int | None = None
+    parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    points: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Manifest(_Record):
+    """``manifest.json``: what a results store holds, made by which code, when.
+
+    Only the keys a writer sets are written (``model_dump(exclude_unset=True)``), so a validation
+    store's manifest has no design and a sweep's no facts, and the files stay as they were.
+    """
+
+    fingerprint: str | None = None  # decides whether a store may be resumed by the same work
+    model_code_sha256: str | None = None  # validation: the model code its runs were made by
+    sweep: SweepRecord | None = None
+    facts: list[str] | None = None  # validation: the facts checked
+    scenarios: dict[str, ScenarioRecord] = Field(default_factory=dict)
+    design: DesignRecord | None = None
+    replicates: int | None = None
+    seeds: list[int] = Field(default_factory=list)
+    days: int | None = None
+    runs: int | None = None
+    environment: dict[str, str] = Field(default_factory=dict)
+    started: str | None = None
+    finished: str | None = None
+    executed_last: int | None = None
+
+    def document(self) -> dict[str, Any]:
+        """The JSON object written to disk: the keys set, in the order above, then any others."""
+        return self.model_dump(exclude_unset=True)
+
+    def updated(self, **changes: Any) -> Manifest:
+        """A copy with some keys set (e.g. ``finished``), validated like a manifest read from disk.
+
+        Raises:
+            ValidationError: If a value has the wrong type.
+        """
+        return Manifest.model_validate({**self.document(), **changes})
 
 
 class ResultsStore:
@@ -116,21 +222,22 @@ class ResultsStore:
         self.root = Path(root)
 
     # Writing ---------------------------------------------------------------------------------
-    def open_for(self, manifest: dict[str, Any]) -> None:
-        """Create the directory, or check that an existing one holds this same sweep.
+    def open_for(self, manifest: Manifest) -> None:
+        """Create the directory, or check that an existing one holds this same work.
 
         Raises:
-            StoreError: If the directory holds results of a different sweep.
+            StoreError: If the directory holds results of a different sweep, or its manifest is
+                not one (see :meth:`read_manifest`).
         """
-        existing = self.manifest()
-        if existing is not None and existing.get("fingerprint") != manifest["fingerprint"]:
+        existing = self.read_manifest()
+        if existing is not None and existing.fingerprint != manifest.fingerprint:
             raise StoreError(
                 f"{self.root}: holds results of a different sweep "
-                f"({self.sweep_name(existing)!r}) (allowed: the same sweep, to "
+                f"({self.sweep_name(existing.document())!r}) (allowed: the same sweep, to "
                 "resume it; use a new directory for another)"
             )
-        if existing is not None:
-            manifest = {**manifest, "started": existing.get("started", manifest["started"])}
+        if existing is not None and existing.started is not None:
+            manifest = manifest.model_copy(update={"started": existing.started})
         self.write_manifest(manifest)
         self.remove_partial_files()
 
@@ -141,14 +248,18 @@ class ResultsStore:
                 for temp in folder.rglob(".*.tmp"):
                     temp.unlink(missing_ok=True)
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
+    def write_manifest(self, manifest: Manifest | dict[str, Any]) -> None:
         """Write the manifest (atomically), as strict JSON.
+
+        Args:
+            manifest: A :class:`Manifest`, or a plain JSON object (a hand-made store in a test).
 
         Raises:
             StoreError: If it holds a value JSON cannot hold (NaN, an infinity).
         """
+        document = manifest.document() if isinstance(manifest, Manifest) else manifest
         try:  # keeps the sweep file's order
-            text = json.dumps(manifest, indent=2, default=str, allow_nan=False) + "\n"
+            text = json.dumps(document, indent=2, default=str, allow_nan=False) + "\n"
         except ValueError as error:
             raise StoreError(f"{self.root / MANIFEST}: cannot write: {error} (allowed: finite "
                              "numbers)") from None  # fmt: skip
@@ -176,7 +287,9 @@ class ResultsStore:
         )
 
     def manifest(self) -> dict[str, Any] | None:
-        """The manifest, or None if there is none yet.
+        """The manifest as the JSON object on disk, or None if there is none yet.
+
+        For readers that check its shape themselves; :meth:`read_manifest` gives it typed.
 
         Raises:
             StoreError: Naming the file, if it cannot be read or is not a JSON object.
@@ -210,6 +323,26 @@ class ResultsStore:
                 f"{path}: not a sweep manifest: a JSON object was expected, got {kind}"
             )
         return manifest
+
+    def read_manifest(self) -> Manifest | None:
+        """The manifest as a :class:`Manifest`, or None if there is none yet.
+
+        Raises:
+            StoreError: Naming the file and the key, if it cannot be read, is not a JSON object,
+                or a key has the wrong type (e.g. ``"design": []``).
+        """
+        document = self.manifest()
+        if document is None:
+            return None
+        try:
+            return Manifest.model_validate(document)
+        except ValidationError as error:
+            first = error.errors()[0]
+            key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+            raise StoreError(
+                f"{self.root / MANIFEST}: not a manifest of borderabm: {key}: {first['msg']} "
+                "(allowed: the manifest.json that borderabm sweep writes)"
+            ) from None
 
     def sweep_name(self, manifest: dict[str, Any]) -> str:
         """The sweep's name as the manifest records it (the folder's name if it does not)."""

@@ -24,14 +24,16 @@ integer = true
 ```
 
 A sweep expands into runs (scenario x design point x replicate), each with a stable id derived from
-its content, so a re-run knows which runs are already done.
+its content, so a re-run knows which runs are already done. :func:`run_sweep` executes the runs not
+yet in a results store on an :class:`~borderabm.experiments.engines.Engine` and records the sweep in
+the store's :class:`~borderabm.experiments.store.Manifest`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,37 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from borderabm.experiments.designs import DesignKind, Parameter, generate
-from borderabm.scenario import Scenario, ScenarioError, read_toml_file, with_overrides
+from borderabm.experiments.engines import (
+    Engine,
+    SchedulerUnreachable,
+    engine_for,
+    run_into_store,
+)
+from borderabm.experiments.run import RunSpec
+from borderabm.experiments.store import (
+    DesignRecord,
+    Manifest,
+    ResultsStore,
+    ScenarioRecord,
+    SweepRecord,
+    environment,
+    now,
+    write_failure,
+)
+from borderabm.scenario import ScenarioError, read_toml_file, with_overrides
+
+__all__ = [
+    "MAX_RUNS",
+    "DesignSpec",
+    "ParameterSpec",
+    "RunSpec",
+    "Sweep",
+    "SweepSpec",
+    "comparison_sweep",
+    "load_sweep",
+    "manifest_for",
+    "run_sweep",
+]
 
 # Bounds a sweep's size before it is expanded, so a typo (replicates = 100000) is an error line, not
 # an hour spent listing runs nobody meant to make.
@@ -128,19 +160,6 @@ class SweepSpec(_Strict):
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    """One run of a sweep: everything a worker needs, with no path to read."""
-
-    run_id: str
-    scenario: str
-    point: int
-    replicate: int
-    seed: int
-    overrides: dict[str, Any]
-    document: dict[str, Any]  # the validated scenario, with overrides, seed and days applied
-
-
-@dataclass(frozen=True)
 class Sweep:
     """A loaded sweep: its spec, where it came from, its scenarios and its runs."""
 
@@ -198,7 +217,7 @@ def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
                     raise ScenarioError(
                         source, [f"parameters at design point {index}: {p}" for p in error.problems]
                     ) from None
-                runs.append(_run_spec(settings, index, replicate, point))
+                runs.append(RunSpec.of_scenario(settings, index, replicate, point))
     return Sweep(
         spec=spec,
         source=path,
@@ -243,7 +262,8 @@ def comparison_sweep(
             overrides: dict[str, Any] = {"seed": seed + replicate}
             if days is not None:
                 overrides["horizon_days"] = days
-            runs.append(_run_spec(with_overrides(base, overrides, str(path)), 0, replicate, {}))
+            settings = with_overrides(base, overrides, str(path))
+            runs.append(RunSpec.of_scenario(settings, 0, replicate, {}))
     fingerprint = json.dumps([spec.model_dump(), sorted(scenario_files.items())], sort_keys=True)
     return Sweep(
         spec=spec,
@@ -255,21 +275,74 @@ def comparison_sweep(
     )
 
 
-def _run_spec(settings: Scenario, point: int, replicate: int, overrides: dict) -> RunSpec:
-    document = settings.model_dump(mode="json")
-    # The design point is part of the identity: two points may draw the same values (Morris
-    # trajectories share grid levels), and each must keep its own stored run.
-    identity = json.dumps({"point": point, "document": document}, sort_keys=True)
-    run_id = hashlib.sha256(identity.encode()).hexdigest()[:20]
-    return RunSpec(
-        run_id=run_id,
-        scenario=settings.name,
-        point=point,
-        replicate=replicate,
-        seed=settings.seed,
-        overrides=dict(overrides),
-        document=document,
+def manifest_for(sweep: Sweep) -> Manifest:
+    """What the results directory records about the sweep (the fingerprint decides resumption)."""
+    spec = sweep.spec
+    return Manifest(
+        fingerprint=sweep.source_sha256
+        + "|"
+        + "|".join(f"{n}:{h}" for n, (_, h) in sorted(sweep.scenario_files.items())),
+        sweep=SweepRecord(name=spec.name, file=str(sweep.source), sha256=sweep.source_sha256),
+        scenarios={
+            n: ScenarioRecord(file=f, sha256=h) for n, (f, h) in sweep.scenario_files.items()
+        },
+        design=DesignRecord(
+            kind=spec.design.kind,
+            samples=spec.design.samples,
+            parameters={k: v.model_dump() for k, v in spec.parameters.items()},
+            points=sweep.points,
+        ),
+        replicates=spec.replicates,
+        seeds=[spec.seed + k for k in range(spec.replicates)],
+        days=spec.days,
+        runs=len(sweep.runs),
+        environment=environment(),
+        started=now(),
+        finished=None,
     )
+
+
+def run_sweep(
+    sweep: Sweep,
+    store: ResultsStore,
+    *,
+    workers: int | None = None,
+    dask: str | None = None,
+    on_done: Callable[[dict], None] = lambda result: None,
+    engine: Engine | None = None,
+) -> int:
+    """Execute the runs not yet in the store; return how many were executed.
+
+    Args:
+        sweep: The loaded sweep.
+        store: Its results store (created, or resumed if it holds this same sweep).
+        workers: Local worker processes (see :func:`~borderabm.experiments.engines.engine_for`).
+        dask: A Dask scheduler address, or ``"local"``.
+        on_done: Called after every executed run.
+        engine: Where the runs execute; made from ``workers`` and ``dask`` if None.
+
+    Raises:
+        StoreError: If the store holds another sweep or is corrupt, or a file cannot be written
+            (full disk, no permission): the runs finished before stay stored, and the same call
+            resumes from them.
+        SchedulerUnreachable: An ``OSError``, only for a Dask scheduler that cannot be reached (no
+            file involved).
+    """
+    manifest = manifest_for(sweep)
+    try:
+        store.open_for(manifest)
+        done = store.done()
+        pending = [run for run in sweep.runs if run.run_id not in done]
+        if pending:
+            run_into_store(engine or engine_for(workers, dask), pending, store,
+                           keep_series=sweep.spec.series, on_done=on_done)  # fmt: skip
+        stored = store.read_manifest() or manifest
+        store.write_manifest(stored.updated(finished=now(), executed_last=len(pending)))
+    except SchedulerUnreachable:
+        raise  # the scheduler, not a file: callers say so
+    except OSError as error:
+        raise write_failure(error, store.root) from None
+    return len(pending)
 
 
 def _sweep_problem(error) -> str:

@@ -161,7 +161,7 @@ def _run_design(
     Raises:
         CalibrationError: If the Dask scheduler cannot be reached (finished runs stay stored).
     """
-    from borderabm.experiments.sweep_runs import run_sweep
+    from borderabm.experiments.sweep import run_sweep
 
     try:
         return run_sweep(sweep, store, workers=workers, dask=dask, on_done=on_done)

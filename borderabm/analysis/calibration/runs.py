@@ -21,6 +21,7 @@ from borderabm.analysis.calibration.spec import (
     dotted_value,
 )
 from borderabm.experiments import designs
+from borderabm.experiments.engines import Engine, InProcess
 from borderabm.experiments.store import ResultsStore
 from borderabm.scenario import (
     Scenario,
@@ -57,9 +58,9 @@ def design_sweep(calibration: Calibration, extra: list[dict[str, Any]] | None = 
     from borderabm.experiments.sweep import (
         DesignSpec,
         ParameterSpec,
+        RunSpec,
         Sweep,
         SweepSpec,
-        _run_spec,
     )
 
     spec = calibration.spec
@@ -69,7 +70,7 @@ def design_sweep(calibration: Calibration, extra: list[dict[str, Any]] | None = 
         for replicate in range(spec.replicates):
             overrides = {**point, "seed": spec.seed + replicate}
             settings = with_overrides(calibration.base, overrides, str(calibration.source))
-            runs.append(_run_spec(settings, index, replicate, point))
+            runs.append(RunSpec.of_scenario(settings, index, replicate, point))
     sweep_spec = SweepSpec(
         name=f"calibration-{spec.name}",
         description=spec.description,
@@ -185,35 +186,53 @@ def design_quantities(calibration: Calibration, store: ResultsStore, sweep: Swee
     return pd.DataFrame(rows)
 
 
-def simulate(settings: Scenario, seeds: list[int], derived: bool = False
-             ) -> list[tuple[dict[str, float], pd.DataFrame]]:  # fmt: skip
-    """Run a scenario once per seed in this process; return (summary, daily series) per run.
+def simulate(
+    settings: Scenario, seeds: list[int], derived: bool = False, *, engine: Engine | None = None
+) -> list[tuple[dict[str, float], pd.DataFrame]]:
+    """Run a scenario once per seed; return (summary, daily series) per run, in seed order.
 
     Args:
         settings: The scenario.
         seeds: One run per seed.
         derived: Also record the derived daily series of :data:`DERIVED_SERIES`.
+        engine: Where the runs execute (this process if None).
     """
-    from borderabm.experiments.engines import geography
-    from borderabm.model import BorderModel
+    from functools import partial
+
+    jobs = [(index, with_overrides(settings, {"seed": seed}, "calibrate"))
+            for index, seed in enumerate(seeds)]  # fmt: skip
+    results = dict((engine or InProcess()).map_unordered(partial(_simulate_one, derived=derived),
+                                                         jobs))  # fmt: skip
+    return [results[index] for index in range(len(jobs))]
+
+
+def _simulate_one(job: tuple[int, Scenario], derived: bool
+                  ) -> tuple[int, tuple[dict[str, float], pd.DataFrame]]:  # fmt: skip
+    """One run of :func:`simulate` (module level, so that worker processes can run it)."""
+    from borderabm.experiments.run import run_one
+
+    index, settings = job
+    stock: list[float] = []
+    result = run_one(settings, on_day=refugee_stock_recorder(stock) if derived else None)
+    series = result.timeseries
+    if derived:
+        series = pd.concat([series, pd.DataFrame({REFUGEE_STOCK: stock})], axis=1)
+    return index, (result.summary, series)
+
+
+def refugee_stock_recorder(stock: list[float]):
+    """A day observer that appends the day's refugee stock in Pakistan (people) to ``stock``.
+
+    The stock counts the refugees on the Pakistani side who are neither border-community members
+    nor dead: :data:`REFUGEE_STOCK`, a check target the daily series does not hold.
+    """
     from borderabm.rules.refugees import COMMUNITY, DEAD
     from borderabm.world.world import PK
 
-    results = []
-    for seed in seeds:
-        run_settings = with_overrides(settings, {"seed": seed}, "calibrate")
-        world, routes = geography(run_settings)
-        model = BorderModel(run_settings, world=world, routes=routes)
-        stock = []
-        for _ in range(run_settings.horizon_days):
-            model.step()
-            if derived:
-                refugees = model.refugees
-                living = ((refugees.group != COMMUNITY) & (refugees.side == PK)
-                          & (refugees.state != DEAD))  # fmt: skip
-                stock.append(float(np.count_nonzero(living) * model.people_per_agent))
-        series = model.timeseries()
-        if derived:
-            series = pd.concat([series, pd.DataFrame({REFUGEE_STOCK: stock})], axis=1)
-        results.append((model.summary(), series))
-    return results
+    def record(model) -> None:
+        refugees = model.refugees
+        living = ((refugees.group != COMMUNITY) & (refugees.side == PK)
+                  & (refugees.state != DEAD))  # fmt: skip
+        stock.append(float(np.count_nonzero(living) * model.people_per_agent))
+
+    return record

@@ -339,15 +339,11 @@ def _check_writable(spec: CalibrationSpec, base_path: Path, source: str) -> None
 
 def _check_targets(spec: CalibrationSpec, base: Scenario, source: str) -> None:
     """Metric names exist (probed with a one-day run), input keys exist, overrides are valid."""
-    from borderabm.experiments.engines import geography
-    from borderabm.model import BorderModel
+    from borderabm.experiments.run import run_one
 
-    probe_settings = with_overrides(base, {"horizon_days": 1}, source)
-    world, routes = geography(probe_settings)
-    model = BorderModel(probe_settings, world=world, routes=routes)
-    model.run(1)
-    columns = set(model.timeseries().columns) | set(DERIVED_SERIES)
-    summary = set(model.summary())
+    probe = run_one(with_overrides(base, {"horizon_days": 1}, source))
+    columns = set(probe.timeseries.columns) | set(DERIVED_SERIES)
+    summary = set(probe.summary)
     document = base.model_dump(mode="json")
     problems = []
     for name, target in spec.targets.items():

@@ -1,9 +1,10 @@
 """Run the validation suite: every fact's control and treatment on common seeds, then the statistics.
 
 The runs go through the sweep machinery (``borderabm.experiments``): each (arm, replicate) becomes a
-:class:`~borderabm.experiments.sweep.RunSpec` executed by :mod:`borderabm.experiments.engines` into a
-:class:`~borderabm.experiments.store.ResultsStore`, so ``workers`` processes share the work and
-results do not depend on how many there are. Replicate *k* of every arm uses seed ``seed + k``.
+:class:`~borderabm.experiments.run.RunSpec` executed by an
+:class:`~borderabm.experiments.engines.Engine` (local processes or Dask) into a
+:class:`~borderabm.experiments.store.ResultsStore`, so workers share the work and results do not
+depend on how many there are or where they run. Replicate *k* of every arm uses seed ``seed + k``.
 
 Arms are identified by their content (the validated scenario without its seed), so facts that share
 an arm (several compare against the same baseline) share its runs, and a kept store (``store_dir``)
@@ -30,10 +31,17 @@ import numpy as np
 import borderabm
 from borderabm.analysis.validation.facts import FACTS, MECHANISM_CHECK, STYLIZED_FACT, Arm, Fact
 from borderabm.analysis.validation.stats import MIN_PAIRS, PairedEffect, paired_effect
-from borderabm.experiments import engines
-from borderabm.experiments.run import prepare_output_dir
-from borderabm.experiments.store import ResultsStore, StoreError, environment, now, read_table
-from borderabm.experiments.sweep import RunSpec
+from borderabm.experiments.engines import Engine, engine_for, run_into_store
+from borderabm.experiments.run import RunSpec, prepare_output_dir
+from borderabm.experiments.store import (
+    Manifest,
+    ResultsStore,
+    StoreError,
+    SweepRecord,
+    environment,
+    now,
+    read_table,
+)
 from borderabm.scenario import load_scenario
 
 STORE_KIND = "borderabm-validation-v2"
@@ -269,29 +277,36 @@ def pending_runs(plan: Plan, store: ResultsStore) -> tuple[list[RunSpec], list[R
     return with_series, summary_only
 
 
-def execute(
+def run_pending(
     plan: Plan,
     store: ResultsStore,
-    workers: int,
+    engine: Engine,
     on_done: Callable[[dict], None] = lambda result: None,
 ) -> int:
-    """Execute the plan's missing runs into the store; return how many were executed."""
-    manifest = {
-        "fingerprint": store_fingerprint(),
-        "model_code_sha256": model_code_hash(),
-        "sweep": {"name": "validation"},
-        "facts": [fact.id for fact in plan.facts],
-        "seeds": plan.seeds,
-        "environment": environment(),
-        "started": now(),
-        "finished": None,
-    }
+    """Run the plan's runs that are not in the store yet, on ``engine``; return how many ran.
+
+    Raises:
+        StoreError: If the store holds another sweep's results.
+        SchedulerUnreachable: If the engine's Dask scheduler cannot be reached (runs finished
+            before stay in the store).
+    """
+    manifest = Manifest(
+        fingerprint=store_fingerprint(),
+        model_code_sha256=model_code_hash(),
+        sweep=SweepRecord(name="validation"),
+        facts=[fact.id for fact in plan.facts],
+        seeds=plan.seeds,
+        environment=environment(),
+        started=now(),
+        finished=None,
+    )
     store.open_for(manifest)
     with_series, summary_only = pending_runs(plan, store)
-    for runs, keep_series in ((with_series, True), (summary_only, False)):
-        if runs:
-            engines.run_local(runs, store, keep_series, on_done, workers)
-    store.write_manifest({**(store.manifest() or manifest), "finished": now()})
+    with engine:  # one set of workers (one cluster) for both kinds of run
+        for runs, keep_series in ((with_series, True), (summary_only, False)):
+            if runs:
+                run_into_store(engine, runs, store, keep_series=keep_series, on_done=on_done)
+    store.write_manifest((store.read_manifest() or manifest).updated(finished=now()))
     return len(with_series) + len(summary_only)
 
 
@@ -358,21 +373,21 @@ def check_store(root: str | Path) -> None:
 
     Raises:
         OSError: If the directory cannot be created or written.
-        ValueError: If its ``manifest.json`` is not a JSON object.
+        ValueError: If its ``manifest.json`` is not JSON or not a JSON object.
         borderabm.experiments.store.StoreError: If it holds another sweep's results, or
-            validation runs made by other model code (another version or source hash).
+            validation runs made by other model code (another version or source hash), or its
+            manifest has a key of the wrong type.
     """
     prepare_output_dir(Path(root))
     store = ResultsStore(root)
     try:
-        existing = store.manifest()
-    except ValueError as error:  # json.JSONDecodeError
+        store.manifest()
+    except StoreError as error:  # not JSON, or not an object
         raise ValueError(f"{store.root / 'manifest.json'} is not valid JSON: {error}") from None
+    existing = store.read_manifest()  # a key of the wrong type: a StoreError naming it
     if existing is None:
         return
-    if not isinstance(existing, dict):
-        raise ValueError(f"{store.root / 'manifest.json'} is not a JSON object")
-    found, expected = str(existing.get("fingerprint", "")), store_fingerprint()
+    found, expected = existing.fingerprint or "", store_fingerprint()
     if found == expected:
         return
     if found.startswith("borderabm-validation"):
@@ -390,7 +405,9 @@ def run_validation(
     scenarios: Path,
     seed: int = 1,
     days: int | None = None,
-    workers: int = 1,
+    workers: int | None = 1,
+    dask: str | None = None,
+    engine: Engine | None = None,
     store_dir: str | Path | None = None,
     on_plan: Callable[[Plan, int], None] = lambda plan, pending: None,
     on_done: Callable[[dict], None] = lambda result: None,
@@ -403,7 +420,9 @@ def run_validation(
         scenarios: The folder of the shipped scenarios the facts' arms name.
         seed: Seed of the first replicate.
         days: A horizon for every fact, instead of each fact's own.
-        workers: Local worker processes.
+        workers: Local worker processes (with ``dask="local"``: the LocalCluster's workers).
+        dask: A Dask scheduler address, or ``"local"`` for a LocalCluster on this machine.
+        engine: Where the runs execute; made from ``workers`` and ``dask`` if None.
         store_dir: Keep the runs here (and reuse those already there); a temporary directory,
             removed afterwards, if None.
         on_plan: Called once with the plan and the number of runs to execute.
@@ -415,8 +434,11 @@ def run_validation(
         borderabm.scenario.ScenarioError: For an arm that does not validate.
         borderabm.experiments.store.StoreError: If ``store_dir`` holds another sweep's results
             or runs made by other model code (see :func:`check_store`).
+        borderabm.experiments.engines.SchedulerUnreachable: If the Dask scheduler cannot be
+            reached (runs finished before stay in ``store_dir``).
     """
     started_at, started = time.perf_counter(), now()
+    engine = engine or engine_for(workers, dask)
     plan = make_plan(list(facts), replicates, scenarios, seed, days)
     with tempfile.TemporaryDirectory(prefix="borderabm-validation-") as scratch:
         if store_dir is not None:
@@ -424,7 +446,7 @@ def run_validation(
         store = ResultsStore(store_dir if store_dir is not None else scratch)
         with_series, summary_only = pending_runs(plan, store)
         on_plan(plan, len(with_series) + len(summary_only))
-        executed = execute(plan, store, workers, on_done)
+        executed = run_pending(plan, store, engine, on_done)
         results = collect(plan, store)
     env = environment()
     env["git_state"] = _git_state()
@@ -439,7 +461,7 @@ def run_validation(
         seconds=time.perf_counter() - started_at,
         runs_total=sum(len(a.runs) for a in plan.arms.values()),
         runs_executed=executed,
-        workers=workers,
+        workers=engine.workers,
     )
 
 

@@ -255,12 +255,12 @@ def run(
     ] = None,
 ) -> None:
     """Run one scenario and print its summary."""
-    from borderabm.experiments.run import run_scenario, write_outputs
+    from borderabm.experiments.run import run_one, write_outputs
 
     settings = load_or_fail(scenario, parse_overrides(set_ or [], days, seed))
     if out is not None:
         _prepare_output(out)
-    result = run_scenario(settings)
+    result = run_one(settings)
     if as_json:
         sys.stdout.write(dump_json(result.record()) + "\n")
     else:
@@ -358,19 +358,13 @@ def compare(
     ] = False,
 ) -> None:
     """Compare scenarios on common seeds: means, 95% intervals, paired differences vs the first."""
-    from borderabm.analysis.compare import HEADLINE_METRICS, compare_table
-    from borderabm.experiments.engines import default_workers
+    from borderabm.analysis.compare import HEADLINE_METRICS, sector_names
+    from borderabm.experiments.engines import SchedulerUnreachable, engine_for
     from borderabm.experiments.store import ResultsStore, StoreError, default_results_dir
-    from borderabm.experiments.sweep import comparison_sweep
-    from borderabm.experiments.sweep_runs import run_sweep
+    from borderabm.experiments.sweep import comparison_sweep, run_sweep
 
     if sweep_dir is not None:
         store = ResultsStore(sweep_dir)
-        runs = _stored_runs(store)
-        if runs["point"].nunique() > 1:
-            runs["scenario"] = runs["scenario"].astype(str) + "@" + runs["point"].astype(str)
-        order = list(dict.fromkeys(runs["scenario"]))
-        replicates = int(runs.groupby("scenario").size().min())
     else:
         names = scenario_files or []
         if len(names) < 2:
@@ -384,43 +378,50 @@ def compare(
         refuse_package_data(out := out or default_results_dir(loaded.spec.name))
         store = ResultsStore(out)
         try:
-            run_sweep(loaded, store, workers=workers or default_workers(), dask=dask)
-            runs = store.runs()
+            run_sweep(loaded, store, engine=engine_for(workers, dask))
         except StoreError as error:
             fail([str(error)])
-        except OSError as error:  # run_sweep lets through only a scheduler it cannot reach
+        except SchedulerUnreachable as error:
             fail([f"cannot use the Dask scheduler: {_reason(error)} (finished runs are kept in "
                   f"{store.root})"], f"--dask {dask}")  # fmt: skip
-        order = list(loaded.scenario_files)
-    missing = [m for m in HEADLINE_METRICS if m not in runs]
+    comparison = _stored_comparison(store)
+    missing = [m for m in HEADLINE_METRICS if m not in comparison.runs]
     if missing:
         fail([f"runs: the stored runs lack the metrics {', '.join(missing)} (made by other "
               "model code?)"], str(store.root))  # fmt: skip
-    runs = runs.set_index("scenario").loc[order].reset_index()
-    table = compare_table(runs)
+    table = comparison.table()
     if as_json:
         sys.stdout.write(dump_json(table.to_dict(orient="records")) + "\n")
     else:
-        _print_comparison(table, replicates)
+        _print_comparison(table, comparison.replicates)
     if report is not None:
         from borderabm.report.compare import write_report
 
         try:
-            series = store.series()
+            series = comparison.series()
         except StoreError as error:
             fail([str(error)])
         if series.empty:
             fail(["series: no daily series stored (sweep with series = false)"], str(store.root))
-        series = series.merge(runs[["run_id", "scenario"]], on="run_id")
-        sectors = [c.split(".", 1)[1] for c in series.columns
-                   if c.startswith("militant_crossings.")]  # fmt: skip
-        title = "Comparison: " + " vs ".join(order)
+        title = "Comparison: " + " vs ".join(comparison.order)
         _prepare_output(report)
         try:
-            written = write_report(table, runs, series, sectors, report, title, replicates)
+            written = write_report(table, comparison.runs, series, sector_names(series), report,
+                                   title, comparison.replicates)  # fmt: skip
         except (OSError, ValueError) as error:  # the table is printed above: nothing is lost
             fail([f"cannot write the report: {_reason(error)}"], str(report))
         stderr.print(f"wrote {written[0]} (and report.md, charts)", soft_wrap=True)
+
+
+def _stored_comparison(store):
+    """The finished runs of a results directory as a comparison; a bad store is an error line."""
+    from borderabm.analysis.compare import load_comparison
+    from borderabm.experiments.store import StoreError
+
+    try:
+        return load_comparison(store)
+    except StoreError as error:  # no manifest, a damaged file, no finished runs
+        fail([str(error)])
 
 
 def _stored_runs(store):
@@ -501,10 +502,10 @@ def sweep(
         TimeRemainingColumn,
     )
 
-    from borderabm.experiments.engines import default_workers
+    from borderabm.analysis.compare import point_table
+    from borderabm.experiments.engines import SchedulerUnreachable, engine_for
     from borderabm.experiments.store import ResultsStore, StoreError, default_results_dir
-    from borderabm.experiments.sweep import load_sweep
-    from borderabm.experiments.sweep_runs import run_sweep, summarise
+    from borderabm.experiments.sweep import load_sweep, run_sweep
 
     try:
         loaded = load_sweep(input_path(sweep_file, "sweeps"), resolve_relative)
@@ -513,7 +514,7 @@ def sweep(
     refuse_package_data(out := out or default_results_dir(loaded.spec.name))
     store = ResultsStore(out)
     done_before = len(store.done() & {r.run_id for r in loaded.runs})
-    workers = workers or default_workers()
+    engine = engine_for(workers, dask)
     # The description is the sweep's name: user text, so plain (markup=False).
     columns = (TextColumn("{task.description}", style="bold", markup=False), BarColumn(),
                MofNCompleteColumn(), TextColumn("{task.fields[rate]:.2f} runs/s"),
@@ -533,15 +534,15 @@ def sweep(
             progress.update(task, advance=1, rate=rate)
 
         try:
-            executed = run_sweep(loaded, store, workers=workers, dask=dask, on_done=on_done)
+            executed = run_sweep(loaded, store, engine=engine, on_done=on_done)
         except StoreError as error:
             progress.stop()
             fail([str(error)])
-        except OSError as error:  # run_sweep lets through only a scheduler it cannot reach
+        except SchedulerUnreachable as error:
             progress.stop()
             fail([f"cannot use the Dask scheduler: {_reason(error)} (finished runs are kept in "
                   f"{store.root})"], f"--dask {dask}")  # fmt: skip
-    table = summarise(_stored_runs(store), loaded.spec.metrics)  # a damaged row: one error line
+    table = point_table(_stored_runs(store), loaded.spec.metrics)  # a damaged row: one error line
     stderr.print(f"{executed} runs executed, {done_before} already done; results in {store.root}",
                  soft_wrap=True)  # fmt: skip
     _print_results(table, loaded.spec.name)
@@ -683,8 +684,8 @@ def results(
     csv: Annotated[Path | None, typer.Option(help="Also write the summary as CSV.")] = None,
 ) -> None:
     """Summarise a sweep: mean and 95% interval per scenario and design point."""
+    from borderabm.analysis.compare import point_table
     from borderabm.experiments.store import ResultsStore
-    from borderabm.experiments.sweep_runs import summarise
 
     store = ResultsStore(results_dir)
     runs = _stored_runs(store)
@@ -694,7 +695,7 @@ def results(
                        "replicate", "seed") and "." not in c)  # fmt: skip
         fail([f"--metric: unknown metric {', '.join(unknown)} (allowed: {', '.join(known)})"],
              str(results_dir))  # fmt: skip
-    table = summarise(runs, metric or ())
+    table = point_table(runs, metric or ())
     name = store.sweep_name(store.manifest() or {})
     _print_results(table, name)
     if csv is not None:
@@ -780,6 +781,12 @@ def validate_model(
     workers: Annotated[
         int | None, typer.Option(min=1, max=1024, help="Local worker processes (default: cores).")
     ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786), or 'local' for a LocalCluster."
+        ),
+    ] = None,
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Run only this fact id (repeatable).")
     ] = None,
@@ -796,13 +803,11 @@ def validate_model(
 ) -> None:
     """Check the model against stylized facts on paired replicates; exit 1 if any fact fails."""
     from borderabm.apps.cli.validate import ValidationInputError, command
-    from borderabm.experiments.engines import default_workers
 
-    workers = workers or default_workers()
     try:
         code = command(replicates=replicates, days=days, workers=workers, only=only, out=out,
                        seed=seed, store=store, scenarios=shipped_scenarios_dir(),
-                       stdout=stdout, stderr=stderr)  # fmt: skip
+                       stdout=stdout, stderr=stderr, dask=dask)  # fmt: skip
     except ValidationInputError as error:
         fail(error.problems, error.source or "borderabm validate-model")
     except ScenarioError as error:

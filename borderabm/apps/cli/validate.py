@@ -2,7 +2,8 @@
 
 Bad input (an unknown fact id, too few replicates, an output directory that cannot be written, a
 results store that cannot be written, is corrupt, or holds another sweep's runs or runs of other
-model code) raises :class:`ValidationInputError` before anything is computed;
+model code) raises :class:`ValidationInputError` before anything is computed, and so does a Dask
+scheduler that cannot be reached (runs finished before it was lost stay in the store);
 the CLI turns it into ``error:`` lines and exit code 2. The table is printed before the report files
 are written, so a failure to write them loses nothing already computed.
 """
@@ -33,6 +34,7 @@ from borderabm.analysis.validation.suite import (
     run_validation,
     select_facts,
 )
+from borderabm.experiments.engines import SchedulerUnreachable, engine_for
 from borderabm.experiments.run import prepare_output_dir
 from borderabm.experiments.store import StoreError
 from borderabm.report.validation import headline, table_rows, write_reports
@@ -85,7 +87,7 @@ def command(
     *,
     replicates: int,
     days: int | None,
-    workers: int,
+    workers: int | None,
     only: Sequence[str] | None,
     out: Path,
     seed: int,
@@ -93,13 +95,17 @@ def command(
     scenarios: Path,
     stdout: Console,
     stderr: Console,
+    dask: str | None = None,
 ) -> int:
     """Run the suite and report; return the exit code (0 all pass, 1 a fact fails).
 
-    ``scenarios`` is the folder of the shipped scenarios the facts' arms name.
+    ``scenarios`` is the folder of the shipped scenarios the facts' arms name. The runs execute
+    on ``workers`` local processes, or on the Dask scheduler ``dask`` (``"local"``: a
+    LocalCluster of ``workers`` processes on 127.0.0.1).
 
     Raises:
-        ValidationInputError: For bad input, before anything is computed.
+        ValidationInputError: For bad input, before anything is computed; or a Dask scheduler
+            that cannot be reached (source ``--dask ADDRESS``).
         borderabm.scenario.ScenarioError: For a fact whose scenario does not validate.
     """
     try:
@@ -128,13 +134,18 @@ def command(
                 scenarios=scenarios,
                 seed=seed,
                 days=days,
-                workers=workers,
+                engine=engine_for(workers, dask),
                 store_dir=store,
                 on_plan=on_plan,
                 on_done=lambda result: progress.advance(task),
             )
         except StoreError as error:
             raise ValidationInputError([str(error)], str(store)) from None
+        except SchedulerUnreachable as error:
+            kept = f" (finished runs are kept in {store})" if store is not None else ""
+            raise ValidationInputError(
+                [f"cannot use the Dask scheduler: {error}{kept}"], f"--dask {dask}"
+            ) from None
     print_table(run, stdout)
     started = time.perf_counter()
     try:

@@ -51,6 +51,7 @@ from borderabm.apps.ui.run_setup import (
     trigger_lever,
 )
 from borderabm.apps.ui.stepping import catch_up, run_control
+from borderabm.experiments.run import build_model as build_scenario_model
 from borderabm.gazetteer import crossing_names, sector_names
 from borderabm.metrics import format_value, metric_label
 from borderabm.model import BorderModel
@@ -506,7 +507,7 @@ def start_run(name: str, levers: dict | None, seed: int | None, days: int | None
     control.release(old)  # after the day being computed, if any: never mid-day
     session.release_memory()
     try:
-        model = BorderModel(settings)
+        model = build_scenario_model(settings)
     except Exception as problem:  # noqa: BLE001 - the page reports it; the server stays up
         run_error.set(f"{name}: the model could not be built ({type(problem).__name__})")
         applied.set(None)

@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 import solara
 
-from borderabm.analysis.compare import compare_table
+from borderabm.analysis.compare import Comparison, load_comparison
 from borderabm.apps.ui import session
 from borderabm.apps.ui.run_setup import ScenarioEntry, scenario_entries
 from borderabm.metrics import format_value, metric_label
@@ -187,9 +187,9 @@ def run_comparison(
             that cannot be used.
         ComparisonCancelled: When ``cancel`` was set.
     """
+    from borderabm.experiments.engines import InProcess
     from borderabm.experiments.store import ResultsStore, StoreError
-    from borderabm.experiments.sweep import comparison_sweep
-    from borderabm.experiments.sweep_runs import run_sweep
+    from borderabm.experiments.sweep import comparison_sweep, run_sweep
 
     names = [str(n) for n in names]
     problems = check_request(names, int(replicates), int(days))
@@ -219,7 +219,8 @@ def run_comparison(
         if cancel is not None and cancel.is_set():
             raise ComparisonCancelled("cancelled before the first run")
         try:
-            run_sweep(sweep, store, workers=1, on_done=on_done)
+            run_sweep(sweep, store, engine=InProcess(), on_done=on_done)
+            comparison = load_comparison(store)
         except StoreError as error:
             raise ComparisonError(str(error)) from None
         except OSError as error:
@@ -228,67 +229,58 @@ def run_comparison(
             ) from None
     files = {name: Path(path) for name, (path, _) in sweep.scenario_files.items()}
     replay = {name: path.stem for name, path in files.items()}
-    title = "Comparison: " + " vs ".join(sweep.scenario_files)
-    return _result(store, list(sweep.scenario_files), title, replay)
+    title = "Comparison: " + " vs ".join(comparison.order)
+    return _result(comparison, title, replay)
 
 
 def load_saved_comparison(name: str, progress: Progress | None = None) -> ComparisonResult:
     """Compare the runs of a saved sweep in the results folder (as ``compare --sweep`` does).
 
     Raises:
-        ComparisonError: For a name not listed by :func:`saved_sweeps` or a sweep with no runs.
+        ComparisonError: For a name not listed by :func:`saved_sweeps`, a store that cannot be
+            read, or a sweep with no runs.
     """
-    from borderabm.experiments.store import ResultsStore
+    from borderabm.experiments.store import ResultsStore, StoreError
 
     store = ResultsStore(saved_sweep_dir(name))
-    manifest = store.manifest() or {}
-    runs = store.runs()
-    if runs.empty:
-        raise ComparisonError(f"{name}: no finished runs yet")
+    try:
+        comparison = load_comparison(store)
+    except StoreError as error:  # no runs yet, or a damaged file: named in the message
+        raise ComparisonError(str(error)) from None
     if progress is not None:
-        progress(len(runs), len(runs))
+        progress(len(comparison.runs), len(comparison.runs))
     entries = scenario_entries()
-    replay, refused = {}, {}
-    for scenario, entry in (manifest.get("scenarios") or {}).items():
-        entry = entry if isinstance(entry, dict) else {}
-        path = Path(str(entry.get("file", "")))
-        why = replay_refusal(entry, entries.get(path.stem))
+    replay_scenario, refused_scenario = {}, {}
+    for scenario, entry in comparison.manifest.scenarios.items():
+        path = Path(str(entry.file or ""))
+        why = replay_refusal(entry.model_dump(), entries.get(path.stem))
         if why:
-            refused[scenario] = why
+            refused_scenario[scenario] = why
         else:
-            replay[scenario] = path.stem
-    # The sweep's own scenario order (its first scenario is the reference), then design points.
-    listed = list(manifest.get("scenarios") or {})
-    rank = {scenario: index for index, scenario in enumerate(listed)}
-    runs = runs.sort_values(
-        ["scenario", "point", "replicate"],
-        key=lambda c: c.map(lambda s: (rank.get(s, len(rank)), s)) if c.name == "scenario" else c,
-    ).reset_index(drop=True)
+            replay_scenario[scenario] = path.stem
     # A replay applies the run's design point (its overrides) whenever the point has any, even
-    # for a sweep of a single point; several points are labelled "scenario@point".
-    points = (manifest.get("design") or {}).get("points") or []
-    several = runs["point"].nunique() > 1
-    labels = runs["scenario"] + "@" + runs["point"].astype(str) if several else runs["scenario"]
+    # for a sweep of a single point.
+    has_design = comparison.manifest.design is not None and comparison.manifest.design.points
     overrides: dict[str, dict] = {}
-    point_replay, point_refused = {}, {}
-    for label, scenario, point in zip(labels, runs["scenario"], runs["point"], strict=True):
-        if scenario not in replay:
-            point_refused[label] = refused.get(scenario, "its scenario is not in the manifest")
-        elif 0 <= int(point) < len(points) and isinstance(points[int(point)], dict):
-            point_replay[label] = replay[scenario]
-            if points[int(point)]:
-                overrides[label] = dict(points[int(point)])
-        elif points:  # a point the manifest does not describe cannot be reproduced
-            point_refused[label] = "its design point is not in the manifest"
+    replay, refused = {}, {}
+    for label, (scenario, _point) in comparison.members.items():
+        point = comparison.design_point(label)
+        if scenario not in replay_scenario:
+            refused[label] = refused_scenario.get(scenario, "its scenario is not in the manifest")
+        elif point is not None:
+            replay[label] = replay_scenario[scenario]
+            if point:
+                overrides[label] = point
+        elif has_design:  # a point the manifest does not describe cannot be reproduced
+            refused[label] = "its design point is not in the manifest"
         else:
-            point_replay[label] = replay[scenario]
-    runs["scenario"] = labels
-    replay, refused = point_replay, point_refused
-    order = list(dict.fromkeys(runs["scenario"]))
-    if len(order) < 2:
-        raise ComparisonError(f"{name}: only one scenario ({order[0]}); nothing to compare")
-    title = f"Saved results {name}: " + " vs ".join(order)
-    return _result(store, order, title, replay, runs, overrides, refused)
+            replay[label] = replay_scenario[scenario]
+    if len(comparison.order) < 2:
+        raise ComparisonError(
+            f"{name}: only one scenario ({comparison.order[0]}); nothing to compare"
+        )
+    title = f"Saved results {name}: " + " vs ".join(comparison.order)
+    return _result(comparison, title, replay, overrides, refused)
 
 
 def replay_refusal(recorded: dict, listed: ScenarioEntry | None) -> str:
@@ -324,25 +316,19 @@ def _dir_lock(path: Path) -> threading.Lock:
 
 
 def _result(
-    store,
-    order: list[str],
+    comparison: Comparison,
     title: str,
     replay: dict[str, str],
-    runs: pd.DataFrame | None = None,
     overrides: dict[str, dict] | None = None,
     refused: dict[str, str] | None = None,
 ) -> ComparisonResult:
-    runs = store.runs() if runs is None else runs
-    runs = runs[runs["scenario"].isin(order)]
-    runs = runs.set_index("scenario").loc[order].reset_index()
-    table = compare_table(runs)
-    replicates = int(runs.groupby("scenario").size().min())
+    runs, order = comparison.runs, comparison.order
+    table = comparison.table()
+    replicates = comparison.replicates
     notes: list[str] = []
-    series = store.series()
+    series = comparison.series()
     if series.empty:
         notes.append("No daily series stored for these runs: the time-series chart is not shown.")
-    else:
-        series = series.merge(runs[["run_id", "scenario"]], on="run_id")
     if len(order) > CHART_SCENARIOS:
         notes.append(f"The charts show the first {CHART_SCENARIOS} of {len(order)} scenarios.")
     if len(runs) > MAX_RUN_ROWS:
@@ -365,7 +351,7 @@ def _result(
         table=table,
         scorecard=scorecard(table),
         runs=listing.reset_index(drop=True),
-        results_dir=store.root,
+        results_dir=comparison.store.root,
         timeseries_png=timeseries_png,
         cost_effect_png=cost_effect_png,
         notes=notes,

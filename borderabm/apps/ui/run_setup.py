@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from borderabm.experiments.run import build_model as build_scenario_model
 from borderabm.gazetteer import crossing_names, sector_names
 from borderabm.model import BorderModel
 from borderabm.scenario import (
@@ -453,7 +454,7 @@ def build_model(
     Raises:
         ScenarioError: For a name that is not listed, or settings the server refuses.
     """
-    return BorderModel(settings_for(name, levers, seed, days, extra))
+    return build_scenario_model(settings_for(name, levers, seed, days, extra))
 
 
 def settings_for(
