@@ -658,19 +658,19 @@ def calibrate(
     ] = None,
 ) -> None:
     """Fit uncertain parameters to published figures (ABC + surrogate); report and fitted TOML."""
-    from borderabm.analysis import calibration
+    from borderabm.analysis.calibration.spec import CalibrationError
+    from borderabm.apps.cli.calibrate import calibrate_and_report
     from borderabm.experiments.store import StoreError
 
     try:
         spec = input_path(spec_file, "calibration")
         refuse_package_data(out)
-        calibration.command(spec, out, samples, replicates, workers, dask, stdout, stderr,
-                            resolve_scenario=resolve_relative)  # fmt: skip
+        calibrate_and_report(spec, out, samples, replicates, workers, dask, stdout, stderr)
     except ScenarioError as error:
         fail(error.problems, error.source)
     except StoreError as error:
         fail([str(error)])
-    except calibration.CalibrationError as error:
+    except CalibrationError as error:
         fail([str(error)], error.source or str(spec_file))
 
 
