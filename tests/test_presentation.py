@@ -246,3 +246,34 @@ def test_command_modules_are_thin(module):
     assert not {"numpy", "pandas.api", "scipy", "matplotlib", "rich.table"} & imported
     assert any(name.startswith("borderabm.report.") for name in imported)
     assert len((PACKAGE / "apps" / "cli" / f"{module}.py").read_text().splitlines()) < 200
+
+
+def test_a_discovery_made_from_data_frames_is_reported_without_a_store(tmp_path):
+    # Analysis takes data frames: cases built in memory go through PRIM and into every output.
+    from borderabm.analysis.discovery import Cases, Discovery
+    from borderabm.analysis.prim import prim
+    from borderabm.report.discovery import print_discovery, write_outputs
+
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame({"fence.coverage": rng.random(300), "patrols.units": rng.integers(100, 1500, 300)
+                      .astype(float)})  # fmt: skip
+    outcome = pd.Series(
+        np.where((x["fence.coverage"] > 0.6) & (x["patrols.units"] > 800), 1.0, 0.0)
+    )
+    cases = Cases(x=x, outcome=outcome, label="attacks (baseline)", unit="run",
+                  scenario="baseline", reference=None, replicates=(1, 1),
+                  ranges={"fence.coverage": (0.0, 1.0), "patrols.units": (100.0, 1500.0)},
+                  sweep="in-memory", integers=("patrols.units",))  # fmt: skip
+    found = Discovery(cases=cases, threshold=0.5, below=False,
+                      result=prim(x, outcome.to_numpy() > 0.5, max_quasi_p=0.05))  # fmt: skip
+    printed = io.StringIO()
+    print_discovery(found, Console(file=printed, width=120))
+    assert "in-memory: cases of interest: attacks (baseline) > 0.5" in printed.getvalue()
+    assert "300 runs;" in printed.getvalue()
+    written = write_outputs(found, tmp_path)
+    assert [p.name for p in written] == ["boxes.csv", "trajectory.csv", "trajectory.png",
+                                         "discovery.md"]  # fmt: skip
+    report = (tmp_path / "discovery.md").read_text()
+    assert "| `patrols.units` |" in report and "|---|---:|---:|---:|---:|---:|" in report
+    low = pd.read_csv(tmp_path / "boxes.csv").set_index("parameter").loc["patrols.units", "low"]
+    assert float(low).is_integer() and 700 < low < 900
