@@ -106,8 +106,7 @@ def analyse(
     if manifest is None:
         raise ValueError(f"{store.root}: not a results directory (no manifest.json)")
     design = manifest.get("design") or {}
-    kind = design.get("kind")
-    check_design_kind(kind, store.root)
+    kind = check_design_kind(design.get("kind"), store.root)
     names = list(design.get("parameters") or {})
     points: list[dict[str, Any]] = design.get("points") or []
     if not names:
@@ -147,12 +146,15 @@ def analyse(
     return table
 
 
-def check_design_kind(kind: Any, source: str | Path) -> None:
+def check_design_kind(kind: Any, source: str | Path) -> str:
     """Refuse a design that is neither Morris nor Sobol.
 
     Args:
         kind: The design kind of a sweep file or store.
         source: The sweep file or results directory, for the message.
+
+    Returns:
+        ``kind``, one of :data:`METHODS`.
 
     Raises:
         ValueError: If ``kind`` is not in :data:`METHODS`.
@@ -162,6 +164,7 @@ def check_design_kind(kind: Any, source: str | Path) -> None:
             f"{source}: sensitivity analysis needs a Morris or Sobol design, but the design "
             f"kind is {kind!r} (allowed: {', '.join(METHODS)})"
         )
+    return str(kind)
 
 
 def _check_design_size(kind: str, num_vars: int, num_points: int, root: Path) -> None:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -32,8 +32,9 @@ LEGEND_SIZE = 8
 NOTE_SIZE = 9
 GRID_ALPHA = 0.3
 
-# One colour per scenario (or box, or sector), in order.
-SERIES: tuple[tuple[float, float, float], ...] = tuple(colormaps["tab10"].colors)
+# One colour per scenario (or box, or sector), in order: matplotlib's "tab10".
+SERIES = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+          "#bcbd22", "#17becf")  # fmt: skip
 PRIMARY = "#3b75af"  # the quantity the chart is about (μ*, the posterior, S1)
 ACCENT = "#c0504d"  # what is singled out (the fitted value, the chosen box, ST)
 INK = "#333333"  # error bars, edges, reference lines
@@ -69,7 +70,9 @@ def empty_figure(width: float, height: float) -> Figure:
     return figure
 
 
-def style_axes(ax: Axes, title: str | None = None, grid: str | None = "both") -> None:
+def style_axes(
+    ax: Axes, title: str | None = None, grid: Literal["x", "y", "both"] | None = "both"
+) -> None:
     """Panel title and a light grid behind the data (``grid`` is "x", "y", "both" or None)."""
     if title is not None:
         ax.set_title(title, fontsize=TITLE_SIZE)

@@ -18,13 +18,14 @@ from borderabm.analysis.discovery import Cases, Discovery
 from borderabm.analysis.prim import Box, PrimResult, boxes_table, reported_limits, trajectory_table
 from borderabm.experiments.store import atomic_write
 from borderabm.report import charts
-from borderabm.report.format import markdown_table, p_value
+from borderabm.report.format import Align, markdown_table, p_value
 
 BOXES_CSV = "boxes.csv"
 TRAJECTORY_CSV = "trajectory.csv"
 REPORT_MD = "discovery.md"
 TRAJECTORY_PNG = "trajectory.png"
 LIMIT_COLUMNS = ("parameter", "box low", "quasi-p low", "box high", "quasi-p high", "design range")
+LIMIT_ALIGN: tuple[Align, ...] = ("left", "right", "right", "right", "right", "right")
 
 
 def print_discovery(discovery: Discovery, console: Console) -> None:
@@ -228,8 +229,7 @@ def markdown_report(discovery: Discovery) -> str:
         for name in step.restricted:
             cells = _limit_cells(name, box, result, cases)
             rows.append([f"`{cells[0]}`", *cells[1:]])
-        align = ["left"] + ["right"] * (len(LIMIT_COLUMNS) - 1)
-        lines += [markdown_table(LIMIT_COLUMNS, rows, align), ""]
+        lines += [markdown_table(LIMIT_COLUMNS, rows, LIMIT_ALIGN), ""]
     if len(result.boxes) < settings["max_boxes"]:
         lines += [_no_more_boxes(discovery), ""]
     lines += [

@@ -39,17 +39,18 @@ def readable_number(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return str(value)
     if isinstance(value, int | np.integer):
-        return f"{int(value):,}" if abs(value) < 1e5 else short_number(float(value))
-    value = float(value)
-    if not math.isfinite(value):
+        whole = int(value)
+        return f"{whole:,}" if abs(whole) < 1e5 else short_number(float(whole))
+    number = float(value)
+    if not math.isfinite(number):
         return "n/a"
-    if abs(value) < 1e-9:
+    if abs(number) < 1e-9:
         return "0"
-    if abs(value) >= 1e5:
-        return short_number(value)
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+    if abs(number) >= 1e5:
+        return short_number(number)
+    if abs(number) >= 100:
+        return f"{number:,.0f}"
+    return f"{number:.3g}"
 
 
 def range_text(low: Any, high: Any, number: Callable[[Any], str] = readable_number) -> str:

@@ -15,7 +15,14 @@ from borderabm.analysis.validation.facts import MECHANISM_CHECK, STYLIZED_FACT
 from borderabm.analysis.validation.stats import ALPHA
 from borderabm.analysis.validation.suite import FactResult, ValidationRun
 from borderabm.experiments.store import atomic_write
-from borderabm.report.format import html_table, html_text, markdown_table, p_value, short_number
+from borderabm.report.format import (
+    Align,
+    html_table,
+    html_text,
+    markdown_table,
+    p_value,
+    short_number,
+)
 
 MARKDOWN_NAME = "validation.md"
 HTML_NAME = "validation.html"
@@ -176,7 +183,7 @@ def markdown(run: ValidationRun) -> str:
     lines += ["", "## Results", ""]
     rows = table_rows(run)
     header = list(rows[0]) if rows else []
-    align = ["left" if h in LEFT_COLUMNS else "right" for h in header]
+    align: list[Align] = ["left" if h in LEFT_COLUMNS else "right" for h in header]
     lines.append(markdown_table(header, [list(row.values()) for row in rows], align))
     lines += [
         "",
@@ -250,8 +257,8 @@ def html_page(run: ValidationRun) -> str:
     header = list(rows[0]) if rows else []
     cells, classes = [], []
     for row in rows:
-        result = row["result"]
-        verdict_class = "known" if result.startswith("known") else result
+        outcome = row["result"]
+        verdict_class = "known" if outcome.startswith("known") else outcome
         cells.append([html_text(row[h]) for h in header])
         classes.append(["fact" if h in LEFT_COLUMNS else (verdict_class if h == "result" else "")
                         for h in header])  # fmt: skip
