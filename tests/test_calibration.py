@@ -14,9 +14,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from borderabm.analysis import calibration as cal
+from borderabm.analysis.calibration import run_calibration
+from borderabm.analysis.calibration.fitting import MIN_ACCEPTED
+from borderabm.analysis.calibration.runs import design_points, design_sweep, simulate
+from borderabm.analysis.calibration.spec import REFUGEE_STOCK, TargetSpec, load_calibration
+from borderabm.analysis.calibration.surrogate import deviations, fit_surrogate
 from borderabm.apps.cli.main import app
+from borderabm.experiments.store import ResultsStore
+from borderabm.report.calibration import FILES
 from borderabm.scenario import ScenarioError, load_scenario, resolve_relative, with_overrides
+from borderabm.scenario.toml_write import set_toml_values
 from tests.conftest import REPO, SCENARIOS
 
 runner = CliRunner()
@@ -85,7 +92,7 @@ scenario = {{ "fence.coverage" = 0.0 }}
 def small_scenario(folder):
     """The baseline file with a small population, written beside the spec (keeps its comments)."""
     text = (SCENARIOS / "baseline.toml").read_text()
-    text = cal.set_toml_values(text, {k: v for k, v in SMALL.items() if "." in k})
+    text = set_toml_values(text, {k: v for k, v in SMALL.items() if "." in k})
     text = text.replace("horizon_days = 365", f"horizon_days = {DAYS}")
     (folder / "small.toml").write_text(text)
     return folder / "small.toml"
@@ -94,7 +101,7 @@ def small_scenario(folder):
 def own_trade(path, traders: int) -> float:
     """Formal trade per year made by the model at a given trader population (3 seeds)."""
     settings = with_overrides(load_scenario(path), {"population.traders": traders}, "test")
-    runs = cal.simulate(settings, [11, 12, 13])
+    runs = simulate(settings, [11, 12, 13])
     return float(np.mean([s["formal_trade_usd"] * 365 / s["days"] for s, _ in runs]))
 
 
@@ -155,7 +162,7 @@ def test_fitted_point_reproduces_the_target_on_fresh_seeds(calibrated):
 
 def test_cli_writes_every_report_file_and_a_faithful_fitted_scenario(calibrated):
     out = calibrated["out"]
-    for name in cal.FILES:
+    for name in FILES:
         assert (out / name).stat().st_size > 0, name
     assert (out / "calibration.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (out / "calibration.html").read_text()
@@ -188,8 +195,8 @@ def test_checks_are_reported_with_their_model_values(calibrated):
     stock = next(line for line in report.splitlines() if line.startswith("| stock |"))
     # 70% of the 85% non-community groups start in Pakistan: about 0.6 x 300 groups x 50 people.
     settings = load_scenario(calibrated["folder"] / "small.toml")
-    start = cal.simulate(with_overrides(settings, {"horizon_days": 1}, "t"), [1], derived=True)
-    first_day = start[0][1][cal.REFUGEE_STOCK].iloc[0]
+    start = simulate(with_overrides(settings, {"horizon_days": 1}, "t"), [1], derived=True)
+    first_day = start[0][1][REFUGEE_STOCK].iloc[0]
     assert 0.4 * 300 * 50 < first_day < 0.8 * 300 * 50
     # The check's model value (a yearly maximum on other seeds, without the fence) is at least
     # about that first day's stock, and never more than every refugee group's people.
@@ -200,9 +207,9 @@ def test_checks_are_reported_with_their_model_values(calibrated):
 
 
 def test_same_spec_and_seed_give_the_same_fit(calibrated, tmp_path):
-    calibration = cal.load_calibration(calibrated["spec"], resolve_relative)
+    calibration = load_calibration(calibrated["spec"], resolve_relative)
     # The fixture ran on one worker; two worker processes must give the same design and fit.
-    again, _ = cal.calibrate(calibration, tmp_path / "again", workers=2)
+    again, _ = run_calibration(calibration, ResultsStore(tmp_path / "again"), workers=2)
     first = load_scenario(calibrated["out"] / "baseline_fitted.toml")
     assert again.fitted == {"population.traders": first.population.traders}
     # The fitted point is the candidate that fitted best on the selection seeds.
@@ -213,10 +220,10 @@ def test_same_spec_and_seed_give_the_same_fit(calibrated, tmp_path):
     before = pd.read_csv(calibrated["out"] / "design.csv")
     pd.testing.assert_frame_equal(again.design.reset_index(drop=True), before, check_dtype=False)
     # A different seed draws another design (and so, in general, other runs).
-    other = cal.load_calibration(write_spec(calibrated["folder"], calibrated["value"],
+    other = load_calibration(write_spec(calibrated["folder"], calibrated["value"],
                                             "seed2.toml", {"seed = 1": "seed = 2"}),
                                  resolve_relative)  # fmt: skip
-    assert cal.design_points(other) != cal.design_points(calibration)
+    assert design_points(other) != design_points(calibration)
 
 
 @pytest.mark.parametrize(
@@ -286,7 +293,7 @@ def test_bad_spec_file_exits_2_without_traceback_in_a_real_process(tmp_path):
 
 
 def test_shipped_spec_is_valid_and_cites_a_source_for_every_target():
-    calibration = cal.load_calibration(REPO / "calibration" / "baseline.toml", resolve_relative)
+    calibration = load_calibration(REPO / "calibration" / "baseline.toml", resolve_relative)
     spec = calibration.spec
     assert {t.role for t in spec.targets.values()} == {"fit", "check"}
     assert all(t.source.strip() and t.mapping.strip() for t in spec.targets.values())
@@ -295,7 +302,7 @@ def test_shipped_spec_is_valid_and_cites_a_source_for_every_target():
 
 def test_set_toml_values_edits_in_place_and_adds_what_is_missing():
     text = '# head\nname = "x"\n\n[scale]\nusd_per_consignment = 20000 # note\n\n[[triggers]]\n'
-    edited = cal.set_toml_values(
+    edited = set_toml_values(
         text,
         {
             "scale.usd_per_consignment": 25500.0,
@@ -311,20 +318,20 @@ def test_set_toml_values_edits_in_place_and_adds_what_is_missing():
     document = tomllib.loads(edited)
     assert document["population"]["traders"] == 1800
     with pytest.raises(ValueError, match="section.key"):
-        cal.set_toml_values(text, {"crossings.Torkham.open": False})
+        set_toml_values(text, {"crossings.Torkham.open": False})
 
 
 def test_surrogate_and_distance_on_known_functions():
     rng = np.random.default_rng(0)
     unit = rng.random((40, 2))
     y = 3.0 + 2.0 * unit[:, 0] - unit[:, 1] ** 2 + 0.5 * unit[:, 0] * unit[:, 1]
-    surrogate = cal.fit_surrogate(unit, y)
+    surrogate = fit_surrogate(unit, y)
     assert surrogate.log and surrogate.q2 > 0.95  # positive: fitted on the log scale
     assert np.allclose(surrogate.predict(unit), y, rtol=0.02)
-    linear = cal.fit_surrogate(unit, y - 4.0)  # takes both signs: fitted as it is, exactly
+    linear = fit_surrogate(unit, y - 4.0)  # takes both signs: fitted as it is, exactly
     assert not linear.log and linear.r2 == pytest.approx(1.0)
-    target = cal.TargetSpec(label="t", metric="m", value=10, low=5, high=20, source="s")
-    z = cal.deviations(np.array([[10.0], [20.0], [5.0], [40.0], [np.nan]]), [target])[:, 0]
+    target = TargetSpec(label="t", metric="m", value=10, low=5, high=20, source="s")
+    z = deviations(np.array([[10.0], [20.0], [5.0], [40.0], [np.nan]]), [target])[:, 0]
     assert list(z[:4]) == [0.0, 1.0, -1.0, 3.0] and np.isinf(z[4])
 
 
@@ -342,11 +349,11 @@ def test_a_store_of_another_design_is_refused_and_an_edited_tolerance_reuses_it(
         "accept_share = 0.25": "accept_share = 0.5", 'source = "test"': 'source = "edited"',
         "[design]": "# a new comment\n[design]",
     })  # fmt: skip
-    calibration = cal.load_calibration(edited, resolve_relative)
+    calibration = load_calibration(edited, resolve_relative)
     store = ResultsStore(calibrated["out"] / "store")
-    assert run_sweep(cal.design_sweep(calibration), store, workers=1) == 0
+    assert run_sweep(design_sweep(calibration), store, workers=1) == 0
     with pytest.raises(ScenarioError, match="no such file"):
-        cal.load_calibration(calibrated["folder"] / "missing.toml", resolve_relative)
+        load_calibration(calibrated["folder"] / "missing.toml", resolve_relative)
 
 
 CONFLICT = """[targets.triple]
@@ -376,8 +383,8 @@ def test_conflicting_targets_fall_back_to_the_least_implausible_draws(tmp_path):
     result = runner.invoke(app, ["calibrate", str(spec), "--workers", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     design = pd.read_csv(out / "design.csv")
-    z = cal.deviations(design[["trade", "triple"]].to_numpy(),
-                       list(cal.load_calibration(spec, resolve_relative).spec
+    z = deviations(design[["trade", "triple"]].to_numpy(),
+                       list(load_calibration(spec, resolve_relative).spec
                             .fitted_targets().values()))  # fmt: skip
     assert not np.all(np.abs(z) <= 1, axis=1).any()  # no simulated point met both targets
     posterior = pd.read_csv(out / "posterior.csv")
@@ -385,7 +392,7 @@ def test_conflicting_targets_fall_back_to_the_least_implausible_draws(tmp_path):
     assert "least implausible draws were scored instead" in report
     # The report states the real size of the posterior, not a nominal one.
     assert f"the posterior is the {len(posterior):,} scored draws closest" in report
-    assert 0 < len(posterior) <= cal.MIN_ACCEPTED
+    assert 0 < len(posterior) <= MIN_ACCEPTED
     assert (out / "store" / "manifest.json").exists()
 
 

@@ -11,9 +11,11 @@ import pytest
 from PIL import Image
 from rich.console import Console
 
-from borderabm.analysis.sensitivity import analyse, bar_chart, command
+from borderabm.analysis.sensitivity import analyse
+from borderabm.apps.cli.sensitivity import analyse_sensitivity_and_report
 from borderabm.experiments.designs import Parameter, generate
 from borderabm.experiments.store import RUNS, ResultsStore
+from borderabm.report.sensitivity import bar_chart
 
 SWEEP = """
 name = "sa_{kind}"
@@ -59,8 +61,8 @@ def real(tmp_path_factory):
         output = io.StringIO()
         console = Console(file=output, width=200)
         out = folder / f"out_{kind}"
-        table = command(sweep_file(folder, kind, samples, scenarios, replicates), out, [], 1, None,
-                        console)  # fmt: skip
+        path = sweep_file(folder, kind, samples, scenarios, replicates)
+        table = analyse_sensitivity_and_report(path, out, [], 1, None, console)
         done[kind] = {"table": table, "out": out, "printed": output.getvalue(),
                       "scenarios": scenarios}  # fmt: skip
     return done
@@ -158,7 +160,9 @@ def test_a_factorial_sweep_file_is_refused_before_running(tmp_path):
     path.write_text('name = "f"\nscenarios = ["baseline"]\ndays = 5\n[design]\nkind = "factorial"\n'
                     '[parameters."fence.coverage"]\nlevels = [0.5, 1.0]\n')  # fmt: skip
     with pytest.raises(ValueError, match=r"'factorial' \(allowed: morris, sobol\)"):
-        command(path, tmp_path / "out", [], 1, None, Console(file=io.StringIO()))
+        analyse_sensitivity_and_report(
+            path, tmp_path / "out", [], 1, None, Console(file=io.StringIO())
+        )
     assert not (tmp_path / "out").exists()
 
 

@@ -13,7 +13,7 @@ judges a box by three numbers:
 PRIM itself is the EMA Workbench's, with the box choice, pasting of the chosen box, opening of
 limits the data do not support (quasi-p), covering and whole-number limits that scenario discovery
 needs on top: see :mod:`borderabm.analysis.prim`. This module turns a sweep's results
-store into cases, runs PRIM on them and reports the boxes.
+store into cases and runs PRIM on them; :mod:`borderabm.report.discovery` reports the boxes.
 
 Cases: by default one case per **design point**, with the outcome averaged over the point's
 replicates (common seeds): the box then describes where the *expected* outcome is of interest and
@@ -29,36 +29,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from borderabm.analysis.prim import (
-    Box,
-    PrimResult,
-    PrimUnavailableError,
-    boxes_table,
-    prim,
-    reported_limits,
-    trajectory_table,
-)
-
-# The run rows' bookkeeping columns (neither parameters nor metrics): one definition for both
-# readers of a sweep store.
-from borderabm.analysis.sensitivity import FIXED_COLUMNS
-from borderabm.experiments.store import MANIFEST, RUNS, ResultsStore, StoreError, atomic_write
-
-if TYPE_CHECKING:
-    from rich.console import Console
+from borderabm.analysis.prim import PrimResult, PrimUnavailableError, prim
+from borderabm.experiments.store import MANIFEST, RUN_COLUMNS, RUNS, ResultsStore, StoreError
 
 CASE_UNITS: tuple[str, ...] = ("point", "run")
-BOXES_CSV = "boxes.csv"
-TRAJECTORY_CSV = "trajectory.csv"
-REPORT_MD = "discovery.md"
-LIMIT_COLUMNS = ("parameter", "box low", "quasi-p low", "box high", "quasi-p high", "design range")
-TRAJECTORY_PNG = "trajectory.png"
 
 
 class DiscoveryError(ValueError):
@@ -200,7 +180,7 @@ def _choose_scenario(
 
 def _check_metric(runs: pd.DataFrame, names: list[str], metric: str) -> None:
     """Raise a DiscoveryError unless ``metric`` is a numeric summary metric of the runs."""
-    metrics = [c for c in runs.columns if c not in FIXED_COLUMNS and c not in names
+    metrics = [c for c in runs.columns if c not in RUN_COLUMNS and c not in names
                and pd.api.types.is_numeric_dtype(runs[c])
                and not pd.api.types.is_bool_dtype(runs[c])]  # fmt: skip
     if metric not in metrics:
@@ -401,10 +381,10 @@ def _parameter_frame(
     return parameters, ranges
 
 
-# The command -----------------------------------------------------------------------------------
+# Discovery -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Discovery:
-    """Everything ``borderabm discover`` found and reports."""
+    """What scenario discovery found: the cases, the question asked of them and PRIM's boxes."""
 
     cases: Cases
     threshold: float
@@ -416,6 +396,13 @@ class Discovery:
         """The outcome of interest, in words."""
         sign = "<=" if self.below else ">"
         return f"{self.cases.label} {sign} {self.threshold:g}"
+
+    def left_over(self) -> tuple[int, int]:
+        """The cases in none of the boxes, and how many of them are of interest."""
+        taken = np.zeros(len(self.result.y), dtype=bool)
+        for box in self.result.boxes:
+            taken |= box.step.inside
+        return int((~taken).sum()), int(self.result.y[~taken].sum())
 
 
 def interest(outcome: pd.Series, threshold: float, below: bool) -> np.ndarray:
@@ -472,284 +459,3 @@ def discover(
     except (ValueError, PrimUnavailableError) as error:
         raise DiscoveryError(str(error)) from None
     return Discovery(cases=cases, threshold=threshold, below=below, result=result)
-
-
-def print_discovery(discovery: Discovery, console: Console) -> None:
-    """Print the question, the base rate and every box with its limits and numbers."""
-    from rich.table import Table
-    from rich.text import Text
-
-    cases, result = discovery.cases, discovery.result
-    unit = "design points" if cases.unit == "point" else "runs"
-    k, n = int(result.y.sum()), len(result.y)
-    # Room for the dotted keys and five numbers even when the output goes to a pipe or log; the
-    # caller's console class, so user text is shown as its console shows it (plain).
-    wide = type(console)(file=console.file, width=max(console.width, 120), highlight=False,
-                   color_system=console.color_system, force_terminal=console.is_terminal)  # fmt: skip
-    console.print(Text(f"{cases.sweep}: cases of interest: {discovery.condition}"),
-                  soft_wrap=True)  # fmt: skip
-    replicates = _replicates_text(cases)
-    console.print(f"{n} {unit}{replicates}; {k} of interest: base rate {result.base_rate:.3f}")
-    for note in cases.notes:
-        console.print(f"note: {note}")
-    for box in result.boxes:
-        step = box.step
-        console.print(
-            f"\nbox {box.number}: coverage {step.coverage:.3f}, density {step.density:.3f}, "
-            f"mass {step.mass:.3f}, {step.cases} cases ({step.of_interest} of interest); "
-            f"{_base_rate_text(box, result)}; chosen: {box.selection}",
-            soft_wrap=True,
-        )
-        if not step.restricted:
-            console.print("  no restriction helps: the whole design space (density = base rate)")
-            continue
-        table = Table(show_edge=False, pad_edge=False)
-        for column in LIMIT_COLUMNS:
-            if column == "parameter":  # dotted keys must stay whole to be usable
-                table.add_column(column, no_wrap=True, min_width=max(map(len, step.restricted)))
-            else:
-                table.add_column(column, justify="right")
-        for name in step.restricted:
-            table.add_row(*_limit_cells(name, box, result, cases))
-        wide.print(table)
-    if len(result.boxes) < result.settings["max_boxes"]:
-        console.print("\n" + _no_more_boxes(result), soft_wrap=True)
-
-
-def _no_more_boxes(result: PrimResult) -> str:
-    wanted = result.settings["max_boxes"]
-    return f"No box {len(result.boxes) + 1} (of {wanted} asked): {_why_no_more_boxes(result)}."
-
-
-def _why_no_more_boxes(result: PrimResult) -> str:
-    taken = np.zeros(len(result.y), dtype=bool)
-    for box in result.boxes:
-        taken |= box.step.inside
-    left, of_interest = int((~taken).sum()), int(result.y[~taken].sum())
-    if not of_interest:
-        return "the boxes hold every case of interest"
-    significant = " with significant limits" if result.settings["max_quasi_p"] is not None else ""
-    return (f"among the {left} cases left ({of_interest} of interest) no box{significant} is "
-            "denser than the rest")  # fmt: skip
-
-
-def _replicates_text(cases: Cases) -> str:
-    if cases.unit != "point":
-        return ""
-    low, high = cases.replicates
-    count = f"{low}" if low == high else f"{low}-{high}"
-    return f" (mean of {count} replicate{'s' if high > 1 else ''} each)"
-
-
-def _base_rate_text(box: Box, result: PrimResult) -> str:
-    if box.number == 1:
-        return f"base rate {result.base_rate:.3f}"
-    rate = box.remaining_of_interest / box.remaining_cases
-    return f"base rate of the {box.remaining_cases} cases left {rate:.3f}"
-
-
-def _limit_cells(name: str, box: Box, result: PrimResult, cases: Cases) -> list[str]:
-    """Parameter, limits (a dash where open), their quasi-p values and the design range."""
-    j = result.names.index(name)
-    step = box.step
-    low, high = cases.ranges[name]
-    p_low, p_high = box.quasi_p[name]
-    open_low, open_high = (
-        step.lower[j] == result.data_lower[j],
-        step.upper[j] == result.data_upper[j],
-    )
-    lower, upper = reported_limits(step, result.names, cases.integers)
-    number = "{:.0f}" if name in cases.integers else "{:.4g}"  # 1250 units, not 1.25e+03
-    return [
-        name,
-        "—" if open_low else number.format(lower[j]),
-        "—" if open_low else _p_value(p_low),
-        "—" if open_high else number.format(upper[j]),
-        "—" if open_high else _p_value(p_high),
-        f"{low:.4g} – {high:.4g}",
-    ]
-
-
-def _p_value(value: float) -> str:
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def write_outputs(discovery: Discovery, out: Path) -> list[Path]:
-    """Write ``boxes.csv``, ``trajectory.csv``, ``discovery.md`` and ``trajectory.png`` to ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    boxes = boxes_table(discovery.result, discovery.cases.ranges, discovery.cases.integers)
-    trajectory = trajectory_table(discovery.result)
-    written = []
-    for name, table in ((BOXES_CSV, boxes), (TRAJECTORY_CSV, trajectory)):
-        atomic_write(out / name, lambda p, t=table: t.to_csv(p, index=False))
-        written.append(out / name)
-    atomic_write(out / TRAJECTORY_PNG, lambda p: trajectory_chart(discovery, p))
-    written.append(out / TRAJECTORY_PNG)
-    text = markdown_report(discovery)
-    atomic_write(out / REPORT_MD, lambda p: p.write_text(text))
-    written.append(out / REPORT_MD)
-    return written
-
-
-def trajectory_chart(discovery: Discovery, out: Path) -> None:
-    """Coverage against density along each box's trajectory, the chosen box marked with a star.
-
-    Points are coloured by the number of restricted parameters; pasting steps are squares, opened
-    limits diamonds.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
-
-    result = discovery.result
-    panels = len(result.boxes)
-    figure = Figure(figsize=(5.6 * panels + 0.8, 4.6), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.subplots(1, panels, squeeze=False)[0]
-    most = max(len(s.restricted) for b in result.boxes for s in b.trajectory)
-    scatter = None
-    for ax, box in zip(axes, result.boxes, strict=True):
-        coverage = np.array([s.coverage for s in box.trajectory])
-        density = np.array([s.density for s in box.trajectory])
-        restricted = np.array([len(s.restricted) for s in box.trajectory])
-        phases = np.array([s.phase for s in box.trajectory])
-        peeled = np.isin(phases, ("start", "peel"))
-        ax.plot(coverage[peeled], density[peeled], color="#999999", linewidth=0.8, zorder=1)
-        scatter = ax.scatter(coverage[peeled], density[peeled], c=restricted[peeled],
-                             cmap="viridis", vmin=0, vmax=max(most, 1), s=28, zorder=2,
-                             label="peeling")  # fmt: skip
-        for phase, marker, label in (("paste", "s", "pasting"), ("open", "D", "opening limits")):
-            shown = phases == phase
-            if shown.any():
-                ax.scatter(coverage[shown], density[shown], c=restricted[shown], cmap="viridis",
-                           vmin=0, vmax=max(most, 1), marker=marker, s=34, zorder=2,
-                           edgecolor="#333333", linewidth=0.5, label=label)  # fmt: skip
-        step = box.step
-        ax.scatter([step.coverage], [step.density], marker="*", s=320, facecolor="none",
-                   edgecolor="#d62728", linewidth=1.6, zorder=3,
-                   label=f"chosen: {len(step.restricted)} restricted")  # fmt: skip
-        ax.annotate(f"box {box.number}\ncov {step.coverage:.2f}, dens {step.density:.2f}",
-                    (step.coverage, step.density), textcoords="offset points", xytext=(8, -26),
-                    fontsize=8, color="#d62728")  # fmt: skip
-        base = box.remaining_of_interest / box.remaining_cases
-        ax.axhline(base, color="#555555", linestyle=":", linewidth=0.9,
-                   label=f"base rate {base:.2f}")  # fmt: skip
-        ax.set_xlim(-0.02, 1.02)
-        ax.set_ylim(-0.02, 1.05)
-        ax.set_xlabel("coverage (share of all cases of interest in the box)")
-        ax.set_ylabel("density (share of the box's cases of interest)")
-        ax.set_title(f"box {box.number}: peeling trajectory", fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(loc="lower left", fontsize=7)
-    if scatter is not None:
-        bar = figure.colorbar(scatter, ax=list(axes), label="restricted parameters", shrink=0.85)
-        bar.locator = MaxNLocator(integer=True)
-        bar.update_ticks()
-    figure.suptitle(f"{discovery.cases.sweep}: {discovery.condition}", fontsize=11)
-    figure.savefig(out, dpi=110, format="png")
-
-
-def markdown_report(discovery: Discovery) -> str:
-    """The discovery as Markdown: question, data, settings, boxes and how to read them."""
-    cases, result = discovery.cases, discovery.result
-    unit = "design points" if cases.unit == "point" else "runs"
-    settings = result.settings
-    lines = [
-        f"# Scenario discovery: {cases.sweep}",
-        "",
-        f"**Cases of interest:** {discovery.condition}.",
-        "",
-        f"- Cases: {len(result.y)} {unit}{_replicates_text(cases)} of scenario `{cases.scenario}`"
-        + (
-            f", paired with `{cases.reference}` on the same design point and seed"
-            if cases.reference
-            else ""
-        )  # fmt: skip
-        + ".",
-        f"- Of interest: {int(result.y.sum())} (base rate {result.base_rate:.3f}).",
-        f"- PRIM: peel alpha {settings['peel_alpha']:g}, paste alpha {settings['paste_alpha']:g} "
-        f"(pasting {'on' if settings['paste'] else 'off'}), minimum mass {settings['min_mass']:g}, "
-        f"objective {settings['objective']}, up to {settings['max_boxes']} box(es).",
-    ]
-    lines += [f"- Note: {note}." for note in cases.notes]
-    lines.append("")
-    for box in result.boxes:
-        step = box.step
-        lines += [
-            f"## Box {box.number}",
-            "",
-            f"Coverage **{step.coverage:.3f}**, density **{step.density:.3f}**, mass "
-            f"**{step.mass:.3f}**: {step.cases} cases, {step.of_interest} of interest; "
-            f"{_base_rate_text(box, result)}. Chosen on the trajectory: {box.selection}.",
-            "",
-        ]
-        if not step.restricted:
-            lines += ["No restriction raises the density: the whole design space.", ""]
-            continue
-        lines += ["| " + " | ".join(LIMIT_COLUMNS) + " |",
-                  "|---" + "|---:" * (len(LIMIT_COLUMNS) - 1) + "|"]  # fmt: skip
-        for name in step.restricted:
-            cells = _limit_cells(name, box, result, cases)
-            lines.append("| " + " | ".join([f"`{cells[0]}`", *cells[1:]]) + " |")
-        lines.append("")
-    if len(result.boxes) < settings["max_boxes"]:
-        lines += [_no_more_boxes(result), ""]
-    lines += [
-        f"![Peeling trajectory]({TRAJECTORY_PNG})",
-        "",
-        "## How to read this",
-        "",
-        "- *Coverage*: share of all cases of interest inside the box; *density*: share of the "
-        "box's cases that are of interest; *mass*: share of all cases inside the box.",
-        "- A dash is an open limit (the box does not restrict that side).",
-        "- *Quasi-p* (Bryant & Lempert 2010): how likely the box's density would be with that "
-        "limit opened; above about 0.05 the limit may be an artefact of the sample.",
-        "- The numbers are in-sample: with few design points or replicates, re-run with more "
-        "samples (or another seed) before trusting a limit.",
-        f"- Tables: `{BOXES_CSV}` (limits of every parameter per box), `{TRAJECTORY_CSV}` "
-        "(every step of the trajectories).",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def command(
-    sweep_dir: Path,
-    metric: str,
-    threshold: float,
-    *,
-    below: bool,
-    scenario: str | None,
-    relative_to: str | None,
-    unit: str,
-    out: Path | None,
-    console: Console,
-    **prim_settings: Any,
-) -> Discovery:
-    """``borderabm discover``: print the boxes, then write the files if ``out`` is given.
-
-    Raises:
-        DiscoveryError: For unusable input (see :func:`discover`), or an ``out`` that cannot be
-            written (checked before computing, and reported after printing if writing fails).
-    """
-    if out is not None:
-        from borderabm.experiments.run import prepare_output_dir
-
-        try:
-            prepare_output_dir(out)
-        except OSError as error:
-            raise DiscoveryError(
-                f"cannot write outputs: {error.strerror or error}", str(out)
-            ) from None
-    found = discover(ResultsStore(sweep_dir), metric, threshold, below=below, scenario=scenario,
-                     relative_to=relative_to, unit=unit, **prim_settings)  # fmt: skip
-    print_discovery(found, console)
-    if out is not None:
-        try:
-            written = write_outputs(found, out)
-        except OSError as error:  # the boxes are printed above, so nothing is lost
-            raise DiscoveryError(
-                f"cannot write outputs: {error.strerror or error}", str(out)
-            ) from None
-        console.print("\nwrote " + ", ".join(str(p) for p in written))
-    return found

@@ -3,106 +3,115 @@
 from __future__ import annotations
 
 import base64
-import html
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
-from borderabm.analysis.calibration.fitted_scenario import shown_path, write_fitted_scenario
+from borderabm.analysis.calibration import DesignRuns
+from borderabm.analysis.calibration.fitted_scenario import fitted_toml, shown_path
 from borderabm.analysis.calibration.fitting import SIGNIFICANT_DIGITS, Fit
 from borderabm.analysis.calibration.spec import (
     FRESH_SEED_OFFSET,
     VERIFY_SEED_OFFSET,
     Calibration,
+    CalibrationError,
+    dotted_value,
 )
-from borderabm.analysis.compare import short_number
 from borderabm.experiments.store import atomic_write
+from borderabm.report import charts
+from borderabm.report.format import (
+    estimate_text,
+    html_table,
+    html_text,
+    inline_markdown_html,
+    markdown_table,
+    range_text,
+    readable_number,
+)
+from borderabm.scenario import ScenarioError, load_scenario
 from borderabm.scenario.toml_write import toml_literal
-
-if TYPE_CHECKING:
-    pass
 
 FILES = ("calibration.md", "calibration.html", "calibration.png", "posterior.csv", "design.csv",
          "baseline_fitted.toml")  # fmt: skip
 
 
-def _number(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}" if abs(value) < 1e5 else short_number(float(value))
-    value = float(value)
-    if not math.isfinite(value):
-        return "n/a"
-    if abs(value) < 1e-9:  # rounding noise of an exact match
-        return "0"
-    if abs(value) >= 1e5:
-        return short_number(value)
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
 def chart(calibration: Calibration, result: Fit, out: Path) -> Path:
     """Prior against posterior for every parameter; verification against tolerance per target."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
     names = calibration.names
     targets = result.verification
     columns = max(len(names), 1)
-    fig, axes = plt.subplots(2, columns, figsize=(3.6 * columns, 6.4), squeeze=False)
-    for ax, (key, prior) in zip(axes[0], calibration.spec.parameters.items(), strict=False):
+    figure = charts.empty_figure(3.6 * columns, 6.4)
+    grid = figure.add_gridspec(2, columns)
+    top = [figure.add_subplot(grid[0, column]) for column in range(columns)]
+    for ax, (key, prior) in zip(top, calibration.spec.parameters.items(), strict=False):
         edges = (np.geomspace(prior.low, prior.high, 25) if prior.log
                  else np.linspace(prior.low, prior.high, 25))  # fmt: skip
         prior_points = result.design.loc[result.design["wave"] == 1, key]
         # Shares per bin (not densities): on log-spaced bins a log-uniform prior then looks flat.
         ax.hist(prior_points, bins=edges, weights=np.full(len(prior_points), 1 / len(prior_points)),
-                color="#cccccc", label="prior (first-wave design)")  # fmt: skip
+                color=charts.LIGHT, label="prior (first-wave design)")  # fmt: skip
         posterior = result.posterior[key]
         ax.hist(posterior, bins=edges, weights=np.full(len(posterior), 1 / max(len(posterior), 1)),
-                alpha=0.7, color="#3b75af", label="posterior")  # fmt: skip
+                alpha=0.7, color=charts.PRIMARY, label="posterior")  # fmt: skip
         row = result.ranges.set_index("parameter").loc[key]
-        ax.axvline(float(row["fitted"]), color="#c0504d", lw=2, label="fitted")
-        ax.axvline(float(row["default"]), color="#333333", lw=1, ls="--", label="old default")
+        ax.axvline(float(row["fitted"]), color=charts.ACCENT, lw=2, label="fitted")
+        ax.axvline(float(row["default"]), color=charts.INK, lw=1, ls="--", label="old default")
         if prior.log:
             ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-        ax.set_title(key, fontsize=9)
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        charts.style_axes(ax, key, grid=None)
         ax.set_yticks([])
-    axes[0][0].legend(fontsize=7, loc="upper right")
+    charts.legend(top[0], loc="upper right")
     checks = targets.reset_index(drop=True)
-    for ax in axes[1]:
-        ax.set_visible(False)
-    ax = fig.add_subplot(2, 1, 2)
+    ax = figure.add_subplot(grid[1, :])
     positions = np.arange(len(checks))
     scale = checks["value"].abs().replace(0, 1.0)
     ax.barh(positions, (checks["high"] - checks["low"]) / scale, left=checks["low"] / scale,
-            color="#d9ead3", height=0.6, label="tolerance")  # fmt: skip
+            color=charts.WITHIN, height=0.6, label="tolerance")  # fmt: skip
     ax.errorbar(checks["mean"] / scale, positions,
                 xerr=[(checks["mean"] - checks["ci_low"]) / scale,
                       (checks["ci_high"] - checks["mean"]) / scale],
-                fmt="o", color="#c0504d", label="model (fitted), 95% interval")  # fmt: skip
-    ax.scatter(np.ones(len(checks)), positions, marker="|", s=300, color="#333333",
+                fmt="o", color=charts.ACCENT, label="model (fitted), 95% interval")  # fmt: skip
+    ax.scatter(np.ones(len(checks)), positions, marker="|", s=300, color=charts.INK,
                label="published value")  # fmt: skip
     ax.set_yticks(positions, [f"{r.target} ({r.role})" for r in checks.itertuples()], fontsize=8)
     ax.set_xscale("symlog", linthresh=0.1)
     ax.set_xlabel("model / published value (symlog scale)")
-    ax.legend(fontsize=7, loc="center left")
+    charts.style_axes(ax, grid="x")
+    charts.legend(ax, loc="center left")
     ax.invert_yaxis()
-    fig.suptitle(f"Calibration '{calibration.spec.name}': prior vs posterior, and fit per target")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, lambda path: fig.savefig(path, dpi=100, format="png"))
-    plt.close(fig)
-    return out
+    name = calibration.spec.name
+    charts.title(figure, f"Calibration '{name}': prior vs posterior, and fit per target")
+    return charts.save(figure, out)
+
+
+def print_fit(calibration: Calibration, result: Fit, console: Console) -> None:
+    """The fit per target at the fitted point, then the posterior ranges and fitted values."""
+    spec = calibration.spec
+    table = Table(title=f"Calibration {spec.name}: fit per target at the fitted point "
+                  f"({spec.verify_replicates} fresh replicates)")  # fmt: skip
+    for column in ("target", "role", "published", "tolerance", "model mean [95%]", "within"):
+        table.add_column(column, justify="left" if column in ("target", "role") else "right")
+    for r in result.verification.itertuples():
+        table.add_row(r.target, r.role, readable_number(r.value), range_text(r.low, r.high),
+                      estimate_text(r.mean, r.ci_low, r.ci_high),
+                      "yes" if r.within else Text("no", style="red"))  # fmt: skip
+    console.print(table)
+    ranges = Table(title="Posterior ranges (5–95%) and fitted values")
+    for column in ("parameter", "prior", "posterior", "fitted"):
+        ranges.add_column(column, justify="left" if column == "parameter" else "right")
+    for r in result.ranges.itertuples():
+        ranges.add_row(r.parameter, range_text(r.prior_low, r.prior_high),
+                       range_text(r.posterior_low, r.posterior_high),
+                       readable_number(r.fitted))  # fmt: skip
+    console.print(ranges)
 
 
 def _tables(calibration: Calibration, result: Fit) -> dict[str, tuple[list[str], list[list[str]]]]:
@@ -110,14 +119,15 @@ def _tables(calibration: Calibration, result: Fit) -> dict[str, tuple[list[str],
     fit_rows = []
     for r in result.verification.itertuples():
         if r.target in result.design:
-            reach = f"{_number(result.design[r.target].min())} – {_number(result.design[r.target].max())}"
+            reached = result.design[r.target]
+            reach = range_text(reached.min(), reached.max())
         else:
             reach = "not run on the design"
         fit_rows.append([
-            r.target, r.role, r.label, f"{_number(r.value)} {r.unit}".strip(),
-            f"{_number(r.low)} – {_number(r.high)}",
-            f"{_number(r.mean)} [{_number(r.ci_low)} – {_number(r.ci_high)}]",
-            "yes" if r.within else "**no**", _number(r.z), reach, r.source,
+            r.target, r.role, r.label, f"{readable_number(r.value)} {r.unit}".strip(),
+            range_text(r.low, r.high),
+            estimate_text(r.mean, r.ci_low, r.ci_high),
+            "yes" if r.within else "**no**", readable_number(r.z), reach, r.source,
         ])  # fmt: skip
     mapping_rows = [[r.target, f"`{r.metric}` ({r.statistic})"
                      + (f"; run with {r.overrides}" if r.overrides else ""), r.mapping]
@@ -125,11 +135,11 @@ def _tables(calibration: Calibration, result: Fit) -> dict[str, tuple[list[str],
     range_rows = []
     for r in result.ranges.itertuples():
         range_rows.append([
-            f"`{r.parameter}`", _number(r.default),
-            f"{_number(r.prior_low)} – {_number(r.prior_high)} ({r.prior_scale})",
-            f"{_number(r.abc_low)} – {_number(r.abc_high)}",
-            f"{_number(r.posterior_low)} – {_number(r.posterior_high)}",
-            _number(r.posterior_median), f"**{_number(r.fitted)}**", r.source,
+            f"`{r.parameter}`", readable_number(r.default),
+            f"{range_text(r.prior_low, r.prior_high)} ({r.prior_scale})",
+            range_text(r.abc_low, r.abc_high),
+            range_text(r.posterior_low, r.posterior_high),
+            readable_number(r.posterior_median), f"**{readable_number(r.fitted)}**", r.source,
         ])  # fmt: skip
     surrogate_rows = [[name, "log" if s.log else "linear", str(s.points), f"{s.r2:.3f}", f"{s.q2:.3f}"]
                       for name, s in result.surrogates.items()]  # fmt: skip
@@ -137,13 +147,13 @@ def _tables(calibration: Calibration, result: Fit) -> dict[str, tuple[list[str],
     corr_rows = [[f"`{a}`"] + [f"{correlation.loc[a, b]:+.2f}" for b in calibration.names]
                  for a in calibration.names]  # fmt: skip
     best = result.design.sort_values("distance").head(5)
-    design_rows = [[str(int(r["point"]))] + [_number(r[k]) for k in calibration.names]
-                   + [_number(r[t]) for t in spec.fitted_targets()] + [f"{r['distance']:.2f}"]
+    design_rows = [[str(int(r["point"]))] + [readable_number(r[k]) for k in calibration.names]
+                   + [readable_number(r[t]) for t in spec.fitted_targets()] + [f"{r['distance']:.2f}"]
                    for _, r in best.iterrows()]  # fmt: skip
     fitted_names = list(spec.fitted_targets())
     candidate_rows = [
-        [str(r["origin"]), *[_number(r[k]) for k in calibration.names],
-         *[_number(r.get(f"selection.{t}", math.nan)) for t in fitted_names],
+        [str(r["origin"]), *[readable_number(r[k]) for k in calibration.names],
+         *[readable_number(r.get(f"selection.{t}", math.nan)) for t in fitted_names],
          f"{r.get('selection.distance', math.nan):.2f}", "**yes**" if r.get("chosen") else ""]
         for r in result.candidates.to_dict("records")
     ]  # fmt: skip
@@ -166,17 +176,7 @@ def _tables(calibration: Calibration, result: Fit) -> dict[str, tuple[list[str],
     }  # fmt: skip
 
 
-def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    def clean(cell: str) -> str:
-        return str(cell).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(clean(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]  # fmt: skip
-    lines += ["| " + " | ".join(clean(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _intro(calibration: Calibration, result: Fit, meta: Mapping[str, Any]) -> list[str]:
+def _intro(calibration: Calibration, result: Fit, runs: DesignRuns) -> list[str]:
     spec = calibration.spec
     fits = result.verification[result.verification["role"] == "fit"]
     fresh = spec.seed + FRESH_SEED_OFFSET
@@ -184,13 +184,13 @@ def _intro(calibration: Calibration, result: Fit, meta: Mapping[str, Any]) -> li
     second = int((result.design["wave"] == 2).sum())
     return [
         f"Spec `{shown_path(calibration.source)}` (sha256 {calibration.source_sha256[:16]}), base "
-        f"scenario `{shown_path(calibration.base_path)}`, written {meta['written']}; {meta['runs']} "
+        f"scenario `{shown_path(calibration.base_path)}`, written {runs.written}; {runs.runs} "
         "design runs "
         f"({spec.design.samples} Latin hypercube points"
         + (f" + {second} second-wave points" if second else "")
         + f", × {spec.replicates} replicates on seeds {spec.seed}–"
         f"{spec.seed + spec.replicates - 1}, {calibration.base.horizon_days} days), "
-        f"{meta['executed']} of them run by this invocation, which took {meta['seconds']:.0f} s "
+        f"{runs.executed} of them run by this invocation, which took {runs.seconds:.0f} s "
         "(finished runs are kept in the store and reused).",
         "**Method.** Every target is scored by z = (model − published) / (tolerance on that "
         "side), so |z| ≤ 1 is within tolerance. *ABC rejection* keeps the closest "
@@ -211,8 +211,7 @@ def _intro(calibration: Calibration, result: Fit, meta: Mapping[str, Any]) -> li
     ]
 
 
-def write_report(calibration: Calibration, result: Fit, out: Path,
-                 meta: Mapping[str, Any]) -> list[Path]:  # fmt: skip
+def write_report(calibration: Calibration, result: Fit, out: Path, runs: DesignRuns) -> list[Path]:
     """Write the Markdown and HTML reports, the chart, the CSVs and the fitted scenario."""
     out.mkdir(parents=True, exist_ok=True)
     spec = calibration.spec
@@ -229,10 +228,10 @@ def write_report(calibration: Calibration, result: Fit, out: Path,
     }
     fitted_lines = ", ".join(f"`{k} = {toml_literal(v)}`" for k, v in result.fitted.items())
     md = [f"# Calibration: {spec.name}", "", spec.description, ""]
-    md += [paragraph + "\n" for paragraph in _intro(calibration, result, meta)]
+    md += [paragraph + "\n" for paragraph in _intro(calibration, result, runs)]
     md += [f"**Fitted values:** {fitted_lines}.", ""]
     for key, title in titles.items():
-        md += [f"## {title}", "", _markdown_table(*tables[key]), ""]
+        md += [f"## {title}", "", markdown_table(*tables[key]), ""]
     md += ["## Chart", "", "![prior vs posterior and fit per target](calibration.png)", ""]
     md += ["Files: `posterior.csv` (accepted surrogate draws with their predicted quantities), "
            "`design.csv` (simulated points, replicate means, distance, ABC acceptance), "
@@ -242,22 +241,20 @@ def write_report(calibration: Calibration, result: Fit, out: Path,
     image = base64.b64encode(png.read_bytes()).decode()
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>Calibration: {html.escape(spec.name)}</title>",
+        f"<title>Calibration: {html_text(spec.name)}</title>",
         "<style>body{font-family:sans-serif;max-width:1300px;margin:2em auto;line-height:1.4}"
         "table{border-collapse:collapse;margin:1em 0;font-size:13px}"
         "td,th{border:1px solid #ccc;padding:4px 6px;vertical-align:top}th{background:#f2f2f2}"
         "img{max-width:100%}</style></head><body>",
-        f"<h1>Calibration: {html.escape(spec.name)}</h1><p>{html.escape(spec.description)}</p>",
+        f"<h1>Calibration: {html_text(spec.name)}</h1><p>{html_text(spec.description)}</p>",
     ]
-    parts += [f"<p>{_md_inline(p)}</p>" for p in _intro(calibration, result, meta)]
-    parts.append(f"<p>{_md_inline('**Fitted values:** ' + fitted_lines)}.</p>")
+    parts += [f"<p>{inline_markdown_html(p)}</p>" for p in _intro(calibration, result, runs)]
+    parts.append(f"<p>{inline_markdown_html('**Fitted values:** ' + fitted_lines)}.</p>")
     for key, title in titles.items():
         header, rows = tables[key]
-        parts.append(f"<h2>{html.escape(title)}</h2><table><tr>"
-                     + "".join(f"<th>{_md_inline(h)}</th>" for h in header) + "</tr>")  # fmt: skip
-        parts += ["<tr>" + "".join(f"<td>{_md_inline(c)}</td>" for c in row) + "</tr>"
-                  for row in rows]  # fmt: skip
-        parts.append("</table>")
+        parts.append(f"<h2>{html_text(title)}</h2>")
+        parts.append(html_table([inline_markdown_html(h) for h in header],
+                                [[inline_markdown_html(c) for c in row] for row in rows]))  # fmt: skip
     parts.append(
         f"<h2>Chart</h2><img alt='prior vs posterior' src='data:image/png;base64,{image}'>"
     )
@@ -265,12 +262,30 @@ def write_report(calibration: Calibration, result: Fit, out: Path,
     atomic_write(out / "calibration.html", lambda path: path.write_text("\n".join(parts)))
     atomic_write(out / "posterior.csv", lambda path: result.posterior.to_csv(path, index=False))
     atomic_write(out / "design.csv", lambda path: result.design.to_csv(path, index=False))
-    write_fitted_scenario(calibration, result.fitted, out / "baseline_fitted.toml", meta["written"])
+    write_fitted_scenario(calibration, result.fitted, out / "baseline_fitted.toml", runs.written)
     return [out / name for name in FILES]
 
 
-def _md_inline(text: str) -> str:
-    escaped = html.escape(str(text))
-    escaped = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", escaped)
-    escaped = re.sub(r"\*(.+?)\*", r"<i>\1</i>", escaped)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
+def write_fitted_scenario(
+    calibration: Calibration, fitted: Mapping[str, Any], path: Path, written: str
+) -> None:
+    """Write the fitted scenario file atomically, after reading it back to check the values.
+
+    Raises:
+        CalibrationError: If the written file does not load or does not hold the fitted values
+            (the file is then not written).
+    """
+    text = fitted_toml(calibration, fitted, written)
+
+    def write_and_check(temp: Path) -> None:
+        temp.write_text(text)
+        try:
+            document = load_scenario(temp).model_dump(mode="json")
+        except ScenarioError as error:
+            raise CalibrationError(f"the fitted scenario does not load: {error}") from None
+        wrong = {key: value for key, value in fitted.items()
+                 if dotted_value(document, key) != value}  # fmt: skip
+        if wrong:
+            raise CalibrationError(f"the fitted scenario file does not hold {wrong}")
+
+    atomic_write(path, write_and_check)

@@ -6,19 +6,21 @@ irregular crossings by sector; cost against effect for each scenario.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from borderabm.analysis.compare import band, short_number  # noqa: E402
-from borderabm.metrics import metric_label  # noqa: E402
+from borderabm.analysis.compare import band
+from borderabm.metrics import metric_label
+from borderabm.report import charts
+from borderabm.report.format import (
+    estimate_text,
+    html_table,
+    html_text,
+    markdown_table,
+    short_number,
+)
 
 SERIES_METRICS = (
     "militant_crossings",
@@ -53,76 +55,79 @@ def _series_matrix(series: pd.DataFrame, runs: pd.DataFrame, scenario: str, colu
 def time_series_chart(series: pd.DataFrame, runs: pd.DataFrame, out: Path) -> Path:
     """Key metrics over time, mean and 95% band per scenario."""
     names = list(dict.fromkeys(runs["scenario"]))
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True)
+    figure, axes = charts.new_figure(15, 8, 2, 3, sharex=True)
     for ax, column in zip(axes.ravel(), SERIES_METRICS, strict=True):
-        for colour, name in zip(plt.get_cmap("tab10").colors, names, strict=False):
+        for colour, name in zip(charts.SERIES, names, strict=False):
             values = _series_matrix(series, runs, name, column)
             mean, low, high = band(values)
             days = np.arange(mean.size)
             ax.plot(days, mean, color=colour, label=name)
             ax.fill_between(days, low, high, color=colour, alpha=0.2, lw=0)
         kind = "cumulative" if column in CUMULATIVE else "daily"
-        ax.set_title(f"{metric_label(column)}, {kind}", fontsize=10)
+        charts.style_axes(ax, f"{metric_label(column)}, {kind}")
         ax.set_xlabel("day")
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle("Over time: mean of replicates with 95% band")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    charts.legend(axes[0, 0])
+    charts.title(figure, "Over time: mean of replicates with 95% band")
+    return charts.save(figure, out)
 
 
 def sector_chart(series: pd.DataFrame, runs: pd.DataFrame, sectors: list[str], out: Path) -> Path:
     """Crossings by sector (run totals, mean of replicates with 95% interval)."""
     names = list(dict.fromkeys(runs["scenario"]))
-    fig, axes = plt.subplots(1, 2, figsize=(15, 5))
+    figure, axes = charts.new_figure(15, 5, 1, 2)
     width = 0.8 / max(len(names), 1)
     x = np.arange(len(sectors))
-    for ax, metric in zip(axes, SECTOR_METRICS, strict=True):
-        for k, (colour, name) in enumerate(zip(plt.get_cmap("tab10").colors, names, strict=False)):
+    for ax, metric in zip(axes[0], SECTOR_METRICS, strict=True):
+        for k, (colour, name) in enumerate(zip(charts.SERIES, names, strict=False)):
             ids = runs.loc[runs["scenario"] == name, "run_id"]
             mine = series[series["run_id"].isin(ids)]
             totals = mine.groupby("run_id")[[f"{metric}.{s}" for s in sectors]].sum().to_numpy()
             mean, low, high = band(totals)
             ax.bar(x + k * width, mean, width, yerr=_error_bars(mean, low, high), color=colour,
-                   label=name, capsize=2)  # fmt: skip
+                   ecolor=charts.INK, label=name, capsize=2)  # fmt: skip
         ax.set_xticks(x + width * (len(names) - 1) / 2, sectors, rotation=45, ha="right")
-        ax.set_title(f"{metric_label(metric)} by sector (run totals)", fontsize=10)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+        charts.style_axes(ax, f"{metric_label(metric)} by sector (run totals)", grid="y")
+    charts.legend(axes[0, 0])
+    charts.title(figure, "By sector: mean of replicates with 95% interval")
+    return charts.save(figure, out)
 
 
 def cost_effect_chart(runs: pd.DataFrame, out: Path) -> Path:
     """Policy cost against effects, one point per scenario with 95% intervals."""
     names = list(dict.fromkeys(runs["scenario"]))
-    fig, axes = plt.subplots(1, len(EFFECTS), figsize=(15, 4.5))
-    for ax, metric in zip(axes, EFFECTS, strict=True):
-        for colour, name in zip(plt.get_cmap("tab10").colors, names, strict=False):
+    figure, axes = charts.new_figure(15, 4.5, 1, len(EFFECTS))
+    for ax, metric in zip(axes[0], EFFECTS, strict=True):
+        for colour, name in zip(charts.SERIES, names, strict=False):
             group = runs[runs["scenario"] == name]
             cost = band(group["policy_cost_usd"].to_numpy() / 1e6)
             effect = band(group[metric].to_numpy())
             ax.errorbar(cost[0], effect[0], xerr=_error_bars(*cost), yerr=_error_bars(*effect),
                         fmt="o", color=colour, label=name, capsize=3)  # fmt: skip
         ax.set_xlabel("Policy cost (US$ million)")
-        ax.set_title(metric_label(metric), fontsize=10)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Cost against effect (mean and 95% interval)")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+        charts.style_axes(ax, metric_label(metric))
+    charts.legend(axes[0, 0])
+    charts.title(figure, "Cost against effect (mean and 95% interval)")
+    return charts.save(figure, out)
 
 
-def _cell(row: pd.Series, reference: bool) -> str:
-    text = f"{short_number(row['mean'])} [{short_number(row['low'])} – {short_number(row['high'])}]"
+def _cell(row: pd.Series, reference: bool, line_break: str) -> str:
+    """Mean [95% interval], and for a non-reference scenario the paired difference on a new line."""
+    text = estimate_text(row["mean"], row["low"], row["high"], short_number)
     if not reference:
         mark = " ✱" if row["clear"] else ""
-        low, high = short_number(row["diff_low"], True), short_number(row["diff_high"], True)
-        text += f"<br>Δ {short_number(row['diff'], True)} [{low} – {high}]{mark}"
+        difference = estimate_text(row["diff"], row["diff_low"], row["diff_high"], _signed)
+        text += f"{line_break}Δ {difference}{mark}"
     return text
+
+
+def _signed(value: float) -> str:
+    return short_number(value, signed=True)
+
+
+STYLE = (
+    "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\n"
+    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;font-size:13px}"
+)
 
 
 def write_report(
@@ -136,7 +141,7 @@ def write_report(
 ) -> list[Path]:
     """Write ``index.html``, ``report.md`` and the charts into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    charts = [
+    chart_files = [
         time_series_chart(series, runs, out_dir / "timeseries.png"),
         sector_chart(series, runs, sectors, out_dir / "sectors.png"),
         cost_effect_chart(runs, out_dir / "cost_effect.png"),
@@ -147,40 +152,28 @@ def write_report(
     intro = (f"{replicates} replicates per scenario on common seeds. "
              + INTERVALS.format(reference=names[0]))  # fmt: skip
 
-    rows_html = "".join(
-        "<tr><th>"
-        + html.escape(metric_label(m))
-        + "</th>"
-        + "".join(f"<td>{_cell(lookup.loc[(n, m)], i == 0)}</td>" for i, n in enumerate(names))
-        + "</tr>"
-        for m in metrics
-    )
-    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    def rows(line_break: str, label) -> list[list[str]]:
+        return [[label(metric_label(m))]
+                + [_cell(lookup.loc[(n, m)], i == 0, line_break) for i, n in enumerate(names)]
+                for m in metrics]  # fmt: skip
+
+    header = ["metric", *names]
     images = "".join(f'<p><img src="{c.name}" alt="{c.stem}" style="max-width:100%"></p>'
-                     for c in charts)  # fmt: skip
+                     for c in chart_files)  # fmt: skip
     page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right;font-size:13px}}</style></head>
-<body><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>
-<table><tr><th>metric</th>{head}</tr>{rows_html}</table>{images}</body></html>
+<html><head><meta charset="utf-8"><title>{html_text(title)}</title>
+<style>{STYLE}</style></head>
+<body><h1>{html_text(title)}</h1><p>{html_text(intro)}</p>
+{html_table([html_text(h) for h in header], rows("<br>", html_text), row_headers=True)}
+{images}</body></html>
 """
     index = out_dir / "index.html"
     index.write_text(page)
 
-    md_rows = [
-        f"| {metric_label(m)} | "
-        + " | ".join(
-            _cell(lookup.loc[(n, m)], i == 0).replace("<br>", " ") for i, n in enumerate(names)
-        )
-        + " |"
-        for m in metrics
-    ]
     markdown = "\n".join(
-        [f"# {title}", "", intro, "", "| metric | " + " | ".join(names) + " |",
-         "|---|" + "---|" * len(names), *md_rows, "",
-         *[f"![{c.stem}]({c.name})" for c in charts], ""]
+        [f"# {title}", "", intro, "", markdown_table(header, rows(" ", str)), "",
+         *[f"![{c.stem}]({c.name})" for c in chart_files], ""]
     )  # fmt: skip
     report_md = out_dir / "report.md"
     report_md.write_text(markdown)
-    return [index, report_md, *charts]
+    return [index, report_md, *chart_files]

@@ -6,14 +6,23 @@ count and seeds, and the model version and git revision that produced them.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
-from borderabm.analysis.compare import short_number
+from rich.console import Console
+from rich.table import Table
+
 from borderabm.analysis.validation.facts import MECHANISM_CHECK, STYLIZED_FACT
-from borderabm.analysis.validation.stats import ALPHA, format_p
+from borderabm.analysis.validation.stats import ALPHA
 from borderabm.analysis.validation.suite import FactResult, ValidationRun
 from borderabm.experiments.store import atomic_write
+from borderabm.report.format import (
+    Align,
+    html_table,
+    html_text,
+    markdown_table,
+    p_value,
+    short_number,
+)
 
 MARKDOWN_NAME = "validation.md"
 HTML_NAME = "validation.html"
@@ -76,7 +85,7 @@ def table_rows(run: ValidationRun) -> list[dict[str, str]]:
                 "treatment": short_number(e.treatment_mean),
                 "effect [95% CI]": effect_text(result),
                 "relative": relative_text(result),
-                "p": format_p(e.p_value),
+                "p": p_value(e.p_value),
                 "result": verdict(result),
             }
         )
@@ -167,10 +176,6 @@ def _command(run: ValidationRun) -> str:
 
 
 # Markdown -----------------------------------------------------------------------------------------
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown(run: ValidationRun) -> str:
     """The report as Markdown."""
     lines = ["# borderabm validation: stylized facts", "", f"**{headline(run)}.**", ""]
@@ -178,10 +183,8 @@ def markdown(run: ValidationRun) -> str:
     lines += ["", "## Results", ""]
     rows = table_rows(run)
     header = list(rows[0]) if rows else []
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "|".join("---" if h in LEFT_COLUMNS else "---:" for h in header) + "|")
-    for row in rows:
-        lines.append("| " + " | ".join(_md_cell(row[h]) for h in header) + " |")
+    align: list[Align] = ["left" if h in LEFT_COLUMNS else "right" for h in header]
+    lines.append(markdown_table(header, [list(row.values()) for row in rows], align))
     lines += [
         "",
         "Control and treatment: means over the replicates. Effect: mean paired difference "
@@ -234,10 +237,6 @@ code, pre { font-family: ui-monospace, monospace; background: #f5f5f5; padding: 
 """
 
 
-def _e(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
 def html_page(run: ValidationRun) -> str:
     """The report as one self-contained HTML page."""
     parts = [
@@ -246,30 +245,32 @@ def html_page(run: ValidationRun) -> str:
         "<title>borderabm validation: stylized facts</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>borderabm validation: stylized facts</h1>",
-        f'<p class="headline">{_e(headline(run))}.</p>',
+        f'<p class="headline">{html_text(headline(run))}.</p>',
         '<ul class="context">',
     ]
-    parts += [f"<li><b>{_e(label)}:</b> {_e(value)}</li>" for label, value in _context_lines(run)]
-    parts += ["</ul>", "<h2>Results</h2>", "<table><thead><tr>"]
+    parts += [
+        f"<li><b>{html_text(label)}:</b> {html_text(value)}</li>"
+        for label, value in _context_lines(run)
+    ]
+    parts += ["</ul>", "<h2>Results</h2>"]
     rows = table_rows(run)
     header = list(rows[0]) if rows else []
-    parts += [f'<th class="{"fact" if h in LEFT_COLUMNS else ""}">{_e(h)}</th>' for h in header]
-    parts.append("</tr></thead><tbody>")
+    cells, classes = [], []
     for row in rows:
-        result = row["result"]
-        css = "known" if result.startswith("known") else result
-        cells = []
-        for h in header:
-            cls = "fact" if h in LEFT_COLUMNS else (css if h == "result" else "")
-            cells.append(f'<td class="{cls}">{_e(row[h])}</td>')
-        parts.append("<tr>" + "".join(cells) + "</tr>")
+        outcome = row["result"]
+        verdict_class = "known" if outcome.startswith("known") else outcome
+        cells.append([html_text(row[h]) for h in header])
+        classes.append(["fact" if h in LEFT_COLUMNS else (verdict_class if h == "result" else "")
+                        for h in header])  # fmt: skip
+    header_classes = ["fact" if h in LEFT_COLUMNS else "" for h in header]
+    parts.append(html_table([html_text(h) for h in header], cells, classes=classes,
+                            header_classes=header_classes))  # fmt: skip
     parts += [
-        "</tbody></table>",
         '<p class="small">Control and treatment: means over the replicates. Effect: mean paired '
         "difference (treatment − control) with its 95% interval. p: one-sided Wilcoxon "
         "signed-rank test.</p>",
         f'<p class="small">{
-            _e(KINDS)
+            html_text(KINDS)
             .replace("*stylized fact*", "<i>stylized fact</i>")
             .replace("*mechanism check*", "<i>mechanism check</i>")
         }</p>',
@@ -279,33 +280,34 @@ def html_page(run: ValidationRun) -> str:
     for result in run.results:
         fact = result.fact
         source = fact.source
-        quote = f": “{_e(source.quote)}”" if source.quote else ""
-        note = f" {_e(source.note)}" if source.note else ""
+        quote = f": “{html_text(source.quote)}”" if source.quote else ""
+        note = f" {html_text(source.note)}" if source.note else ""
         known = (
-            f'<br><span class="known"><i>Known failure:</i> {_e(fact.known_failure)}</span>'
+            f'<br><span class="known"><i>Known failure:</i> {html_text(fact.known_failure)}</span>'
             if fact.known_failure
             else ""
         )
         mechanism = (
-            f"<br><i>Why it holds by construction:</i> {_e(fact.mechanism)}"
+            f"<br><i>Why it holds by construction:</i> {html_text(fact.mechanism)}"
             if fact.mechanism
             else ""
         )
         parts.append(
-            f"<li><code>{_e(fact.id)}</code> ({_e(fact.kind)}) — {_e(fact.statement)}<br>"
-            f'<span class="small"><i>Source:</i> {_e(source.citation)}{quote}.{note}<br>'
-            f"<i>Control:</i> {_e(fact.control.describe())}. "
-            f"<i>Treatment:</i> {_e(fact.treatment.describe())}.<br>"
-            f"<i>Metric:</i> {_e(fact.metric.describe().replace('`', ''))}; expected to "
-            f"{_e(fact.expected)}; {result.days} days.{mechanism}</span>{known}</li>"
+            f"<li><code>{html_text(fact.id)}</code> ({html_text(fact.kind)}) — "
+            f"{html_text(fact.statement)}<br>"
+            f'<span class="small"><i>Source:</i> {html_text(source.citation)}{quote}.{note}<br>'
+            f"<i>Control:</i> {html_text(fact.control.describe())}. "
+            f"<i>Treatment:</i> {html_text(fact.treatment.describe())}.<br>"
+            f"<i>Metric:</i> {html_text(fact.metric.describe().replace('`', ''))}; expected to "
+            f"{html_text(fact.expected)}; {result.days} days.{mechanism}</span>{known}</li>"
         )
     parts += [
         "</ol>",
         "<h2>Method</h2>",
-        f"<p>{_e(METHOD).replace('*k*', '<i>k</i>')}</p>",
-        f"<p>{_e(_bonferroni_line(run))}</p>",
+        f"<p>{html_text(METHOD).replace('*k*', '<i>k</i>')}</p>",
+        f"<p>{html_text(_bonferroni_line(run))}</p>",
         "<h2>Reproduce</h2>",
-        f"<pre>{_e(_command(run))}</pre>",
+        f"<pre>{html_text(_command(run))}</pre>",
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -320,3 +322,27 @@ def write_reports(run: ValidationRun, out: Path) -> list[Path]:
         atomic_write(path, lambda p, text=text: p.write_text(text, encoding="utf-8"))
         written.append(path)
     return written
+
+
+# Console ----------------------------------------------------------------------------------------
+def print_results(run: ValidationRun, console: Console) -> None:
+    """The results table (one row per fact) and the headline."""
+    rows = table_rows(run)
+    seeds = run.seeds
+    table = Table(
+        title=f"Stylized facts and mechanism checks — {run.replicates} paired replicates "
+        f"(seeds {seeds[0]}–{seeds[-1]}), one-sided Wilcoxon signed-rank test at 95%"
+    )
+    styles = {"PASS": "green", "FAIL": "bold red"}
+    for column in rows[0] if rows else []:
+        table.add_column(
+            column, justify="left" if column in ("fact", "kind", "result") else "right"
+        )
+    for row in rows:
+        style = styles.get(row["result"], "yellow")
+        cells = list(row.values())
+        cells[-1] = f"[{style}]{row['result']}[/]"
+        table.add_row(*cells)
+    # Room for every column even when the output goes to a log.
+    Console(width=max(console.width, 170), file=console.file).print(table)
+    console.print(headline(run))

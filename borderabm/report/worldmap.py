@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import LightSource
+from matplotlib.lines import Line2D
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import LightSource  # noqa: E402
-
-from borderabm.world import World  # noqa: E402
-from borderabm.world.world import AF, PK  # noqa: E402
+from borderabm.report import charts
+from borderabm.world import World
+from borderabm.world.world import AF, PK
 
 COUNTRY_TINT = {AF: (0.86, 0.72, 0.45), PK: (0.55, 0.75, 0.52)}
 OTHER_TINT = (0.82, 0.82, 0.82)
+MAP_DPI = 130  # finer than a chart: town names at 7 points must stay legible
 
 
 def terrain_rgb(world: World) -> np.ndarray:
@@ -41,8 +40,8 @@ def terrain_rgb(world: World) -> np.ndarray:
     )
 
 
-def draw_world(world: World, out: Path, *, dpi: int = 130) -> Path:
-    """Render the world map to a PNG file."""
+def draw_world(world: World, out: Path, *, dpi: int = MAP_DPI) -> Path:
+    """Render the world map to a picture file (the format follows the extension; PNG without)."""
     grid = world.grid
     km = 1000.0
     extent = (
@@ -51,7 +50,8 @@ def draw_world(world: World, out: Path, *, dpi: int = 130) -> Path:
         grid.y0_m / km,
         (grid.y0_m + grid.height * grid.cell_m) / km,
     )
-    fig, ax = plt.subplots(figsize=(13, 9))
+    figure, axes = charts.new_figure(13, 9)
+    ax = axes[0, 0]
     ax.imshow(terrain_rgb(world), extent=extent, interpolation="nearest")
 
     def centre_km(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +65,7 @@ def draw_world(world: World, out: Path, *, dpi: int = 130) -> Path:
 
     line = world.border_line_m / km
     chainage = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(line, axis=0).T))])
-    colours = plt.get_cmap("tab20")
+    colours = colormaps["tab20"]
     for sector in world.sectors:
         inside = (chainage >= sector.start_km) & (chainage <= sector.end_km)
         idx = np.flatnonzero(inside)
@@ -122,12 +122,13 @@ def draw_world(world: World, out: Path, *, dpi: int = 130) -> Path:
         f"The Durand Line on a {grid.cell_km:g} km grid ({grid.width} x {grid.height} cells): "
         f"{world.border_length_km:,.0f} km on the grid, {world.border_geodesic_km:,.1f} km geodesic",
         pad=16,
+        fontsize=charts.SUPTITLE_SIZE,
     )
     handles = [
-        plt.Line2D([], [], color=COUNTRY_TINT[AF], lw=8, label="Afghanistan"),
-        plt.Line2D([], [], color=COUNTRY_TINT[PK], lw=8, label="Pakistan"),
-        plt.Line2D([], [], color="#5b3a1a", ls="--", label="road corridor"),
-        plt.Line2D(
+        Line2D([], [], color=COUNTRY_TINT[AF], lw=8, label="Afghanistan"),
+        Line2D([], [], color=COUNTRY_TINT[PK], lw=8, label="Pakistan"),
+        Line2D([], [], color="#5b3a1a", ls="--", label="road corridor"),
+        Line2D(
             [],
             [],
             marker="D",
@@ -136,12 +137,8 @@ def draw_world(world: World, out: Path, *, dpi: int = 130) -> Path:
             ls="",
             label="official crossing",
         ),
-        plt.Line2D([], [], marker="o", color="#b2182b", ls="", label="town (PK)"),
-        plt.Line2D([], [], marker="o", color="#2166ac", ls="", label="town (AF)"),
+        Line2D([], [], marker="o", color="#b2182b", ls="", label="town (PK)"),
+        Line2D([], [], marker="o", color="#2166ac", ls="", label="town (AF)"),
     ]
-    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
-    plt.close(fig)
-    return out
+    charts.legend(ax, handles=handles, loc="lower right", framealpha=0.9)
+    return charts.save(figure, out, dpi)

@@ -82,7 +82,11 @@ class Militants:
         self.base = rng.choice(cells, size=count) if cells.size else np.zeros(count, np.int64)
         target_ids = [names.index(n) for n in militants.targets if n in names]
         self.target_towns = np.array(
-            [i for i, t in enumerate(world.towns) if t.country == "PK" and t.province in target_ids],
+            [
+                i
+                for i, t in enumerate(world.towns)
+                if t.country == "PK" and t.province in target_ids
+            ],
             dtype=np.int64,  # an index array even when no town is a target
         )
         self.target_node = routes.towns[self.target_towns]

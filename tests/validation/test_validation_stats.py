@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from borderabm.analysis.validation.stats import format_p, one_sided_wilcoxon, paired_effect
+from borderabm.analysis.validation.stats import one_sided_wilcoxon, paired_effect
+from borderabm.report.format import p_value
 
 
 def test_eight_pairs_all_moving_the_expected_way_give_the_exact_smallest_p():
@@ -82,10 +83,10 @@ def test_bad_samples_are_refused():
 
 
 def test_p_values_print_compactly():
-    assert format_p(0.00390625) == "0.0039"
-    assert format_p(1.9e-6) == "1.9e-06"
-    assert format_p(1.0) == "1"
-    assert format_p(0.5) == "0.5"
+    assert p_value(0.00390625) == "0.0039"
+    assert p_value(1.9e-6) == "1.9e-06"
+    assert p_value(1.0) == "1"
+    assert p_value(0.5) == "0.5"
 
 
 def _run_of(outcomes):

@@ -38,8 +38,9 @@ The code is split by job: :mod:`~borderabm.analysis.calibration.spec` (the spec 
 :mod:`~borderabm.analysis.calibration.runs` (design and runs),
 :mod:`~borderabm.analysis.calibration.surrogate` (surrogate and distances),
 :mod:`~borderabm.analysis.calibration.fitting` (steps 2–5),
-:mod:`~borderabm.analysis.calibration.fitted_scenario` (the fitted scenario file),
-:mod:`~borderabm.report.calibration` (the report); this module is the command.
+:mod:`~borderabm.analysis.calibration.fitted_scenario` (the fitted scenario's text); this module
+strings the steps together (:func:`run_calibration`). The report and the files are
+:mod:`borderabm.report.calibration`'s, the command :mod:`borderabm.apps.cli.calibrate`'s.
 
 Outputs in ``DIR``: ``calibration.md``, ``calibration.html`` (one page, with the prior-vs-posterior
 chart embedded; also ``calibration.png``), ``posterior.csv`` (the accepted draws), ``design.csv``
@@ -53,82 +54,66 @@ with one and two; the Dask engine runs the same run specs, each seeded by its ow
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-# The public API of calibration, by job (spec, runs, surrogate, fit, TOML, report); this module is
-# the command that strings them together.
-from borderabm.analysis.calibration.fitting import MIN_ACCEPTED as MIN_ACCEPTED
-from borderabm.analysis.calibration.fitting import Fit as Fit
-from borderabm.analysis.calibration.fitting import fit as fit
-from borderabm.analysis.calibration.fitting import refine_points as refine_points
-from borderabm.analysis.calibration.fitting import select as select
-from borderabm.analysis.calibration.fitting import verify as verify
-from borderabm.analysis.calibration.runs import design_points as design_points
-from borderabm.analysis.calibration.runs import design_quantities as design_quantities
-from borderabm.analysis.calibration.runs import design_sweep as design_sweep
-from borderabm.analysis.calibration.runs import simulate as simulate
-from borderabm.analysis.calibration.spec import REFUGEE_STOCK as REFUGEE_STOCK
-from borderabm.analysis.calibration.spec import Calibration as Calibration
-from borderabm.analysis.calibration.spec import CalibrationError as CalibrationError
-from borderabm.analysis.calibration.spec import TargetSpec as TargetSpec
-from borderabm.analysis.calibration.spec import load_calibration as load_calibration
-from borderabm.analysis.calibration.surrogate import deviations as deviations
-from borderabm.analysis.calibration.surrogate import fit_surrogate as fit_surrogate
-from borderabm.experiments.store import ResultsStore, default_results_dir
-from borderabm.report.calibration import FILES as FILES
-from borderabm.report.calibration import _number
-from borderabm.report.calibration import write_report as write_report
-from borderabm.scenario.toml_write import set_toml_values as set_toml_values
+from borderabm.analysis.calibration.fitting import Fit, fit, refine_points, select, verify
+from borderabm.analysis.calibration.runs import design_quantities, design_sweep
+from borderabm.analysis.calibration.spec import Calibration, CalibrationError
+from borderabm.experiments.store import ResultsStore
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from borderabm.experiments.sweep import Sweep
 
+STORE_FOLDER = "store"  # the design's results store, inside the calibration's output folder
 
-def calibrate(
-    calibration: Calibration,
-    out: Path,
-    *,
-    workers: int,
-    dask: str | None = None,
-    on_done: Callable[[dict], None] = lambda result: None,
-) -> tuple[Fit, list[Path]]:
-    """Run (or resume) the design, fit, verify and write the report into ``out``.
 
-    Raises:
-        StoreError: If ``out/store`` holds the runs of a different calibration.
-        CalibrationError: If no fitted point can be found (the runs stay in the store).
+@dataclass(frozen=True)
+class DesignRuns:
+    """What one calibration did to get its runs (the report states it).
+
+    Attributes:
+        written: When the calibration finished (ISO 8601, UTC, to the second).
+        runs: Design runs, both waves.
+        executed: Of those, the runs this invocation executed (the rest were in the store).
+        seconds: Wall time of the whole calibration.
     """
-    result, meta = run_calibration(calibration, out, workers=workers, dask=dask, on_done=on_done)
-    return result, write_report(calibration, result, out, meta)
+
+    written: str
+    runs: int
+    executed: int
+    seconds: float
 
 
 def run_calibration(
     calibration: Calibration,
-    out: Path,
+    store: ResultsStore,
     *,
     workers: int,
     dask: str | None = None,
     on_done: Callable[[dict], None] = lambda result: None,
-) -> tuple[Fit, dict[str, Any]]:
-    """Run (or resume) the design into ``out/store``, fit and verify; write no report.
+) -> tuple[Fit, DesignRuns]:
+    """Run (or resume) the design into ``store``, fit, choose the fitted point and verify it.
+
+    Args:
+        calibration: A loaded spec.
+        store: The design's results store (finished runs are reused).
+        workers: Local worker processes.
+        dask: A Dask scheduler address, or ``"local"``; None runs locally.
+        on_done: Called with each finished design run (for a progress bar).
 
     Returns:
-        The fit and what the report says about the runs (``written``, ``runs``, ``executed``,
-        ``seconds``).
+        The fit, and what it took to get the runs.
 
     Raises:
-        StoreError: If ``out/store`` holds the runs of a different calibration.
-        CalibrationError: If no fitted point can be found (the runs stay in the store).
+        StoreError: If ``store`` holds the runs of a different calibration.
+        CalibrationError: If the Dask scheduler cannot be reached or no fitted point can be found
+            (finished runs stay in the store).
     """
-    import time
-
     started = time.perf_counter()
     sweep = design_sweep(calibration)
-    store = ResultsStore(out / "store")
     executed = _run_design(sweep, store, workers=workers, dask=dask, on_done=on_done)
     quantities = design_quantities(calibration, store, sweep)
     second = refine_points(calibration, quantities)
@@ -139,13 +124,19 @@ def run_calibration(
     result = fit(calibration, quantities, sweep.points)
     select(calibration, result)
     result.verification = verify(calibration, result.fitted)
-    meta = {
-        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "runs": len(sweep.runs),
-        "executed": executed,
-        "seconds": time.perf_counter() - started,
-    }
-    return result, meta
+    runs = DesignRuns(
+        written=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        runs=len(sweep.runs),
+        executed=executed,
+        seconds=time.perf_counter() - started,
+    )
+    return result, runs
+
+
+def design_runs_total(calibration: Calibration) -> int:
+    """Design runs of both waves: (first-wave + second-wave points) x replicates."""
+    design = calibration.spec.design
+    return (design.samples + design.refine_samples) * calibration.spec.replicates
 
 
 def _run_design(
@@ -172,85 +163,3 @@ def _run_design(
             f"cannot use the Dask scheduler: {error} (finished runs are kept in {store.root})",
             dask,
         ) from None
-
-
-def command(
-    spec_file: Path,
-    out: Path | None,
-    samples: int | None,
-    replicates: int | None,
-    workers: int | None,
-    dask: str | None,
-    console: Console,
-    progress_console: Console | None = None,
-    *,
-    resolve_scenario: Callable[[str, Path], Path],
-) -> Fit:
-    """The ``borderabm calibrate`` command: load, run with progress, print the fit per target.
-
-    ``resolve_scenario`` maps the spec's ``scenario`` entry (and the spec's folder) to a file, as
-    the command line resolves scenario names (see :func:`load_calibration`).
-
-    Raises:
-        ScenarioError: For a bad spec (before anything runs).
-        CalibrationError: If the output directory cannot be written (checked before anything
-            runs, and again when the report is written), or no fitted point can be found.
-        StoreError: If the output directory holds a different calibration's runs.
-    """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-    from rich.text import Text
-
-    from borderabm.experiments.engines import default_workers
-    from borderabm.experiments.run import prepare_output_dir
-
-    calibration = load_calibration(spec_file, resolve_scenario, samples=samples,
-                                   replicates=replicates)  # fmt: skip
-    out = out or default_results_dir(calibration.spec.name, prefix="calibration-")
-    try:
-        prepare_output_dir(out)
-    except OSError as error:
-        raise CalibrationError(f"cannot write: {error.strerror or error}", str(out)) from None
-    spec = calibration.spec
-    total = (spec.design.samples + spec.design.refine_samples) * spec.replicates
-    console.print(f"{spec.name}: {total} design runs ({spec.design.samples} + "
-                  f"{spec.design.refine_samples} points × {spec.replicates} replicates) into "
-                  f"{out / 'store'}")  # fmt: skip
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
-    bar_console = progress_console or console
-    # Only on a terminal: in a log, a failure leaves just its error line on stderr.
-    with Progress(*columns, console=bar_console, transient=True,
-                  disable=not bar_console.is_terminal) as progress:  # fmt: skip
-        done_before = len(ResultsStore(out / "store").done())
-        task = progress.add_task("design runs", total=total, completed=min(done_before, total))
-        result, meta = run_calibration(calibration, out, workers=workers or default_workers(),
-                                       dask=dask,
-                                       on_done=lambda _: progress.update(task, advance=1))  # fmt: skip
-    table = Table(title=f"Calibration {spec.name}: fit per target at the fitted point "
-                  f"({spec.verify_replicates} fresh replicates)")  # fmt: skip
-    for column in ("target", "role", "published", "tolerance", "model mean [95%]", "within"):
-        table.add_column(column, justify="left" if column in ("target", "role") else "right")
-    for r in result.verification.itertuples():
-        table.add_row(r.target, r.role, _number(r.value), f"{_number(r.low)} – {_number(r.high)}",
-                      f"{_number(r.mean)} [{_number(r.ci_low)} – {_number(r.ci_high)}]",
-                      "yes" if r.within else Text("no", style="red"))  # fmt: skip
-    console.print(table)
-    ranges = Table(title="Posterior ranges (5–95%) and fitted values")
-    for column in ("parameter", "prior", "posterior", "fitted"):
-        ranges.add_column(column, justify="left" if column == "parameter" else "right")
-    for r in result.ranges.itertuples():
-        ranges.add_row(r.parameter, f"{_number(r.prior_low)} – {_number(r.prior_high)}",
-                       f"{_number(r.posterior_low)} – {_number(r.posterior_high)}",
-                       _number(r.fitted))  # fmt: skip
-    console.print(ranges)
-    # The tables are printed first, so a failure to write the files loses nothing computed.
-    try:
-        written = write_report(calibration, result, out, meta)
-    except OSError as error:
-        raise CalibrationError(
-            f"cannot write the report: {error.strerror or error} (the runs are kept in the store)",
-            str(out),
-        ) from None
-    console.print("wrote " + ", ".join(str(p) for p in written))
-    return result

@@ -23,7 +23,6 @@ defined when the control's mean is zero).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -115,10 +114,3 @@ def paired_effect(
         p_value=one_sided_wilcoxon(differences, expected),
         alpha=alpha,
     )
-
-
-def format_p(p_value: float) -> str:
-    """A p-value for tables: 0.0039, 1.9e-06."""
-    if math.isnan(p_value):
-        return "nan"
-    return f"{p_value:.2g}" if p_value < 0.001 else f"{p_value:.4f}".rstrip("0").rstrip(".")

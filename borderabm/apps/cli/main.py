@@ -567,13 +567,13 @@ def sensitivity(
     dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
 ) -> None:
     """Morris screening or Sobol indices (SALib): run the sweep, then a table and a bar chart."""
-    from borderabm.analysis import sensitivity as analysis
+    from borderabm.apps.cli.sensitivity import analyse_sensitivity_and_report
     from borderabm.experiments.store import StoreError
 
     path = input_path(sweep_file, "sweeps")
     refuse_package_data(out)
     try:
-        analysis.command(path, out, metric or [], workers, dask, stdout)
+        analyse_sensitivity_and_report(path, out, metric or [], workers, dask, stdout, stderr)
     except ScenarioError as error:
         fail(error.problems, error.source)
     except StoreError as error:  # names its file
@@ -627,14 +627,16 @@ def discover(
     ] = None,
 ) -> None:
     """Scenario discovery (PRIM): which parameter ranges lead to an outcome, and how surely."""
-    from borderabm.analysis.discovery import DiscoveryError, command
+    from borderabm.analysis.discovery import DiscoveryError
+    from borderabm.apps.cli.discover import discover_and_report
 
     try:
-        command(sweep_dir, metric, threshold, below=below, scenario=scenario,
-                relative_to=relative_to, unit=cases, out=out, console=stdout, max_boxes=boxes,
-                min_coverage=min_coverage, min_density=min_density, peel_alpha=peel_alpha,
-                paste_alpha=paste_alpha, paste=paste, min_mass=min_mass, objective=objective,
-                max_quasi_p=max_quasi_p)  # fmt: skip
+        discover_and_report(sweep_dir, metric, threshold, below=below, scenario=scenario,
+                            relative_to=relative_to, unit=cases, out=out, console=stdout,
+                            max_boxes=boxes, min_coverage=min_coverage, min_density=min_density,
+                            peel_alpha=peel_alpha, paste_alpha=paste_alpha, paste=paste,
+                            min_mass=min_mass, objective=objective,
+                            max_quasi_p=max_quasi_p)  # fmt: skip
     except DiscoveryError as error:
         fail([str(error)], error.source or str(sweep_dir))
 
@@ -659,19 +661,19 @@ def calibrate(
     ] = None,
 ) -> None:
     """Fit uncertain parameters to published figures (ABC + surrogate); report and fitted TOML."""
-    from borderabm.analysis import calibration
+    from borderabm.analysis.calibration.spec import CalibrationError
+    from borderabm.apps.cli.calibrate import calibrate_and_report
     from borderabm.experiments.store import StoreError
 
     try:
         spec = input_path(spec_file, "calibration")
         refuse_package_data(out)
-        calibration.command(spec, out, samples, replicates, workers, dask, stdout, stderr,
-                            resolve_scenario=resolve_relative)  # fmt: skip
+        calibrate_and_report(spec, out, samples, replicates, workers, dask, stdout, stderr)
     except ScenarioError as error:
         fail(error.problems, error.source)
     except StoreError as error:
         fail([str(error)])
-    except calibration.CalibrationError as error:
+    except CalibrationError as error:
         fail([str(error)], error.source or str(spec_file))
 
 

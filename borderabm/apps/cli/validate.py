@@ -11,33 +11,25 @@ are written, so a failure to write them loses nothing already computed.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 
 from borderabm.analysis.validation.facts import FACTS
 from borderabm.analysis.validation.suite import (
     UnknownFactError,
-    ValidationRun,
     check_store,
     make_plan,
     run_validation,
     select_facts,
 )
+from borderabm.apps.cli.progress import RunProgress
 from borderabm.experiments.engines import SchedulerUnreachable, engine_for
 from borderabm.experiments.run import prepare_output_dir
 from borderabm.experiments.store import StoreError
-from borderabm.report.validation import headline, table_rows, write_reports
+from borderabm.report.validation import print_results, write_reports
 
 EXIT_ALL_PASS = 0
 EXIT_SOME_FAIL = 1
@@ -52,18 +44,36 @@ class ValidationInputError(Exception):
         super().__init__("; ".join(problems))
 
 
+@contextmanager
+def _input_error(folder: Path, cannot_write: str, *, store: bool = False) -> Iterator[None]:
+    """Report a folder that cannot be used as a :class:`ValidationInputError` naming it.
+
+    Args:
+        folder: The output directory or results store.
+        cannot_write: What could not be written, for the message ("cannot write ...").
+        store: Whether ``folder`` is a results store, whose corrupt manifest (ValueError) or
+            foreign runs (StoreError) are bad input too.
+    """
+    try:
+        yield
+    except OSError as error:
+        raise ValidationInputError(
+            [f"cannot write {cannot_write}: {error.strerror or error}"], str(folder)
+        ) from None
+    except (ValueError, StoreError) as error:
+        if not store:
+            raise
+        raise ValidationInputError([str(error)], str(folder)) from None
+
+
 def check_output_dir(out: Path) -> None:
     """Create ``out`` and make sure a file can be written there.
 
     Raises:
         ValidationInputError: If it cannot.
     """
-    try:
+    with _input_error(out, "output directory"):
         prepare_output_dir(out)
-    except OSError as error:
-        raise ValidationInputError(
-            [f"cannot write output directory: {error.strerror or error}"], str(out)
-        ) from None
 
 
 def check_store_dir(store: Path) -> None:
@@ -73,17 +83,11 @@ def check_store_dir(store: Path) -> None:
         ValidationInputError: If it cannot be written, its manifest is corrupt, or it holds
             another sweep's results or runs made by other model code.
     """
-    try:
+    with _input_error(store, "the results store", store=True):
         check_store(store)
-    except OSError as error:
-        raise ValidationInputError(
-            [f"cannot write the results store: {error.strerror or error}"], str(store)
-        ) from None
-    except (ValueError, StoreError) as error:
-        raise ValidationInputError([str(error)], str(store)) from None
 
 
-def command(
+def validate_and_report(
     *,
     replicates: int,
     days: int | None,
@@ -117,16 +121,7 @@ def command(
     check_output_dir(out)
     if store is not None:
         check_store_dir(store)
-
-    columns = (TextColumn("[bold]validation"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=stderr, transient=True,
-                  disable=not stderr.is_terminal) as progress:  # fmt: skip
-        task = progress.add_task("runs", total=0)
-
-        def on_plan(plan, pending: int) -> None:
-            progress.update(task, total=pending)
-
+    with RunProgress(stderr, "validation") as progress:
         try:
             run = run_validation(
                 facts,
@@ -136,8 +131,8 @@ def command(
                 days=days,
                 engine=engine_for(workers, dask),
                 store_dir=store,
-                on_plan=on_plan,
-                on_done=lambda result: progress.advance(task),
+                on_plan=lambda plan, pending: progress.set_total(pending),
+                on_done=progress.advance,
             )
         except StoreError as error:
             raise ValidationInputError([str(error)], str(store)) from None
@@ -146,14 +141,10 @@ def command(
             raise ValidationInputError(
                 [f"cannot use the Dask scheduler: {error}{kept}"], f"--dask {dask}"
             ) from None
-    print_table(run, stdout)
+    print_results(run, stdout)
     started = time.perf_counter()
-    try:
+    with _input_error(out, "the report"):
         written = write_reports(run, out)
-    except OSError as error:
-        raise ValidationInputError(
-            [f"cannot write the report: {error.strerror or error}"], str(out)
-        ) from None
     stderr.print(
         f"wrote {', '.join(str(p) for p in written)} "
         f"({run.seconds:,.0f} s; report {time.perf_counter() - started:.1f} s)"
@@ -161,23 +152,6 @@ def command(
     return EXIT_ALL_PASS if run.all_passed else EXIT_SOME_FAIL
 
 
-def print_table(run: ValidationRun, console: Console) -> None:
-    """The results table (one row per fact) and the headline."""
-    rows = table_rows(run)
-    seeds = run.seeds
-    table = Table(
-        title=f"Stylized facts and mechanism checks — {run.replicates} paired replicates "
-        f"(seeds {seeds[0]}–{seeds[-1]}), one-sided Wilcoxon signed-rank test at 95%"
-    )
-    styles = {"PASS": "green", "FAIL": "bold red"}
-    for column in rows[0] if rows else []:
-        table.add_column(
-            column, justify="left" if column in ("fact", "kind", "result") else "right"
-        )
-    for row in rows:
-        style = styles.get(row["result"], "yellow")
-        cells = list(row.values())
-        cells[-1] = f"[{style}]{row['result']}[/]"
-        table.add_row(*cells)
-    Console(width=max(console.width, 170), file=console.file).print(table)
-    console.print(headline(run))
+# The old name, still imported by ``borderabm.apps.cli.main.validate_model``: drop it when that
+# command imports ``validate_and_report``.
+command = validate_and_report

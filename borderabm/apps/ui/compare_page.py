@@ -66,11 +66,10 @@ replay_request = solara.reactive(None)
 
 Progress = Callable[[int, int], None]
 
-# One comparison at a time per results directory (two sessions asking for the same one share it),
-# and one chart at a time (pyplot keeps global state: other pages drawing with pyplot may share it).
+# One comparison at a time per results directory (two sessions asking for the same one share it).
+# Charts need no lock: each is its own Figure on its own canvas (borderabm.report.charts).
 _DIR_LOCKS: dict[Path, threading.Lock] = {}
 _DIR_LOCKS_GUARD = threading.Lock()
-PLOT_LOCK = threading.Lock()
 
 
 class ComparisonError(ValueError):
@@ -362,7 +361,7 @@ def charts(runs: pd.DataFrame, series: pd.DataFrame | None) -> tuple[bytes | Non
     """PNG bytes of the time-series chart (None without series) and the cost-vs-effect chart."""
     from borderabm.report.compare import cost_effect_chart, time_series_chart
 
-    with PLOT_LOCK, tempfile.TemporaryDirectory(prefix="borderabm-ui-") as folder:
+    with tempfile.TemporaryDirectory(prefix="borderabm-ui-") as folder:
         out = Path(folder)
         timeseries = None
         if series is not None:

@@ -1,0 +1,147 @@
+"""Text for people: numbers, p-values, Markdown and HTML tables, and escaping (one copy of each).
+
+Every report (comparison, sensitivity, discovery, calibration, validation) formats through these,
+so a number or a table looks the same wherever it appears. Money is formatted by its unit in
+:func:`borderabm.metrics.format_value`, next to the metric registry that knows the units.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+Align = Literal["left", "right"]
+
+
+# Numbers --------------------------------------------------------------------------------------
+def short_number(value: float, signed: bool = False) -> str:
+    """A compact number for a scorecard: 674.52M, 2.05bn, 1.30k, 12.5 (with a sign if asked)."""
+    sign = "+" if signed and value > 0 else ""
+    magnitude = abs(value)
+    for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
+        if magnitude >= limit:
+            return f"{sign}{value / limit:,.2f}{suffix}"
+    return f"{sign}{value:,.1f}"
+
+
+def readable_number(value: Any) -> str:
+    """A number for a table of mixed magnitudes: 1,234, 0.123, 2.05M, ``n/a`` if not finite.
+
+    Whole numbers keep every digit below 100,000 (counts), other numbers three significant
+    digits; from 100,000 on the short form of :func:`short_number`. Rounding noise of an exact
+    match (below 1e-9) reads as 0; booleans and None are written as they are.
+    """
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int | np.integer):
+        whole = int(value)
+        return f"{whole:,}" if abs(whole) < 1e5 else short_number(float(whole))
+    number = float(value)
+    if not math.isfinite(number):
+        return "n/a"
+    if abs(number) < 1e-9:
+        return "0"
+    if abs(number) >= 1e5:
+        return short_number(number)
+    if abs(number) >= 100:
+        return f"{number:,.0f}"
+    return f"{number:.3g}"
+
+
+def range_text(low: Any, high: Any, number: Callable[[Any], str] = readable_number) -> str:
+    """A range, ``low – high``, each end written by ``number``."""
+    return f"{number(low)} – {number(high)}"
+
+
+def estimate_text(
+    mean: Any, low: Any, high: Any, number: Callable[[Any], str] = readable_number
+) -> str:
+    """An estimate with its interval, ``mean [low – high]``, each written by ``number``."""
+    return f"{number(mean)} [{range_text(low, high, number)}]"
+
+
+def p_value(value: float) -> str:
+    """A p-value for a table: 0.0039, 0.5, 1, and two significant digits below 0.001 (1.9e-06)."""
+    if math.isnan(value):
+        return "nan"
+    return f"{value:.2g}" if value < 0.001 else f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+# Escaping ---------------------------------------------------------------------------------------
+def markdown_cell(text: Any) -> str:
+    """Text safe inside a Markdown table cell: pipes escaped, line breaks as spaces."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def html_text(text: Any) -> str:
+    """Text safe in HTML, quotes included (so also inside an attribute)."""
+    return html.escape(str(text), quote=True)
+
+
+def inline_markdown_html(text: Any) -> str:
+    """Escaped text with Markdown's ``**bold**``, ``*italic*`` and ```code``` as HTML."""
+    escaped = html_text(text)
+    escaped = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", escaped)
+    escaped = re.sub(r"\*(.+?)\*", r"<i>\1</i>", escaped)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
+
+
+# Tables -----------------------------------------------------------------------------------------
+def markdown_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    align: Sequence[Align] | None = None,
+) -> str:
+    """A Markdown (GitHub) table, every cell escaped with :func:`markdown_cell`.
+
+    Args:
+        header: The column names.
+        rows: The cells, one sequence per row.
+        align: ``"left"`` or ``"right"`` per column; default every column left.
+    """
+    align = align or ["left"] * len(header)
+    rule = "|" + "|".join("---:" if side == "right" else "---" for side in align) + "|"
+    lines = ["| " + " | ".join(markdown_cell(h) for h in header) + " |", rule]
+    lines += ["| " + " | ".join(markdown_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def html_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    classes: Sequence[Sequence[str]] | None = None,
+    header_classes: Sequence[str] | None = None,
+    row_headers: bool = False,
+) -> str:
+    """An HTML table of cells that are already HTML (escape user text with :func:`html_text`).
+
+    Args:
+        header: The column headings (HTML).
+        rows: The cells (HTML), one sequence per row.
+        classes: A CSS class per cell ("" for none), in the shape of ``rows``.
+        header_classes: A CSS class per column heading ("" for none).
+        row_headers: Whether each row's first cell heads its row (``<th scope="row">``).
+    """
+
+    def attribute(css: str) -> str:
+        return f' class="{css}"' if css else ""
+
+    head = "".join(f"<th{attribute(css)}>{cell}</th>"
+                   for cell, css in zip(header, header_classes or [""] * len(header), strict=True))  # fmt: skip
+    body = []
+    for number, row in enumerate(rows):
+        row_classes = classes[number] if classes is not None else [""] * len(row)
+        cells = []
+        for column, (cell, css) in enumerate(zip(row, row_classes, strict=True)):
+            tag = "th" if row_headers and column == 0 else "td"
+            scope = ' scope="row"' if tag == "th" else ""
+            cells.append(f"<{tag}{scope}{attribute(css)}>{cell}</{tag}>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return ("<table><thead><tr>" + head + "</tr></thead><tbody>\n" + "\n".join(body)
+            + "\n</tbody></table>")  # fmt: skip

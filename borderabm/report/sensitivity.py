@@ -1,0 +1,127 @@
+"""The sensitivity report: the indices as a console table, a CSV and a bar chart per panel."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from rich.console import Console
+from rich.table import Table
+
+from borderabm.analysis.sensitivity import INDICES, method_of
+from borderabm.experiments.store import atomic_write
+from borderabm.report import charts
+
+CSV_NAME = "sensitivity.csv"
+PNG_NAME = "sensitivity.png"
+HEADINGS = {
+    "morris": "Morris screening: μ* (mean |elementary effect| over the parameter's range), 95% CI",
+    "sobol": "Sobol indices: total (ST) and first-order (S1) shares of variance, 95% CI",
+}
+
+
+def print_indices(table: pd.DataFrame, console: Console, title: str = "") -> None:
+    """Print a table of :func:`~borderabm.analysis.sensitivity.analyse`, to 4 significant digits."""
+    method = method_of(table)
+    label = "Morris elementary effects" if method == "morris" else "Sobol indices"
+    out = Table(title=f"{title}: {label}" if title else label)
+    for column in ("scenario", "metric", "parameter"):
+        out.add_column(column)
+    for index in INDICES[method]:
+        out.add_column(index, justify="right")
+    for row in table.itertuples(index=False):
+        record = row._asdict()
+        cells = [str(record["scenario"]), str(record["metric"]), str(record["parameter"])]
+        cells += [f"{record[index]:.4g}" for index in INDICES[method]]
+        out.add_row(*cells)
+    console.print(out)
+
+
+def write_outputs(table: pd.DataFrame, folder: Path) -> list[Path]:
+    """Write ``sensitivity.csv`` and ``sensitivity.png`` into ``folder``; return their paths."""
+    csv = folder / CSV_NAME
+    atomic_write(csv, lambda path: table.to_csv(path, index=False))
+    return [csv, bar_chart(table, folder / PNG_NAME)]
+
+
+def bar_chart(table: pd.DataFrame, out: Path) -> Path:
+    """Draw one horizontal bar chart per scenario and metric into one PNG.
+
+    Morris panels show ``mu_star`` with its 95% interval as an error bar; Sobol panels show ``ST``
+    and ``S1`` side by side, with theirs. In each panel the most influential parameter is on top.
+    Undefined (NaN) indices are drawn as empty bars.
+
+    Args:
+        table: A table of :func:`~borderabm.analysis.sensitivity.analyse`.
+        out: The PNG file to write (its folder is created).
+
+    Returns:
+        ``out``.
+
+    Raises:
+        ValueError: If the table is empty or not a sensitivity table.
+    """
+    if table.empty:
+        raise ValueError("no sensitivity indices to draw")
+    method = method_of(table)
+    panels = list(dict.fromkeys(zip(table["scenario"], table["metric"], strict=True)))
+    num_parameters = table.groupby(["scenario", "metric"]).size().max()
+    columns = min(3, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    panel_height = max(2.4, 0.5 * num_parameters * (2 if method == "sobol" else 1) + 1.4)
+    figure, axes = charts.new_figure(6.0 * columns, panel_height * rows + 0.8, rows, columns)
+    for ax, (scenario, metric) in zip(axes.flat, panels, strict=False):
+        panel = table[(table["scenario"] == scenario) & (table["metric"] == metric)]
+        if method == "morris":
+            _morris_panel(ax, panel)
+        else:
+            _sobol_panel(ax, panel)
+        charts.style_axes(ax, f"{scenario} — {metric}", grid="x")
+        indices = panel[list(INDICES[method])].to_numpy(dtype=float)
+        if np.all(indices == 0.0):
+            charts.empty_panel_note(ax, "all indices 0: the metric is constant over the design")
+        ax.tick_params(axis="y", labelsize=9)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    sweep = table.attrs.get("sweep")
+    heading = HEADINGS[method]
+    charts.title(figure, f"{sweep}: {heading}" if sweep else heading)
+    return charts.save(figure, Path(out))
+
+
+def _morris_panel(ax: Axes, panel: pd.DataFrame) -> None:
+    panel = panel.assign(_order=panel["mu_star"].fillna(-np.inf)).sort_values("_order")
+    positions = np.arange(len(panel))
+    ax.barh(positions, panel["mu_star"].fillna(0.0), xerr=panel["mu_star_conf"].fillna(0.0),
+            color=charts.PRIMARY, ecolor=charts.INK, capsize=3)  # fmt: skip
+    ax.set_yticks(positions, panel["parameter"])
+    ax.set_xlabel("μ* (metric units per full parameter range)")
+    ax.set_xlim(left=0.0)
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useMathText=True)
+
+
+def _sobol_panel(ax: Axes, panel: pd.DataFrame) -> None:
+    panel = panel.assign(_order=panel["ST"].fillna(-np.inf)).sort_values("_order")
+    positions = np.arange(len(panel))
+    height = 0.38
+    ax.barh(positions + height / 2, panel["ST"].fillna(0.0), height,
+            xerr=panel["ST_conf"].fillna(0.0), color=charts.ACCENT, ecolor=charts.INK, capsize=3,
+            label="ST (total)")  # fmt: skip
+    ax.barh(positions - height / 2, panel["S1"].fillna(0.0), height,
+            xerr=panel["S1_conf"].fillna(0.0), color=charts.PRIMARY, ecolor=charts.INK,
+            capsize=3, label="S1 (first order)")  # fmt: skip
+    ax.set_yticks(positions, panel["parameter"])
+    ax.axvline(0.0, color=charts.MUTED, linewidth=0.8)
+    ax.set_xlabel("share of variance")
+    values = panel[["S1", "ST"]].to_numpy(dtype=float)
+    low = min(0.0, float(np.nanmin(values, initial=0.0))) - 0.05
+    high = max(1.0, float(np.nanmax(values, initial=0.0))) + 0.1
+    ax.set_xlim(low, high)
+    conf = panel[["S1_conf", "ST_conf"]].to_numpy(dtype=float)
+    if np.any(values - conf < low) or np.any(values + conf > high):
+        # Small base samples give wide bootstrap intervals: say so rather than rescale the axis.
+        ax.set_xlabel("share of variance (some 95% intervals run past the axis)")
+    charts.legend(ax, loc="lower right")
