@@ -804,10 +804,10 @@ def validate_model(
     ] = None,
 ) -> None:
     """Check the model against stylized facts on paired replicates; exit 1 if any fact fails."""
-    from borderabm.apps.cli.validate import ValidationInputError, command
+    from borderabm.apps.cli.validate import ValidationInputError, validate_and_report
 
     try:
-        code = command(replicates=replicates, days=days, workers=workers, only=only, out=out,
+        code = validate_and_report(replicates=replicates, days=days, workers=workers, only=only, out=out,
                        seed=seed, store=store, scenarios=shipped_scenarios_dir(),
                        stdout=stdout, stderr=stderr, dask=dask)  # fmt: skip
     except ValidationInputError as error:

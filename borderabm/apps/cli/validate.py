@@ -154,4 +154,3 @@ def validate_and_report(
 
 # The old name, still imported by ``borderabm.apps.cli.main.validate_model``: drop it when that
 # command imports ``validate_and_report``.
-command = validate_and_report
