@@ -11,8 +11,7 @@ from borderabm.analysis.sensitivity import analyse, check_design_kind
 from borderabm.apps.cli.progress import RunProgress
 from borderabm.experiments.engines import default_workers
 from borderabm.experiments.store import ResultsStore, default_results_dir
-from borderabm.experiments.sweep import load_sweep
-from borderabm.experiments.sweep import run_sweep
+from borderabm.experiments.sweep import load_sweep, run_sweep
 from borderabm.report.sensitivity import print_indices, write_outputs
 from borderabm.scenario import resolve_relative
 

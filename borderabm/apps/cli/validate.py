@@ -150,7 +150,3 @@ def validate_and_report(
         f"({run.seconds:,.0f} s; report {time.perf_counter() - started:.1f} s)"
     )
     return EXIT_ALL_PASS if run.all_passed else EXIT_SOME_FAIL
-
-
-# The old name, still imported by ``borderabm.apps.cli.main.validate_model``: drop it when that
-# command imports ``validate_and_report``.
