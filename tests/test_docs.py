@@ -32,3 +32,46 @@ def test_every_module_the_odd_points_to_exists():
 
     for path in set(re.findall(r"`(borderabm/[\w/]+\.py)", ODD)):
         assert (REPO / path).exists(), path
+
+
+def _layout_rows() -> dict[str, str]:
+    """The README's layout table: path -> the row's text."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Layout") : readme.index("## How do we know?")]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[1].startswith("`"):
+            rows[cells[1].strip("`")] = cells[2]
+    return rows
+
+
+def test_the_readme_layout_names_every_module_and_nothing_that_is_gone():
+    rows = _layout_rows()
+    package = REPO / "borderabm"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "__init__.py":
+            continue  # a package is a row, or named in its parent's row, through its modules
+        relative = path.relative_to(REPO)
+        if str(relative) in rows:
+            continue
+        # A module is named in its package's row (or its parent package's row) as `name`.
+        named = False
+        for folder in (path.parent, path.parent.parent):
+            row = rows.get(f"{folder.relative_to(REPO)}/")
+            stem = path.stem if folder == path.parent else path.parent.name
+            if row is not None and (f"`{stem}`" in row or f"`{stem}/`" in row):
+                named = True
+        if not named:
+            missing.append(str(relative))
+    assert not missing, f"modules missing from the README's layout table: {missing}"
+    for path in rows:
+        assert (REPO / path).exists(), f"the README's layout names {path}, which does not exist"
+
+
+def test_the_odd_points_every_element_to_a_module():
+    table = ODD[ODD.index("## Where each element lives") : ODD.index("## 1. Purpose")]
+    elements = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")]
+    numbers = {element.split()[0] for element in elements if element[0].isdigit()}
+    assert {"1", "2", "3", "4", "5", "6", "7.3", "7.4", "7.9", "7.10", "7.11", "8", "9"} <= numbers
