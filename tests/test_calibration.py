@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from borderabm.analysis.calibration import run_calibration
 from borderabm.analysis.calibration.fitting import MIN_ACCEPTED
-from borderabm.analysis.calibration.runs import design_points, design_sweep, simulate
+from borderabm.analysis.calibration.runs import design_points, design_sweep, quantity, simulate
 from borderabm.analysis.calibration.spec import REFUGEE_STOCK, TargetSpec, load_calibration
 from borderabm.analysis.calibration.surrogate import deviations, fit_surrogate
 from borderabm.apps.cli.main import app
@@ -333,6 +333,13 @@ def test_surrogate_and_distance_on_known_functions():
     target = TargetSpec(label="t", metric="m", value=10, low=5, high=20, source="s")
     z = deviations(np.array([[10.0], [20.0], [5.0], [40.0], [np.nan]]), [target])[:, 0]
     assert list(z[:4]) == [0.0, 1.0, -1.0, 3.0] and np.isinf(z[4])
+
+
+def test_a_daily_statistic_without_the_runs_series_is_named_not_a_none_crash():
+    target = TargetSpec(label="t", metric="m", statistic="mean", value=10, low=5, high=20,
+                        source="s")  # fmt: skip
+    with pytest.raises(ValueError, match="the mean of m needs the run's daily series"):
+        quantity(target, {"days": 3.0}, None, load_scenario(SCENARIOS / "baseline.toml"))
 
 
 def test_a_store_of_another_design_is_refused_and_an_edited_tolerance_reuses_it(calibrated):

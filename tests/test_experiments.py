@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from borderabm.analysis.compare import point_table
 from borderabm.apps.cli.main import app
-from borderabm.experiments.designs import Parameter, generate
+from borderabm.experiments.designs import Parameter, from_unit, generate
 from borderabm.experiments.store import ResultsStore, StoreError
 from borderabm.experiments.sweep import load_sweep, run_sweep
 from borderabm.scenario import ScenarioError, resolve_relative
@@ -85,6 +85,8 @@ def test_designs_reject_the_wrong_kind_of_parameter():
         generate("factorial", [Parameter("a", low=0.0, high=1.0)], 0, 0)
     with pytest.raises(ValueError, match="lhs designs need 'low' and 'high'"):
         generate("lhs", [Parameter("a", levels=(1, 2))], 4, 0)
+    with pytest.raises(ValueError, match="a needs 'low' and 'high'"):
+        from_unit([Parameter("a", levels=(1, 2))], np.zeros((1, 1)))
 
 
 # Sweep files -----------------------------------------------------------------------------------

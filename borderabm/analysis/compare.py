@@ -262,13 +262,3 @@ def sector_names(series: pd.DataFrame, metric: str = "militant_crossings") -> li
     """The sectors a daily series breaks ``metric`` down by (its ``metric.<sector>`` columns)."""
     prefix = metric + "."
     return [c.removeprefix(prefix) for c in series.columns if c.startswith(prefix)]
-
-
-def short_number(value: float, signed: bool = False) -> str:
-    """A compact human number: 674.52M, 2.05bn, 1.30k, 12.5 (with a sign if asked)."""
-    sign = "+" if signed and value > 0 else ""
-    magnitude = abs(value)
-    for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if magnitude >= limit:
-            return f"{sign}{value / limit:,.2f}{suffix}"
-    return f"{sign}{value:,.1f}"

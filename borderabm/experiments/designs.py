@@ -37,13 +37,24 @@ class Parameter:
         """Whether the parameter is given as a [low, high] range."""
         return self.low is not None and self.high is not None
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The [low, high] range of a ranged parameter.
+
+        Raises:
+            ValueError: If the parameter is not given as a range.
+        """
+        if self.low is None or self.high is None:
+            raise ValueError(f"{self.key} needs 'low' and 'high'")
+        return self.low, self.high
+
 
 def salib_problem(parameters: list[Parameter]) -> dict:
     """The SALib problem definition of ranged parameters."""
     return {
         "num_vars": len(parameters),
         "names": [p.key for p in parameters],
-        "bounds": [[float(p.low), float(p.high)] for p in parameters],
+        "bounds": [[float(low), float(high)] for low, high in (p.bounds for p in parameters)],
     }
 
 
@@ -68,7 +79,8 @@ def generate(kind: DesignKind, parameters: list[Parameter], samples: int, seed: 
             raise ValueError(f"factorial designs need 'levels' for {', '.join(missing)}")
         return [
             dict(zip([p.key for p in parameters], combo, strict=True))
-            for combo in itertools.product(*[p.levels for p in parameters])
+            # `or ()` only narrows the type: every parameter has levels past the check above.
+            for combo in itertools.product(*[p.levels or () for p in parameters])
         ]
     missing = [p.key for p in parameters if not p.ranged]
     if missing:
@@ -87,10 +99,11 @@ def from_unit(parameters: list[Parameter], unit: np.ndarray) -> np.ndarray:
     values = np.empty_like(unit, dtype=float)
     for column, p in enumerate(parameters):
         u = unit[:, column]
+        low, high = p.bounds
         if p.log:
-            values[:, column] = np.exp(np.log(p.low) + u * (np.log(p.high) - np.log(p.low)))
+            values[:, column] = np.exp(np.log(low) + u * (np.log(high) - np.log(low)))
         else:
-            values[:, column] = p.low + u * (p.high - p.low)
+            values[:, column] = low + u * (high - low)
     return values
 
 
@@ -99,10 +112,11 @@ def to_unit(parameters: list[Parameter], values: np.ndarray) -> np.ndarray:
     unit = np.empty_like(values, dtype=float)
     for column, p in enumerate(parameters):
         v = values[:, column]
+        low, high = p.bounds
         if p.log:
-            unit[:, column] = (np.log(v) - np.log(p.low)) / (np.log(p.high) - np.log(p.low))
+            unit[:, column] = (np.log(v) - np.log(low)) / (np.log(high) - np.log(low))
         else:
-            unit[:, column] = (v - p.low) / (p.high - p.low)
+            unit[:, column] = (v - low) / (high - low)
     return unit
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from borderabm.experiments.designs import DesignKind, Parameter, generate
 from borderabm.experiments.engines import (
@@ -58,7 +58,8 @@ from borderabm.experiments.store import (
     now,
     write_failure,
 )
-from borderabm.scenario import ScenarioError, read_toml_file, with_overrides
+from borderabm.scenario import ScenarioError, StrictModel, read_toml_file, with_overrides
+from borderabm.scenario.errors import bounds_from_context, format_path, suggest
 
 __all__ = [
     "MAX_RUNS",
@@ -109,11 +110,7 @@ def check_size(spec: SweepSpec, source: str) -> None:
         ])  # fmt: skip
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # JSON has no inf
-
-
-class ParameterSpec(_Strict):
+class ParameterSpec(StrictModel):
     """Levels (factorial) or a range (sampled designs) for one dotted key."""
 
     levels: tuple[Any, ...] | None = None
@@ -131,14 +128,14 @@ class ParameterSpec(_Strict):
         return self
 
 
-class DesignSpec(_Strict):
+class DesignSpec(StrictModel):
     """The experimental design."""
 
     kind: DesignKind = "factorial"
     samples: int = Field(16, ge=1, le=1_000_000)
 
 
-class SweepSpec(_Strict):
+class SweepSpec(StrictModel):
     """A validated sweep file."""
 
     name: str = "sweep"
@@ -345,7 +342,7 @@ def run_sweep(
     return len(pending)
 
 
-def _sweep_problem(error) -> str:
+def _sweep_problem(error: Mapping[str, Any]) -> str:
     """One line for one validation error of a sweep file: key path, problem, what is allowed."""
     return spec_problem(error, SweepSpec, {"design": DesignSpec}, {"parameters": ParameterSpec})
 
@@ -364,24 +361,20 @@ def spec_problem(
         sections: The models of its ``[section]`` tables (e.g. ``design``).
         entries: The models of the entries of its tables of named entries (e.g. one parameter).
     """
-    from borderabm.scenario import _format_path, _suggest
-
     loc = tuple(error.get("loc", ()))
-    path = _format_path(loc)
+    path = format_path(loc)
     if len(loc) > 1 and loc[0] in entries and "." in str(loc[1]):  # quote dotted keys, as in TOML
-        rest = _format_path(loc[2:]) if len(loc) > 2 else ""
+        rest = format_path(loc[2:]) if len(loc) > 2 else ""
         path = f'{loc[0]}."{loc[1]}"' + (f".{rest}" if rest else "")
     kind = error.get("type", "")
     if kind == "extra_forbidden":
         parent = {1: top, 2: sections.get(str(loc[0])), 3: entries.get(str(loc[0]))}.get(len(loc))
         fields = list(parent.model_fields) if parent else []
-        return f"{path}: unknown key; {_suggest(str(loc[-1]), fields)}"
+        return f"{path}: unknown key; {suggest(str(loc[-1]), fields)}"
     if kind == "missing":
         return f"{path}: required key is missing"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     given = error.get("input")
     shown = "" if isinstance(given, dict | list) else f" (got {given!r})"
-    ctx = error.get("ctx") or {}
-    symbols = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-    bounds = " and ".join(f"{symbols[k]} {v}" for k, v in ctx.items() if k in symbols)
+    bounds = bounds_from_context(error.get("ctx") or {})
     return f"{path}: {message}{shown}" + (f" (allowed: {bounds})" if bounds else "")

@@ -55,10 +55,10 @@ def chart(calibration: Calibration, result: Fit, out: Path) -> Path:
                  else np.linspace(prior.low, prior.high, 25))  # fmt: skip
         prior_points = result.design.loc[result.design["wave"] == 1, key]
         # Shares per bin (not densities): on log-spaced bins a log-uniform prior then looks flat.
-        ax.hist(prior_points, bins=edges, weights=np.full(len(prior_points), 1 / len(prior_points)),
+        ax.hist(prior_points, bins=edges.tolist(), weights=np.full(len(prior_points), 1 / len(prior_points)),
                 color=charts.LIGHT, label="prior (first-wave design)")  # fmt: skip
         posterior = result.posterior[key]
-        ax.hist(posterior, bins=edges, weights=np.full(len(posterior), 1 / max(len(posterior), 1)),
+        ax.hist(posterior, bins=edges.tolist(), weights=np.full(len(posterior), 1 / max(len(posterior), 1)),
                 alpha=0.7, color=charts.PRIMARY, label="posterior")  # fmt: skip
         row = result.ranges.set_index("parameter").loc[key]
         ax.axvline(float(row["fitted"]), color=charts.ACCENT, lw=2, label="fitted")

@@ -6,7 +6,9 @@ limits (a dash where open), their quasi-p values and the design's range.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import Literal, cast
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
@@ -26,6 +28,7 @@ REPORT_MD = "discovery.md"
 TRAJECTORY_PNG = "trajectory.png"
 LIMIT_COLUMNS = ("parameter", "box low", "quasi-p low", "box high", "quasi-p high", "design range")
 LIMIT_ALIGN: tuple[Align, ...] = ("left", "right", "right", "right", "right", "right")
+ColorSystemName = Literal["standard", "256", "truecolor", "windows"]
 
 
 def print_discovery(discovery: Discovery, console: Console) -> None:
@@ -35,8 +38,10 @@ def print_discovery(discovery: Discovery, console: Console) -> None:
     k, n = int(result.y.sum()), len(result.y)
     # Room for the dotted keys and five numbers even when the output goes to a pipe or log; the
     # caller's console class, so user text is shown as its console shows it (plain).
+    # rich's color_system property names one of the systems its constructor accepts.
+    color_system = cast(ColorSystemName | None, console.color_system)
     wide = type(console)(file=console.file, width=max(console.width, 120), highlight=False,
-                   color_system=console.color_system, force_terminal=console.is_terminal)  # fmt: skip
+                   color_system=color_system, force_terminal=console.is_terminal)  # fmt: skip
     console.print(Text(f"{cases.sweep}: cases of interest: {discovery.condition}"),
                   soft_wrap=True)  # fmt: skip
     replicates = _replicates_text(cases)
@@ -127,7 +132,7 @@ def write_outputs(discovery: Discovery, out: Path) -> list[Path]:
     trajectory = trajectory_table(discovery.result)
     written = []
     for name, table in ((BOXES_CSV, boxes), (TRAJECTORY_CSV, trajectory)):
-        atomic_write(out / name, lambda p, t=table: t.to_csv(p, index=False))
+        atomic_write(out / name, partial(table.to_csv, index=False))
         written.append(out / name)
     written.append(trajectory_chart(discovery, out / TRAJECTORY_PNG))
     text = markdown_report(discovery)

@@ -6,6 +6,7 @@ count and seeds, and the model version and git revision that produced them.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -319,7 +320,7 @@ def write_reports(run: ValidationRun, out: Path) -> list[Path]:
     written = []
     for name, text in ((MARKDOWN_NAME, markdown(run)), (HTML_NAME, html_page(run))):
         path = out / name
-        atomic_write(path, lambda p, text=text: p.write_text(text, encoding="utf-8"))
+        atomic_write(path, partial(Path.write_text, data=text, encoding="utf-8"))
         written.append(path)
     return written
 

@@ -128,8 +128,3 @@ __all__ = [
     "validate_document",
     "with_overrides",
 ]
-
-# Until round 2: experiments/sweep.py still imports these two by their old private names; the
-# integrator switches it to format_path and suggest and removes the aliases.
-_format_path = format_path
-_suggest = suggest

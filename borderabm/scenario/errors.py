@@ -41,9 +41,17 @@ def suggest(name: str, allowed: Iterable[str]) -> str:
     "did you mean 'Torkham'? (allowed: Torkham, Chaman)"
     """
     allowed = list(allowed)
-    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    return f"{hint}(allowed: {', '.join(allowed)})"
+    return f"{did_you_mean(name, allowed)}(allowed: {', '.join(allowed)})"
+
+
+def did_you_mean(name: str, allowed: Iterable[str]) -> str:
+    """``did you mean 'X'? `` for the allowed name closest to ``name``; empty if none is close.
+
+    >>> did_you_mean("Torkam", ["Torkham", "Chaman"])
+    "did you mean 'Torkham'? "
+    """
+    close = difflib.get_close_matches(name, list(allowed), n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'? " if close else ""
 
 
 def check_names(values: Iterable[str], allowed: tuple[str, ...], what: str) -> None:

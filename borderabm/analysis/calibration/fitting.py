@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ from borderabm.analysis.calibration.spec import (
     VERIFY_SEED_OFFSET,
     Calibration,
     CalibrationError,
-    _cast,
+    as_prior_type,
     dotted_value,
 )
 from borderabm.analysis.calibration.surrogate import (
@@ -41,9 +41,6 @@ from borderabm.scenario import (
     Scenario,
     with_overrides,
 )
-
-if TYPE_CHECKING:
-    pass
 
 MIN_ACCEPTED = 50
 SIGNIFICANT_DIGITS = 3
@@ -119,8 +116,8 @@ def refine_points(calibration: Calibration, quantities: pd.DataFrame) -> list[di
     chosen = np.sort(rng.choice(candidates, size=min(count, candidates.size), replace=False))
     values = unit_to_values(calibration, draws[chosen])
     priors = list(spec.parameters.values())
-    return [{key: _cast(prior, v) for key, prior, v in zip(spec.parameters, priors, row,
-                                                             strict=True)}
+    return [{key: as_prior_type(prior, v)
+             for key, prior, v in zip(spec.parameters, priors, row, strict=True)}
             for row in values]  # fmt: skip
 
 
@@ -282,7 +279,7 @@ def _fitted_candidates(
                   f"the {len(order)} posterior draws nearest the posterior median")  # fmt: skip
     candidates = [
         {"origin": origin}
-        | {key: _cast(prior, _round(value))
+        | {key: as_prior_type(prior, _round(value))
            for (key, prior), value in zip(spec.parameters.items(), row, strict=True)}
         for origin, row in zip(where, best, strict=True)
     ]  # fmt: skip
@@ -350,7 +347,9 @@ def select(calibration: Calibration, result: Fit) -> None:
     best = int(np.argmin(result.candidates["selection.distance"].to_numpy()))
     result.candidates["chosen"] = [i == best for i in range(len(result.candidates))]
     chosen = result.candidates.iloc[best]
-    result.fitted = {key: _cast(prior, chosen[key]) for key, prior in spec.parameters.items()}
+    result.fitted = {
+        key: as_prior_type(prior, chosen[key]) for key, prior in spec.parameters.items()
+    }
     result.ranges["fitted"] = [result.fitted[key] for key in result.ranges["parameter"]]
 
 

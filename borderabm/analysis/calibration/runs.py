@@ -129,6 +129,8 @@ def quantity(target: TargetSpec, summary: Mapping[str, float], series: pd.DataFr
     if statistic == "share":
         denominator = total(str(target.denominator))
         return total(target.metric) / denominator if denominator else math.nan
+    if series is None:
+        raise ValueError(f"the {statistic} of {target.metric} needs the run's daily series")
     column = series[target.metric].to_numpy(dtype=float)
     if statistic == "per_open_day":
         gate = target.metric.rsplit(".", 1)[-1]
@@ -179,7 +181,7 @@ def design_quantities(calibration: Calibration, store: ResultsStore, sweep: Swee
             names = set(pq.read_schema(path).names)
             present = [c for c in wanted if c in names]
         series = pd.read_parquet(path, columns=present)
-        row = {"point": run.point, "replicate": run.replicate, "seed": run.seed}
+        row: dict[str, float] = {"point": run.point, "replicate": run.replicate, "seed": run.seed}
         for name, target in targets.items():
             row[name] = quantity(target, summary, series, calibration.base)
         rows.append(row)

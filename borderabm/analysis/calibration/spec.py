@@ -7,15 +7,14 @@ before anything runs, naming the file, the key and what is allowed.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from borderabm.analysis.calibration.surrogate import quadratic_terms
 from borderabm.experiments import designs
@@ -23,16 +22,15 @@ from borderabm.experiments.sweep import spec_problem
 from borderabm.scenario import (
     Scenario,
     ScenarioError,
+    StrictModel,
     load_scenario,
     parse_toml,
     read_toml_file,
     validate_document,
     with_overrides,
 )
+from borderabm.scenario.errors import did_you_mean
 from borderabm.scenario.toml_write import set_toml_values
-
-if TYPE_CHECKING:
-    pass
 
 Statistic = Literal[
     "total", "per_year", "per_day", "per_open_day", "share", "first", "mean", "max", "input"
@@ -50,11 +48,7 @@ DERIVED_SERIES = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # JSON has no inf
-
-
-class PriorSpec(_Strict):
+class PriorSpec(StrictModel):
     """A uniform (or log-uniform) prior range of one uncertain parameter."""
 
     low: float
@@ -72,7 +66,7 @@ class PriorSpec(_Strict):
         return self
 
 
-class TargetSpec(_Strict):
+class TargetSpec(StrictModel):
     """One published figure, the model quantity it maps to, and its tolerance range."""
 
     label: str
@@ -107,7 +101,7 @@ class TargetSpec(_Strict):
         return self
 
 
-class DesignSettings(_Strict):
+class DesignSettings(StrictModel):
     """How the posterior is searched."""
 
     samples: int = Field(100, ge=4, le=1_000_000, description="Latin hypercube points")
@@ -122,7 +116,7 @@ class DesignSettings(_Strict):
     )  # fmt: skip
 
 
-class CalibrationSpec(_Strict):
+class CalibrationSpec(StrictModel):
     """A validated calibration spec file."""
 
     name: str = "calibration"
@@ -273,7 +267,7 @@ def load_calibration(
     )
 
 
-def _cast(prior: PriorSpec, value: float) -> int | float:
+def as_prior_type(prior: PriorSpec, value: float) -> int | float:
     """A value as the prior's type: rounded to an integer for integer parameters."""
     return int(round(value)) if prior.integer else float(value)
 
@@ -321,7 +315,7 @@ def _check_writable(spec: CalibrationSpec, base_path: Path, source: str) -> None
     problems = []
     for key, prior in spec.parameters.items():
         where = f'parameters."{key}"'
-        value = _cast(prior, prior.low)
+        value = as_prior_type(prior, prior.low)
         try:
             document = parse_toml(set_toml_values(text, {key: value}), str(base_path))
             document.setdefault("name", base_path.stem)
@@ -388,8 +382,7 @@ def _check_targets(spec: CalibrationSpec, base: Scenario, source: str) -> None:
 
 
 def _allowed_metrics(name: str, summary: set[str], columns: set[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(summary | columns), n=1, cutoff=0.5)
-    hint = f"did you mean '{close[0]}'? " if close else ""
+    hint = did_you_mean(name, sorted(summary | columns))
     families = sorted({c.split(".", 1)[0] + ".<name>" for c in columns if "." in c})
     return (f"{hint}(allowed: run totals {', '.join(sorted(summary))}; daily series "
             f"{', '.join(sorted(c for c in columns if '.' not in c))}; breakdowns "

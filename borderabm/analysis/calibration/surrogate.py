@@ -11,9 +11,6 @@ import numpy as np
 if TYPE_CHECKING:
     from borderabm.analysis.calibration.spec import TargetSpec
 
-if TYPE_CHECKING:
-    pass
-
 
 def quadratic_terms(dimensions: int) -> int:
     """Columns of a full quadratic model in ``dimensions`` variables (with the constant)."""

@@ -466,7 +466,7 @@ def _print_comparison(table, replicates: int) -> None:
 
 
 def _short(value: float, signed: bool = False) -> str:
-    from borderabm.analysis.compare import short_number
+    from borderabm.report.format import short_number
 
     return short_number(value, signed)
 
