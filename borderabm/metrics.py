@@ -3,6 +3,9 @@
 The schema is fixed here, so that a misspelt metric fails loudly and every run has the same columns:
 scalar series, and breakdowns by gate, sector and province (columns ``metric.<name>``). Every metric a
 person reads (CLI tables, reports, the browser) takes its label and unit from :data:`METRICS`.
+Code outside this registry and the rules names a metric by its :class:`MetricName`, a breakdown
+column by :func:`breakdown_column`, and takes the lists several modules show (the headline metrics,
+what a trigger may watch, the browser's and the report's charts) from the selections at the end.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from borderabm.experiments.store import MANIFEST, RUN_COLUMNS, Manifest, ResultsStore, StoreError
-from borderabm.metrics import HEADLINE_METRICS, MetricName
+from borderabm.metrics import HEADLINE_METRICS, MetricName, breakdown_column
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,7 @@ def load_comparison(store: ResultsStore) -> Comparison:
 
 def sector_names(series: pd.DataFrame, metric: str = MetricName.MILITANT_CROSSINGS) -> list[str]:
     """The sectors a daily series breaks ``metric`` down by (its ``metric.<sector>`` columns)."""
-    prefix = metric + "."
+    prefix = breakdown_column(metric, "")
     return [c.removeprefix(prefix) for c in series.columns if c.startswith(prefix)]
 
 
