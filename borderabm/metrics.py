@@ -3,6 +3,9 @@
 The schema is fixed here, so that a misspelt metric fails loudly and every run has the same columns:
 scalar series, and breakdowns by gate, sector and province (columns ``metric.<name>``). Every metric a
 person reads (CLI tables, reports, the browser) takes its label and unit from :data:`METRICS`.
+Code outside this registry and the rules names a metric by its :class:`MetricName`, a breakdown
+column by :func:`breakdown_column`, and takes the lists several modules show (the headline metrics,
+what a trigger may watch, the browser's and the report's charts) from the selections at the end.
 """
 
 from __future__ import annotations
@@ -12,56 +15,126 @@ import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 
-class Tally(StrEnum):
-    """The names rules count under: every daily counter, and the breakdown-only ``irregular_crossings``.
+class MetricName(StrEnum):
+    """Every name in the registry (:data:`METRICS`): the one spelling of each metric in the code.
 
-    Rules add through these names (``metrics.add(Tally.ATTACKS, n)``), never through string
-    literals; :data:`SCALARS` and :data:`BREAKDOWNS` are derived from them.
+    Modules other than this registry, the model's state reporters and the rules that count write
+    ``MetricName.ATTACKS``, never ``"attacks"`` (tests/test_metric_names.py scans for it). The
+    values are the column names and summary keys that runs write; they never change.
     """
 
-    MILITANT_CROSSINGS = "militant_crossings"  # fighters entering Pakistan
-    MILITANT_INTERDICTIONS = "militant_interdictions"  # fighters stopped at the line
+    # Militancy
+    MILITANT_CROSSINGS = "militant_crossings"
+    MILITANT_INTERDICTIONS = "militant_interdictions"
     MILITANTS_KILLED = "militants_killed"
     MILITANT_RETURNS = "militant_returns"
     ATTACKS = "attacks"
+    ATTACKS_KP = "attacks_kp"
+    ATTACKS_BALOCHISTAN = "attacks_balochistan"
     CORRIDOR_MILITANT_CROSSINGS = "corridor_militant_crossings"
     CORRIDOR_MILITANTS_CAUGHT = "corridor_militants_caught"
+    MILITANT_FENCE_BREACHES = "militant_fence_breaches"
+    # Trade
     FORMAL_TRADE_USD = "formal_trade_usd"
     INFORMAL_TRADE_USD = "informal_trade_usd"
     SMUGGLING_SEIZURES_USD = "smuggling_seizures_usd"
     TARIFF_REVENUE_USD = "tariff_revenue_usd"
     FORMAL_CONSIGNMENTS = "formal_consignments"
     TRADER_WAIT_DAYS_TOTAL = "trader_wait_days_total"
+    TRADER_WAIT_DAYS_MEAN = "trader_wait_days_mean"
     TRADERS_QUEUED = "traders_queued"
     TRADES_GIVEN_UP = "trades_given_up"
     TRADER_DIVERSIONS = "trader_diversions"
     TRADER_SWITCHES_TO_SMUGGLING = "trader_switches_to_smuggling"
-    REFUGEE_CROSSINGS_FORMAL = "refugee_crossings_formal"  # people
-    REFUGEE_CROSSINGS_IRREGULAR = "refugee_crossings_irregular"  # people
-    FORMAL_RETURNS = "formal_returns"  # people crossing Pakistan -> Afghanistan at gates
+    # People
+    REFUGEE_CROSSINGS_FORMAL = "refugee_crossings_formal"
+    REFUGEE_CROSSINGS_IRREGULAR = "refugee_crossings_irregular"
+    FORMAL_RETURNS = "formal_returns"
     DEPORTED_PEOPLE = "deported_people"
     DEPORTEES_CROSSED = "deportees_crossed"
-    COMMUNITY_CROSSINGS = "community_crossings"  # people
+    COMMUNITY_CROSSINGS = "community_crossings"
     COMMUNITY_TRIPS_BLOCKED = "community_trips_blocked"
     COMMUNITY_TRIPS_IMPOSSIBLE = "community_trips_impossible"
-    CIVILIAN_INTERDICTIONS = "civilian_interdictions"  # people
+    CIVILIAN_INTERDICTIONS = "civilian_interdictions"
+    IRREGULAR_ATTEMPTS = "irregular_attempts"
+    IRREGULAR_ATTEMPT_RUGGEDNESS_M = "irregular_attempt_ruggedness_m"
+    IRREGULAR_RUGGEDNESS_M_MEAN = "irregular_ruggedness_m_mean"
+    STRANDED_PEOPLE = "stranded_people"
+    STRANDED_PEOPLE_MAX = "stranded_people_max"
+    BORDER_DEATHS = "border_deaths"
+    # The fence and the gates (``open`` is per gate: ``open.<gate>``)
+    FENCE_BREACHES = "fence_breaches"
+    FENCE_KM = "fence_km"
+    FENCE_KM_END = "fence_km_end"
+    FENCE_SHARE = "fence_share"
+    FENCE_SHARE_MEAN = "fence_share_mean"
+    FENCE_INTEGRITY = "fence_integrity"
+    FENCE_INTEGRITY_END = "fence_integrity_end"
+    OPEN = "open"
+    GATES_OPEN = "gates_open"
+    GATES_CLOSED_AGAINST_NORMAL = "gates_closed_against_normal"
+    CROSSING_CLOSED_DAYS = "crossing_closed_days"
+    TRIGGER_CLOSURES = "trigger_closures"
+    IRREGULAR_CROSSINGS = "irregular_crossings"
+    # Policy, and the run
+    PATROL_UNITS = "patrol_units"
+    POLICY_COST_USD = "policy_cost_usd"
+    DAYS = "days"
+
+
+class Tally(StrEnum):
+    """The names rules count under: every daily counter, and the breakdown-only ``irregular_crossings``.
+
+    Rules add through these names (``metrics.add(Tally.ATTACKS, n)``), never through string
+    literals; :data:`SCALARS` and :data:`BREAKDOWNS` are derived from them. Each member has the
+    value of the :class:`MetricName` of the same name.
+    """
+
+    MILITANT_CROSSINGS = MetricName.MILITANT_CROSSINGS.value  # fighters entering Pakistan
+    MILITANT_INTERDICTIONS = MetricName.MILITANT_INTERDICTIONS.value  # fighters stopped at the line
+    MILITANTS_KILLED = MetricName.MILITANTS_KILLED.value
+    MILITANT_RETURNS = MetricName.MILITANT_RETURNS.value
+    ATTACKS = MetricName.ATTACKS.value
+    CORRIDOR_MILITANT_CROSSINGS = MetricName.CORRIDOR_MILITANT_CROSSINGS.value
+    CORRIDOR_MILITANTS_CAUGHT = MetricName.CORRIDOR_MILITANTS_CAUGHT.value
+    FORMAL_TRADE_USD = MetricName.FORMAL_TRADE_USD.value
+    INFORMAL_TRADE_USD = MetricName.INFORMAL_TRADE_USD.value
+    SMUGGLING_SEIZURES_USD = MetricName.SMUGGLING_SEIZURES_USD.value
+    TARIFF_REVENUE_USD = MetricName.TARIFF_REVENUE_USD.value
+    FORMAL_CONSIGNMENTS = MetricName.FORMAL_CONSIGNMENTS.value
+    TRADER_WAIT_DAYS_TOTAL = MetricName.TRADER_WAIT_DAYS_TOTAL.value
+    TRADERS_QUEUED = MetricName.TRADERS_QUEUED.value
+    TRADES_GIVEN_UP = MetricName.TRADES_GIVEN_UP.value
+    TRADER_DIVERSIONS = MetricName.TRADER_DIVERSIONS.value
+    TRADER_SWITCHES_TO_SMUGGLING = MetricName.TRADER_SWITCHES_TO_SMUGGLING.value
+    REFUGEE_CROSSINGS_FORMAL = MetricName.REFUGEE_CROSSINGS_FORMAL.value  # people
+    REFUGEE_CROSSINGS_IRREGULAR = MetricName.REFUGEE_CROSSINGS_IRREGULAR.value  # people
+    # people crossing Pakistan -> Afghanistan at gates
+    FORMAL_RETURNS = MetricName.FORMAL_RETURNS.value
+    DEPORTED_PEOPLE = MetricName.DEPORTED_PEOPLE.value
+    DEPORTEES_CROSSED = MetricName.DEPORTEES_CROSSED.value
+    COMMUNITY_CROSSINGS = MetricName.COMMUNITY_CROSSINGS.value  # people
+    COMMUNITY_TRIPS_BLOCKED = MetricName.COMMUNITY_TRIPS_BLOCKED.value
+    COMMUNITY_TRIPS_IMPOSSIBLE = MetricName.COMMUNITY_TRIPS_IMPOSSIBLE.value
+    CIVILIAN_INTERDICTIONS = MetricName.CIVILIAN_INTERDICTIONS.value  # people
     # Funnel effect (Cornelius 2001): refugees and returnees (not border communities) who try an
     # informal point, and the sum over them of that point's ruggedness, so that the mean terrain
     # they are pushed onto can be totalled over any period.
-    IRREGULAR_ATTEMPTS = "irregular_attempts"  # people
-    IRREGULAR_ATTEMPT_RUGGEDNESS_M = "irregular_attempt_ruggedness_m"  # people x m (Riley's TRI)
-    STRANDED_PEOPLE = "stranded_people"
-    BORDER_DEATHS = "border_deaths"
-    FENCE_BREACHES = "fence_breaches"
-    MILITANT_FENCE_BREACHES = "militant_fence_breaches"
-    TRIGGER_CLOSURES = "trigger_closures"
-    IRREGULAR_CROSSINGS = "irregular_crossings"  # people; kept by sector only
+    IRREGULAR_ATTEMPTS = MetricName.IRREGULAR_ATTEMPTS.value  # people
+    # people x m (Riley's TRI)
+    IRREGULAR_ATTEMPT_RUGGEDNESS_M = MetricName.IRREGULAR_ATTEMPT_RUGGEDNESS_M.value
+    STRANDED_PEOPLE = MetricName.STRANDED_PEOPLE.value
+    BORDER_DEATHS = MetricName.BORDER_DEATHS.value
+    FENCE_BREACHES = MetricName.FENCE_BREACHES.value
+    MILITANT_FENCE_BREACHES = MetricName.MILITANT_FENCE_BREACHES.value
+    TRIGGER_CLOSURES = MetricName.TRIGGER_CLOSURES.value
+    IRREGULAR_CROSSINGS = MetricName.IRREGULAR_CROSSINGS.value  # people; kept by sector only
 
 
 class Dim(StrEnum):
@@ -543,3 +616,98 @@ def _money(value: float) -> str:
         if magnitude >= limit:
             return f"{sign}US${magnitude / limit:,.1f}{suffix}"
     return f"{sign}US${magnitude:,.0f}"
+
+
+# Breakdown columns and shared selections ------------------------------------------------------------
+
+
+def breakdown_column(name: str, part: str) -> str:
+    """The daily-series column of one part of a breakdown: ``attacks.Balochistan``, ``open.Torkham``.
+
+    The inverse of what :func:`metric_info` splits; the one place such a column name is spelt.
+
+    Args:
+        name: The metric broken down (a :class:`MetricName`).
+        part: The gate, sector, province or town (a label of the breakdown's dimension).
+    """
+    return f"{name}.{part}"
+
+
+def _names(*names: MetricName) -> tuple[str, ...]:
+    """Plain strings, like :data:`SCALARS`: selections name columns, JSON keys and CLI options."""
+    return tuple(name.value for name in names)
+
+
+# The headline metrics: the comparison table (CLI and browser) and the default sensitivity outputs.
+HEADLINE_METRICS: tuple[str, ...] = _names(
+    MetricName.MILITANT_CROSSINGS,
+    MetricName.ATTACKS,
+    MetricName.FORMAL_TRADE_USD,
+    MetricName.INFORMAL_TRADE_USD,
+    MetricName.REFUGEE_CROSSINGS_IRREGULAR,
+    MetricName.STRANDED_PEOPLE_MAX,
+    MetricName.BORDER_DEATHS,
+    MetricName.CROSSING_CLOSED_DAYS,
+    MetricName.POLICY_COST_USD,
+)
+
+# The daily counters a trigger rule may watch (a scenario's ``[[triggers]] metric``). A Literal, so
+# that the scenario schema refuses any other name with the list of these.
+TriggerMetric = Literal["attacks", "militant_crossings", "fence_breaches", "border_deaths"]
+TRIGGER_METRICS: tuple[TriggerMetric, ...] = get_args(TriggerMetric)
+
+# The browser's run page: the daily charts (running totals, but for the daily levels), and the
+# run totals beside them.
+BROWSER_CHART_METRICS: tuple[str, ...] = _names(
+    MetricName.MILITANT_CROSSINGS,
+    MetricName.MILITANT_INTERDICTIONS,
+    MetricName.ATTACKS,
+    MetricName.FORMAL_TRADE_USD,
+    MetricName.INFORMAL_TRADE_USD,
+    MetricName.STRANDED_PEOPLE,
+    MetricName.BORDER_DEATHS,
+    MetricName.REFUGEE_CROSSINGS_IRREGULAR,
+)
+BROWSER_LEVEL_METRICS: tuple[str, ...] = _names(MetricName.STRANDED_PEOPLE)
+BROWSER_TOTAL_METRICS: tuple[str, ...] = _names(
+    MetricName.ATTACKS,
+    MetricName.MILITANT_CROSSINGS,
+    MetricName.MILITANT_INTERDICTIONS,
+    MetricName.FORMAL_TRADE_USD,
+    MetricName.INFORMAL_TRADE_USD,
+    MetricName.BORDER_DEATHS,
+    MetricName.REFUGEE_CROSSINGS_IRREGULAR,
+    MetricName.STRANDED_PEOPLE_MAX,
+    MetricName.CROSSING_CLOSED_DAYS,
+    MetricName.POLICY_COST_USD,
+)
+# The browser's comparison page: the run totals listed beside each run of the runs table.
+BROWSER_RUNS_TABLE_METRICS: tuple[str, ...] = _names(
+    MetricName.ATTACKS, MetricName.MILITANT_CROSSINGS, MetricName.FORMAL_TRADE_USD
+)
+
+# The comparison report's charts (borderabm.report.compare, shown by the CLI and the browser): the
+# series over time (the cumulative ones as running totals), the breakdowns by sector, and the
+# effects set against the policy cost.
+REPORT_SERIES_METRICS: tuple[str, ...] = _names(
+    MetricName.MILITANT_CROSSINGS,
+    MetricName.ATTACKS,
+    MetricName.FORMAL_TRADE_USD,
+    MetricName.INFORMAL_TRADE_USD,
+    MetricName.STRANDED_PEOPLE,
+    MetricName.GATES_CLOSED_AGAINST_NORMAL,
+)
+REPORT_CUMULATIVE_METRICS: frozenset[str] = frozenset(
+    _names(
+        MetricName.MILITANT_CROSSINGS,
+        MetricName.ATTACKS,
+        MetricName.FORMAL_TRADE_USD,
+        MetricName.INFORMAL_TRADE_USD,
+    )
+)
+REPORT_SECTOR_METRICS: tuple[str, ...] = _names(
+    MetricName.MILITANT_CROSSINGS, MetricName.IRREGULAR_CROSSINGS
+)
+REPORT_EFFECT_METRICS: tuple[str, ...] = _names(
+    MetricName.ATTACKS, MetricName.FORMAL_TRADE_USD, MetricName.MILITANT_CROSSINGS
+)

@@ -125,13 +125,13 @@ def test_inspecting_a_cell_tells_the_place_the_fence_the_gate_and_the_agents(wor
 
 
 def test_chart_series_are_cumulative_except_stranded_people(world):
-    from borderabm.apps.ui.app import CHART_METRICS, chart_series
-    from borderabm.metrics import metric_label
+    from borderabm.apps.ui.app import chart_series
+    from borderabm.metrics import BROWSER_CHART_METRICS, metric_label
 
     model = small_model(world, crossings={"Torkham": {"open": False}})
     model.run(12)
     charts = {c["title"]: c for c in chart_series(model)}
-    assert len(charts) == len(CHART_METRICS)
+    assert len(charts) == len(BROWSER_CHART_METRICS)
     daily = model.timeseries()
     attacks = charts["Attacks, to date"]
     assert attacks["x"] == list(range(1, 13))

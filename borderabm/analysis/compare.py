@@ -28,18 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from borderabm.experiments.store import MANIFEST, RUN_COLUMNS, Manifest, ResultsStore, StoreError
-
-HEADLINE_METRICS = (
-    "militant_crossings",
-    "attacks",
-    "formal_trade_usd",
-    "informal_trade_usd",
-    "refugee_crossings_irregular",
-    "stranded_people_max",
-    "border_deaths",
-    "crossing_closed_days",
-    "policy_cost_usd",
-)
+from borderabm.metrics import HEADLINE_METRICS, MetricName, breakdown_column
 
 
 @dataclass(frozen=True)
@@ -258,7 +247,7 @@ def load_comparison(store: ResultsStore) -> Comparison:
     return Comparison(store, runs, order, replicates, manifest, members)
 
 
-def sector_names(series: pd.DataFrame, metric: str = "militant_crossings") -> list[str]:
+def sector_names(series: pd.DataFrame, metric: str = MetricName.MILITANT_CROSSINGS) -> list[str]:
     """The sectors a daily series breaks ``metric`` down by (its ``metric.<sector>`` columns)."""
-    prefix = metric + "."
+    prefix = breakdown_column(metric, "")
     return [c.removeprefix(prefix) for c in series.columns if c.startswith(prefix)]

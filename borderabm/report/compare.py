@@ -12,7 +12,15 @@ import numpy as np
 import pandas as pd
 
 from borderabm.analysis.compare import band
-from borderabm.metrics import metric_label
+from borderabm.metrics import (
+    REPORT_CUMULATIVE_METRICS,
+    REPORT_EFFECT_METRICS,
+    REPORT_SECTOR_METRICS,
+    REPORT_SERIES_METRICS,
+    MetricName,
+    breakdown_column,
+    metric_label,
+)
 from borderabm.report import charts
 from borderabm.report.format import (
     estimate_text,
@@ -22,17 +30,6 @@ from borderabm.report.format import (
     short_number,
 )
 
-SERIES_METRICS = (
-    "militant_crossings",
-    "attacks",
-    "formal_trade_usd",
-    "informal_trade_usd",
-    "stranded_people",
-    "gates_closed_against_normal",
-)
-CUMULATIVE = {"militant_crossings", "attacks", "formal_trade_usd", "informal_trade_usd"}
-SECTOR_METRICS = ("militant_crossings", "irregular_crossings")
-EFFECTS = ("attacks", "formal_trade_usd", "militant_crossings")
 INTERVALS = (
     "Each cell: mean [95% interval: percentile bootstrap of the replicate mean, so never outside the "
     "replicates' range]; Δ = paired difference against {reference} [95% Student-t interval of the "
@@ -49,21 +46,21 @@ def _series_matrix(series: pd.DataFrame, runs: pd.DataFrame, scenario: str, colu
     ids = runs.loc[runs["scenario"] == scenario, "run_id"]
     frame = series[series["run_id"].isin(ids)].pivot(index="run_id", columns="day", values=column)
     values = frame.to_numpy(dtype=float)
-    return np.cumsum(values, axis=1) if column in CUMULATIVE else values
+    return np.cumsum(values, axis=1) if column in REPORT_CUMULATIVE_METRICS else values
 
 
 def time_series_chart(series: pd.DataFrame, runs: pd.DataFrame, out: Path) -> Path:
     """Key metrics over time, mean and 95% band per scenario."""
     names = list(dict.fromkeys(runs["scenario"]))
     figure, axes = charts.new_figure(15, 8, 2, 3, sharex=True)
-    for ax, column in zip(axes.ravel(), SERIES_METRICS, strict=True):
+    for ax, column in zip(axes.ravel(), REPORT_SERIES_METRICS, strict=True):
         for colour, name in zip(charts.SERIES, names, strict=False):
             values = _series_matrix(series, runs, name, column)
             mean, low, high = band(values)
             days = np.arange(mean.size)
             ax.plot(days, mean, color=colour, label=name)
             ax.fill_between(days, low, high, color=colour, alpha=0.2, lw=0)
-        kind = "cumulative" if column in CUMULATIVE else "daily"
+        kind = "cumulative" if column in REPORT_CUMULATIVE_METRICS else "daily"
         charts.style_axes(ax, f"{metric_label(column)}, {kind}")
         ax.set_xlabel("day")
     charts.legend(axes[0, 0])
@@ -77,11 +74,12 @@ def sector_chart(series: pd.DataFrame, runs: pd.DataFrame, sectors: list[str], o
     figure, axes = charts.new_figure(15, 5, 1, 2)
     width = 0.8 / max(len(names), 1)
     x = np.arange(len(sectors))
-    for ax, metric in zip(axes[0], SECTOR_METRICS, strict=True):
+    for ax, metric in zip(axes[0], REPORT_SECTOR_METRICS, strict=True):
         for k, (colour, name) in enumerate(zip(charts.SERIES, names, strict=False)):
             ids = runs.loc[runs["scenario"] == name, "run_id"]
             mine = series[series["run_id"].isin(ids)]
-            totals = mine.groupby("run_id")[[f"{metric}.{s}" for s in sectors]].sum().to_numpy()
+            columns = [breakdown_column(metric, s) for s in sectors]
+            totals = mine.groupby("run_id")[columns].sum().to_numpy()
             mean, low, high = band(totals)
             ax.bar(x + k * width, mean, width, yerr=_error_bars(mean, low, high), color=colour,
                    ecolor=charts.INK, label=name, capsize=2)  # fmt: skip
@@ -95,11 +93,11 @@ def sector_chart(series: pd.DataFrame, runs: pd.DataFrame, sectors: list[str], o
 def cost_effect_chart(runs: pd.DataFrame, out: Path) -> Path:
     """Policy cost against effects, one point per scenario with 95% intervals."""
     names = list(dict.fromkeys(runs["scenario"]))
-    figure, axes = charts.new_figure(15, 4.5, 1, len(EFFECTS))
-    for ax, metric in zip(axes[0], EFFECTS, strict=True):
+    figure, axes = charts.new_figure(15, 4.5, 1, len(REPORT_EFFECT_METRICS))
+    for ax, metric in zip(axes[0], REPORT_EFFECT_METRICS, strict=True):
         for colour, name in zip(charts.SERIES, names, strict=False):
             group = runs[runs["scenario"] == name]
-            cost = band(group["policy_cost_usd"].to_numpy() / 1e6)
+            cost = band(group[MetricName.POLICY_COST_USD].to_numpy() / 1e6)
             effect = band(group[metric].to_numpy())
             ax.errorbar(cost[0], effect[0], xerr=_error_bars(*cost), yerr=_error_bars(*effect),
                         fmt="o", color=colour, label=name, capsize=3)  # fmt: skip

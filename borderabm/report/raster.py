@@ -7,6 +7,7 @@ import io
 import numpy as np
 from PIL import Image
 
+from borderabm.metrics import Dim, MetricName
 from borderabm.report.worldmap import terrain_rgb
 from borderabm.rules.policy import PolicyState
 from borderabm.world import World
@@ -167,7 +168,7 @@ def overlay_indexed(model) -> tuple[np.ndarray, np.ndarray]:
 
     image = codes.reshape(height, width)
     stopped = model.points.cells[model.points.interdictions > 0]
-    attacked = model.metrics.by[("attacks", "town")]
+    attacked = model.metrics.by[(MetricName.ATTACKS, Dim.TOWN)]
     struck = np.array([t.cell for t, n in zip(world.towns, attacked, strict=True) if n > 0])
     ring = EVENT_RING_CELLS
     for cells_xy, code in ((stopped, INTERDICTION_CODE), (struck, ATTACK_CODE)):

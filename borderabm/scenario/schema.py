@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from borderabm.gazetteer import crossing_names, province_names, sector_names
+from borderabm.metrics import MetricName, TriggerMetric
 from borderabm.scenario.errors import check_names
 
 # Sections that dated changes may touch: the policy levers, not the run settings or populations.
@@ -28,7 +29,6 @@ POLICY_SECTIONS = (
     "traders",
     "refugees",
 )
-TriggerMetric = Literal["attacks", "militant_crossings", "fence_breaches", "border_deaths"]
 # How patrol units are posted each day. The rule for each is registered under the same name in
 # borderabm.rules.patrols (ALLOCATORS); the UI offers these names.
 PatrolStrategy = Literal["static", "uniform", "adaptive", "stackelberg"]
@@ -392,7 +392,7 @@ class Trigger(StrictModel):
     """If ``metric`` summed over the last ``window_days`` exceeds ``threshold``, close gates."""
 
     name: str = "trigger"
-    metric: TriggerMetric = "attacks"
+    metric: TriggerMetric = MetricName.ATTACKS.value
     window_days: int = Field(30, ge=1, le=3650)
     threshold: float = Field(10.0, ge=0.0)
     crossings: tuple[str, ...] = ("all",)

@@ -23,6 +23,7 @@ from borderabm.analysis.calibration.spec import (
 from borderabm.experiments import designs
 from borderabm.experiments.engines import Engine, InProcess
 from borderabm.experiments.store import ResultsStore
+from borderabm.metrics import MetricName, breakdown_column
 from borderabm.scenario import (
     Scenario,
     with_overrides,
@@ -112,7 +113,7 @@ def quantity(target: TargetSpec, summary: Mapping[str, float], series: pd.DataFr
     """
     if target.statistic == "input":
         return float(dotted_value(settings.model_dump(mode="json"), target.metric))
-    days = float(summary.get("days") or (len(series) if series is not None else 0))
+    days = float(summary.get(MetricName.DAYS) or (len(series) if series is not None else 0))
 
     def total(metric: str) -> float:
         if series is not None and metric in series:
@@ -134,7 +135,7 @@ def quantity(target: TargetSpec, summary: Mapping[str, float], series: pd.DataFr
     column = series[target.metric].to_numpy(dtype=float)
     if statistic == "per_open_day":
         gate = target.metric.rsplit(".", 1)[-1]
-        open_days = float(series[f"open.{gate}"].sum())
+        open_days = float(series[breakdown_column(MetricName.OPEN, gate)].sum())
         return float(column.sum()) / open_days if open_days else math.nan
     if not column.size:
         return math.nan
@@ -148,7 +149,7 @@ def _series_columns(targets: Mapping[str, TargetSpec]) -> list[str]:
             continue
         columns += [target.metric] + ([target.denominator] if target.denominator else [])
         if target.statistic == "per_open_day":
-            columns.append("open." + target.metric.rsplit(".", 1)[-1])
+            columns.append(breakdown_column(MetricName.OPEN, target.metric.rsplit(".", 1)[-1]))
     return list(dict.fromkeys(columns))
 
 

@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, model_validator
 from borderabm.analysis.calibration.surrogate import quadratic_terms
 from borderabm.experiments import designs
 from borderabm.experiments.sweep import spec_problem
+from borderabm.metrics import MetricName, breakdown_column
 from borderabm.scenario import (
     Scenario,
     ScenarioError,
@@ -367,7 +368,7 @@ def _check_targets(spec: CalibrationSpec, base: Scenario, source: str) -> None:
                 )
         if target.statistic == "per_open_day":
             gate = target.metric.rsplit(".", 1)[-1]
-            if f"open.{gate}" not in columns:
+            if breakdown_column(MetricName.OPEN, gate) not in columns:
                 problems.append(
                     f"{where}.statistic: 'per_open_day' needs a per-gate metric such as "
                     f"'formal_trade_usd.Torkham' (got '{target.metric}')"

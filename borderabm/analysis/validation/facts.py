@@ -33,6 +33,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from borderabm.analysis.validation.stats import Direction
+from borderabm.metrics import METRICS, MetricName, breakdown_column
 
 Kind = Literal["stylized fact", "mechanism check"]
 STYLIZED_FACT: Kind = "stylized fact"
@@ -54,6 +55,7 @@ FEIGENBERG_NEIGHBOURS = ("Zhob", "Kurram")  # the sectors either side of them al
 # Operation Gatekeeper concentrated enforcement (Cornelius 2001).
 EASY_GROUND_SECTORS = ("Zhob", "Chaman", "South Waziristan", "North Waziristan")
 FUNNEL_WEIGHT = 6.0
+ATTACKS_UNIT = METRICS[MetricName.ATTACKS].unit  # "attacks": the unit, not the metric
 
 
 def closed_from(day: int, gates: tuple[str, ...]) -> dict[str, Any]:
@@ -137,7 +139,7 @@ class SectorTotal:
 
     def columns(self) -> tuple[str, ...]:
         """The daily-series columns summed."""
-        return tuple(f"{self.metric}.{sector}" for sector in self.sectors)
+        return tuple(breakdown_column(self.metric, sector) for sector in self.sectors)
 
     def describe(self) -> str:
         """What is measured, for the report."""
@@ -160,7 +162,7 @@ class Reopenings:
 
     def columns(self) -> tuple[str, ...]:
         """The gate's daily open/closed column."""
-        return (f"open.{self.gate}",)
+        return (breakdown_column(MetricName.OPEN, self.gate),)
 
     def describe(self) -> str:
         """What is measured, for the report."""
@@ -170,7 +172,7 @@ class Reopenings:
         """The metric of one run."""
         if series is None:
             raise ValueError(f"{self.describe()} needs the daily series")
-        is_open = series[f"open.{self.gate}"].to_numpy() > 0
+        is_open = series[breakdown_column(MetricName.OPEN, self.gate)].to_numpy() > 0
         return float((is_open[1:] & ~is_open[:-1]).sum())
 
 
@@ -323,7 +325,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=BASELINE,
         treatment=GATES_SHUT,
-        metric=SummaryMetric("formal_trade_usd", "US$"),
+        metric=SummaryMetric(MetricName.FORMAL_TRADE_USD, "US$"),
         expected="decrease",
         levers=("crossings.Torkham.closures", "crossings.Chaman.closures"),
     ),
@@ -341,7 +343,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=BASELINE,
         treatment=GATES_SHUT,
-        metric=SummaryMetric("informal_trade_usd", "US$"),
+        metric=SummaryMetric(MetricName.INFORMAL_TRADE_USD, "US$"),
         expected="increase",
         levers=("crossings.Torkham.closures", "crossings.Chaman.closures"),
     ),
@@ -358,7 +360,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=BASELINE,
         treatment=GATES_SHUT,
-        metric=SummaryMetric("stranded_people_max", "people, the most on any day"),
+        metric=SummaryMetric(MetricName.STRANDED_PEOPLE_MAX, "people, the most on any day"),
         expected="increase",
         levers=("crossings.Torkham.closures", "crossings.Chaman.closures"),
         kind=MECHANISM_CHECK,
@@ -378,7 +380,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=NO_FENCE,
         treatment=FULL_FENCE,
-        metric=SummaryMetric("militant_crossings", "fighters"),
+        metric=SummaryMetric(MetricName.MILITANT_CROSSINGS, "fighters"),
         expected="decrease",
         levers=("fence.coverage",),
     ),
@@ -395,7 +397,9 @@ FACTS: tuple[Fact, ...] = (
         control=NO_FENCE,
         treatment=WAZIRISTAN_FENCED,
         metric=SectorTotal(
-            "irregular_crossings", FEIGENBERG_FENCED, "people, refugees and border communities"
+            MetricName.IRREGULAR_CROSSINGS,
+            FEIGENBERG_FENCED,
+            "people, refugees and border communities",
         ),
         expected="decrease",
         levers=("fence.sectors",),
@@ -416,7 +420,7 @@ FACTS: tuple[Fact, ...] = (
         control=NO_FENCE,
         treatment=WAZIRISTAN_FENCED,
         metric=SectorTotal(
-            "irregular_crossings",
+            MetricName.IRREGULAR_CROSSINGS,
             FEIGENBERG_NEIGHBOURS,
             "people, refugees and border communities",
         ),
@@ -434,7 +438,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=NO_FENCE,
         treatment=FULL_FENCE,
-        metric=SummaryMetric("community_crossings", "people"),
+        metric=SummaryMetric(MetricName.COMMUNITY_CROSSINGS, "people"),
         expected="decrease",
         levers=("fence.coverage",),
         kind=MECHANISM_CHECK,
@@ -452,7 +456,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=HALF_FENCE,
         treatment=FULL_FENCE,
-        metric=SummaryMetric("militant_fence_breaches", "breaches"),
+        metric=SummaryMetric(MetricName.MILITANT_FENCE_BREACHES, "breaches"),
         expected="increase",
         levers=("fence.coverage",),
     ),
@@ -474,7 +478,7 @@ FACTS: tuple[Fact, ...] = (
         control=PRE_FENCE,
         treatment=FUNNELLED,
         metric=SummaryMetric(
-            "irregular_ruggedness_m_mean",
+            MetricName.IRREGULAR_RUGGEDNESS_M_MEAN,
             "m, Riley ruggedness of the points refugees try, mean per person",
         ),
         expected="increase",
@@ -493,7 +497,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=BASELINE,
         treatment=LARGER_SANCTUARIES,
-        metric=SummaryMetric("attacks_kp", "attacks"),
+        metric=SummaryMetric(MetricName.ATTACKS_KP, ATTACKS_UNIT),
         expected="increase",
         levers=("militants.sanctuary_capacity",),
     ),
@@ -510,7 +514,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=BASELINE,
         treatment=LARGER_SANCTUARIES,
-        metric=SummaryMetric("attacks_balochistan", "attacks"),
+        metric=SummaryMetric(MetricName.ATTACKS_BALOCHISTAN, ATTACKS_UNIT),
         expected="increase",
         levers=("militants.sanctuary_capacity",),
     ),
@@ -527,7 +531,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=BASELINE,
         treatment=MORE_PATROLS,
-        metric=SummaryMetric("attacks", "attacks"),
+        metric=SummaryMetric(MetricName.ATTACKS, ATTACKS_UNIT),
         expected="decrease",
         levers=("patrols.units",),
     ),
@@ -571,7 +575,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=OCTOBER_2025,
         treatment=OCTOBER_2025_CORRIDOR,
-        metric=SummaryMetric("formal_trade_usd", "US$"),
+        metric=SummaryMetric(MetricName.FORMAL_TRADE_USD, "US$"),
         expected="increase",
         levers=("corridor.enabled", "corridor.gates"),
         days=150,
@@ -594,7 +598,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=OCTOBER_2025,
         treatment=OCTOBER_2025_CORRIDOR,
-        metric=SummaryMetric("informal_trade_usd", "US$"),
+        metric=SummaryMetric(MetricName.INFORMAL_TRADE_USD, "US$"),
         expected="decrease",
         levers=("corridor.enabled", "corridor.gates"),
         days=150,
@@ -613,7 +617,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=CORRIDOR_UNSCREENED,
         treatment=CORRIDOR_SCREENED,
-        metric=SummaryMetric("corridor_militant_crossings", "fighters"),
+        metric=SummaryMetric(MetricName.CORRIDOR_MILITANT_CROSSINGS, "fighters"),
         expected="decrease",
         levers=("corridor.screening",),
         kind=MECHANISM_CHECK,
@@ -633,7 +637,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=BASELINE_WITH_RULE,
         treatment=DEPORTATION,
-        metric=SummaryMetric("formal_returns", "people"),
+        metric=SummaryMetric(MetricName.FORMAL_RETURNS, "people"),
         expected="increase",
         levers=("deportation",),
         kind=MECHANISM_CHECK,
@@ -657,7 +661,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=ALL_GATES_SHUT,
         treatment=ALL_GATES_SHUT_DEPORTING,
-        metric=SummaryMetric("refugee_crossings_irregular", "people"),
+        metric=SummaryMetric(MetricName.REFUGEE_CROSSINGS_IRREGULAR, "people"),
         expected="increase",
         levers=("deportation.enabled",),
     ),
@@ -674,7 +678,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=BASELINE,
         treatment=MORE_CONFLICT,
-        metric=SummaryMetric("refugee_crossings_irregular", "people"),
+        metric=SummaryMetric(MetricName.REFUGEE_CROSSINGS_IRREGULAR, "people"),
         expected="increase",
         levers=("refugees.conflict_intensity",),
     ),
@@ -693,7 +697,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=PRE_FENCE,
         treatment=FUNNELLED,
-        metric=SummaryMetric("border_deaths", "deaths"),
+        metric=SummaryMetric(MetricName.BORDER_DEATHS, "deaths"),
         expected="increase",
         levers=("patrols.sector_weights",),
         known_failure=(
@@ -714,7 +718,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         control=NO_FENCE,
         treatment=FULL_FENCE,
-        metric=SummaryMetric("formal_trade_usd", "US$"),
+        metric=SummaryMetric(MetricName.FORMAL_TRADE_USD, "US$"),
         expected="decrease",
         levers=("fence.coverage",),
         known_failure=(

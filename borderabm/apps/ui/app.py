@@ -53,7 +53,13 @@ from borderabm.apps.ui.run_setup import (
 from borderabm.apps.ui.stepping import catch_up, run_control
 from borderabm.experiments.run import build_model as build_scenario_model
 from borderabm.gazetteer import crossing_names, sector_names
-from borderabm.metrics import format_value, metric_label
+from borderabm.metrics import (
+    BROWSER_CHART_METRICS,
+    BROWSER_LEVEL_METRICS,
+    BROWSER_TOTAL_METRICS,
+    format_value,
+    metric_label,
+)
 from borderabm.model import BorderModel
 from borderabm.report.raster import (
     GATE_HALF_SIZE,
@@ -76,29 +82,6 @@ FRAME_POLL_S = 0.2
 STALE_AFTER_S = 5.0
 MIN_FRAME_INTERVAL_S = 0.01
 CHART_EVERY_DAYS = 5  # while playing, the charts are redrawn every five days
-CHART_METRICS = (
-    "militant_crossings",
-    "militant_interdictions",
-    "attacks",
-    "formal_trade_usd",
-    "informal_trade_usd",
-    "stranded_people",
-    "border_deaths",
-    "refugee_crossings_irregular",
-)
-LEVEL_METRICS = ("stranded_people",)  # daily levels; the other charts are running totals
-TOTAL_METRICS = (
-    "attacks",
-    "militant_crossings",
-    "militant_interdictions",
-    "formal_trade_usd",
-    "informal_trade_usd",
-    "border_deaths",
-    "refugee_crossings_irregular",
-    "stranded_people_max",
-    "crossing_closed_days",
-    "policy_cost_usd",
-)
 # A browser that vanished without closing its tab: Solara would keep its kernel (and models) for
 # 24 h. The page's settings survive in the session store, so a minute is enough.
 KERNEL_CULL_TIMEOUT = "60s"
@@ -114,7 +97,7 @@ def scenario_names() -> list[str]:
 def running_totals(model: BorderModel) -> dict[str, float]:
     """The run's totals so far, exactly as ``borderabm run`` reports them after these days."""
     summary = model.summary()
-    return {name: float(summary[name]) for name in TOTAL_METRICS if name in summary}
+    return {name: float(summary[name]) for name in BROWSER_TOTAL_METRICS if name in summary}
 
 
 def play_days(
@@ -156,12 +139,13 @@ def chart_series(model: BorderModel) -> list[dict]:
     """The charts' data so far: cumulative totals (stranded people as a daily level)."""
     history = model._history  # noqa: SLF001 - the model's own per-day counters
     charts = []
-    for column in CHART_METRICS:
+    for column in BROWSER_CHART_METRICS:
         values = np.asarray(history.get(column, []), dtype=float)
-        if column not in LEVEL_METRICS:
+        if column not in BROWSER_LEVEL_METRICS:
             values = np.cumsum(values)
         days = np.arange(1, len(values) + 1)
-        title = metric_label(column) + (" per day" if column in LEVEL_METRICS else ", to date")
+        period = " per day" if column in BROWSER_LEVEL_METRICS else ", to date"
+        title = metric_label(column) + period
         charts.append({"title": title, "x": days.tolist(), "y": values.tolist()})
     return charts
 

@@ -35,7 +35,7 @@ import solara
 from borderabm.analysis.compare import Comparison, load_comparison
 from borderabm.apps.ui import session
 from borderabm.apps.ui.run_setup import ScenarioEntry, scenario_entries
-from borderabm.metrics import format_value, metric_label
+from borderabm.metrics import BROWSER_RUNS_TABLE_METRICS, MetricName, format_value, metric_label
 from borderabm.scenario import ScenarioError
 
 MIN_SCENARIOS, MAX_SCENARIOS = 2, 4
@@ -334,13 +334,13 @@ def _result(
         notes.append(f"The runs table lists the first {MAX_RUN_ROWS} of {len(runs)} runs.")
     timeseries_png, cost_effect_png = charts(runs, None if series.empty else series)
     listing = runs[["scenario", "replicate", "seed"]].copy()
-    listing["days"] = runs["days"].astype(int) if "days" in runs else None
+    listing["days"] = runs[MetricName.DAYS].astype(int) if MetricName.DAYS in runs else None
     # Object columns: pandas' string dtype would turn None into NaN, which is truthy.
     listing["replay"] = pd.Series([replay.get(s) for s in runs["scenario"]], dtype=object,
                                   index=listing.index)  # fmt: skip
     listing["overrides"] = [(overrides or {}).get(s) for s in runs["scenario"]]
     listing["replay_refused"] = [(refused or {}).get(s, "") for s in runs["scenario"]]
-    for metric in ("attacks", "militant_crossings", "formal_trade_usd"):
+    for metric in BROWSER_RUNS_TABLE_METRICS:
         if metric in runs:
             listing[metric] = runs[metric].to_numpy()
     return ComparisonResult(

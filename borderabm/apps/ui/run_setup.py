@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlencode
 
 from borderabm.experiments.run import build_model as build_scenario_model
 from borderabm.gazetteer import crossing_names, sector_names
+from borderabm.metrics import MetricName
 from borderabm.model import BorderModel
 from borderabm.scenario import (
     PATROL_STRATEGIES,
@@ -47,7 +48,7 @@ STRATEGIES = PATROL_STRATEGIES  # each has its rule in borderabm.rules.patrols.A
 # scenarios (30-day window, 14-day closures, 14 days of cooldown), with the page's threshold.
 PAGE_TRIGGER = {
     "name": "page trigger",
-    "metric": "attacks",
+    "metric": MetricName.ATTACKS.value,
     "window_days": 30,
     "crossings": ["all"],
     "duration_days": 14,
