@@ -83,7 +83,7 @@ def test_markup_in_a_description_lists_as_written(tmp_path, monkeypatch):
     folder = tmp_path / "scenarios"
     write(folder / "odd.toml", 'description = "[/] and [bold]"\nhorizon_days = 2\n')
     write(folder / "broken.toml", "[fence]\ncoverage = '[/]'\n")
-    monkeypatch.setattr("borderabm.apps.cli.main.shipped_scenarios_dir", lambda: folder)
+    monkeypatch.setattr("borderabm.apps.cli.scenarios.shipped_scenarios_dir", lambda: folder)
     listed = ok(runner.invoke(app, ["scenarios"], terminal_width=200)).stdout
     assert "[/] and [bold]" in listed
     assert "invalid: fence.coverage" in listed
@@ -553,7 +553,7 @@ def test_the_console_escapes_user_text_but_keeps_its_own_colours_and_cursor_move
     from rich.table import Table
     from rich.text import Text
 
-    from borderabm.apps.cli.main import PlainConsole
+    from borderabm.apps.cli.common import PlainConsole
 
     buffer = io.StringIO()
     console = PlainConsole(file=buffer, force_terminal=True, color_system="standard", width=100)

@@ -142,3 +142,33 @@ def draw_world(world: World, out: Path, *, dpi: int = MAP_DPI) -> Path:
     ]
     charts.legend(ax, handles=handles, loc="lower right", framealpha=0.9)
     return charts.save(figure, out, dpi)
+
+
+# The formats matplotlib writes, chosen by the file's extension.
+PICTURE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "webp", "eps", "ps")
+
+
+def picture_path(out: Path) -> Path:
+    """The file a map is written to: ``out``, with ``.png`` added if it has no extension.
+
+    Checked before the world is built, so a bad name costs nothing.
+
+    Raises:
+        ValueError: For an extension that is not a picture format matplotlib writes.
+    """
+    if out.suffix and out.suffix[1:].lower() not in PICTURE_FORMATS:
+        raise ValueError(f"unknown picture format {out.suffix!r} "
+                         f"(allowed: .{', .'.join(PICTURE_FORMATS)})")  # fmt: skip
+    if not out.suffix:  # matplotlib would add ".png": name the file that is written
+        return out.with_name(out.name + ".png")
+    return out
+
+
+def map_caption(world: World, out: Path, resolution_km: float) -> str:
+    """What was drawn: the file, the grid, and the border's length against the cited figure."""
+    return (
+        f"wrote {out}: {world.grid.width} x {world.grid.height} cells of {resolution_km:g} km; "
+        f"border {world.border_length_km:,.1f} km on the grid "
+        f"(Natural Earth geodesic {world.border_geodesic_km:,.1f} km; "
+        f"cited 2,611-2,640 km)"
+    )

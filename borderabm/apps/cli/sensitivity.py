@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Console
 
 from borderabm.analysis.sensitivity import analyse, check_design_kind
@@ -14,6 +14,9 @@ from borderabm.experiments.store import ResultsStore, default_results_dir
 from borderabm.experiments.sweep import load_sweep, run_sweep
 from borderabm.report.sensitivity import print_indices, write_outputs
 from borderabm.scenario import resolve_relative
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def analyse_sensitivity_and_report(

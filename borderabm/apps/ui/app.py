@@ -250,7 +250,7 @@ def LiveView(
     Only this part of the page reads ``tick``, so a new day re-renders it and not the levers.
     """
     frame = tick.value
-    where = solara.use_reactive(None)
+    where: solara.Reactive[dict[str, Any] | None] = solara.use_reactive(None)
     pinned = solara.use_reactive(False)
     terrain = solara.use_memo(lambda: data_url(terrain_png(model.world)), [id(model.world)])
     labels = solara.use_memo(lambda: map_labels(model.world), [id(model.world)])
@@ -350,7 +350,8 @@ def NumberInput(
         refused.set("")
         on_value(int(typed) if lever.integer else float(typed))
 
-    field = solara.InputInt if lever.integer else solara.InputFloat
+    # Either input, given the same options (the value as the lever's kind of number).
+    field: Callable[..., Any] = solara.InputInt if lever.integer else solara.InputFloat
     with solara.Column(gap="0px", style={"min-width": "190px", "max-width": "260px"},
                        classes=[f"lever-{lever.key}"]):  # fmt: skip
         field(
@@ -380,7 +381,7 @@ def changed_from_file(value: float, file_value: float | None) -> bool:
 
 def lever_hint(lever: NumberLever, value: float, file_value: float | None) -> str:
     """The line under a number lever: the file's value when changed, else the allowed range."""
-    if changed_from_file(value, file_value):
+    if changed_from_file(value, file_value) and file_value is not None:
         return f"● changed (file: {lever.text(file_value)})"
     return f"allowed {lever.bounds()}"
 
@@ -396,7 +397,7 @@ def typed_problem(lever: NumberLever, typed: Any, file_value: float | None, labe
 
 def picker_items(entries: dict[str, ScenarioEntry]) -> list[dict]:
     """The scenario picker's entries; a file that cannot be opened is a disabled error entry."""
-    items = []
+    items: list[dict[str, Any]] = []
     for name, entry in entries.items():
         if entry.ok:
             items.append({"text": name, "value": name})
@@ -433,16 +434,20 @@ def dated_events(settings: Scenario) -> list[str]:
 
 
 # Kernel-scoped state (one value per browser tab): switching tabs keeps the run.
-run_scenario = solara.reactive(None)  # the chosen scenario's name
-run_levers = solara.reactive(None)  # the levers shown
-run_seed = solara.reactive(None)  # the seed shown
-run_days = solara.reactive(None)  # the days shown
-live_model = solara.reactive(None)  # the model of the last Reset
+run_scenario: solara.Reactive[str | None] = solara.reactive(None)  # the chosen scenario's name
+run_levers: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)  # the levers shown
+run_seed: solara.Reactive[int | None] = solara.reactive(None)  # the seed shown
+run_days: solara.Reactive[int | None] = solara.reactive(None)  # the days shown
+# the model of the last Reset
+live_model: solara.Reactive[BorderModel | None] = solara.reactive(None)
 catch_up_to = solara.reactive(0)  # the day a reloaded run is being brought back to (0: none)
-run_link = solara.reactive(None)  # the link (query string) that opened this browser's run
+# the link (query string) that opened this browser's run
+run_link: solara.Reactive[str | None] = solara.reactive(None)
 picker_version = solara.reactive(0)  # a refused choice redraws the picker at the shown scenario
-run_extra = solara.reactive(None)  # a replayed sweep run's own overrides (its design point)
-applied = solara.reactive(None)  # (scenario, levers, seed, days, extra) of that model
+# a replayed sweep run's own overrides (its design point)
+run_extra: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
+# (scenario, levers, seed, days, extra) of that model
+applied: solara.Reactive[tuple[Any, ...] | None] = solara.reactive(None)
 run_error = solara.reactive("")
 run_notice = solara.reactive("")
 
@@ -506,7 +511,7 @@ def start_run(name: str, levers: dict | None, seed: int | None, days: int | None
 
 
 def open_scenario(name: str, seed: int | None = None, days: int | None = None,
-                  extra: dict | None = None) -> None:  # fmt: skip
+                  extra: dict | None = None) -> bool:  # fmt: skip
     """Show a scenario with the file's own levers (and the seed and days given, else the file's).
 
     ``extra`` are a replayed sweep run's own overrides: the levers start at their values.
@@ -639,11 +644,13 @@ def _restore_or_open(search: str | None) -> str:
 def Levers(base: Scenario):
     """The levers of the chosen scenario, each typed, bounded and marked when changed."""
     lever = run_levers.value
+    if lever is None:  # shown once a scenario is open, which sets the levers
+        return
     original = levers_of(base)
 
     @guarded
     def set_lever(key: str, value: Any):
-        run_levers.set({**run_levers.value, key: value})
+        run_levers.set({**(run_levers.value or {}), key: value})
         _remember_run()
 
     trigger, trigger_help = trigger_lever(base)
@@ -676,7 +683,7 @@ def Levers(base: Scenario):
                               values=lever["corridor_gates"], all_values=gates,
                               on_value=lambda v: set_lever("corridor_gates", v))  # fmt: skip
         solara.SelectMultiple("Sectors left unfenced" + changed_text("unfenced_sectors"),
-                              values=lever["unfenced_sectors"], all_values=sector_names(),
+                              values=lever["unfenced_sectors"], all_values=list(sector_names()),
                               on_value=lambda v: set_lever("unfenced_sectors", v))  # fmt: skip
     if lever["corridor"] and not lever["corridor_gates"]:
         solara.Text("No corridor gates chosen: the run has no corridor.", classes=["corridor-off"],
@@ -828,7 +835,7 @@ def RunPage():
             else:
                 solara.Button("Play", on_click=lambda: playing.set(True),
                               disabled=model is None or at_end)  # fmt: skip
-        if entry is not None and entry.ok:
+        if entry is not None and entry.settings is not None:  # a valid file
             settings = entry.settings
             extra = run_extra.value
             try:
@@ -838,12 +845,19 @@ def RunPage():
             if settings.description:
                 solara.Text(settings.description, style={"font-size": "13px"},
                             classes=["scenario-description"])  # fmt: skip
+
+            def choose_seed(value: int) -> None:
+                run_seed.set(value)
+                _remember_run()
+
+            def choose_days(value: int) -> None:
+                run_days.set(value)
+                _remember_run()
+
             with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
                 NumberInput(SEED, run_seed.value if run_seed.value is not None else settings.seed,
-                            lambda v: (run_seed.set(v), _remember_run()),
-                            file_value=settings.seed)  # fmt: skip
-                NumberInput(DAYS, run_days.value or settings.horizon_days,
-                            lambda v: (run_days.set(v), _remember_run()),
+                            choose_seed, file_value=settings.seed)  # fmt: skip
+                NumberInput(DAYS, run_days.value or settings.horizon_days, choose_days,
                             label=f"Days to run (from {settings.start_date.isoformat()})",
                             file_value=settings.horizon_days)  # fmt: skip
             if run_levers.value is not None:

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import solara
@@ -53,14 +54,14 @@ NEW, SAVED = "New comparison", "Saved results"
 
 # Kernel-scoped (one value per browser tab): switching tabs keeps the form and the last result.
 compare_mode = solara.reactive(NEW)
-compare_chosen = solara.reactive(None)
-compare_reference = solara.reactive(None)
+compare_chosen: solara.Reactive[list[str] | None] = solara.reactive(None)
+compare_reference: solara.Reactive[str | None] = solara.reactive(None)
 compare_replicates = solara.reactive(DEFAULT_REPLICATES)
 compare_days = solara.reactive(DEFAULT_DAYS)
-compare_saved_choice = solara.reactive(None)
-last_comparison = solara.reactive(None)  # the last finished ComparisonResult
+compare_saved_choice: solara.Reactive[str | None] = solara.reactive(None)
+last_comparison: solara.Reactive[ComparisonResult | None] = solara.reactive(None)  # the last result
 
-replay_request = solara.reactive(None)
+replay_request: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 """Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked (with
 ``"overrides"``, the design point's parameters, whenever the run's point has any)."""
 
@@ -562,7 +563,8 @@ def ComparePage():
     names = shipped_names()
     mode, chosen, reference = compare_mode, compare_chosen, compare_reference
     replicates, days, saved_choice = compare_replicates, compare_days, compare_saved_choice
-    job = solara.use_reactive(None)  # (generation, kind, arguments): a new value starts the work
+    # (generation, kind, arguments): a new value starts the work
+    job: solara.Reactive[tuple[int, str, tuple[Any, ...]] | None] = solara.use_reactive(None)
     progress = solara.use_reactive((0, 0))
 
     def restore():
@@ -585,7 +587,7 @@ def ComparePage():
 
     picked = default_selection(names) if chosen.value is None else chosen.value
     selection = [n for n in picked if n in names]
-    first = reference.value if reference.value in selection else (selection or [None])[0]
+    first = reference.value if reference.value in selection else next(iter(selection), None)
     order = [first, *[n for n in selection if n != first]] if first else []
     request_problems = check_request(order, replicates.value, days.value)
     saved = saved_sweeps()
@@ -598,8 +600,11 @@ def ComparePage():
         report = lambda done, total: progress.set((done, total))  # noqa: E731
         try:
             if kind == NEW:
-                return run_comparison(*arguments, report, cancel=cancel)
-            return load_saved_comparison(*arguments, report)
+                names_asked, replicates_asked, days_asked = arguments
+                return run_comparison(names_asked, replicates_asked, days_asked, report,
+                                      cancel=cancel)  # fmt: skip
+            (saved_name,) = arguments
+            return load_saved_comparison(saved_name, report)
         except ComparisonCancelled:
             return None
 

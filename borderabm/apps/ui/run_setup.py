@@ -46,7 +46,7 @@ MAX_NUMBER_CHARS = 24  # a refused number is quoted this long at most
 STRATEGIES = PATROL_STRATEGIES  # each has its rule in borderabm.rules.patrols.ALLOCATORS
 # The trigger the page adds to a scenario that has none: the 2025 escalation rule of the shipped
 # scenarios (30-day window, 14-day closures, 14 days of cooldown), with the page's threshold.
-PAGE_TRIGGER = {
+PAGE_TRIGGER: dict[str, Any] = {
     "name": "page trigger",
     "metric": MetricName.ATTACKS.value,
     "window_days": 30,
@@ -426,7 +426,7 @@ def run_settings(
     if days is not None and days != base.horizon_days:
         overrides["horizon_days"] = int(days)
     if not overrides:
-        settings = entry.settings
+        settings = base  # the file's own (no extra overrides either)
     else:
         try:
             settings = load_scenario(entry.path, overrides)
@@ -510,7 +510,7 @@ def parse_permalink(search: str) -> dict[str, Any] | None:
         return None
     name = query["scenario"][-1]
     entry = scenario_entries().get(name)
-    if entry is None or not entry.ok:
+    if entry is None or entry.settings is None:  # not listed, or not a valid scenario
         why = entry.problem if entry is not None else "not a listed scenario"
         raise ScenarioError("link", [f"scenario: {name[:80]!r}: {why}"])
     levers = levers_of(entry.settings)

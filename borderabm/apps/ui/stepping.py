@@ -104,7 +104,8 @@ class RunControl:
             return True
 
 
-_control = solara.reactive(None)  # kernel-scoped: one RunControl per browser tab
+# Kernel-scoped: one RunControl per browser tab.
+_control: solara.Reactive[RunControl | None] = solara.reactive(None)
 _CREATE_LOCK = threading.Lock()
 
 
