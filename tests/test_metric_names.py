@@ -36,7 +36,7 @@ NOT_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "days": (
         "the run's length as a setting: a run record field, a link, session and replay key, a "
         "sweep parameter, a lever and a table heading (the summary metric is MetricName.DAYS)",
-        ("apps/", "experiments/run.py", "experiments/interop.py"),
+        ("apps/", "report/tables.py", "experiments/run.py", "experiments/interop.py"),
     ),
     "open": (
         "a gate's status word ('open'/'closed'), a crossing's `open` setting and PRIM's "
