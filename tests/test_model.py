@@ -151,12 +151,12 @@ def test_the_summary_is_computed_from_the_daily_series_alone(world):
 
 def test_a_target_province_without_towns_leaves_the_militants_idle_instead_of_crashing():
     # Punjab is a province of the world, but no town of the map lies in it: nothing to attack.
-    from borderabm.experiments.run import run_scenario
+    from borderabm.experiments.run import run_one
     from borderabm.scenario import load_scenario, resolve_scenario_path
 
     settings = load_scenario(
         resolve_scenario_path("baseline"), {"militants.targets": ["Punjab"], "horizon_days": 5}
     )
-    result = run_scenario(settings)
+    result = run_one(settings)
     assert result.summary["attacks"] == 0
     assert result.summary["militant_crossings"] == 0
