@@ -96,10 +96,7 @@ class BorderModel(mesa.Model):
         self._history: dict[str, list[float]] = {}
         self._trigger_armed_from = [0] * len(settings.triggers)
 
-        gates = self.routes.gates
-        self.gate_flat_cells = np.ravel_multi_index(
-            tuple(self.routes.node_cell[gates].T), self.world.grid.shape
-        )
+        self.gate_flat_cells = self.routes.node_flat[self.routes.gates]
         self.point_distance_km = informal_point_distance_km(self.world, self.routes)
         self.gates = self._gates_today()
 

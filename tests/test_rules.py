@@ -101,6 +101,19 @@ def test_tiny_world_is_consistent(world, routes):
     assert routes.vehicle_hours[chaman][kandahar] < routes.foot_hours[chaman][kandahar]
 
 
+def test_route_accessors_index_the_fields_by_node_and_flat_cell(world, routes):
+    kandahar = world.town("Kandahar").cell
+    here = flat_cell(world, *kandahar)
+    node = routes.town_node(world, "Peshawar")
+    assert routes.hours(FOOT)[node, here] == routes.foot_hours[node, *kandahar]
+    assert routes.hours(VEHICLE)[node, here] == routes.vehicle_hours[node, *kandahar]
+    assert np.shares_memory(routes.hours(FOOT), routes.foot_hours)  # a view: no 65 MB copy
+    assert routes.next_cells(VEHICLE) is routes.vehicle_next
+    peshawar = world.town("Peshawar").cell
+    assert routes.node_flat[node] == flat_cell(world, *peshawar)
+    assert routes.node_flat.shape == (len(routes.node_kind),)
+
+
 # ------------------------------------------------------------------------------------------------
 # Gates: first come, first served
 # ------------------------------------------------------------------------------------------------
@@ -852,6 +865,14 @@ def test_rules_count_through_the_registry_names_not_strings(path):
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
     }
     assert not literals & names
+
+
+@pytest.mark.parametrize("path", [*RULE_MODULES, PACKAGE / "model.py"], ids=lambda p: p.name)
+def test_route_fields_are_read_through_the_network_accessors(path):
+    # RouteNetwork.hours and node_flat are the one place that reshapes the fields or ravels node
+    # cells (review 2.6: the reshape stood 13 times), so the fields' layout is known in one place.
+    text = path.read_text()
+    assert "reshape(len(" not in text and "ravel_multi_index" not in text
 
 
 def test_the_daily_view_is_frozen_and_its_gates_read_only(world, routes):

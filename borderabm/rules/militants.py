@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from borderabm.metrics import Dim, Tally
-from borderabm.rules.population import DAYS_PER_YEAR, FOOT, Journey, gumbel, state_names
+from borderabm.rules.population import DAYS_PER_YEAR, FOOT, VEHICLE, Journey, gumbel, state_names
 from borderabm.world.world import AF
 
 if TYPE_CHECKING:
@@ -82,12 +82,15 @@ class Militants:
         self.base = rng.choice(cells, size=count) if cells.size else np.zeros(count, np.int64)
         target_ids = [names.index(n) for n in militants.targets if n in names]
         self.target_towns = np.array(
-            [i for i, t in enumerate(world.towns) if t.country == "PK" and t.province in target_ids],
+            [
+                i
+                for i, t in enumerate(world.towns)
+                if t.country == "PK" and t.province in target_ids
+            ],
             dtype=np.int64,  # an index array even when no town is a target
         )
         self.target_node = routes.towns[self.target_towns]
-        self.target_flat = np.ravel_multi_index(tuple(routes.node_cell[self.target_node].T),
-                                                world.grid.shape)  # fmt: skip
+        self.target_flat = routes.node_flat[self.target_node]
         self.target_province = np.array([world.towns[i].province for i in self.target_towns])
         self.state = np.full(count, BASED, dtype=np.int8)
         self.point = np.full(count, -1, dtype=np.int64)
@@ -131,7 +134,7 @@ class Militants:
         """Choose a crossing point (or corridor cargo) and walk there."""
         routes, rng, points = today.routes, self.rng, today.points
         settings = today.settings
-        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        foot = routes.hours(FOOT)
         hours = foot[np.ix_(routes.informal, here)] + foot[np.ix_(routes.informal, destination)]
         breach = points.fence * settings.fence.breach_hours
         cost = (hours + breach[:, None]
@@ -158,7 +161,7 @@ class Militants:
 
         cargo = rows[use_cargo]
         if cargo.size:
-            vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
+            vehicle = routes.hours(VEHICLE)
             via = vehicle[np.ix_(corridor_gates, here[use_cargo])]
             gate_choice = np.argmin(via, axis=0)
             self.point[cargo] = CORRIDOR
@@ -232,7 +235,7 @@ class Militants:
             self.state[crossed] = BASED
             self.journey.node[crossed] = -1
             return
-        foot = today.routes.foot_hours.reshape(len(today.routes.node_kind), -1)
+        foot = today.routes.hours(FOOT)
         # Gates are the first nodes, so a cargo crosser's journey node is its gate's index.
         cargo_crossed = self.point[crossed] == CORRIDOR
         start = np.empty(crossed.size, dtype=np.int64)

@@ -11,10 +11,9 @@ from enum import IntEnum
 
 import numpy as np
 
-from borderabm.world.routes import RouteNetwork
+from borderabm.world.routes import FOOT, VEHICLE, RouteNetwork
 from borderabm.world.world import PK
 
-FOOT, VEHICLE = 0, 1
 HOURS_PER_DAY = {FOOT: 8.0, VEHICLE: 10.0}  # assumption: a day's travel on foot / by road
 DAYS_PER_YEAR = 365.0  # yearly rates and costs become daily ones (one step is one day)
 
@@ -77,11 +76,8 @@ class Journey:
         remaining = self.remaining_h[rows]
         mode = self.mode[rows]
         side = (country.ravel()[position] == PK).astype(np.int64)
-        for mode_value, hours, nxt in (
-            (FOOT, routes.foot_hours, routes.foot_next),
-            (VEHICLE, routes.vehicle_hours, routes.vehicle_next),
-        ):
-            flat_hours = hours.reshape(hours.shape[0], -1)
+        for mode_value in (FOOT, VEHICLE):
+            flat_hours, nxt = routes.hours(mode_value), routes.next_cells(mode_value)
             idx = np.flatnonzero((mode == mode_value) & (node >= 0))
             for _ in range(flat_hours.shape[1]):  # bounded by the path length; stops far earlier
                 if idx.size == 0:

@@ -112,7 +112,7 @@ class Refugees:
         towns = routes.towns
         town_side = np.array([AF if t.country == "AF" else PK for t in world.towns])
         town_weight = np.sqrt(np.array([max(t.population, 1000) for t in world.towns], float))
-        self.town_flat = np.ravel_multi_index(tuple(routes.node_cell[towns].T), world.grid.shape)
+        self.town_flat = routes.node_flat[towns]
         self.town_node = towns
         self.town_side = town_side
         self.town_weight = town_weight
@@ -216,7 +216,7 @@ class Refugees:
             for side in (AF, PK):
                 mine = destination_side == side
                 self.target_town[rows[mine]] = self._random_towns(side, int(mine.sum()), self.rng)
-        vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
+        vehicle = routes.hours(VEHICLE)
         gates = routes.gates
         hours = (
             vehicle[np.ix_(gates, self.home[rows])]
@@ -240,7 +240,7 @@ class Refugees:
             return
         routes, points = today.routes, today.points
         settings = today.settings.refugees
-        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        foot = routes.hours(FOOT)
         here = self._current_cells(rows, today)
         community = self.group[rows] == COMMUNITY
         if (~community).any():
@@ -298,7 +298,7 @@ class Refugees:
         today.metrics.add(Tally.DEPORTEES_CROSSED, int(self.deported[served].sum()) * people)
         today.metrics.add_by(Tally.REFUGEE_CROSSINGS_FORMAL, Dim.GATE, gate,
                              np.full(served.size, people))  # fmt: skip
-        vehicle = today.routes.vehicle_hours.reshape(len(today.routes.node_kind), -1)
+        vehicle = today.routes.hours(VEHICLE)
         node = self.town_node[self.target_town[served]]
         gate_cells = today.gate_flat_cells[gate]
         self.side[served] = np.where(self.side[served] == PK, AF, PK)
@@ -403,7 +403,7 @@ class Refugees:
 
         movers = over[self.group[over] != COMMUNITY]
         if movers.size:
-            foot = today.routes.foot_hours.reshape(len(today.routes.node_kind), -1)
+            foot = today.routes.hours(FOOT)
             node = self.town_node[self.target_town[movers]]
             point_cells = points.flat_cells[self.point[movers]]
             self.side[movers] = np.where(self.side[movers] == PK, AF, PK)

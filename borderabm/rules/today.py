@@ -21,7 +21,7 @@ from borderabm.rules.crossing import CrossingPoints
 from borderabm.rules.gates import GatesToday
 from borderabm.scenario import Scenario
 from borderabm.world import World
-from borderabm.world.routes import RouteNetwork
+from borderabm.world.routes import FOOT, RouteNetwork
 
 
 class Places(Protocol):
@@ -137,7 +137,7 @@ class Today:
         if self.militant_base.size == 0:
             return np.ones(len(self.points))  # no adversary: every point alike
         routes = self.routes
-        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        foot = routes.hours(FOOT)
         informal = routes.informal
         to_bases = np.median(foot[np.ix_(informal, self.militant_base)], axis=1)
         to_targets = np.mean(foot[np.ix_(informal, self.militant_target_flat)], axis=1)

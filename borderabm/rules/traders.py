@@ -70,9 +70,7 @@ class Traders:
         rng = self.rng
         market_towns = [i for i, t in enumerate(world.towns) if t.market]
         self.market_node = routes.towns[market_towns]
-        self.market_cell = np.ravel_multi_index(
-            tuple(routes.node_cell[self.market_node].T), world.grid.shape
-        )
+        self.market_cell = routes.node_flat[self.market_node]
         self.market_side = np.array([world.towns[i].country for i in market_towns])
         # A gravity model: bigger markets send and draw more consignments.
         populations = np.array([world.towns[i].population for i in market_towns], dtype=float)
@@ -139,8 +137,7 @@ class Traders:
         destination_cell = self.market_cell[self.destination[rows]]
         per_day = traders.time_cost_usd_per_day
         gates = routes.gates
-        vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
-        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        vehicle, foot = routes.hours(VEHICLE), routes.hours(FOOT)
 
         road_hours = vehicle[np.ix_(gates, here)] + vehicle[np.ix_(gates, destination_cell)]
         formal = road_hours / 24.0 * per_day
@@ -224,7 +221,7 @@ class Traders:
         metrics.add(Tally.TRADER_WAIT_DAYS_TOTAL, float(waits.sum()))
         metrics.add_by(Tally.FORMAL_TRADE_USD, Dim.GATE, gate, value)
         metrics.add(Tally.TARIFF_REVENUE_USD, float((today.gates.tariff[gate] * value).sum()))
-        vehicle = today.routes.vehicle_hours.reshape(len(today.routes.node_kind), -1)
+        vehicle = today.routes.hours(VEHICLE)
         destination_node = self.market_node[self.destination[served]]
         gate_cells = today.gate_flat_cells[gate]
         hours = today.gates.processing_h[gate] + vehicle[destination_node, gate_cells]
@@ -264,7 +261,7 @@ class Traders:
             metrics.add_by(Tally.INFORMAL_TRADE_USD, Dim.SECTOR, sectors[outcome.crossed],
                            value[outcome.crossed])  # fmt: skip
             crossed = at_point[outcome.crossed]
-            foot = today.routes.foot_hours.reshape(len(today.routes.node_kind), -1)
+            foot = today.routes.hours(FOOT)
             point_cells = today.points.flat_cells[self.point[crossed]]
             destination_node = self.market_node[self.destination[crossed]]
             self.state[crossed] = SMUGGLING_TO_MARKET
