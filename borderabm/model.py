@@ -30,8 +30,9 @@ from borderabm.rules.gates import GatesToday, gates_today
 from borderabm.rules.militants import Militants
 from borderabm.rules.patrols import Patrols
 from borderabm.rules.policy import PolicyState
+from borderabm.rules.population import Population
 from borderabm.rules.refugees import Refugees
-from borderabm.rules.today import Population, Today
+from borderabm.rules.today import Today
 from borderabm.rules.traders import Traders
 from borderabm.scenario import Scenario, with_overrides
 from borderabm.world import World, build_world

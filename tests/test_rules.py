@@ -28,7 +28,7 @@ from borderabm.rules.crossing import CrossingPoints
 from borderabm.rules.gates import serve_queues
 from borderabm.rules.patrols import ALLOCATORS, largest_remainder
 from borderabm.rules.policy import PolicyState
-from borderabm.rules.population import FOOT, HOURS_PER_DAY, VEHICLE, Journey
+from borderabm.rules.population import FOOT, HOURS_PER_DAY, VEHICLE, Journey, Population
 from borderabm.scenario import PATROL_STRATEGIES, validate_document
 from borderabm.world.routes import build_routes, informal_points
 from borderabm.world.world import AF, PK
@@ -930,3 +930,16 @@ def test_a_dated_patrol_change_keeps_the_adaptive_memory(world, routes):
     decay = np.exp(-1.0 / model.settings.patrols.adaptive_memory_days)
     assert model.patrols.n == 30
     np.testing.assert_allclose(model.patrols.incidents, [0.0, 0.0, 0.0, 10.0 * decay])
+
+
+def test_every_kind_is_a_population_numbered_by_the_shared_constructor(world, routes):
+    model = make(world, routes, population={"traders": 30, "refugees": 40, "militants": 10},
+                 patrols={"units": 20}, changes=[{"day": 1, "set": {"patrols.units": 25}}])  # fmt: skip
+    model.run(2)  # the dated change renumbers the patrols
+    for population in model.populations:
+        assert isinstance(population, Population)
+        assert "__init__" not in vars(type(population))  # one constructor for every kind
+        np.testing.assert_array_equal(population.ids, np.arange(population.n))
+        assert population.state.dtype == np.int8 and population.state.shape == (population.n,)
+        assert population.flat_cells(model).shape == (population.n,)
+    assert model.patrols.n == 25 and model.patrols.post.size == 25

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from borderabm.metrics import Dim, Tally
-from borderabm.rules.population import DAYS_PER_YEAR, FOOT, VEHICLE, Journey, gumbel, state_names
+from borderabm.rules.population import (
+    DAYS_PER_YEAR,
+    FOOT,
+    VEHICLE,
+    Journey,
+    Population,
+    gumbel,
+    state_names,
+)
 from borderabm.world.world import AF
 
 if TYPE_CHECKING:
@@ -51,23 +59,15 @@ SANCTUARY_DEPTH_KM = 120.0  # assumption: cells shelter within this distance of 
 PRIOR_RISK = 0.2  # assumption: the organisation's initial risk estimate at every point
 
 
-class Militants:
+class Militants(Population):
     """All militant cells, as arrays."""
 
     kind = "militant"
     states = STATES
 
-    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
-        """Create ``count`` agents.
-
-        Args:
-            count: Agents.
-            rng: This kind's own random stream (paired runs stay paired).
-            places: The fixed geography.
-            settings: The scenario in force.
-        """
-        self.rng = rng
-        world, rng, routes = places.world, self.rng, places.routes
+    def populate(self, places: Places, settings: Scenario) -> None:
+        """Base the cells in the sanctuaries and list the towns they may strike."""
+        world, routes, rng, count = places.world, places.routes, self.rng, self.n
         militants = settings.militants
         names = [p.name for p in world.provinces]
         sanctuary_ids = [names.index(n) for n in militants.sanctuaries if n in names]
@@ -77,8 +77,6 @@ class Militants:
             & (world.distance_to_border_km.ravel() <= SANCTUARY_DEPTH_KM)
             & np.isfinite(world.foot_hours_per_km.ravel())
         )
-        self.n = count
-        self.ids = np.arange(count, dtype=np.int64)
         self.base = rng.choice(cells, size=count) if cells.size else np.zeros(count, np.int64)
         target_ids = [names.index(n) for n in militants.targets if n in names]
         self.target_towns = np.array(
@@ -92,7 +90,6 @@ class Militants:
         self.target_node = routes.towns[self.target_towns]
         self.target_flat = routes.node_flat[self.target_node]
         self.target_province = np.array([world.towns[i].province for i in self.target_towns])
-        self.state = np.full(count, BASED, dtype=np.int8)
         self.point = np.full(count, -1, dtype=np.int64)
         self.target = np.full(count, -1, dtype=np.int64)  # index into target_towns
         self.days_left = np.zeros(count)

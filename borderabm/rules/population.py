@@ -6,13 +6,19 @@ still has an id, a kind, a state and (on demand) a cell, so each one can be insp
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from borderabm.world.routes import FOOT, VEHICLE, RouteNetwork
 from borderabm.world.world import PK
+
+if TYPE_CHECKING:
+    from borderabm.rules.today import Places
+    from borderabm.scenario import Scenario
 
 HOURS_PER_DAY = {FOOT: 8.0, VEHICLE: 10.0}  # assumption: a day's travel on foot / by road
 DAYS_PER_YEAR = 365.0  # yearly rates and costs become daily ones (one step is one day)
@@ -21,6 +27,52 @@ DAYS_PER_YEAR = 365.0  # yearly rates and costs become daily ones (one step is o
 def state_names(states: type[IntEnum]) -> tuple[str, ...]:
     """The names of a kind's states, indexed by their values (``agent_table`` shows these)."""
     return tuple(state.name.lower() for state in sorted(states))
+
+
+class Population(ABC):
+    """What every agent kind shares: ``n`` agents, their ids and state codes, its random stream.
+
+    A kind names itself and its states, sets up its own arrays in :meth:`populate` and says where
+    its agents are in :meth:`flat_cells`; its rules (``step`` and the like) differ from kind to kind.
+
+    Attributes:
+        kind: The kind's name ("militant", "trader", "refugee", "patrol").
+        states: The name of each state code.
+        rng: The kind's own random stream (paired runs stay paired).
+        n: Agents of the kind.
+        ids: Each agent's id within its kind.
+        state: Each agent's state code (``int8``); every agent starts in state 0.
+    """
+
+    kind: ClassVar[str]
+    states: ClassVar[tuple[str, ...]]
+
+    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
+        """Create ``count`` agents.
+
+        Args:
+            count: Agents.
+            rng: This kind's own random stream (paired runs stay paired).
+            places: The fixed geography.
+            settings: The scenario in force.
+        """
+        self.rng = rng
+        self._number(count)
+        self.populate(places, settings)
+
+    def _number(self, count: int) -> None:
+        """Give ``count`` agents ids, all in state 0 (their arrays are the kind's to size)."""
+        self.n = count
+        self.ids = np.arange(count, dtype=np.int64)
+        self.state = np.zeros(count, dtype=np.int8)
+
+    @abstractmethod
+    def populate(self, places: Places, settings: Scenario) -> None:
+        """Set up the kind's own arrays for its ``n`` agents (the constructor calls this once)."""
+
+    @abstractmethod
+    def flat_cells(self, places: Places) -> np.ndarray:
+        """Current flat cell of every agent of the kind."""
 
 
 @dataclass

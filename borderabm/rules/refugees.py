@@ -33,6 +33,7 @@ from borderabm.rules.population import (
     FOOT,
     VEHICLE,
     Journey,
+    Population,
     gumbel,
     probabilistic_round,
     state_names,
@@ -79,26 +80,16 @@ FENCE_AVERSION = 2.0
 FLAT_GROUND_HOURS_PER_KM = 0.2
 
 
-class Refugees:
+class Refugees(Population):
     """All family groups, as arrays."""
 
     kind = "refugee"
     states = STATES
 
-    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
-        """Create ``count`` agents.
-
-        Args:
-            count: Agents.
-            rng: This kind's own random stream (paired runs stay paired).
-            places: The fixed geography.
-            settings: The scenario in force.
-        """
-        self.rng = rng
-        world, routes, rng = places.world, places.routes, self.rng
+    def populate(self, places: Places, settings: Scenario) -> None:
+        """Sort the families into the three groups and give each a home."""
+        world, routes, rng, count = places.world, places.routes, self.rng, self.n
         population = settings.population
-        self.n = count
-        self.ids = np.arange(count, dtype=np.int64)
         community = rng.random(count) < population.community_share
         in_pakistan = ~community & (rng.random(count) < population.in_pakistan_share)
         self.group = np.where(community, COMMUNITY, np.where(in_pakistan, IN_PAKISTAN,
@@ -123,7 +114,6 @@ class Refugees:
             self.home[rows] = self._random_town_cells(side, rows.size, rng)
         self._place_communities(places, settings, np.flatnonzero(self.group == COMMUNITY))
 
-        self.state = np.full(count, SETTLED, dtype=np.int8)
         self.target_town = np.full(count, -1, dtype=np.int64)  # index into towns
         self.gate = np.full(count, -1, dtype=np.int64)
         self.point = np.full(count, -1, dtype=np.int64)

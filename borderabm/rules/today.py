@@ -60,39 +60,6 @@ class Recorder(Protocol):
         ...
 
 
-class Population(Protocol):
-    """What every agent kind offers the model and the apps (its rules differ from kind to kind)."""
-
-    @property
-    def kind(self) -> str:
-        """The kind's name ("militant", "trader", "refugee", "patrol")."""
-        ...
-
-    @property
-    def states(self) -> tuple[str, ...]:
-        """The name of each state code."""
-        ...
-
-    @property
-    def n(self) -> int:
-        """Agents of the kind."""
-        ...
-
-    @property
-    def ids(self) -> np.ndarray:
-        """Each agent's id within its kind."""
-        ...
-
-    @property
-    def state(self) -> np.ndarray:
-        """Each agent's state code."""
-        ...
-
-    def flat_cells(self, places: Places) -> np.ndarray:
-        """Current flat cell of every agent of the kind."""
-        ...
-
-
 @dataclass(frozen=True, eq=False)
 class Today:
     """Everything a rule may read on one day (built by the model before anyone acts).

@@ -24,7 +24,7 @@ import numpy as np
 
 from borderabm.metrics import Dim, Tally
 from borderabm.rules.gates import serve_queues
-from borderabm.rules.population import FOOT, VEHICLE, Journey, gumbel, state_names
+from borderabm.rules.population import FOOT, VEHICLE, Journey, Population, gumbel, state_names
 
 if TYPE_CHECKING:
     from borderabm.rules.today import Places, Today
@@ -50,24 +50,15 @@ CHOICE_NOISE_SHARE = 0.02
 VALUE_SIGMA = 0.5  # lognormal spread of consignment values
 
 
-class Traders:
+class Traders(Population):
     """All trader consignments, as arrays."""
 
     kind = "trader"
     states = STATES
 
-    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
-        """Create ``count`` agents.
-
-        Args:
-            count: Agents.
-            rng: This kind's own random stream (paired runs stay paired).
-            places: The fixed geography.
-            settings: The scenario in force.
-        """
-        self.rng = rng
-        world, routes = places.world, places.routes
-        rng = self.rng
+    def populate(self, places: Places, settings: Scenario) -> None:
+        """Put each consignment at a market (bigger markets hold more) with a value and a rest."""
+        world, routes, rng, count = places.world, places.routes, self.rng, self.n
         market_towns = [i for i, t in enumerate(world.towns) if t.market]
         self.market_node = routes.towns[market_towns]
         self.market_cell = routes.node_flat[self.market_node]
@@ -76,18 +67,15 @@ class Traders:
         populations = np.array([world.towns[i].population for i in market_towns], dtype=float)
         weights = populations**settings.traders.market_size_exponent
         self.market_weight = weights / weights.sum()
-        self.n = count
         self.market = rng.choice(len(market_towns), size=count, p=self.market_weight)
         self.destination = np.full(count, -1, dtype=np.int64)
         mean = settings.scale.usd_per_consignment
         self.value_usd = mean * rng.lognormal(-0.5 * VALUE_SIGMA**2, VALUE_SIGMA, size=count)
-        self.state = np.full(count, IDLE, dtype=np.int8)
         self.gate = np.full(count, -1, dtype=np.int64)
         self.point = np.full(count, -1, dtype=np.int64)
         self.queued_since = np.zeros(count, dtype=np.int64)
         self.rest_days = rng.uniform(0, settings.traders.turnaround_days, size=count)
         self.journey = Journey.empty(count)
-        self.ids = np.arange(count, dtype=np.int64)
 
     # ------------------------------------------------------------------------------------------
     def step(self, today: Today) -> None:
