@@ -28,7 +28,15 @@ from borderabm.rules.crossing import CrossingPoints
 from borderabm.rules.gates import serve_queues
 from borderabm.rules.patrols import ALLOCATORS, largest_remainder
 from borderabm.rules.policy import PolicyState
-from borderabm.rules.population import FOOT, HOURS_PER_DAY, VEHICLE, Journey, Population
+from borderabm.rules.population import (
+    FOOT,
+    HOURS_PER_DAY,
+    VEHICLE,
+    Journey,
+    Population,
+    choose_on_sides,
+    other_side,
+)
 from borderabm.scenario import PATROL_STRATEGIES, validate_document
 from borderabm.world.routes import build_routes, informal_points
 from borderabm.world.world import AF, PK
@@ -943,3 +951,26 @@ def test_every_kind_is_a_population_numbered_by_the_shared_constructor(world, ro
         assert population.state.dtype == np.int8 and population.state.shape == (population.n,)
         assert population.flat_cells(model).shape == (population.n,)
     assert model.patrols.n == 25 and model.patrols.post.size == 25
+
+
+def test_choose_on_sides_picks_on_the_wanted_side_in_proportion_to_weight():
+    side = np.array([AF, PK, PK, AF, PK])
+    weight = np.array([1.0, 1.0, 3.0, 5.0, 0.0])
+    wanted = other_side(np.array([PK] * 4000 + [AF] * 4000))
+    chosen = choose_on_sides(wanted, side, weight, np.random.default_rng(7))
+    np.testing.assert_array_equal(side[chosen], wanted)
+    counts = np.bincount(chosen, minlength=side.size)
+    assert counts[4] == 0  # no weight, never chosen
+    assert counts[3] / counts[0] == pytest.approx(5.0, rel=0.15)
+    assert counts[2] / counts[1] == pytest.approx(3.0, rel=0.15)
+
+
+def test_choose_on_sides_draws_side_by_side_in_the_order_given():
+    side, weight = np.array([AF, PK, AF, PK]), np.array([1.0, 2.0, 3.0, 4.0])
+    wanted = np.array([PK, AF, PK, AF, AF])
+    chosen = choose_on_sides(wanted, side, weight, np.random.default_rng(3), order=(PK, AF))
+    rng = np.random.default_rng(3)
+    on_pk = rng.choice([1, 3], size=2, p=[2 / 6, 4 / 6])  # Pakistan's places drawn first
+    on_af = rng.choice([0, 2], size=3, p=[1 / 4, 3 / 4])
+    np.testing.assert_array_equal(chosen[wanted == PK], on_pk)
+    np.testing.assert_array_equal(chosen[wanted == AF], on_af)

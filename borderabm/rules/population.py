@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from borderabm.world.routes import FOOT, VEHICLE, RouteNetwork
-from borderabm.world.world import PK
+from borderabm.world.world import AF, PK
 
 if TYPE_CHECKING:
     from borderabm.rules.today import Places
@@ -140,6 +140,40 @@ class Journey:
                 position[idx[moving]] = step[moving]
                 idx = idx[moving]
         return position
+
+
+def other_side(side: np.ndarray) -> np.ndarray:
+    """The country across the line from each ``side`` (Afghanistan for Pakistan, and back)."""
+    return np.where(side == PK, AF, PK)
+
+
+def choose_on_sides(
+    wanted: np.ndarray,
+    side: np.ndarray,
+    weight: np.ndarray,
+    rng: np.random.Generator,
+    order: tuple[int, int] = (AF, PK),
+) -> np.ndarray:
+    """For each agent a place on the side it wants, with chance in proportion to the place's weight.
+
+    Args:
+        wanted: The side (``AF`` or ``PK``) each agent wants a place on.
+        side: The side of each place.
+        weight: The weight of each place.
+        rng: The kind's random stream.
+        order: The sides in the order their agents draw (one draw per side, so that a kind's
+            random numbers keep the order they have always had).
+
+    Returns:
+        An index into the places, one per agent.
+    """
+    chosen = np.empty(wanted.size, dtype=np.int64)
+    for country in order:
+        mine = wanted == country
+        candidates = np.flatnonzero(side == country)
+        chances = weight[candidates] / weight[candidates].sum()
+        chosen[mine] = rng.choice(candidates, size=int(mine.sum()), p=chances)
+    return chosen
 
 
 def probabilistic_round(values: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:

@@ -34,7 +34,9 @@ from borderabm.rules.population import (
     VEHICLE,
     Journey,
     Population,
+    choose_on_sides,
     gumbel,
+    other_side,
     probabilistic_round,
     state_names,
 )
@@ -100,18 +102,14 @@ class Refugees(Population):
         )
         self.deported = np.zeros(count, dtype=bool)
 
-        towns = routes.towns
-        town_side = np.array([AF if t.country == "AF" else PK for t in world.towns])
-        town_weight = np.sqrt(np.array([max(t.population, 1000) for t in world.towns], float))
-        self.town_flat = routes.node_flat[towns]
-        self.town_node = towns
-        self.town_side = town_side
-        self.town_weight = town_weight
+        self.town_node = routes.towns
+        self.town_flat = routes.node_flat[self.town_node]
+        self.town_side = world.country.ravel()[self.town_flat]
+        self.town_weight = np.sqrt(np.array([max(t.population, 1000) for t in world.towns], float))
         self.home = np.zeros(count, dtype=np.int64)  # flat cell
         self.side = np.where(self.group == IN_PAKISTAN, PK, AF).astype(np.int8)
-        for side in (AF, PK):
-            rows = np.flatnonzero((self.group != COMMUNITY) & (self.side == side))
-            self.home[rows] = self._random_town_cells(side, rows.size, rng)
+        in_towns = np.flatnonzero(self.group != COMMUNITY)
+        self.home[in_towns] = self.town_flat[self._towns_on(self.side[in_towns])]
         self._place_communities(places, settings, np.flatnonzero(self.group == COMMUNITY))
 
         self.target_town = np.full(count, -1, dtype=np.int64)  # index into towns
@@ -120,11 +118,6 @@ class Refugees(Population):
         self.waiting_since = np.zeros(count, dtype=np.int64)
         self.visit_days = np.zeros(count)
         self.journey = Journey.empty(count)
-
-    def _random_town_cells(self, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
-        candidates = np.flatnonzero(self.town_side == side)
-        weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
-        return self.town_flat[rng.choice(candidates, size=size, p=weights)]
 
     def _place_communities(self, places: Places, settings: Scenario, rows: np.ndarray) -> None:
         """Border communities live on either side within ``community_range_km`` of the line."""
@@ -167,7 +160,7 @@ class Refugees(Population):
         hazard = settings.displacement_per_year * settings.conflict_intensity / DAYS_PER_YEAR
         fleeing = fleeing[rng.random(fleeing.size) < hazard]
         if fleeing.size:
-            self.target_town[fleeing] = self._random_towns(PK, fleeing.size, rng)
+            self.target_town[fleeing] = self._towns_on(np.full(fleeing.size, PK))
             papers = self.documented[fleeing]
             self._leave_by_gate(today, fleeing[papers], deported=False, keep_target=True)
             self._leave_irregularly(today, fleeing[~papers])
@@ -190,10 +183,9 @@ class Refugees(Population):
         today.metrics.add_by(Tally.STRANDED_PEOPLE, Dim.GATE, self.gate[stranded],
                              np.full(int(stranded.sum()), today.people_per_agent))  # fmt: skip
 
-    def _random_towns(self, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
-        candidates = np.flatnonzero(self.town_side == side)
-        weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
-        return rng.choice(candidates, size=size, p=weights)
+    def _towns_on(self, sides: np.ndarray) -> np.ndarray:
+        """A town on each of ``sides`` (bigger towns likelier), as an index into the towns."""
+        return choose_on_sides(sides, self.town_side, self.town_weight, self.rng)
 
     def _leave_by_gate(self, today: Today, rows: np.ndarray, *, deported: bool,
                        keep_target: bool = False) -> int:  # fmt: skip
@@ -202,10 +194,7 @@ class Refugees(Population):
             return 0
         routes = today.routes
         if not keep_target:
-            destination_side = np.where(self.side[rows] == PK, AF, PK)
-            for side in (AF, PK):
-                mine = destination_side == side
-                self.target_town[rows[mine]] = self._random_towns(side, int(mine.sum()), self.rng)
+            self.target_town[rows] = self._towns_on(other_side(self.side[rows]))
         vehicle = routes.hours(VEHICLE)
         gates = routes.gates
         hours = (
@@ -237,10 +226,8 @@ class Refugees(Population):
             targets = rows[~community]
             unset = self.target_town[targets] < 0
             if unset.any():
-                other = np.where(self.side[targets[unset]] == PK, AF, PK)
-                for side in (AF, PK):
-                    mine = targets[unset][other == side]
-                    self.target_town[mine] = self._random_towns(side, mine.size, self.rng)
+                leaving = targets[unset]
+                self.target_town[leaving] = self._towns_on(other_side(self.side[leaving]))
         destination = np.where(
             community, here, self.town_flat[np.maximum(self.target_town[rows], 0)]
         )
@@ -291,7 +278,7 @@ class Refugees(Population):
         vehicle = today.routes.hours(VEHICLE)
         node = self.town_node[self.target_town[served]]
         gate_cells = today.gate_flat_cells[gate]
-        self.side[served] = np.where(self.side[served] == PK, AF, PK)
+        self.side[served] = other_side(self.side[served])
         self.state[served] = TO_DESTINATION
         self.journey.start(
             served,
@@ -385,7 +372,7 @@ class Refugees(Population):
         visit = over[self.group[over] == COMMUNITY]
         going_home = visit[self.side[visit] != today.world.country.ravel()[self.home[visit]]]
         outbound = np.setdiff1d(visit, going_home, assume_unique=True)
-        self.side[visit] = np.where(self.side[visit] == PK, AF, PK)
+        self.side[visit] = other_side(self.side[visit])
         self.state[outbound] = VISITING
         self.visit_days[outbound] = VISIT_DAYS
         self.state[going_home] = SETTLED
@@ -396,7 +383,7 @@ class Refugees(Population):
             foot = today.routes.hours(FOOT)
             node = self.town_node[self.target_town[movers]]
             point_cells = points.flat_cells[self.point[movers]]
-            self.side[movers] = np.where(self.side[movers] == PK, AF, PK)
+            self.side[movers] = other_side(self.side[movers])
             self.state[movers] = TO_DESTINATION
             self.journey.start(movers, node, point_cells, foot[node, point_cells], FOOT)
 

@@ -24,7 +24,17 @@ import numpy as np
 
 from borderabm.metrics import Dim, Tally
 from borderabm.rules.gates import serve_queues
-from borderabm.rules.population import FOOT, VEHICLE, Journey, Population, gumbel, state_names
+from borderabm.rules.population import (
+    FOOT,
+    VEHICLE,
+    Journey,
+    Population,
+    choose_on_sides,
+    gumbel,
+    other_side,
+    state_names,
+)
+from borderabm.world.world import AF, PK
 
 if TYPE_CHECKING:
     from borderabm.rules.today import Places, Today
@@ -62,7 +72,7 @@ class Traders(Population):
         market_towns = [i for i, t in enumerate(world.towns) if t.market]
         self.market_node = routes.towns[market_towns]
         self.market_cell = routes.node_flat[self.market_node]
-        self.market_side = np.array([world.towns[i].country for i in market_towns])
+        self.market_side = world.country.ravel()[self.market_cell]
         # A gravity model: bigger markets send and draw more consignments.
         populations = np.array([world.towns[i].population for i in market_towns], dtype=float)
         weights = populations**settings.traders.market_size_exponent
@@ -86,7 +96,7 @@ class Traders(Population):
         idle = np.flatnonzero((self.state == IDLE) & (self.rest_days <= 0))
         starting = idle[rng.random(idle.size) < settings.trip_probability_per_day]
         if starting.size:
-            self.destination[starting] = self._pick_destination(starting, rng)
+            self.destination[starting] = self._pick_destination(starting)
             here = self.market_cell[self.market[starting]]
             self._choose_route(today, starting, here, waiting_gate=None)
 
@@ -100,16 +110,11 @@ class Traders(Population):
         self._travel(today)
         today.metrics.add(Tally.TRADERS_QUEUED, int(np.count_nonzero(self.state == QUEUED)))
 
-    def _pick_destination(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _pick_destination(self, rows: np.ndarray) -> np.ndarray:
         """A market on the other side, weighted by size."""
-        home_side = self.market_side[self.market[rows]]
-        destination = np.empty(rows.size, dtype=np.int64)
-        for side in ("AF", "PK"):
-            mine = home_side == side
-            other = np.flatnonzero(self.market_side != side)
-            weights = self.market_weight[other] / self.market_weight[other].sum()
-            destination[mine] = rng.choice(other, size=int(mine.sum()), p=weights)
-        return destination
+        wanted = other_side(self.market_side[self.market[rows]])
+        # Consignments from Afghan markets draw first, as they always have.
+        return choose_on_sides(wanted, self.market_side, self.market_weight, self.rng, (PK, AF))
 
     def _choose_route(
         self,
