@@ -29,7 +29,7 @@ from borderabm.rules.population import (
     FOOT,
     VEHICLE,
     Journey,
-    Population,
+    Travellers,
     gumbel,
     state_names,
 )
@@ -59,11 +59,12 @@ SANCTUARY_DEPTH_KM = 120.0  # assumption: cells shelter within this distance of 
 PRIOR_RISK = 0.2  # assumption: the organisation's initial risk estimate at every point
 
 
-class Militants(Population):
+class Militants(Travellers):
     """All militant cells, as arrays."""
 
     kind = "militant"
     states = STATES
+    moving = (TO_POINT, TO_TARGET, RETURNING)
 
     def populate(self, places: Places, settings: Scenario) -> None:
         """Base the cells in the sanctuaries and list the towns they may strike."""
@@ -176,8 +177,7 @@ class Militants(Population):
         self.state[stuck] = BASED
 
     def _travel(self, today: Today) -> None:
-        moving = np.flatnonzero(np.isin(self.state, (TO_POINT, TO_TARGET, RETURNING)))
-        arrived = self.journey.advance(moving)
+        arrived = self.arrivals()
         if arrived.size == 0:
             return
         state = self.state[arrived]
@@ -276,6 +276,4 @@ class Militants(Population):
         cells = self.base.copy()
         at_target = self.state == AT_TARGET
         cells[at_target] = self.target_flat[self.target[at_target]]
-        moving = np.flatnonzero(np.isin(self.state, (TO_POINT, TO_TARGET, RETURNING)))
-        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
-        return cells
+        return self.with_travellers(cells, places)

@@ -75,6 +75,28 @@ class Population(ABC):
         """Current flat cell of every agent of the kind."""
 
 
+class Travellers(Population):
+    """A kind whose agents travel legs between nodes, each on its :class:`Journey`.
+
+    Attributes:
+        moving: The states in which an agent is on a leg.
+        journey: Each agent's current leg.
+    """
+
+    moving: ClassVar[tuple[int, ...]]
+    journey: Journey
+
+    def arrivals(self) -> np.ndarray:
+        """Move every agent on a leg one day along it; return the rows that arrive today."""
+        return self.journey.advance(np.flatnonzero(np.isin(self.state, self.moving)))
+
+    def with_travellers(self, cells: np.ndarray, places: Places) -> np.ndarray:
+        """``cells`` (flat, one per agent) with each agent on a leg put where it is on it now."""
+        moving = np.flatnonzero(np.isin(self.state, self.moving))
+        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
+        return cells
+
+
 @dataclass
 class Journey:
     """Where agents are going on the current leg: towards ``node`` from ``origin`` (flat cell)."""

@@ -33,7 +33,7 @@ from borderabm.rules.population import (
     FOOT,
     VEHICLE,
     Journey,
-    Population,
+    Travellers,
     choose_on_sides,
     gumbel,
     other_side,
@@ -82,11 +82,12 @@ FENCE_AVERSION = 2.0
 FLAT_GROUND_HOURS_PER_KM = 0.2
 
 
-class Refugees(Population):
+class Refugees(Travellers):
     """All family groups, as arrays."""
 
     kind = "refugee"
     states = STATES
+    moving = (TO_GATE, TO_POINT, TO_DESTINATION)
 
     def populate(self, places: Places, settings: Scenario) -> None:
         """Sort the families into the three groups and give each a home."""
@@ -298,8 +299,7 @@ class Refugees(Population):
             self._leave_irregularly(today, leaving)
 
     def _travel(self, today: Today) -> None:
-        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
-        arrived = self.journey.advance(moving)
+        arrived = self.arrivals()
         if arrived.size == 0:
             return
         state = self.state[arrived]
@@ -395,6 +395,4 @@ class Refugees(Population):
         cells[waiting] = places.gate_flat_cells[self.gate[waiting]]
         visiting = self.state == VISITING
         cells[visiting] = places.points.flat_cells[self.point[visiting]]
-        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
-        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
-        return cells
+        return self.with_travellers(cells, places)

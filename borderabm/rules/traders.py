@@ -28,7 +28,7 @@ from borderabm.rules.population import (
     FOOT,
     VEHICLE,
     Journey,
-    Population,
+    Travellers,
     choose_on_sides,
     gumbel,
     other_side,
@@ -60,11 +60,12 @@ CHOICE_NOISE_SHARE = 0.02
 VALUE_SIGMA = 0.5  # lognormal spread of consignment values
 
 
-class Traders(Population):
+class Traders(Travellers):
     """All trader consignments, as arrays."""
 
     kind = "trader"
     states = STATES
+    moving = (TO_GATE, TO_MARKET, TO_POINT, SMUGGLING_TO_MARKET)
 
     def populate(self, places: Places, settings: Scenario) -> None:
         """Put each consignment at a market (bigger markets hold more) with a value and a rest."""
@@ -223,9 +224,7 @@ class Traders(Population):
 
     def _travel(self, today: Today) -> None:
         rng = self.rng
-        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_MARKET, TO_POINT,
-                                                     SMUGGLING_TO_MARKET)))  # fmt: skip
-        arrived = self.journey.advance(moving)
+        arrived = self.arrivals()
         if arrived.size == 0:
             return
         state = self.state[arrived]
@@ -276,7 +275,4 @@ class Traders(Population):
         cells = self.market_cell[self.market].astype(np.int64)
         queued = self.state == QUEUED
         cells[queued] = places.gate_flat_cells[self.gate[queued]]
-        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_MARKET, TO_POINT,
-                                                     SMUGGLING_TO_MARKET)))  # fmt: skip
-        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
-        return cells
+        return self.with_travellers(cells, places)
