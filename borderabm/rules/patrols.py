@@ -87,7 +87,7 @@ class Patrols(Population):
 
     def resize(self, count: int, places: Places, settings: Scenario) -> None:
         """Set the number of units and their resting posts (the stream and memory carry on)."""
-        self._number(count)
+        self._set_count(count)
         self.static_counts = largest_remainder(self.base_weights(places, settings), count)
         self.post = posts_from_counts(self.static_counts)
         self._stackelberg_key = None

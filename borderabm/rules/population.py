@@ -57,10 +57,10 @@ class Population(ABC):
             settings: The scenario in force.
         """
         self.rng = rng
-        self._number(count)
+        self._set_count(count)
         self.populate(places, settings)
 
-    def _number(self, count: int) -> None:
+    def _set_count(self, count: int) -> None:
         """Give ``count`` agents ids, all in state 0 (their arrays are the kind's to size)."""
         self.n = count
         self.ids = np.arange(count, dtype=np.int64)
@@ -86,13 +86,17 @@ class Travellers(Population):
     moving: ClassVar[tuple[int, ...]]
     journey: Journey
 
+    def on_a_leg(self) -> np.ndarray:
+        """Rows of the agents travelling today."""
+        return np.flatnonzero(np.isin(self.state, self.moving))
+
     def arrivals(self) -> np.ndarray:
         """Move every agent on a leg one day along it; return the rows that arrive today."""
-        return self.journey.advance(np.flatnonzero(np.isin(self.state, self.moving)))
+        return self.journey.advance(self.on_a_leg())
 
     def with_travellers(self, cells: np.ndarray, places: Places) -> np.ndarray:
         """``cells`` (flat, one per agent) with each agent on a leg put where it is on it now."""
-        moving = np.flatnonzero(np.isin(self.state, self.moving))
+        moving = self.on_a_leg()
         cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
         return cells
 
