@@ -219,17 +219,12 @@ def running_total(values: Iterable[float]) -> float:
     return functools.reduce(operator.add, values, 0.0)
 
 
-def summarise(
-    series: pd.DataFrame, closed_gate_days: int | None = None, cost_usd: float | None = None
-) -> dict[str, float]:
+def summarise(series: pd.DataFrame) -> dict[str, float]:
     """The run summary (a flat mapping of metric name to number, in real units).
 
     Args:
         series: The run's daily series (:meth:`BorderModel.timeseries`); the summary is computed
             from it alone.
-        closed_gate_days: Ignored when None. Older callers pass the total of the
-            ``gates_closed_against_normal`` series, which is what is computed from the series.
-        cost_usd: Likewise, the total of the ``policy_cost_usd`` series.
     """
 
     def total(name: str) -> float:
@@ -251,12 +246,8 @@ def summarise(
         "stranded_people_max": float(series["stranded_people"].max()) if len(series) else 0.0,
         "border_deaths": total("border_deaths"),
         "fence_breaches": total("fence_breaches"),
-        "crossing_closed_days": float(
-            total("gates_closed_against_normal") if closed_gate_days is None else closed_gate_days
-        ),
-        "policy_cost_usd": float(
-            running_total(series["policy_cost_usd"].tolist()) if cost_usd is None else cost_usd
-        ),
+        "crossing_closed_days": total("gates_closed_against_normal"),
+        "policy_cost_usd": running_total(series["policy_cost_usd"].tolist()),
     }
     for extra in (
         "militants_killed",

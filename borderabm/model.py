@@ -8,7 +8,8 @@ One step is one day (see ``docs/odd.md``, "Process overview and scheduling"):
 2. militants, traders, refugees act on that view (each kind's rules are array expressions in its
    module, which never imports this one);
 3. patrols remember incidents, the fence takes damage and repairs, trigger rules are evaluated;
-4. metrics are collected (Mesa's DataCollector).
+4. metrics are collected (Mesa's DataCollector, the one place the daily values are kept: trigger
+   rules, the summary and the apps read them there, through :meth:`BorderModel.daily`).
 
 Dated policy changes (closures, ``[[changes]]``, reopenings after trigger closures) are Mesa events
 scheduled half a day before the step they affect, so they hold for that whole day.
@@ -17,21 +18,22 @@ scheduled half a day before the step they affect, so they hold for that whole da
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import mesa
 import numpy as np
 import pandas as pd
 
-from borderabm.metrics import DailyMetrics, Tally, running_total, summarise
+from borderabm.metrics import DailyMetrics, Tally, summarise
 from borderabm.rules.crossing import CrossingPoints
 from borderabm.rules.gates import GatesToday, gates_today
 from borderabm.rules.militants import Militants
 from borderabm.rules.patrols import Patrols
 from borderabm.rules.policy import PolicyState
+from borderabm.rules.population import Population
 from borderabm.rules.refugees import Refugees
-from borderabm.rules.today import Population, Today
+from borderabm.rules.today import Today
 from borderabm.rules.traders import Traders
 from borderabm.scenario import Scenario, with_overrides
 from borderabm.world import World, build_world
@@ -43,6 +45,14 @@ GATES_CLOSED = "gates_closed_against_normal"
 POLICY_COST = "policy_cost_usd"
 # A dated event for day d fires at model time d + EVENT_LEAD; the step simulating day d runs at d + 1.
 EVENT_LEAD = 0.5
+
+
+class DailyCollector(mesa.DataCollector):
+    """Mesa's data collector, which keeps the model's daily values: one list per series."""
+
+    def series(self, name: str) -> Sequence:
+        """The values of the daily series ``name`` collected so far, oldest first."""
+        return self.model_vars[name]
 
 
 class BorderModel(mesa.Model):
@@ -58,6 +68,7 @@ class BorderModel(mesa.Model):
         gates: Every gate's state, capacity and costs today (``gates.py``).
         traders, refugees, militants, patrols: The agent populations (struct of arrays).
         day: Days simulated so far (the next step simulates this day).
+        datacollector: Every daily series, kept here only (:meth:`daily` reads one).
     """
 
     def __init__(
@@ -91,15 +102,9 @@ class BorderModel(mesa.Model):
         self.day = 0
         self.people_per_agent = settings.scale.people_per_agent
         self._dated_actions: list[Callable[[], None]] = []  # Mesa holds events by weak reference
-        # The day-by-day values the model computes (every counter, gates closed, the day's cost):
-        # trigger rules read them, the data collector publishes them, the summary totals them.
-        self._history: dict[str, list[float]] = {}
         self._trigger_armed_from = [0] * len(settings.triggers)
 
-        gates = self.routes.gates
-        self.gate_flat_cells = np.ravel_multi_index(
-            tuple(self.routes.node_cell[gates].T), self.world.grid.shape
-        )
+        self.gate_flat_cells = self.routes.node_flat[self.routes.gates]
         self.point_distance_km = informal_point_distance_km(self.world, self.routes)
         self.gates = self._gates_today()
 
@@ -128,7 +133,7 @@ class BorderModel(mesa.Model):
             population.refugees, rng=self.stream("refugee"), places=self, settings=settings
         )
         self._schedule_dated_policies()
-        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self.datacollector: DailyCollector = DailyCollector(model_reporters=self._reporters())
 
     @property
     def settings(self) -> Scenario:
@@ -206,13 +211,6 @@ class BorderModel(mesa.Model):
         )
         self._evaluate_triggers()
 
-        for name, value in self.metrics.today.items():
-            self._history.setdefault(name, []).append(value)
-        closed = len(self.policy.closed_against_normal())
-        deported = self.metrics.today[Tally.DEPORTED_PEOPLE]
-        cost = self.policy.daily_cost_usd(deported, self.patrols.n)
-        self._history.setdefault(GATES_CLOSED, []).append(closed)
-        self._history.setdefault(POLICY_COST, []).append(cost)
         self.metrics.freeze()
         self.datacollector.collect(self)
         self.day += 1
@@ -261,11 +259,19 @@ class BorderModel(mesa.Model):
         self.step = _released_step  # type: ignore[method-assign]  # a plain function: no cycle
 
     # Triggers --------------------------------------------------------------------------------------
+    @property
+    def trigger_armed_from(self) -> tuple[int, ...]:
+        """The first day on which each trigger rule may fire (again); 0 for a rule never fired.
+
+        A rule that fired is re-armed ``cooldown_days`` after the gates it closed reopen.
+        """
+        return tuple(self._trigger_armed_from)
+
     def _evaluate_triggers(self) -> None:
         for i, trigger in enumerate(self.settings.triggers):
             if self.day < self._trigger_armed_from[i]:
                 continue
-            history = self._history.get(trigger.metric, [])
+            history = self.daily(trigger.metric)  # the days before today
             recent = history[max(len(history) - (trigger.window_days - 1), 0) :]
             total = sum(recent) + self.metrics.today[trigger.metric]
             if total <= trigger.threshold:
@@ -283,12 +289,12 @@ class BorderModel(mesa.Model):
             "day": _day,
             "date": _date,
             "gates_open": _gates_open,
-            GATES_CLOSED: partial(_latest, GATES_CLOSED),
+            GATES_CLOSED: _gates_closed,
             "fence_km": _fence_km,
             "fence_share": _fence_share,
             "fence_integrity": _fence_integrity,
             "patrol_units": _patrol_units,
-            POLICY_COST: partial(_latest, POLICY_COST),
+            POLICY_COST: _policy_cost,
         }
         for name in self.metrics.row():
             reporters[name] = partial(_metric_today, name)
@@ -304,6 +310,17 @@ class BorderModel(mesa.Model):
         """Calendar date of the current day."""
         return self.settings.start_date + dt.timedelta(days=self.day)
 
+    def daily(self, name: str) -> tuple:
+        """The values of one daily series so far, oldest first (a copy: the collector keeps them).
+
+        Args:
+            name: A column of :meth:`timeseries` (``"attacks"``, ``"open.Torkham"``, ...).
+
+        Raises:
+            KeyError: For a name that is no daily series.
+        """
+        return tuple(self.datacollector.series(name))
+
     def timeseries(self) -> pd.DataFrame:
         """The daily series collected so far, one row per simulated day."""
         frame = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -312,15 +329,6 @@ class BorderModel(mesa.Model):
     def summary(self) -> dict[str, float]:
         """Run totals in real units (a flat mapping of metric name to number)."""
         return summarise(self.timeseries())
-
-    # Totals to date, for experiments/interop.py, which hands them to summarise with its own series.
-    @property
-    def _closed_gate_days(self) -> int:
-        return int(sum(self._history.get(GATES_CLOSED, [])))
-
-    @property
-    def _cost_usd(self) -> float:
-        return running_total(self._history.get(POLICY_COST, []))
 
     def agent_table(self) -> pd.DataFrame:
         """Every agent: id, kind, state and current cell (x, y)."""
@@ -365,8 +373,13 @@ def _gates_open(model: BorderModel) -> int:
     return int(model.gates.open.sum())
 
 
-def _latest(name: str, model: BorderModel) -> float:
-    return model._history[name][-1]
+def _gates_closed(model: BorderModel) -> int:
+    return len(model.policy.closed_against_normal())
+
+
+def _policy_cost(model: BorderModel) -> float:
+    deported = model.metrics.row_cache[Tally.DEPORTED_PEOPLE]
+    return model.policy.daily_cost_usd(deported, model.patrols.n)
 
 
 def _fence_km(model: BorderModel) -> float:

@@ -28,7 +28,15 @@ from borderabm.rules.crossing import CrossingPoints
 from borderabm.rules.gates import serve_queues
 from borderabm.rules.patrols import ALLOCATORS, largest_remainder
 from borderabm.rules.policy import PolicyState
-from borderabm.rules.population import FOOT, HOURS_PER_DAY, VEHICLE, Journey
+from borderabm.rules.population import (
+    FOOT,
+    HOURS_PER_DAY,
+    VEHICLE,
+    Journey,
+    Population,
+    choose_on_sides,
+    other_side,
+)
 from borderabm.scenario import PATROL_STRATEGIES, validate_document
 from borderabm.world.routes import build_routes, informal_points
 from borderabm.world.world import AF, PK
@@ -99,6 +107,19 @@ def test_tiny_world_is_consistent(world, routes):
     assert not np.isfinite(routes.foot_hours[quetta][:BORDER_X]).any()  # Quetta's side only
     chaman = 0
     assert routes.vehicle_hours[chaman][kandahar] < routes.foot_hours[chaman][kandahar]
+
+
+def test_route_accessors_index_the_fields_by_node_and_flat_cell(world, routes):
+    kandahar = world.town("Kandahar").cell
+    here = flat_cell(world, *kandahar)
+    node = routes.town_node(world, "Peshawar")
+    assert routes.hours(FOOT)[node, here] == routes.foot_hours[node, *kandahar]
+    assert routes.hours(VEHICLE)[node, here] == routes.vehicle_hours[node, *kandahar]
+    assert np.shares_memory(routes.hours(FOOT), routes.foot_hours)  # a view: no 65 MB copy
+    assert routes.next_cells(VEHICLE) is routes.vehicle_next
+    peshawar = world.town("Peshawar").cell
+    assert routes.node_flat[node] == flat_cell(world, *peshawar)
+    assert routes.node_flat.shape == (len(routes.node_kind),)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -854,6 +875,14 @@ def test_rules_count_through_the_registry_names_not_strings(path):
     assert not literals & names
 
 
+@pytest.mark.parametrize("path", [*RULE_MODULES, PACKAGE / "model.py"], ids=lambda p: p.name)
+def test_route_fields_are_read_through_the_network_accessors(path):
+    # RouteNetwork.hours and node_flat are the one place that reshapes the fields or ravels node
+    # cells (review 2.6: the reshape stood 13 times), so the fields' layout is known in one place.
+    text = path.read_text()
+    assert "reshape(len(" not in text and "ravel_multi_index" not in text
+
+
 def test_the_daily_view_is_frozen_and_its_gates_read_only(world, routes):
     model = make(world, routes)
     today = model.view()
@@ -909,3 +938,39 @@ def test_a_dated_patrol_change_keeps_the_adaptive_memory(world, routes):
     decay = np.exp(-1.0 / model.settings.patrols.adaptive_memory_days)
     assert model.patrols.n == 30
     np.testing.assert_allclose(model.patrols.incidents, [0.0, 0.0, 0.0, 10.0 * decay])
+
+
+def test_every_kind_is_a_population_numbered_by_the_shared_constructor(world, routes):
+    model = make(world, routes, population={"traders": 30, "refugees": 40, "militants": 10},
+                 patrols={"units": 20}, changes=[{"day": 1, "set": {"patrols.units": 25}}])  # fmt: skip
+    model.run(2)  # the dated change renumbers the patrols
+    for population in model.populations:
+        assert isinstance(population, Population)
+        assert "__init__" not in vars(type(population))  # one constructor for every kind
+        np.testing.assert_array_equal(population.ids, np.arange(population.n))
+        assert population.state.dtype == np.int8 and population.state.shape == (population.n,)
+        assert population.flat_cells(model).shape == (population.n,)
+    assert model.patrols.n == 25 and model.patrols.post.size == 25
+
+
+def test_choose_on_sides_picks_on_the_wanted_side_in_proportion_to_weight():
+    side = np.array([AF, PK, PK, AF, PK])
+    weight = np.array([1.0, 1.0, 3.0, 5.0, 0.0])
+    wanted = other_side(np.array([PK] * 4000 + [AF] * 4000))
+    chosen = choose_on_sides(wanted, side, weight, np.random.default_rng(7))
+    np.testing.assert_array_equal(side[chosen], wanted)
+    counts = np.bincount(chosen, minlength=side.size)
+    assert counts[4] == 0  # no weight, never chosen
+    assert counts[3] / counts[0] == pytest.approx(5.0, rel=0.15)
+    assert counts[2] / counts[1] == pytest.approx(3.0, rel=0.15)
+
+
+def test_choose_on_sides_draws_side_by_side_in_the_order_given():
+    side, weight = np.array([AF, PK, AF, PK]), np.array([1.0, 2.0, 3.0, 4.0])
+    wanted = np.array([PK, AF, PK, AF, AF])
+    chosen = choose_on_sides(wanted, side, weight, np.random.default_rng(3), order=(PK, AF))
+    rng = np.random.default_rng(3)
+    on_pk = rng.choice([1, 3], size=2, p=[2 / 6, 4 / 6])  # Pakistan's places drawn first
+    on_af = rng.choice([0, 2], size=3, p=[1 / 4, 3 / 4])
+    np.testing.assert_array_equal(chosen[wanted == PK], on_pk)
+    np.testing.assert_array_equal(chosen[wanted == AF], on_af)

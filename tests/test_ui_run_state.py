@@ -58,7 +58,7 @@ def test_a_closed_gate_names_a_rule_only_if_that_rule_closed_it_and_only_while_i
         seen_rule |= "torkham rule" in torkham
         if torkham.startswith("closed: talks"):  # the rule's closure is over by then
             assert "rule" not in torkham, (model.day, torkham)
-    assert seen_rule and sum(model._history["trigger_closures"]) >= 1
+    assert seen_rule and sum(model.daily("trigger_closures")) >= 1
     assert gate_status_text(model, "Torkham").startswith("closed: talks")
 
 

@@ -56,13 +56,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mesa
 import numpy as np
 import pandas as pd
 
 from borderabm.experiments.run import geography, run_one
 from borderabm.metrics import summarise
-from borderabm.model import BorderModel
+from borderabm.model import BorderModel, DailyCollector
 from borderabm.scenario import Scenario, ScenarioError, load_scenario
 
 SeedLike = int | np.integer | Sequence[int] | np.random.SeedSequence | np.random.Generator | None
@@ -172,15 +171,13 @@ def load_settings(
 
 @dataclass(frozen=True)
 class _Pending:
-    """What a day's summary needs besides the daily series: the run's counters at collection."""
+    """A collected row whose summary columns are still to be filled in."""
 
     rows: int  # daily rows collected up to and including this one
-    closed_gate_days: int
-    cost_usd: float
     seed: int
 
 
-class RunCollector(mesa.DataCollector):
+class RunCollector(DailyCollector):
     """A data collector whose rows are self-contained: the day's values and the run to date.
 
     Every daily reporter of :class:`BorderModel` is collected as ``daily.<name>``. Each row also
@@ -190,8 +187,8 @@ class RunCollector(mesa.DataCollector):
     The summary columns are filled in when ``model_vars`` is read (by ``batch_run``,
     ``get_model_vars_dataframe`` or any other reader), not at every collection: a summary costs a
     pass over the whole series, and computing one per day would make a year's run several times
-    slower. What they need from the model (its closed-gate days and policy cost so far) is recorded
-    at each collection, so the values are those of the day the row was collected.
+    slower; the summary of a row is computed from the daily series up to that row, so its values
+    are those of the day the row was collected.
     """
 
     def __init__(self, daily_reporters: Mapping[str, Callable[[Any], Any]]):
@@ -219,8 +216,12 @@ class RunCollector(mesa.DataCollector):
     def model_vars(self, value: dict[str, list]) -> None:
         self._columns = value
 
+    def series(self, name: str) -> list:
+        """The values of the daily series ``name`` collected so far (``daily.<name>``)."""
+        return self._columns[DAILY_PREFIX + name]
+
     def collect(self, model: BorderModel) -> None:
-        """Collect the day's values and what the day's summary will need."""
+        """Collect the day's values; the day's summary is filled in when the columns are read."""
         self._collecting = True
         try:
             super().collect(model)
@@ -229,9 +230,6 @@ class RunCollector(mesa.DataCollector):
         self._pending.append(
             _Pending(
                 rows=len(self._columns[DAILY_PREFIX + self.daily_names[0]]),
-                # BorderModel.summary() passes these counters to metrics.summarise
-                closed_gate_days=model._closed_gate_days,
-                cost_usd=model._cost_usd,
                 seed=model.settings.seed,
             )
         )
@@ -247,7 +245,7 @@ class RunCollector(mesa.DataCollector):
         frame = self.daily_frame()
         for pending in self._pending:
             series = frame.iloc[: pending.rows]
-            summary = summarise(series, pending.closed_gate_days, pending.cost_usd)
+            summary = summarise(series)  # as BorderModel.summary: from the series alone
             for name, value in {**summary, "seed": pending.seed}.items():
                 column = self._columns.setdefault(name, [])
                 column.extend([math.nan] * (pending.rows - 1 - len(column)))  # a key new today

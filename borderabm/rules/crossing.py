@@ -39,7 +39,7 @@ class CrossingPoints:
         self.world = world
         self.nodes = routes.informal
         self.cells = routes.node_cell[self.nodes]
-        self.flat_cells = np.ravel_multi_index(tuple(self.cells.T), world.grid.shape)
+        self.flat_cells = routes.node_flat[self.nodes]
         self.sector = routes.node_sector[self.nodes].astype(np.int64)
         count = len(self.nodes)
         per_sector = np.bincount(self.sector, minlength=len(world.sectors))

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from borderabm.metrics import Dim, Tally
-from borderabm.rules.population import DAYS_PER_YEAR, FOOT, Journey, gumbel, state_names
+from borderabm.rules.population import (
+    DAYS_PER_YEAR,
+    FOOT,
+    VEHICLE,
+    Journey,
+    Travellers,
+    gumbel,
+    state_names,
+)
 from borderabm.world.world import AF
 
 if TYPE_CHECKING:
@@ -51,23 +59,16 @@ SANCTUARY_DEPTH_KM = 120.0  # assumption: cells shelter within this distance of 
 PRIOR_RISK = 0.2  # assumption: the organisation's initial risk estimate at every point
 
 
-class Militants:
+class Militants(Travellers):
     """All militant cells, as arrays."""
 
     kind = "militant"
     states = STATES
+    moving = (TO_POINT, TO_TARGET, RETURNING)
 
-    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
-        """Create ``count`` agents.
-
-        Args:
-            count: Agents.
-            rng: This kind's own random stream (paired runs stay paired).
-            places: The fixed geography.
-            settings: The scenario in force.
-        """
-        self.rng = rng
-        world, rng, routes = places.world, self.rng, places.routes
+    def populate(self, places: Places, settings: Scenario) -> None:
+        """Base the cells in the sanctuaries and list the towns they may strike."""
+        world, routes, rng, count = places.world, places.routes, self.rng, self.n
         militants = settings.militants
         names = [p.name for p in world.provinces]
         sanctuary_ids = [names.index(n) for n in militants.sanctuaries if n in names]
@@ -77,8 +78,6 @@ class Militants:
             & (world.distance_to_border_km.ravel() <= SANCTUARY_DEPTH_KM)
             & np.isfinite(world.foot_hours_per_km.ravel())
         )
-        self.n = count
-        self.ids = np.arange(count, dtype=np.int64)
         self.base = rng.choice(cells, size=count) if cells.size else np.zeros(count, np.int64)
         target_ids = [names.index(n) for n in militants.targets if n in names]
         self.target_towns = np.array(
@@ -90,10 +89,8 @@ class Militants:
             dtype=np.int64,  # an index array even when no town is a target
         )
         self.target_node = routes.towns[self.target_towns]
-        self.target_flat = np.ravel_multi_index(tuple(routes.node_cell[self.target_node].T),
-                                                world.grid.shape)  # fmt: skip
+        self.target_flat = routes.node_flat[self.target_node]
         self.target_province = np.array([world.towns[i].province for i in self.target_towns])
-        self.state = np.full(count, BASED, dtype=np.int8)
         self.point = np.full(count, -1, dtype=np.int64)
         self.target = np.full(count, -1, dtype=np.int64)  # index into target_towns
         self.days_left = np.zeros(count)
@@ -135,7 +132,7 @@ class Militants:
         """Choose a crossing point (or corridor cargo) and walk there."""
         routes, rng, points = today.routes, self.rng, today.points
         settings = today.settings
-        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        foot = routes.hours(FOOT)
         hours = foot[np.ix_(routes.informal, here)] + foot[np.ix_(routes.informal, destination)]
         breach = points.fence * settings.fence.breach_hours
         cost = (hours + breach[:, None]
@@ -162,7 +159,7 @@ class Militants:
 
         cargo = rows[use_cargo]
         if cargo.size:
-            vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
+            vehicle = routes.hours(VEHICLE)
             via = vehicle[np.ix_(corridor_gates, here[use_cargo])]
             gate_choice = np.argmin(via, axis=0)
             self.point[cargo] = CORRIDOR
@@ -180,8 +177,7 @@ class Militants:
         self.state[stuck] = BASED
 
     def _travel(self, today: Today) -> None:
-        moving = np.flatnonzero(np.isin(self.state, (TO_POINT, TO_TARGET, RETURNING)))
-        arrived = self.journey.advance(moving)
+        arrived = self.arrivals()
         if arrived.size == 0:
             return
         state = self.state[arrived]
@@ -236,7 +232,7 @@ class Militants:
             self.state[crossed] = BASED
             self.journey.node[crossed] = -1
             return
-        foot = today.routes.foot_hours.reshape(len(today.routes.node_kind), -1)
+        foot = today.routes.hours(FOOT)
         # Gates are the first nodes, so a cargo crosser's journey node is its gate's index.
         cargo_crossed = self.point[crossed] == CORRIDOR
         start = np.empty(crossed.size, dtype=np.int64)
@@ -280,6 +276,4 @@ class Militants:
         cells = self.base.copy()
         at_target = self.state == AT_TARGET
         cells[at_target] = self.target_flat[self.target[at_target]]
-        moving = np.flatnonzero(np.isin(self.state, (TO_POINT, TO_TARGET, RETURNING)))
-        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
-        return cells
+        return self.with_travellers(cells, places)

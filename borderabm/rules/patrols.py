@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from borderabm.rules.population import Population
 from borderabm.rules.stackelberg import stackelberg_coverage
 
 if TYPE_CHECKING:
@@ -72,33 +73,23 @@ def posts_from_counts(counts: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(counts.size), counts)
 
 
-class Patrols:
+class Patrols(Population):
     """All border-force units, as arrays (each unit's post is an informal point)."""
 
     kind = "patrol"
     states = STATES
 
-    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
-        """Create ``count`` units at their resting posts.
-
-        Args:
-            count: Units.
-            rng: The patrols' own random stream (paired runs stay paired).
-            places: The fixed geography.
-            settings: The scenario in force.
-        """
-        self.rng = rng
+    def populate(self, places: Places, settings: Scenario) -> None:
+        """Post the units at rest, with no incident remembered yet."""
         self.incidents = np.zeros(len(places.points))  # remembered detections + breaches per point
         self._stackelberg_key: tuple | None = None
-        self.resize(count, places, settings)
+        self.resize(self.n, places, settings)
 
     def resize(self, count: int, places: Places, settings: Scenario) -> None:
         """Set the number of units and their resting posts (the stream and memory carry on)."""
-        self.n = count
-        self.ids = np.arange(count, dtype=np.int64)
+        self._set_count(count)
         self.static_counts = largest_remainder(self.base_weights(places, settings), count)
         self.post = posts_from_counts(self.static_counts)
-        self.state = np.zeros(count, dtype=np.int8)
         self._stackelberg_key = None
         self._stackelberg_counts = self.static_counts
 

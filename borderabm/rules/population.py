@@ -6,15 +6,20 @@ still has an id, a kind, a state and (on demand) a cell, so each one can be insp
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from borderabm.world.routes import RouteNetwork
-from borderabm.world.world import PK
+from borderabm.world.routes import FOOT, VEHICLE, RouteNetwork
+from borderabm.world.world import AF, PK
 
-FOOT, VEHICLE = 0, 1
+if TYPE_CHECKING:
+    from borderabm.rules.today import Places
+    from borderabm.scenario import Scenario
+
 HOURS_PER_DAY = {FOOT: 8.0, VEHICLE: 10.0}  # assumption: a day's travel on foot / by road
 DAYS_PER_YEAR = 365.0  # yearly rates and costs become daily ones (one step is one day)
 
@@ -22,6 +27,78 @@ DAYS_PER_YEAR = 365.0  # yearly rates and costs become daily ones (one step is o
 def state_names(states: type[IntEnum]) -> tuple[str, ...]:
     """The names of a kind's states, indexed by their values (``agent_table`` shows these)."""
     return tuple(state.name.lower() for state in sorted(states))
+
+
+class Population(ABC):
+    """What every agent kind shares: ``n`` agents, their ids and state codes, its random stream.
+
+    A kind names itself and its states, sets up its own arrays in :meth:`populate` and says where
+    its agents are in :meth:`flat_cells`; its rules (``step`` and the like) differ from kind to kind.
+
+    Attributes:
+        kind: The kind's name ("militant", "trader", "refugee", "patrol").
+        states: The name of each state code.
+        rng: The kind's own random stream (paired runs stay paired).
+        n: Agents of the kind.
+        ids: Each agent's id within its kind.
+        state: Each agent's state code (``int8``); every agent starts in state 0.
+    """
+
+    kind: ClassVar[str]
+    states: ClassVar[tuple[str, ...]]
+
+    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
+        """Create ``count`` agents.
+
+        Args:
+            count: Agents.
+            rng: This kind's own random stream (paired runs stay paired).
+            places: The fixed geography.
+            settings: The scenario in force.
+        """
+        self.rng = rng
+        self._set_count(count)
+        self.populate(places, settings)
+
+    def _set_count(self, count: int) -> None:
+        """Give ``count`` agents ids, all in state 0 (their arrays are the kind's to size)."""
+        self.n = count
+        self.ids = np.arange(count, dtype=np.int64)
+        self.state = np.zeros(count, dtype=np.int8)
+
+    @abstractmethod
+    def populate(self, places: Places, settings: Scenario) -> None:
+        """Set up the kind's own arrays for its ``n`` agents (the constructor calls this once)."""
+
+    @abstractmethod
+    def flat_cells(self, places: Places) -> np.ndarray:
+        """Current flat cell of every agent of the kind."""
+
+
+class Travellers(Population):
+    """A kind whose agents travel legs between nodes, each on its :class:`Journey`.
+
+    Attributes:
+        moving: The states in which an agent is on a leg.
+        journey: Each agent's current leg.
+    """
+
+    moving: ClassVar[tuple[int, ...]]
+    journey: Journey
+
+    def on_a_leg(self) -> np.ndarray:
+        """Rows of the agents travelling today."""
+        return np.flatnonzero(np.isin(self.state, self.moving))
+
+    def arrivals(self) -> np.ndarray:
+        """Move every agent on a leg one day along it; return the rows that arrive today."""
+        return self.journey.advance(self.on_a_leg())
+
+    def with_travellers(self, cells: np.ndarray, places: Places) -> np.ndarray:
+        """``cells`` (flat, one per agent) with each agent on a leg put where it is on it now."""
+        moving = self.on_a_leg()
+        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
+        return cells
 
 
 @dataclass
@@ -77,11 +154,8 @@ class Journey:
         remaining = self.remaining_h[rows]
         mode = self.mode[rows]
         side = (country.ravel()[position] == PK).astype(np.int64)
-        for mode_value, hours, nxt in (
-            (FOOT, routes.foot_hours, routes.foot_next),
-            (VEHICLE, routes.vehicle_hours, routes.vehicle_next),
-        ):
-            flat_hours = hours.reshape(hours.shape[0], -1)
+        for mode_value in (FOOT, VEHICLE):
+            flat_hours, nxt = routes.hours(mode_value), routes.next_cells(mode_value)
             idx = np.flatnonzero((mode == mode_value) & (node >= 0))
             for _ in range(flat_hours.shape[1]):  # bounded by the path length; stops far earlier
                 if idx.size == 0:
@@ -92,6 +166,40 @@ class Journey:
                 position[idx[moving]] = step[moving]
                 idx = idx[moving]
         return position
+
+
+def other_side(side: np.ndarray) -> np.ndarray:
+    """The country across the line from each ``side`` (Afghanistan for Pakistan, and back)."""
+    return np.where(side == PK, AF, PK)
+
+
+def choose_on_sides(
+    wanted: np.ndarray,
+    side: np.ndarray,
+    weight: np.ndarray,
+    rng: np.random.Generator,
+    order: tuple[int, int] = (AF, PK),
+) -> np.ndarray:
+    """For each agent a place on the side it wants, with chance in proportion to the place's weight.
+
+    Args:
+        wanted: The side (``AF`` or ``PK``) each agent wants a place on.
+        side: The side of each place.
+        weight: The weight of each place.
+        rng: The kind's random stream.
+        order: The sides in the order their agents draw (one draw per side, so that a kind's
+            random numbers keep the order they have always had).
+
+    Returns:
+        An index into the places, one per agent.
+    """
+    chosen = np.empty(wanted.size, dtype=np.int64)
+    for country in order:
+        mine = wanted == country
+        candidates = np.flatnonzero(side == country)
+        chances = weight[candidates] / weight[candidates].sum()
+        chosen[mine] = rng.choice(candidates, size=int(mine.sum()), p=chances)
+    return chosen
 
 
 def probabilistic_round(values: np.ndarray | float, rng: np.random.Generator) -> np.ndarray:

@@ -33,7 +33,10 @@ from borderabm.rules.population import (
     FOOT,
     VEHICLE,
     Journey,
+    Travellers,
+    choose_on_sides,
     gumbel,
+    other_side,
     probabilistic_round,
     state_names,
 )
@@ -79,26 +82,17 @@ FENCE_AVERSION = 2.0
 FLAT_GROUND_HOURS_PER_KM = 0.2
 
 
-class Refugees:
+class Refugees(Travellers):
     """All family groups, as arrays."""
 
     kind = "refugee"
     states = STATES
+    moving = (TO_GATE, TO_POINT, TO_DESTINATION)
 
-    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
-        """Create ``count`` agents.
-
-        Args:
-            count: Agents.
-            rng: This kind's own random stream (paired runs stay paired).
-            places: The fixed geography.
-            settings: The scenario in force.
-        """
-        self.rng = rng
-        world, routes, rng = places.world, places.routes, self.rng
+    def populate(self, places: Places, settings: Scenario) -> None:
+        """Sort the families into the three groups and give each a home."""
+        world, routes, rng, count = places.world, places.routes, self.rng, self.n
         population = settings.population
-        self.n = count
-        self.ids = np.arange(count, dtype=np.int64)
         community = rng.random(count) < population.community_share
         in_pakistan = ~community & (rng.random(count) < population.in_pakistan_share)
         self.group = np.where(community, COMMUNITY, np.where(in_pakistan, IN_PAKISTAN,
@@ -109,32 +103,22 @@ class Refugees:
         )
         self.deported = np.zeros(count, dtype=bool)
 
-        towns = routes.towns
-        town_side = np.array([AF if t.country == "AF" else PK for t in world.towns])
-        town_weight = np.sqrt(np.array([max(t.population, 1000) for t in world.towns], float))
-        self.town_flat = np.ravel_multi_index(tuple(routes.node_cell[towns].T), world.grid.shape)
-        self.town_node = towns
-        self.town_side = town_side
-        self.town_weight = town_weight
+        self.town_node = routes.towns
+        self.town_flat = routes.node_flat[self.town_node]
+        self.town_side = world.country.ravel()[self.town_flat]
+        self.town_weight = np.sqrt(np.array([max(t.population, 1000) for t in world.towns], float))
         self.home = np.zeros(count, dtype=np.int64)  # flat cell
         self.side = np.where(self.group == IN_PAKISTAN, PK, AF).astype(np.int8)
-        for side in (AF, PK):
-            rows = np.flatnonzero((self.group != COMMUNITY) & (self.side == side))
-            self.home[rows] = self._random_town_cells(side, rows.size, rng)
+        in_towns = np.flatnonzero(self.group != COMMUNITY)
+        self.home[in_towns] = self.town_flat[self._towns_on(self.side[in_towns])]
         self._place_communities(places, settings, np.flatnonzero(self.group == COMMUNITY))
 
-        self.state = np.full(count, SETTLED, dtype=np.int8)
         self.target_town = np.full(count, -1, dtype=np.int64)  # index into towns
         self.gate = np.full(count, -1, dtype=np.int64)
         self.point = np.full(count, -1, dtype=np.int64)
         self.waiting_since = np.zeros(count, dtype=np.int64)
         self.visit_days = np.zeros(count)
         self.journey = Journey.empty(count)
-
-    def _random_town_cells(self, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
-        candidates = np.flatnonzero(self.town_side == side)
-        weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
-        return self.town_flat[rng.choice(candidates, size=size, p=weights)]
 
     def _place_communities(self, places: Places, settings: Scenario, rows: np.ndarray) -> None:
         """Border communities live on either side within ``community_range_km`` of the line."""
@@ -177,7 +161,7 @@ class Refugees:
         hazard = settings.displacement_per_year * settings.conflict_intensity / DAYS_PER_YEAR
         fleeing = fleeing[rng.random(fleeing.size) < hazard]
         if fleeing.size:
-            self.target_town[fleeing] = self._random_towns(PK, fleeing.size, rng)
+            self.target_town[fleeing] = self._towns_on(np.full(fleeing.size, PK))
             papers = self.documented[fleeing]
             self._leave_by_gate(today, fleeing[papers], deported=False, keep_target=True)
             self._leave_irregularly(today, fleeing[~papers])
@@ -200,10 +184,9 @@ class Refugees:
         today.metrics.add_by(Tally.STRANDED_PEOPLE, Dim.GATE, self.gate[stranded],
                              np.full(int(stranded.sum()), today.people_per_agent))  # fmt: skip
 
-    def _random_towns(self, side: int, size: int, rng: np.random.Generator) -> np.ndarray:
-        candidates = np.flatnonzero(self.town_side == side)
-        weights = self.town_weight[candidates] / self.town_weight[candidates].sum()
-        return rng.choice(candidates, size=size, p=weights)
+    def _towns_on(self, sides: np.ndarray) -> np.ndarray:
+        """A town on each of ``sides`` (bigger towns likelier), as an index into the towns."""
+        return choose_on_sides(sides, self.town_side, self.town_weight, self.rng)
 
     def _leave_by_gate(self, today: Today, rows: np.ndarray, *, deported: bool,
                        keep_target: bool = False) -> int:  # fmt: skip
@@ -212,11 +195,8 @@ class Refugees:
             return 0
         routes = today.routes
         if not keep_target:
-            destination_side = np.where(self.side[rows] == PK, AF, PK)
-            for side in (AF, PK):
-                mine = destination_side == side
-                self.target_town[rows[mine]] = self._random_towns(side, int(mine.sum()), self.rng)
-        vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
+            self.target_town[rows] = self._towns_on(other_side(self.side[rows]))
+        vehicle = routes.hours(VEHICLE)
         gates = routes.gates
         hours = (
             vehicle[np.ix_(gates, self.home[rows])]
@@ -240,17 +220,15 @@ class Refugees:
             return
         routes, points = today.routes, today.points
         settings = today.settings.refugees
-        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        foot = routes.hours(FOOT)
         here = self._current_cells(rows, today)
         community = self.group[rows] == COMMUNITY
         if (~community).any():
             targets = rows[~community]
             unset = self.target_town[targets] < 0
             if unset.any():
-                other = np.where(self.side[targets[unset]] == PK, AF, PK)
-                for side in (AF, PK):
-                    mine = targets[unset][other == side]
-                    self.target_town[mine] = self._random_towns(side, mine.size, self.rng)
+                leaving = targets[unset]
+                self.target_town[leaving] = self._towns_on(other_side(self.side[leaving]))
         destination = np.where(
             community, here, self.town_flat[np.maximum(self.target_town[rows], 0)]
         )
@@ -298,10 +276,10 @@ class Refugees:
         today.metrics.add(Tally.DEPORTEES_CROSSED, int(self.deported[served].sum()) * people)
         today.metrics.add_by(Tally.REFUGEE_CROSSINGS_FORMAL, Dim.GATE, gate,
                              np.full(served.size, people))  # fmt: skip
-        vehicle = today.routes.vehicle_hours.reshape(len(today.routes.node_kind), -1)
+        vehicle = today.routes.hours(VEHICLE)
         node = self.town_node[self.target_town[served]]
         gate_cells = today.gate_flat_cells[gate]
-        self.side[served] = np.where(self.side[served] == PK, AF, PK)
+        self.side[served] = other_side(self.side[served])
         self.state[served] = TO_DESTINATION
         self.journey.start(
             served,
@@ -321,8 +299,7 @@ class Refugees:
             self._leave_irregularly(today, leaving)
 
     def _travel(self, today: Today) -> None:
-        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
-        arrived = self.journey.advance(moving)
+        arrived = self.arrivals()
         if arrived.size == 0:
             return
         state = self.state[arrived]
@@ -395,7 +372,7 @@ class Refugees:
         visit = over[self.group[over] == COMMUNITY]
         going_home = visit[self.side[visit] != today.world.country.ravel()[self.home[visit]]]
         outbound = np.setdiff1d(visit, going_home, assume_unique=True)
-        self.side[visit] = np.where(self.side[visit] == PK, AF, PK)
+        self.side[visit] = other_side(self.side[visit])
         self.state[outbound] = VISITING
         self.visit_days[outbound] = VISIT_DAYS
         self.state[going_home] = SETTLED
@@ -403,10 +380,10 @@ class Refugees:
 
         movers = over[self.group[over] != COMMUNITY]
         if movers.size:
-            foot = today.routes.foot_hours.reshape(len(today.routes.node_kind), -1)
+            foot = today.routes.hours(FOOT)
             node = self.town_node[self.target_town[movers]]
             point_cells = points.flat_cells[self.point[movers]]
-            self.side[movers] = np.where(self.side[movers] == PK, AF, PK)
+            self.side[movers] = other_side(self.side[movers])
             self.state[movers] = TO_DESTINATION
             self.journey.start(movers, node, point_cells, foot[node, point_cells], FOOT)
 
@@ -418,6 +395,4 @@ class Refugees:
         cells[waiting] = places.gate_flat_cells[self.gate[waiting]]
         visiting = self.state == VISITING
         cells[visiting] = places.points.flat_cells[self.point[visiting]]
-        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_POINT, TO_DESTINATION)))
-        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
-        return cells
+        return self.with_travellers(cells, places)

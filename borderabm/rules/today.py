@@ -21,7 +21,7 @@ from borderabm.rules.crossing import CrossingPoints
 from borderabm.rules.gates import GatesToday
 from borderabm.scenario import Scenario
 from borderabm.world import World
-from borderabm.world.routes import RouteNetwork
+from borderabm.world.routes import FOOT, RouteNetwork
 
 
 class Places(Protocol):
@@ -57,39 +57,6 @@ class Recorder(Protocol):
 
     def add_by(self, name: str, dim: str, index: np.ndarray, values: np.ndarray) -> None:
         """Add values to a breakdown (``index`` into the labels of ``dim``)."""
-        ...
-
-
-class Population(Protocol):
-    """What every agent kind offers the model and the apps (its rules differ from kind to kind)."""
-
-    @property
-    def kind(self) -> str:
-        """The kind's name ("militant", "trader", "refugee", "patrol")."""
-        ...
-
-    @property
-    def states(self) -> tuple[str, ...]:
-        """The name of each state code."""
-        ...
-
-    @property
-    def n(self) -> int:
-        """Agents of the kind."""
-        ...
-
-    @property
-    def ids(self) -> np.ndarray:
-        """Each agent's id within its kind."""
-        ...
-
-    @property
-    def state(self) -> np.ndarray:
-        """Each agent's state code."""
-        ...
-
-    def flat_cells(self, places: Places) -> np.ndarray:
-        """Current flat cell of every agent of the kind."""
         ...
 
 
@@ -137,7 +104,7 @@ class Today:
         if self.militant_base.size == 0:
             return np.ones(len(self.points))  # no adversary: every point alike
         routes = self.routes
-        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        foot = routes.hours(FOOT)
         informal = routes.informal
         to_bases = np.median(foot[np.ix_(informal, self.militant_base)], axis=1)
         to_targets = np.mean(foot[np.ix_(informal, self.militant_target_flat)], axis=1)

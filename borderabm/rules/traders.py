@@ -24,7 +24,17 @@ import numpy as np
 
 from borderabm.metrics import Dim, Tally
 from borderabm.rules.gates import serve_queues
-from borderabm.rules.population import FOOT, VEHICLE, Journey, gumbel, state_names
+from borderabm.rules.population import (
+    FOOT,
+    VEHICLE,
+    Journey,
+    Travellers,
+    choose_on_sides,
+    gumbel,
+    other_side,
+    state_names,
+)
+from borderabm.world.world import AF, PK
 
 if TYPE_CHECKING:
     from borderabm.rules.today import Places, Today
@@ -50,46 +60,33 @@ CHOICE_NOISE_SHARE = 0.02
 VALUE_SIGMA = 0.5  # lognormal spread of consignment values
 
 
-class Traders:
+class Traders(Travellers):
     """All trader consignments, as arrays."""
 
     kind = "trader"
     states = STATES
+    moving = (TO_GATE, TO_MARKET, TO_POINT, SMUGGLING_TO_MARKET)
 
-    def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
-        """Create ``count`` agents.
-
-        Args:
-            count: Agents.
-            rng: This kind's own random stream (paired runs stay paired).
-            places: The fixed geography.
-            settings: The scenario in force.
-        """
-        self.rng = rng
-        world, routes = places.world, places.routes
-        rng = self.rng
+    def populate(self, places: Places, settings: Scenario) -> None:
+        """Put each consignment at a market (bigger markets hold more) with a value and a rest."""
+        world, routes, rng, count = places.world, places.routes, self.rng, self.n
         market_towns = [i for i, t in enumerate(world.towns) if t.market]
         self.market_node = routes.towns[market_towns]
-        self.market_cell = np.ravel_multi_index(
-            tuple(routes.node_cell[self.market_node].T), world.grid.shape
-        )
-        self.market_side = np.array([world.towns[i].country for i in market_towns])
+        self.market_cell = routes.node_flat[self.market_node]
+        self.market_side = world.country.ravel()[self.market_cell]
         # A gravity model: bigger markets send and draw more consignments.
         populations = np.array([world.towns[i].population for i in market_towns], dtype=float)
         weights = populations**settings.traders.market_size_exponent
         self.market_weight = weights / weights.sum()
-        self.n = count
         self.market = rng.choice(len(market_towns), size=count, p=self.market_weight)
         self.destination = np.full(count, -1, dtype=np.int64)
         mean = settings.scale.usd_per_consignment
         self.value_usd = mean * rng.lognormal(-0.5 * VALUE_SIGMA**2, VALUE_SIGMA, size=count)
-        self.state = np.full(count, IDLE, dtype=np.int8)
         self.gate = np.full(count, -1, dtype=np.int64)
         self.point = np.full(count, -1, dtype=np.int64)
         self.queued_since = np.zeros(count, dtype=np.int64)
         self.rest_days = rng.uniform(0, settings.traders.turnaround_days, size=count)
         self.journey = Journey.empty(count)
-        self.ids = np.arange(count, dtype=np.int64)
 
     # ------------------------------------------------------------------------------------------
     def step(self, today: Today) -> None:
@@ -100,7 +97,7 @@ class Traders:
         idle = np.flatnonzero((self.state == IDLE) & (self.rest_days <= 0))
         starting = idle[rng.random(idle.size) < settings.trip_probability_per_day]
         if starting.size:
-            self.destination[starting] = self._pick_destination(starting, rng)
+            self.destination[starting] = self._pick_destination(starting)
             here = self.market_cell[self.market[starting]]
             self._choose_route(today, starting, here, waiting_gate=None)
 
@@ -114,16 +111,11 @@ class Traders:
         self._travel(today)
         today.metrics.add(Tally.TRADERS_QUEUED, int(np.count_nonzero(self.state == QUEUED)))
 
-    def _pick_destination(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    def _pick_destination(self, rows: np.ndarray) -> np.ndarray:
         """A market on the other side, weighted by size."""
-        home_side = self.market_side[self.market[rows]]
-        destination = np.empty(rows.size, dtype=np.int64)
-        for side in ("AF", "PK"):
-            mine = home_side == side
-            other = np.flatnonzero(self.market_side != side)
-            weights = self.market_weight[other] / self.market_weight[other].sum()
-            destination[mine] = rng.choice(other, size=int(mine.sum()), p=weights)
-        return destination
+        wanted = other_side(self.market_side[self.market[rows]])
+        # Consignments from Afghan markets draw first, as they always have.
+        return choose_on_sides(wanted, self.market_side, self.market_weight, self.rng, (PK, AF))
 
     def _choose_route(
         self,
@@ -139,8 +131,7 @@ class Traders:
         destination_cell = self.market_cell[self.destination[rows]]
         per_day = traders.time_cost_usd_per_day
         gates = routes.gates
-        vehicle = routes.vehicle_hours.reshape(len(routes.node_kind), -1)
-        foot = routes.foot_hours.reshape(len(routes.node_kind), -1)
+        vehicle, foot = routes.hours(VEHICLE), routes.hours(FOOT)
 
         road_hours = vehicle[np.ix_(gates, here)] + vehicle[np.ix_(gates, destination_cell)]
         formal = road_hours / 24.0 * per_day
@@ -224,7 +215,7 @@ class Traders:
         metrics.add(Tally.TRADER_WAIT_DAYS_TOTAL, float(waits.sum()))
         metrics.add_by(Tally.FORMAL_TRADE_USD, Dim.GATE, gate, value)
         metrics.add(Tally.TARIFF_REVENUE_USD, float((today.gates.tariff[gate] * value).sum()))
-        vehicle = today.routes.vehicle_hours.reshape(len(today.routes.node_kind), -1)
+        vehicle = today.routes.hours(VEHICLE)
         destination_node = self.market_node[self.destination[served]]
         gate_cells = today.gate_flat_cells[gate]
         hours = today.gates.processing_h[gate] + vehicle[destination_node, gate_cells]
@@ -233,9 +224,7 @@ class Traders:
 
     def _travel(self, today: Today) -> None:
         rng = self.rng
-        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_MARKET, TO_POINT,
-                                                     SMUGGLING_TO_MARKET)))  # fmt: skip
-        arrived = self.journey.advance(moving)
+        arrived = self.arrivals()
         if arrived.size == 0:
             return
         state = self.state[arrived]
@@ -264,7 +253,7 @@ class Traders:
             metrics.add_by(Tally.INFORMAL_TRADE_USD, Dim.SECTOR, sectors[outcome.crossed],
                            value[outcome.crossed])  # fmt: skip
             crossed = at_point[outcome.crossed]
-            foot = today.routes.foot_hours.reshape(len(today.routes.node_kind), -1)
+            foot = today.routes.hours(FOOT)
             point_cells = today.points.flat_cells[self.point[crossed]]
             destination_node = self.market_node[self.destination[crossed]]
             self.state[crossed] = SMUGGLING_TO_MARKET
@@ -286,7 +275,4 @@ class Traders:
         cells = self.market_cell[self.market].astype(np.int64)
         queued = self.state == QUEUED
         cells[queued] = places.gate_flat_cells[self.gate[queued]]
-        moving = np.flatnonzero(np.isin(self.state, (TO_GATE, TO_MARKET, TO_POINT,
-                                                     SMUGGLING_TO_MARKET)))  # fmt: skip
-        cells[moving] = self.journey.cells(places.routes, moving, places.world.country)
-        return cells
+        return self.with_travellers(cells, places)

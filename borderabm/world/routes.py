@@ -28,6 +28,7 @@ MIN_POINTS_PER_SECTOR = 2
 FIELDS_FORMAT = 2
 
 NODE_GATE, NODE_INFORMAL, NODE_TOWN = 0, 1, 2
+FOOT, VEHICLE = 0, 1  # travel modes (what :meth:`RouteNetwork.hours` and journeys are indexed by)
 NEIGHBOUR_OFFSETS = ((1, 0), (0, 1), (1, 1), (1, -1))
 
 
@@ -70,6 +71,30 @@ class RouteNetwork:
     def crossing_points(self) -> np.ndarray:
         """Node indices of every place where the border can be crossed (gates, then informal)."""
         return np.flatnonzero(self.node_kind != NODE_TOWN)
+
+    @property
+    def grid_shape(self) -> tuple[int, int]:
+        """The ``(x, y)`` shape of the grid the fields cover."""
+        _, width, height = self.foot_hours.shape
+        return width, height
+
+    @property
+    def node_flat(self) -> np.ndarray:
+        """Flat cell (index into the raveled grid) of every node."""
+        return np.ravel_multi_index(tuple(self.node_cell.T), self.grid_shape)
+
+    def hours(self, mode: int) -> np.ndarray:
+        """Travel hours to each node from every cell, ``[node, flat cell]`` (a view, not a copy).
+
+        Args:
+            mode: :data:`FOOT` or :data:`VEHICLE`.
+        """
+        field = self.foot_hours if mode == FOOT else self.vehicle_hours
+        return field.reshape(field.shape[0], -1)
+
+    def next_cells(self, mode: int) -> np.ndarray:
+        """Next flat cell towards each node, ``[side, node, flat cell]`` (see ``foot_next``)."""
+        return self.foot_next if mode == FOOT else self.vehicle_next
 
     def town_node(self, world: World, name: str) -> int:
         """Node index of a town by name."""

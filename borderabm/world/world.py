@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -42,14 +43,20 @@ CACHE_FORMAT = 1
 
 
 @dataclass(frozen=True)
-class Crossing:
-    """An official border crossing placed on its nearest border cell."""
+class Place:
+    """A named place of the gazetteer and the grid cell it stands on."""
 
     id: int
     name: str
     lat: float
     lon: float
     cell: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Crossing(Place):
+    """An official border crossing placed on its nearest border cell."""
+
     snap_km: float  # distance from the published coordinate to the cell centre
     uncertainty_km: float
     sector: int
@@ -59,14 +66,9 @@ class Crossing:
 
 
 @dataclass(frozen=True)
-class Town:
-    """A town (market or reporting place)."""
+class Town(Place):
+    """A town (market or reporting place) on the cell that contains it."""
 
-    id: int
-    name: str
-    lat: float
-    lon: float
-    cell: tuple[int, int]
     country: str
     population: int
     market: bool
@@ -362,6 +364,11 @@ def _sector_specs(features: dict, line_m: LineString, grid: GridSpec) -> list[di
     return sorted(specs, key=lambda s: s["chainage_km"])
 
 
+def _place_fields(i: int, spec: dict, cell: tuple[int, int]) -> dict[str, Any]:
+    """The :class:`Place` fields of gazetteer entry ``i``, put on ``cell``."""
+    return {"id": i, "name": spec["name"], "lat": spec["lat"], "lon": spec["lon"], "cell": cell}
+
+
 def _place_crossings(
     grid: GridSpec,
     specs: list[dict],
@@ -380,11 +387,7 @@ def _place_crossings(
         cell = (int(bx[k]), int(by[k]))
         crossings.append(
             Crossing(
-                id=i,
-                name=spec["name"],
-                lat=spec["lat"],
-                lon=spec["lon"],
-                cell=cell,
+                **_place_fields(i, spec, cell),
                 snap_km=float(distance[k]) / 1000.0,
                 uncertainty_km=float(spec["uncertainty_km"]),
                 sector=int(border_sector[cell]),
@@ -406,11 +409,7 @@ def _place_towns(
         cell = grid.cell_of_lonlat(spec["lon"], spec["lat"])
         towns.append(
             Town(
-                id=i,
-                name=spec["name"],
-                lat=spec["lat"],
-                lon=spec["lon"],
-                cell=cell,
+                **_place_fields(i, spec, cell),
                 country=COUNTRIES[int(country[cell])],
                 population=int(spec["population"]),
                 market=bool(spec["market"]),

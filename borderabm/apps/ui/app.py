@@ -137,10 +137,9 @@ def play_days(
 
 def chart_series(model: BorderModel) -> list[dict]:
     """The charts' data so far: cumulative totals (stranded people as a daily level)."""
-    history = model._history  # noqa: SLF001 - the model's own per-day counters
     charts = []
     for column in BROWSER_CHART_METRICS:
-        values = np.asarray(history.get(column, []), dtype=float)
+        values = np.asarray(model.daily(column), dtype=float)
         if column not in BROWSER_LEVEL_METRICS:
             values = np.cumsum(values)
         days = np.arange(1, len(values) + 1)

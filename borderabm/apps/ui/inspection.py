@@ -134,9 +134,8 @@ def rule_closures(model) -> list[tuple]:
     The model re-arms a rule ``cooldown_days`` after the gates it closed reopen, and a rule cannot
     fire again before it is re-armed, so its last closure is known from when it re-arms.
     """
-    armed_from = model._trigger_armed_from  # noqa: SLF001 - the model's own trigger state
     closures = []
-    for rule, armed in zip(model.settings.triggers, armed_from, strict=False):
+    for rule, armed in zip(model.settings.triggers, model.trigger_armed_from, strict=False):
         if armed <= 0:  # never fired
             continue
         reopens = armed - rule.cooldown_days
