@@ -209,3 +209,16 @@ def test_picture_path_adds_png_keeps_known_formats_and_refuses_others():
     assert picture_path(Path("world.SVG")) == Path("world.SVG")
     with pytest.raises(ValueError, match=r"unknown picture format '\.txt' \(allowed: \.png, "):
         picture_path(Path("world.txt"))
+
+
+def test_every_many_run_command_takes_the_same_engine_options():
+    import typer.main
+
+    from borderabm.apps.cli import app
+
+    group = typer.main.get_command(app)
+    seen = {}
+    for name in ("sweep", "compare", "sensitivity", "calibrate", "validate-model"):
+        params = {p.name: p for p in group.commands[name].params}
+        seen[name] = tuple(params[option].help for option in ("workers", "dask"))
+    assert len(set(seen.values())) == 1, seen

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console, RenderableType
@@ -286,3 +286,13 @@ def store_problems_as_bad_input(
     except SchedulerUnreachable as error:
         fail([f"cannot use the Dask scheduler: {reason(error)} (finished runs are kept in "
               f"{store_root})"], f"--dask {dask}")  # fmt: skip
+
+
+# The engine options of every many-run command (sweep, compare, sensitivity, calibrate, validate-model).
+WorkersOption = Annotated[
+    int | None, typer.Option(min=1, max=1024, help="Local worker processes (default: cores).")
+]
+DaskOption = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address (tcp://host:8786), or 'local' for a LocalCluster."),
+]

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from borderabm.apps.cli.common import (
+    DaskOption,
+    WorkersOption,
     dump_json,
     fail,
     prepare_output,
@@ -47,8 +49,8 @@ def compare(
     out: Annotated[
         Path | None, typer.Option(help="Results directory (default: results/compare-...).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, max=1024, help="Local workers.")] = None,
-    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
     report: Annotated[
         Path | None, typer.Option(help="Write an HTML + Markdown report with charts here.")
     ] = None,

@@ -14,6 +14,8 @@ from typing import Annotated
 import typer
 
 from borderabm.apps.cli.common import (
+    DaskOption,
+    WorkersOption,
     fail,
     input_path,
     reason,
@@ -38,8 +40,8 @@ def sensitivity(
         list[str] | None,
         typer.Option("--metric", help="Metrics to analyse (default: the sweep's)."),
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, max=1024, help="Local workers.")] = None,
-    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
 ) -> None:
     """Morris screening or Sobol indices (SALib): run the sweep, then a table and a bar chart."""
     from borderabm.apps.cli.sensitivity import analyse_sensitivity_and_report
@@ -126,8 +128,8 @@ def calibrate(
     replicates: Annotated[
         int | None, typer.Option(min=1, max=1000, help="Replicates per point (default: spec's).")
     ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, max=1024, help="Local workers.")] = None,
-    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Report and results directory (default: results/calibration-<name>)."),
@@ -155,15 +157,8 @@ def validate_model(
     days: Annotated[
         int | None, typer.Option(help="Horizon of every fact (default: each fact's own).")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=1024, help="Local worker processes (default: cores).")
-    ] = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            help="Dask scheduler address (tcp://host:8786), or 'local' for a LocalCluster."
-        ),
-    ] = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
     only: Annotated[
         list[str] | None, typer.Option("--only", help="Run only this fact id (repeatable).")
     ] = None,

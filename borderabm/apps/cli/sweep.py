@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from borderabm.apps.cli.common import (
+    DaskOption,
+    WorkersOption,
     fail,
     input_path,
     print_wide,
@@ -31,15 +33,8 @@ def sweep(
     out: Annotated[
         Path | None, typer.Option(help="Results directory (default: results/<sweep name>).")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, max=1024, help="Local worker processes (default: cores).")
-    ] = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            help="Dask scheduler address (tcp://host:8786), or 'local' for a LocalCluster."
-        ),
-    ] = None,
+    workers: WorkersOption = None,
+    dask: DaskOption = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip finished runs (also the default when re-run).")
     ] = True,
