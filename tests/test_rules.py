@@ -974,3 +974,17 @@ def test_choose_on_sides_draws_side_by_side_in_the_order_given():
     on_af = rng.choice([0, 2], size=3, p=[1 / 4, 3 / 4])
     np.testing.assert_array_equal(chosen[wanted == PK], on_pk)
     np.testing.assert_array_equal(chosen[wanted == AF], on_af)
+
+
+@pytest.mark.parametrize(
+    "module", [militants_mod, refugees_mod, traders_mod], ids=lambda m: m.__name__
+)
+def test_rules_compare_states_as_plain_ints_not_enum_members(module):
+    # numpy casts an int8 array to int64 to compare it with an IntEnum member (about 8x slower).
+    from enum import IntEnum
+
+    enums = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, IntEnum)
+             and v is not IntEnum]  # fmt: skip
+    shorts = [member.name for enum in enums for member in enum]
+    assert shorts
+    assert all(type(getattr(module, name)) is int for name in shorts)
