@@ -10,17 +10,11 @@ import threading
 
 import pytest
 
-from borderabm.experiments import store as store_module
+from borderabm import files as files_module
 from borderabm.experiments.run import RunResult, write_outputs
-from borderabm.experiments.store import (
-    FILE_MODE,
-    DesignRecord,
-    Manifest,
-    ResultsStore,
-    StoreError,
-    atomic_write,
-)
+from borderabm.experiments.store import DesignRecord, Manifest, ResultsStore, StoreError
 from borderabm.experiments.sweep import comparison_sweep, manifest_for
+from borderabm.files import FILE_MODE, atomic_write
 from borderabm.scenario import load_scenario, resolve_scenario_path
 
 
@@ -101,7 +95,7 @@ def test_writing_never_touches_the_process_umask(tmp_path, monkeypatch):
 def test_the_umask_is_read_without_changing_it():
     before = os.umask(0o027)
     try:
-        assert store_module._process_umask() == 0o027
+        assert files_module._process_umask() == 0o027
         assert os.umask(0o027) == 0o027  # still what it was
     finally:
         os.umask(before)
@@ -118,3 +112,13 @@ def test_concurrent_writers_of_one_file_leave_a_whole_file(tmp_path):
         thread.join()
     assert target.read_text() in texts
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_world_cache_writes_through_the_one_atomic_writer(tmp_path):
+    from borderabm.world.cache import load_or_build
+
+    entry = tmp_path / "cache" / "entry.pkl"
+    assert load_or_build(entry, lambda: {"cells": 3}) == {"cells": 3}
+    assert stat.S_IMODE(entry.stat().st_mode) == FILE_MODE  # not mkstemp's private 0600
+    assert [p.name for p in entry.parent.iterdir()] == ["entry.pkl"]  # no temporary left
+    assert load_or_build(entry, lambda: {"cells": 4}) == {"cells": 3}  # read back, not rebuilt

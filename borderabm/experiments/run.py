@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from borderabm import __version__
-from borderabm.experiments.store import atomic_write
+from borderabm.files import atomic_write
 from borderabm.model import BorderModel
 from borderabm.scenario import Scenario, validate_document
 from borderabm.world import World, build_world

@@ -24,7 +24,7 @@ from borderabm.analysis.calibration.spec import (
     CalibrationError,
     dotted_value,
 )
-from borderabm.experiments.store import atomic_write
+from borderabm.files import atomic_write
 from borderabm.report import charts
 from borderabm.report.format import (
     estimate_text,

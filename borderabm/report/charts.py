@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from borderabm.experiments.store import atomic_write
+from borderabm.files import atomic_write
 
 DPI = 110
 TITLE_SIZE = 10

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from borderabm.analysis.discovery import Cases, Discovery
 from borderabm.analysis.prim import Box, PrimResult, boxes_table, reported_limits, trajectory_table
-from borderabm.experiments.store import atomic_write
+from borderabm.files import atomic_write
 from borderabm.report import charts
 from borderabm.report.format import Align, markdown_table, p_value
 

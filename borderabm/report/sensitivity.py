@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from borderabm.analysis.sensitivity import INDICES, method_of
-from borderabm.experiments.store import atomic_write
+from borderabm.files import atomic_write
 from borderabm.report import charts
 
 CSV_NAME = "sensitivity.csv"

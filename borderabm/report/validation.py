@@ -15,7 +15,7 @@ from rich.table import Table
 from borderabm.analysis.validation.facts import MECHANISM_CHECK, STYLIZED_FACT
 from borderabm.analysis.validation.stats import ALPHA
 from borderabm.analysis.validation.suite import FactResult, ValidationRun
-from borderabm.experiments.store import atomic_write
+from borderabm.files import atomic_write
 from borderabm.report.format import (
     Align,
     html_table,

@@ -11,10 +11,10 @@ fields (``load_shared``): a browser session's Reset or a sweep's next run costs 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import pickle
-import tempfile
 import threading
 import weakref
 from collections import OrderedDict
@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from borderabm.files import atomic_write
 
 # Shared values kept even when no model uses them, most recently used first: enough for the one map
 # a UI server or a sweep uses (and its route fields) without holding on to every map ever loaded.
@@ -49,14 +51,14 @@ def load_or_build[T](path: Path, build: Callable[[], T]) -> T:
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
             pass  # a stale or damaged entry is rebuilt below
     value = build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as temp:
-            pickle.dump(value, temp, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp.name, path)
-    except OSError:
-        pass  # an unwritable cache only costs speed
+    with contextlib.suppress(OSError):  # an unwritable cache only costs speed
+        atomic_write(path, partial(_pickle_to, value))
     return value
+
+
+def _pickle_to(value: object, path: Path) -> None:
+    with path.open("wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def load_shared[T](path: Path, build: Callable[[], T]) -> T:
