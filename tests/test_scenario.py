@@ -372,3 +372,11 @@ def test_error_helpers_shared_by_every_input_file():
     )
     assert suggest("zzz", ["a", "b"]) == "(allowed: a, b)"
     assert bounds_from_context({"ge": 0, "lt": 5, "other": 1}) == ">= 0 and < 5"
+
+
+def test_an_unknown_name_with_nothing_close_has_no_dangling_semicolon():
+    with pytest.raises(ScenarioError) as caught:
+        validate_document({"militants": {"targets": ["Nowhere"]}}, "s.toml")
+    line = str(caught.value)
+    assert "unknown province 'Nowhere' (allowed: Badakhshan" in line
+    assert "; (allowed" not in line

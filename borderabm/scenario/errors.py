@@ -58,11 +58,14 @@ def check_names(values: Iterable[str], allowed: tuple[str, ...], what: str) -> N
     """Refuse the first value that is not an allowed name (for pydantic validators).
 
     Raises:
-        ValueError: ``unknown <what> '<value>'; did you mean ...? (allowed: ...)``.
+        ValueError: ``unknown <what> '<value>'; did you mean ...? (allowed: ...)``, without the
+            hint (and its semicolon) when no allowed name is close.
     """
     for value in values:
         if value not in allowed:
-            raise ValueError(f"unknown {what} '{value}'; {suggest(value, allowed)}")
+            hint = did_you_mean(value, allowed)
+            lead = f"; {hint}" if hint else " "
+            raise ValueError(f"unknown {what} '{value}'{lead}(allowed: {', '.join(allowed)})")
 
 
 def format_path(loc: tuple[int | str, ...]) -> str:
