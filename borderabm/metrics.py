@@ -68,6 +68,17 @@ class MetricName(StrEnum):
     STRANDED_PEOPLE = "stranded_people"
     STRANDED_PEOPLE_MAX = "stranded_people_max"
     BORDER_DEATHS = "border_deaths"
+    # People and trucks at the gates (issue 12)
+    GATE_PEOPLE = "gate_people"
+    GATE_TRUCKS = "gate_trucks"
+    STRANDED_TRUCKS = "stranded_trucks"
+    STRANDED_TRUCKS_MAX = "stranded_trucks_max"
+    TRADE_LOST_USD = "trade_lost_usd"
+    PERISHABLE_LOSS_USD = "perishable_loss_usd"
+    IRREGULAR_CIVILIAN_CROSSINGS = "irregular_civilian_crossings"
+    TRIPS_FORGONE = "trips_forgone"
+    TRAVELLERS_TURNED_AWAY = "travellers_turned_away"
+    HUMANITARIAN_PASSAGES = "humanitarian_passages"
     # The fence and the gates (``open`` is per gate: ``open.<gate>``)
     FENCE_BREACHES = "fence_breaches"
     FENCE_KM = "fence_km"
@@ -129,8 +140,17 @@ class Tally(StrEnum):
     IRREGULAR_ATTEMPTS = MetricName.IRREGULAR_ATTEMPTS.value  # people
     # people x m (Riley's TRI)
     IRREGULAR_ATTEMPT_RUGGEDNESS_M = MetricName.IRREGULAR_ATTEMPT_RUGGEDNESS_M.value
-    STRANDED_PEOPLE = MetricName.STRANDED_PEOPLE.value
+    STRANDED_PEOPLE = MetricName.STRANDED_PEOPLE.value  # people, both sides, at closed gates
     BORDER_DEATHS = MetricName.BORDER_DEATHS.value
+    GATE_PEOPLE = MetricName.GATE_PEOPLE.value  # people crossing official gates, both ways
+    GATE_TRUCKS = MetricName.GATE_TRUCKS.value  # trucks crossing official gates, both ways
+    STRANDED_TRUCKS = MetricName.STRANDED_TRUCKS.value  # trucks waiting at closed gates
+    TRADE_LOST_USD = MetricName.TRADE_LOST_USD.value  # formal trade not done because of closures
+    PERISHABLE_LOSS_USD = MetricName.PERISHABLE_LOSS_USD.value  # spoiled while waiting
+    IRREGULAR_CIVILIAN_CROSSINGS = MetricName.IRREGULAR_CIVILIAN_CROSSINGS.value  # people
+    TRIPS_FORGONE = MetricName.TRIPS_FORGONE.value  # trips given up under a document regime
+    TRAVELLERS_TURNED_AWAY = MetricName.TRAVELLERS_TURNED_AWAY.value  # refused at a gate
+    HUMANITARIAN_PASSAGES = MetricName.HUMANITARIAN_PASSAGES.value  # people through a closed gate
     FENCE_BREACHES = MetricName.FENCE_BREACHES.value
     MILITANT_FENCE_BREACHES = MetricName.MILITANT_FENCE_BREACHES.value
     TRIGGER_CLOSURES = MetricName.TRIGGER_CLOSURES.value
@@ -151,6 +171,10 @@ BREAKDOWNS: dict[str, tuple[str, ...]] = {
         Tally.FORMAL_TRADE_USD.value,
         Tally.REFUGEE_CROSSINGS_FORMAL.value,
         Tally.STRANDED_PEOPLE.value,
+        Tally.GATE_PEOPLE.value,
+        Tally.GATE_TRUCKS.value,
+        Tally.STRANDED_TRUCKS.value,
+        Tally.TRADE_LOST_USD.value,
     ),
     Dim.SECTOR.value: (
         Tally.MILITANT_CROSSINGS.value,
@@ -244,6 +268,7 @@ def summarise(series: pd.DataFrame) -> dict[str, float]:
         "refugee_crossings_formal": total("refugee_crossings_formal"),
         "refugee_crossings_irregular": total("refugee_crossings_irregular"),
         "stranded_people_max": float(series["stranded_people"].max()) if len(series) else 0.0,
+        "stranded_trucks_max": float(series["stranded_trucks"].max()) if len(series) else 0.0,
         "border_deaths": total("border_deaths"),
         "fence_breaches": total("fence_breaches"),
         "crossing_closed_days": total("gates_closed_against_normal"),
@@ -265,8 +290,19 @@ def summarise(series: pd.DataFrame) -> dict[str, float]:
         "civilian_interdictions",
         "militant_fence_breaches",
         "trigger_closures",
+        "gate_people",
+        "gate_trucks",
+        "trade_lost_usd",
+        "perishable_loss_usd",
+        "irregular_civilian_crossings",
+        "trips_forgone",
+        "travellers_turned_away",
+        "humanitarian_passages",
     ):
         summary[extra] = total(extra)
+    for column in series.columns:  # gate_people.<gate>, gate_trucks.<gate>: totals per gate
+        if column.startswith(("gate_people.", "gate_trucks.")):
+            summary[column] = total(column)
     attempts = total("irregular_attempts")
     # Mean ruggedness of the points refugees try; 0 when nobody tried (keeps the summary finite).
     summary["irregular_ruggedness_m_mean"] = (
@@ -492,6 +528,68 @@ METRICS: dict[str, Metric] = _metrics(
         "max",
     ),
     ("border_deaths", "Border deaths", "people", "People who died crossing, or shot at the line."),
+    (
+        "gate_people",
+        "People through the gates",
+        "people",
+        "People crossing official gates, both ways: travellers, refugees, returnees, deportees.",
+    ),
+    (
+        "gate_trucks",
+        "Trucks through the gates",
+        "trucks",
+        "Trucks crossing official gates, both ways: loaded, transit and empty.",
+    ),
+    (
+        "stranded_trucks",
+        "Stranded trucks",
+        "trucks",
+        "Trucks waiting at a closed gate on the day, both sides.",
+        "max",
+    ),
+    (
+        "stranded_trucks_max",
+        "Most trucks stranded",
+        "trucks",
+        "The highest number of trucks waiting at closed gates on any day.",
+        "max",
+    ),
+    (
+        "trade_lost_usd",
+        "Trade lost to closures",
+        "US$",
+        "Formal trade not done because gates were closed: loads abandoned, smuggled or spoiled.",
+    ),
+    (
+        "perishable_loss_usd",
+        "Perishables spoiled",
+        "US$",
+        "Value of perishable loads spoiled while waiting at closed gates.",
+    ),
+    (
+        "irregular_civilian_crossings",
+        "Irregular civilian crossings (all)",
+        "people",
+        "Civilians crossing away from the gates: refugees, border communities and travellers.",
+    ),
+    (
+        "trips_forgone",
+        "Trips given up (documents)",
+        "trips",
+        "Gate trips given up because the traveller lacks the documents the gate requires.",
+    ),
+    (
+        "travellers_turned_away",
+        "Travellers turned away",
+        "people",
+        "People refused at a gate for want of the documents it requires.",
+    ),
+    (
+        "humanitarian_passages",
+        "Humanitarian passages",
+        "people",
+        "Patients, families and returnees let through a closed gate.",
+    ),
     # The fence and the gates
     ("fence_breaches", "Fence breaches", "breaches", "Times the fence was cut or climbed."),
     ("fence_km", "Fence built", "km", "Length of fence standing.", "last"),
@@ -637,6 +735,8 @@ HEADLINE_METRICS: tuple[str, ...] = _names(
     MetricName.INFORMAL_TRADE_USD,
     MetricName.REFUGEE_CROSSINGS_IRREGULAR,
     MetricName.STRANDED_PEOPLE_MAX,
+    MetricName.STRANDED_TRUCKS_MAX,
+    MetricName.TRADE_LOST_USD,
     MetricName.BORDER_DEATHS,
     MetricName.CROSSING_CLOSED_DAYS,
     MetricName.POLICY_COST_USD,
@@ -656,10 +756,18 @@ BROWSER_CHART_METRICS: tuple[str, ...] = _names(
     MetricName.FORMAL_TRADE_USD,
     MetricName.INFORMAL_TRADE_USD,
     MetricName.STRANDED_PEOPLE,
+    MetricName.STRANDED_TRUCKS,
+    MetricName.GATE_PEOPLE,
+    MetricName.GATE_TRUCKS,
     MetricName.BORDER_DEATHS,
     MetricName.REFUGEE_CROSSINGS_IRREGULAR,
 )
-BROWSER_LEVEL_METRICS: tuple[str, ...] = _names(MetricName.STRANDED_PEOPLE)
+BROWSER_LEVEL_METRICS: tuple[str, ...] = _names(
+    MetricName.STRANDED_PEOPLE,
+    MetricName.STRANDED_TRUCKS,
+    MetricName.GATE_PEOPLE,
+    MetricName.GATE_TRUCKS,
+)
 BROWSER_TOTAL_METRICS: tuple[str, ...] = _names(
     MetricName.ATTACKS,
     MetricName.MILITANT_CROSSINGS,
@@ -669,6 +777,8 @@ BROWSER_TOTAL_METRICS: tuple[str, ...] = _names(
     MetricName.BORDER_DEATHS,
     MetricName.REFUGEE_CROSSINGS_IRREGULAR,
     MetricName.STRANDED_PEOPLE_MAX,
+    MetricName.STRANDED_TRUCKS_MAX,
+    MetricName.TRADE_LOST_USD,
     MetricName.CROSSING_CLOSED_DAYS,
     MetricName.POLICY_COST_USD,
 )
@@ -686,6 +796,8 @@ REPORT_SERIES_METRICS: tuple[str, ...] = _names(
     MetricName.FORMAL_TRADE_USD,
     MetricName.INFORMAL_TRADE_USD,
     MetricName.STRANDED_PEOPLE,
+    MetricName.STRANDED_TRUCKS,
+    MetricName.GATE_PEOPLE,
     MetricName.GATES_CLOSED_AGAINST_NORMAL,
 )
 REPORT_CUMULATIVE_METRICS: frozenset[str] = frozenset(

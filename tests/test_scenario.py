@@ -60,7 +60,7 @@ def test_shipped_scenarios_validate(name):
 def test_defaults_fill_every_gate():
     scenario = validate_document({}, "empty.toml")
     assert list(scenario.crossings) == OFFICIAL_CROSSINGS
-    assert scenario.crossings["Torkham"].capacity_people_per_day == 10_000
+    assert scenario.crossings["Torkham"].capacity_people_per_day == 25_000
     assert not scenario.crossings["Gursal"].open  # closed since 2011
     assert scenario.map.resolution_km == 5.0
 
@@ -68,7 +68,7 @@ def test_defaults_fill_every_gate():
 def test_a_partial_gate_table_keeps_the_gate_defaults():
     scenario = validate_document({"crossings": {"Torkham": {"tariff_pct": 3.0}}}, "x.toml")
     assert scenario.crossings["Torkham"].tariff_pct == 3.0
-    assert scenario.crossings["Torkham"].capacity_people_per_day == 10_000
+    assert scenario.crossings["Torkham"].capacity_people_per_day == 25_000
 
 
 def test_scenario_is_immutable():

@@ -17,6 +17,8 @@ import numpy as np
 from borderabm.rules.population import probabilistic_round
 from borderabm.scenario import Scenario, normally_open_gates
 
+HOURS_PER_DAY = 24.0
+
 
 class GateClosures:
     """The closures in force at each gate (closures nest: a gate reopens when all have ended)."""
@@ -133,6 +135,7 @@ def capacity_today(
         base = float(
             crossing.capacity_trucks_per_day if trucks else crossing.capacity_people_per_day
         )
+        base *= crossing.hours_open / HOURS_PER_DAY  # capacities are stated for a 24-hour day
         if closures.is_corridor(gate, settings):
             base *= settings.corridor.capacity_multiplier
         capacity[g] = base / per_agent

@@ -159,34 +159,63 @@ class Closure(StrictModel):
         return self
 
 
+# What a traveller must show at a gate (the lever of the document regimes):
+# * "open": no document checked in practice (Torkham before June 2016: of 3,708 Afghans entering
+#   one day, 160 had documents; Torkham police via tribune.com.pk/story/734277);
+# * "border_permit": a tazkira or border-resident card is enough (Chaman before November 2023);
+# * "passport_visa": passport and visa (Torkham from June 2016; every crossing from November 2023,
+#   the "one-document regime").
+DocumentRegime = Literal["open", "border_permit", "passport_visa"]
+DOCUMENT_REGIMES: tuple[DocumentRegime, ...] = get_args(DocumentRegime)
+
+
 class CrossingPolicy(StrictModel):
-    """Status and throughput of one official crossing."""
+    """Status, opening hours, documents and throughput of one official crossing."""
 
     open: bool = True
-    capacity_people_per_day: int = Field(2_000, ge=0, le=1_000_000)
-    capacity_trucks_per_day: int = Field(200, ge=0, le=100_000)
+    capacity_people_per_day: int = Field(
+        2_000, ge=0, le=1_000_000, description="people a day when open 24 hours"
+    )
+    capacity_trucks_per_day: int = Field(
+        200, ge=0, le=100_000, description="trucks a day when open 24 hours"
+    )
+    hours_open: float = Field(
+        24.0, gt=0.0, le=24.0, description="hours a day the gate works (capacity scales with it)"
+    )
     processing_hours: float = Field(6.0, ge=0.0, le=720.0)
-    documents_required: bool = True
+    document_regime: DocumentRegime = Field(
+        "passport_visa", description="what a traveller must show to cross"
+    )
+    humanitarian_people_per_day: int = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="patients, families and returnees let through a day while the gate is closed",
+    )
     tariff_pct: float = Field(
         20.0, ge=0.0, le=500.0, description="duties, fees and informal payments, % of value"
     )
     closures: tuple[Closure, ...] = ()
 
 
-# Assumption: capacities and times of the gates in normal times. Torkham's ~10,000 people/day is a
-# calibration target (issue 6); Gursal (trade closed since 2011) and Nawa Pass (since 2007) start
-# closed, as the geography reference records.
+# Assumption: capacities on a 24-hour day, and opening hours, of the gates in normal times (2025).
+# Torkham works 24/7 since September 2019, when trucks rose from ~700 a day on a 12-hour day to
+# ~1,600 (urdupoint.com 2019-09-15; dawn.com/news/1505914); the other gates keep a 12-hour day
+# (customs open 12 h/day, SIGAR 2022). People: Torkham carried >20,000 a day before June 2016 (IOM
+# 2017) and Chaman 25,000-30,000 (IOM 2017), so these are what the gates can pass, not what they
+# carry. Gursal (trade closed since 2011) and Nawa Pass (since 2007) start closed, as the
+# geography reference records.
 DEFAULT_CROSSINGS: dict[str, dict[str, Any]] = {
-    "Torkham": {"capacity_people_per_day": 10_000, "capacity_trucks_per_day": 1_000},
-    "Chaman": {"capacity_people_per_day": 8_000, "capacity_trucks_per_day": 800},
-    "Angoor Adda": {"capacity_people_per_day": 1_000, "capacity_trucks_per_day": 100},
-    "Ghulam Khan": {"capacity_people_per_day": 1_500, "capacity_trucks_per_day": 300},
-    "Kharlachi": {"capacity_people_per_day": 1_000, "capacity_trucks_per_day": 100},
-    "Arandu": {"capacity_people_per_day": 500, "capacity_trucks_per_day": 50},
-    "Badini": {"capacity_people_per_day": 500, "capacity_trucks_per_day": 100},
+    "Torkham": {"capacity_people_per_day": 25_000, "capacity_trucks_per_day": 1_600},
+    "Chaman": {"capacity_people_per_day": 30_000, "capacity_trucks_per_day": 1_600, "hours_open": 12.0},
+    "Angoor Adda": {"capacity_people_per_day": 2_000, "capacity_trucks_per_day": 800, "hours_open": 12.0},
+    "Ghulam Khan": {"capacity_people_per_day": 3_000, "capacity_trucks_per_day": 1_200, "hours_open": 12.0},
+    "Kharlachi": {"capacity_people_per_day": 2_000, "capacity_trucks_per_day": 1_200, "hours_open": 12.0},
+    "Arandu": {"capacity_people_per_day": 1_000, "capacity_trucks_per_day": 200, "hours_open": 12.0},
+    "Badini": {"capacity_people_per_day": 1_000, "capacity_trucks_per_day": 200, "hours_open": 12.0},
     "Gursal": {"open": False, "capacity_people_per_day": 500, "capacity_trucks_per_day": 0},
     "Nawa Pass": {"open": False, "capacity_people_per_day": 500, "capacity_trucks_per_day": 0},
-}
+}  # fmt: skip
 
 
 def normally_open_gates() -> tuple[str, ...]:
