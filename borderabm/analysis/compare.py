@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from borderabm.experiments.store import MANIFEST, RUN_COLUMNS, Manifest, ResultsStore, StoreError
-from borderabm.metrics import HEADLINE_METRICS, MetricName, breakdown_column
+from borderabm.metrics import HEADLINE_METRICS, MetricName, breakdown_column, metric_info
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,15 @@ def compare_table(results: pd.DataFrame, metrics: Sequence[str] = HEADLINE_METRI
     return pd.DataFrame(rows)
 
 
+def _is_metric(column: str) -> bool:
+    """Whether a run column is a metric (``gate_people.Torkham``), not a parameter (``fence.coverage``)."""
+    try:
+        metric_info(column)
+    except KeyError:
+        return False
+    return True
+
+
 def point_table(runs: pd.DataFrame, metrics: Sequence[str] = ()) -> pd.DataFrame:
     """Mean and 95% interval of each metric per scenario and design point of a sweep.
 
@@ -151,8 +160,8 @@ def point_table(runs: pd.DataFrame, metrics: Sequence[str] = ()) -> pd.DataFrame
     if runs.empty:
         return pd.DataFrame()
     metrics = [m for m in (metrics or HEADLINE_METRICS) if m in runs]
-    parameters = [c for c in runs.columns if "." in c and c not in RUN_COLUMNS and c not in metrics
-                  and not runs[c].isna().all()]  # fmt: skip
+    parameters = [c for c in runs.columns if "." in c and c not in RUN_COLUMNS
+                  and not _is_metric(c) and not runs[c].isna().all()]  # fmt: skip
     rows = []
     for (scenario, point), group in runs.groupby(["scenario", "point"], sort=True):
         row = {"scenario": scenario, "point": int(point), "replicates": len(group)}

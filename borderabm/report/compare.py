@@ -52,7 +52,7 @@ def _series_matrix(series: pd.DataFrame, runs: pd.DataFrame, scenario: str, colu
 def time_series_chart(series: pd.DataFrame, runs: pd.DataFrame, out: Path) -> Path:
     """Key metrics over time, mean and 95% band per scenario."""
     names = list(dict.fromkeys(runs["scenario"]))
-    figure, axes = charts.new_figure(15, 8, 2, 3, sharex=True)
+    figure, axes = charts.new_figure(20, 8, 2, 4, sharex=True)
     for ax, column in zip(axes.ravel(), REPORT_SERIES_METRICS, strict=True):
         for colour, name in zip(charts.SERIES, names, strict=False):
             values = _series_matrix(series, runs, name, column)
