@@ -7,7 +7,10 @@ Run with ``make bench`` (about a minute). Measures:
 * the reference: a Mesa 3.5 ``CellAgent`` random walk with the same number of agents on a grid of
   the same size (``OrthogonalMooreGrid``), and the ratio of the two (target: >= 20x);
 * a 1,000,000-agent scenario over 365 days: wall time and peak memory (run in a child process so
-  that its peak is its own; targets: < 10 minutes, < 4 GB).
+  that its peak is its own; targets: < 10 minutes, < 4 GB);
+* the baseline at one agent per person or truck (``scale.people_per_agent = 1``, the refugee groups
+  split into single people so that the people stay the same): a few million agents over 365 days,
+  wall time and peak memory in a child process (issue 12: < 1 minute on two cores, < 8 GB).
 """
 
 from __future__ import annotations
@@ -93,9 +96,36 @@ def million_agent_run() -> dict:
     return {"agents": agents, "seconds": seconds, "peak_gb": peak_gb, "days": model.day}
 
 
+def one_agent_per_person_run() -> dict:
+    """Run in a child process: the baseline with one agent per person or truck, for 365 days."""
+    baseline = load_scenario(REPO / "scenarios" / "baseline.toml")
+    people = baseline.population.refugees * baseline.scale.people_per_agent
+    settings = load_scenario(
+        REPO / "scenarios" / "baseline.toml",
+        {"scale.people_per_agent": 1, "population.refugees": people},
+    )
+    start = time.perf_counter()
+    model = BorderModel(settings)
+    agents = model.agent_count
+    model.run()
+    seconds = time.perf_counter() - start
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+    return {"agents": agents, "seconds": seconds, "peak_gb": peak_gb, "days": model.day}
+
+
+def child_run(flag: str) -> dict:
+    """One of the big runs in a child process, so that its peak memory is its own."""
+    child = subprocess.run([sys.executable, __file__, flag], capture_output=True, text=True,
+                           check=True)  # fmt: skip
+    return json.loads(child.stdout)
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--million":
         print(json.dumps(million_agent_run()))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--one-per-person":
+        print(json.dumps(one_agent_per_person_run()))
         return
     rows = []
     for cell_km in (2.0, 5.0, 10.0, 20.0):
@@ -131,12 +161,14 @@ def main() -> None:
     rows.append(("  ratio full model / Mesa reference (target >= 20)",
                  f"{model_rate / reference:.1f}x"))  # fmt: skip
 
-    child = subprocess.run([sys.executable, __file__, "--million"], capture_output=True,
-                           text=True, check=True)  # fmt: skip
-    million = json.loads(child.stdout)
+    million = child_run("--million")
     rows.append((f"{million['agents']:,} agents x {million['days']} days (target < 600 s)",
                  f"{million['seconds']:.1f} s"))  # fmt: skip
     rows.append(("  peak memory (target < 4 GB)", f"{million['peak_gb']:.2f} GB"))
+    person = child_run("--one-per-person")
+    rows.append((f"baseline, one agent per person or truck: {person['agents']:,} agents x "
+                 f"{person['days']} days (target < 60 s)", f"{person['seconds']:.1f} s"))  # fmt: skip
+    rows.append(("  peak memory (target < 8 GB)", f"{person['peak_gb']:.2f} GB"))
 
     print(f"borderabm benchmarks — Python {platform.python_version()}, Mesa {mesa.__version__}, "
           f"numpy {np.__version__}, {platform.machine()}")  # fmt: skip
