@@ -776,6 +776,8 @@ BROWSER_TOTAL_METRICS: tuple[str, ...] = _names(
     MetricName.INFORMAL_TRADE_USD,
     MetricName.BORDER_DEATHS,
     MetricName.REFUGEE_CROSSINGS_IRREGULAR,
+    MetricName.GATE_PEOPLE,
+    MetricName.GATE_TRUCKS,
     MetricName.STRANDED_PEOPLE_MAX,
     MetricName.STRANDED_TRUCKS_MAX,
     MetricName.TRADE_LOST_USD,
