@@ -106,3 +106,19 @@ def test_intervals_leave_out_runs_without_a_value_and_never_warn():
 
         assert np.isnan(interval([]).mean)
         assert interval([float("nan"), 1.0, 3.0]).mean == pytest.approx(2.0)
+
+
+def test_the_summary_keeps_gate_totals_per_gate_and_the_worst_day_of_stranding():
+    from borderabm.metrics import summarise
+
+    short = load_scenario(shipped_scenarios_dir() / "baseline.toml", {"horizon_days": 4})
+    model = BorderModel(short)
+    model.run(4)
+    series = model.timeseries()
+    series["stranded_trucks"] = [0.0, 700.0, 1_300.0, 200.0]
+    series["gate_people.Torkham"] = [9_000.0, 10_000.0, 0.0, 11_000.0]
+    summary = summarise(series)
+    assert summary["stranded_trucks_max"] == 1_300.0
+    assert summary["gate_people.Torkham"] == 30_000.0
+    gates = [key for key in summary if key.startswith("gate_trucks.")]
+    assert summary["gate_trucks"] == pytest.approx(sum(summary[g] for g in gates))
