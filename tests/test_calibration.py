@@ -342,6 +342,20 @@ def test_a_daily_statistic_without_the_runs_series_is_named_not_a_none_crash():
         quantity(target, {"days": 3.0}, None, load_scenario(SCENARIOS / "baseline.toml"))
 
 
+def test_per_gate_statistics_divide_by_the_days_the_gate_was_open_or_closed():
+    series = pd.DataFrame({"trade_lost_usd.Torkham": [0.0, 3e6, 2e6, 1e6, 0.0],
+                           "open.Torkham": [1, 0, 0, 0, 1]})  # fmt: skip
+    settings = load_scenario(SCENARIOS / "baseline.toml")
+
+    def value(statistic: str) -> float:
+        target = TargetSpec(label="t", role="check", metric="trade_lost_usd.Torkham",
+                            statistic=statistic, value=3e6, low=2e6, high=4e6, source="s")  # fmt: skip
+        return quantity(target, {"days": 5.0}, series, settings)
+
+    assert value("per_closed_day") == 2e6  # 6 M over the 3 closed days
+    assert value("per_open_day") == 3e6  # the run's total over the 2 open days
+
+
 def test_a_store_of_another_design_is_refused_and_an_edited_tolerance_reuses_it(calibrated):
     from borderabm.experiments.store import ResultsStore
     from borderabm.experiments.sweep import run_sweep

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from borderabm.analysis.calibration.spec import (
     DERIVED_SERIES,
+    GATE_DAY_STATISTICS,
     REFUGEE_STOCK,
     Calibration,
     CalibrationSpec,
@@ -133,10 +134,11 @@ def quantity(target: TargetSpec, summary: Mapping[str, float], series: pd.DataFr
     if series is None:
         raise ValueError(f"the {statistic} of {target.metric} needs the run's daily series")
     column = series[target.metric].to_numpy(dtype=float)
-    if statistic == "per_open_day":
+    if statistic in GATE_DAY_STATISTICS:
         gate = target.metric.rsplit(".", 1)[-1]
         open_days = float(series[breakdown_column(MetricName.OPEN, gate)].sum())
-        return float(column.sum()) / open_days if open_days else math.nan
+        gate_days = open_days if statistic == "per_open_day" else len(column) - open_days
+        return float(column.sum()) / gate_days if gate_days else math.nan
     if not column.size:
         return math.nan
     return float({"first": column[0], "mean": column.mean(), "max": column.max()}[statistic])
@@ -148,7 +150,7 @@ def _series_columns(targets: Mapping[str, TargetSpec]) -> list[str]:
         if target.statistic == "input":
             continue
         columns += [target.metric] + ([target.denominator] if target.denominator else [])
-        if target.statistic == "per_open_day":
+        if target.statistic in GATE_DAY_STATISTICS:
             columns.append(breakdown_column(MetricName.OPEN, target.metric.rsplit(".", 1)[-1]))
     return list(dict.fromkeys(columns))
 

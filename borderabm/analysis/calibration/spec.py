@@ -34,8 +34,19 @@ from borderabm.scenario.errors import did_you_mean
 from borderabm.scenario.toml_write import set_toml_values
 
 Statistic = Literal[
-    "total", "per_year", "per_day", "per_open_day", "share", "first", "mean", "max", "input"
+    "total",
+    "per_year",
+    "per_day",
+    "per_open_day",
+    "per_closed_day",
+    "share",
+    "first",
+    "mean",
+    "max",
+    "input",
 ]
+# Statistics of a per-gate metric over the days its gate was open, or closed.
+GATE_DAY_STATISTICS = ("per_open_day", "per_closed_day")
 # Statistics of a whole run that summary metrics (not only daily series columns) can give.
 SUMMARY_STATISTICS = ("total", "per_year", "per_day", "share")
 # Seeds: the design uses seed + 0 …, the choice among candidates seed + 1000 …, the reported
@@ -366,11 +377,11 @@ def _check_targets(spec: CalibrationSpec, base: Scenario, source: str) -> None:
                     f"{where}.statistic: '{target.statistic}' needs a daily series, and "
                     f"'{metric}' is a run total (allowed: {', '.join(SUMMARY_STATISTICS)})"
                 )
-        if target.statistic == "per_open_day":
+        if target.statistic in GATE_DAY_STATISTICS:
             gate = target.metric.rsplit(".", 1)[-1]
             if breakdown_column(MetricName.OPEN, gate) not in columns:
                 problems.append(
-                    f"{where}.statistic: 'per_open_day' needs a per-gate metric such as "
+                    f"{where}.statistic: '{target.statistic}' needs a per-gate metric such as "
                     f"'formal_trade_usd.Torkham' (got '{target.metric}')"
                 )
         if target.scenario:
