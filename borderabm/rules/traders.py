@@ -155,6 +155,10 @@ class Traders(Travellers):
     states = STATES
     moving = (TO_GATE, TO_MARKET, TO_POINT, SMUGGLING_TO_MARKET)
 
+    def on_a_leg(self) -> np.ndarray:
+        """Rows of the trucks travelling today (every state but idle and queued; faster than isin)."""
+        return np.flatnonzero((self.state != IDLE) & (self.state != QUEUED))
+
     def populate(self, places: Places, settings: Scenario) -> None:
         """Give each truck a usual gate, a market in its catchment, a load value and a rest."""
         world, routes, rng, count = places.world, places.routes, self.rng, self.n
@@ -213,6 +217,7 @@ class Traders(Travellers):
         self.queued_since = np.zeros(count, dtype=np.int64)
         self.rest_days = rng.uniform(0, traders.turnaround_days + 1.0, size=count)
         self.closed_days = np.zeros(n_gates, dtype=np.int64)  # how long each gate has been shut
+        self._queue_today = np.zeros(n_gates)
         self.journey = Journey.empty(count)
 
     def _draw_market(self, gate: np.ndarray, side: np.ndarray) -> np.ndarray:
@@ -226,6 +231,7 @@ class Traders(Travellers):
         settings = today.settings.traders
         rng = self.rng
         self.closed_days = np.where(today.gates.open, 0, self.closed_days + 1)
+        self._queue_today = self._queue_days(today)  # the queues as drivers hear of them today
         self.rest_days -= 1.0
         idle = np.flatnonzero((self.state == IDLE) & (self.rest_days <= 0))
         starting = idle[rng.random(idle.size) < settings.trip_probability_per_day]
@@ -262,7 +268,7 @@ class Traders(Travellers):
 
         gates = today.gates
         usual_free = gates.open[home] & gates.trade_allowed[home]
-        usual_free &= self._queue_days(today)[home] <= JAM_DAYS
+        usual_free &= self._queue_today[home] <= JAM_DAYS
         direct = usual_free & (cargo != COMPACT)
         go = rows[direct]
         if go.size:
@@ -339,7 +345,7 @@ class Traders(Travellers):
             np.maximum(gates.expected_wait_days, self.closed_days),
             0.0,
         )
-        wait_days = shut_days + self._queue_days(today)
+        wait_days = shut_days + self._queue_today
         road_hours = vehicle[np.ix_(routes.gates, here)] + vehicle[np.ix_(routes.gates,
                                                                           destination_cell)]  # fmt: skip
         formal = (road_hours + gates.processing_h[:, None]) / 24.0 * per_day
@@ -390,7 +396,7 @@ class Traders(Travellers):
             # diverted from the closed gate fill it).
             home = self.home_gate[rows]
             shut = gates.trade_allowed & ~gates.open
-            jammed = self._queue_days(today)[home] > JAM_DAYS
+            jammed = self._queue_today[home] > JAM_DAYS
             closed_gate = np.where(shut[home] | (jammed & shut.any()), home, -1)
         else:
             closed_gate = waiting_gate
