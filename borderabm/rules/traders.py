@@ -39,11 +39,13 @@ as long again as it has already lasted if longer (assumption), so waiting grows 
 drags on. Perishable loads lose ``PERISHABLE_LOSS_PER_DAY`` of their remaining value each day
 they wait at a closed gate (``perishable_loss_usd``).
 
-**Trade lost** (``trade_lost_usd``, by gate): the bilateral value that did not cross because a gate
-was closed: loads turned back (at the gate, or before setting off because their usual gate was
-closed) or sent by pack train instead, at the value they still had, plus what perishables lost
-while they waited. Loads that divert to another gate are not lost. Empty and transit trucks lose
-no bilateral trade.
+**Trade lost** (``trade_lost_usd``, by the gate the load was meant for): the bilateral value that
+did not cross because a gate was closed: loads turned back (at the closed gate, or before setting
+off because their usual gate was closed, or jammed by trucks diverted from a closed gate) or sent
+by pack train instead, at the value they still had, plus what perishables lost while they waited.
+A truck that turns back tries again after its turnaround, so each day of a closure loses that
+day's loads. Loads that divert to another gate are not lost; empty and transit trucks lose no
+bilateral trade.
 
 Metrics: ``gate_trucks`` counts every truck that crosses a gate (loaded or empty, both ways);
 ``formal_consignments`` counts bilateral loads cleared; ``formal_trade_usd`` their value (after
