@@ -75,8 +75,9 @@ def test_a_fuller_fence_lowers_militant_crossings_and_raises_breaches(world, net
     # Militants breach more as more of the line is fenced. (All breaches are not monotonic: most are
     # smugglers', and a full fence makes smuggling collapse.)
     assert mean(full, "militant_fence_breaches") > 1.3 * mean(half, "militant_fence_breaches") > 0
-    # The fence also cuts smuggling and divided communities' visits (seeds 000, 004).
-    assert mean(full, "informal_trade_usd") < 0.5 * mean(none, "informal_trade_usd")
+    # The fence also cuts smuggling and divided communities' visits (seeds 000, 004). Only compact
+    # truck loads can be smuggled (issue 12); measured -39% of their smuggling with a full fence.
+    assert mean(full, "informal_trade_usd") < 0.75 * mean(none, "informal_trade_usd")
     assert mean(full, "community_crossings") < 0.1 * mean(none, "community_crossings")
 
 
@@ -218,10 +219,12 @@ def test_each_kind_draws_from_its_own_stream(world, network):
     assert few["formal_trade_usd"].sum() == 0 < many["formal_trade_usd"].sum()
 
 
-def test_a_stronger_gravity_pull_concentrates_trade_on_the_big_markets_gates(world, network):
-    """Kabul-Peshawar is the biggest pair, so Torkham's share of formal trade rises with the pull.
+def test_torkham_keeps_its_share_of_trade_whatever_the_markets_pull(world, network):
+    """Trucks keep to their usual gate (published shares), so the pull only shapes catchments.
 
-    Measured when written (2 seeds, 365 days): 0.23 at exponent 0.5, 0.38 at 2.0.
+    Before trucks (issue 12) the gravity pull moved trade between gates (Torkham 0.23 of formal
+    trade at exponent 0.5, 0.38 at 2.0); now Torkham carries ~55% of the value at both
+    (measured: 0.54 and 0.56, 2 seeds, 180 days), as customs figures say.
     """
 
     def torkham_share(results):
@@ -233,4 +236,6 @@ def test_a_stronger_gravity_pull_concentrates_trade_on_the_big_markets_gates(wor
 
     flat = run(world, network, seeds=(1, 2), **{"traders.market_size_exponent": 0.5})
     steep = run(world, network, seeds=(1, 2), **{"traders.market_size_exponent": 2.0})
-    assert torkham_share(steep) > torkham_share(flat) + 0.08
+    for results in (flat, steep):
+        assert 0.45 < torkham_share(results) < 0.65
+    assert torkham_share(steep) >= torkham_share(flat) - 0.02  # a bigger pull never lowers it

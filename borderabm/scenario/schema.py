@@ -68,7 +68,7 @@ class Scale(StrictModel):
     people_per_agent: int = Field(50, ge=1, le=100_000, description="refugees per family agent")
     fighters_per_cell: int = Field(5, ge=1, le=1_000, description="militants per cell agent")
     usd_per_consignment: float = Field(
-        20_000.0, ge=1.0, le=1e9, description="mean value of one trader consignment, US$"
+        20_000.0, ge=1.0, le=1e9, description="mean value of a truck's bilateral load, US$"
     )
 
 
@@ -206,10 +206,10 @@ class CrossingPolicy(StrictModel):
 # carry. Gursal (trade closed since 2011) and Nawa Pass (since 2007) start closed, as the
 # geography reference records.
 DEFAULT_CROSSINGS: dict[str, dict[str, Any]] = {
-    "Torkham": {"capacity_people_per_day": 25_000, "capacity_trucks_per_day": 1_600},
-    "Chaman": {"capacity_people_per_day": 30_000, "capacity_trucks_per_day": 1_600, "hours_open": 12.0},
-    "Angoor Adda": {"capacity_people_per_day": 2_000, "capacity_trucks_per_day": 800, "hours_open": 12.0},
-    "Ghulam Khan": {"capacity_people_per_day": 3_000, "capacity_trucks_per_day": 1_200, "hours_open": 12.0},
+    "Torkham": {"capacity_people_per_day": 25_000, "capacity_trucks_per_day": 1_500},
+    "Chaman": {"capacity_people_per_day": 30_000, "capacity_trucks_per_day": 2_600, "hours_open": 12.0},
+    "Angoor Adda": {"capacity_people_per_day": 2_000, "capacity_trucks_per_day": 900, "hours_open": 12.0},
+    "Ghulam Khan": {"capacity_people_per_day": 3_000, "capacity_trucks_per_day": 1_300, "hours_open": 12.0},
     "Kharlachi": {"capacity_people_per_day": 2_000, "capacity_trucks_per_day": 1_200, "hours_open": 12.0},
     "Arandu": {"capacity_people_per_day": 1_000, "capacity_trucks_per_day": 200, "hours_open": 12.0},
     "Badini": {"capacity_people_per_day": 1_000, "capacity_trucks_per_day": 200, "hours_open": 12.0},
@@ -359,21 +359,30 @@ class MilitantParams(StrictModel):
 
 
 class TraderParams(StrictModel):
-    """How traders move consignments between the market towns."""
+    """How trucks move trade between the market towns (one trader agent is one truck)."""
 
     trip_probability_per_day: Fraction = Field(
-        0.1, description="chance that an idle consignment starts a trip on a day"
+        0.5, description="chance that an idle truck finds a load (or sets off empty) on a day"
     )
-    margin_share: Fraction = Field(0.3, description="gross margin on a delivered consignment")
-    time_cost_usd_per_day: NonNegative = Field(400.0, description="truck, crew and spoilage")
+    margin_share: Fraction = Field(
+        0.5, description="what a load is worth to its trader over its cost, share of its value"
+    )
+    time_cost_usd_per_day: NonNegative = Field(
+        175.0,
+        description="truck, crew and demurrage a day (US$150-200 a vehicle, 2025 closure reports)",
+    )
     expected_closure_days: float = Field(
-        10.0, ge=0.0, description="how long traders expect a closed gate to stay closed"
+        3.0,
+        ge=0.0,
+        description="how long traders expect a closed gate to stay closed (or as long again as "
+        "it has lasted, if longer)",
     )
     redecide_probability_per_day: Fraction = Field(
-        0.3, description="chance that a trader stuck at a closed gate reconsiders on a day"
+        0.3, description="chance that a truck stranded at a closed gate reconsiders on a day"
     )
     smuggling_cost_share: Fraction = Field(
-        0.06, description="porters, bribes and pack animals, as a share of the value"
+        0.06,
+        description="porters, bribes and pack animals, as a share of a compact load's value",
     )
     seizure_given_detection: Fraction = Field(
         0.4,
@@ -382,9 +391,14 @@ class TraderParams(StrictModel):
     smuggling_speed_factor: float = Field(
         1.5, gt=0.0, le=10.0, description="pack trains are this much slower than walkers"
     )
-    turnaround_days: float = Field(2.0, ge=0.0, le=60.0)
+    turnaround_days: float = Field(
+        1.0, ge=0.0, le=60.0, description="days to unload and turn a truck round"
+    )
     market_size_exponent: float = Field(
-        0.5, ge=0.0, le=3.0, description="a market's pull: its population to this power (gravity)"
+        0.5,
+        ge=0.0,
+        le=3.0,
+        description="a market's pull on its gate's trucks: its population to this power",
     )
 
 

@@ -722,10 +722,14 @@ FACTS: tuple[Fact, ...] = (
         expected="decrease",
         levers=("fence.coverage",),
         known_failure=(
-            "The model has no path by which the fence hinders trade through the gates; by making "
-            "smuggling costly it moves trade to the gates instead (formal trade about x3 with a "
-            "full fence). Local petty trade across the line, which the seed likely means, is not "
-            "modelled apart from border communities' visits."
+            "The model has no path by which the fence hinders trade through the gates. Since "
+            "trucks (issue 12), only compact loads (~10% of bilateral loads; bulk coal, cement, "
+            "flour, sugar and fruit cannot go by pack train) can choose smuggling, and a full "
+            "fence moves some of them to the gates: formal trade US$1.76 bn a year with no fence, "
+            "1.84 bn with a full fence (+5%; 365 days, seeds 1-3, no trigger rules; it was "
+            "US$273M -> 922M, x3, when every consignment could be smuggled). Local petty trade "
+            "across the line, which the seed likely means, is not modelled apart from border "
+            "communities' visits."
         ),
     ),
 )
