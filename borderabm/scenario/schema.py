@@ -68,14 +68,14 @@ class Scale(StrictModel):
     people_per_agent: int = Field(50, ge=1, le=100_000, description="refugees per family agent")
     fighters_per_cell: int = Field(5, ge=1, le=1_000, description="militants per cell agent")
     usd_per_consignment: float = Field(
-        20_000.0, ge=1.0, le=1e9, description="mean value of a truck's bilateral load, US$"
+        2_700.0, ge=1.0, le=1e9, description="mean value of a truck's bilateral load, US$"
     )
 
 
 class Population(StrictModel):
     """How many agents of each kind start the run (patrol units are a policy: ``patrols.units``)."""
 
-    traders: int = Field(2_000, ge=0, le=5_000_000)
+    traders: int = Field(15_000, ge=0, le=5_000_000, description="trucks (one agent each)")
     refugees: int = Field(21_800, ge=0, le=5_000_000)
     militants: int = Field(600, ge=0, le=1_000_000)
     registered_share: Fraction = Field(
