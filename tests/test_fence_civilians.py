@@ -30,6 +30,7 @@ from borderabm.experiments.run import run_one
 from borderabm.metrics import MetricName, breakdown_column
 from borderabm.model import BorderModel
 from borderabm.report.validation import html_page, markdown, table_rows
+from borderabm.rules import refugees as refugees_mod
 from borderabm.rules.crossing import CrossingPoints
 from borderabm.scenario import load_scenario, validate_document
 from borderabm.world.routes import build_routes
@@ -128,6 +129,34 @@ def test_communities_cross_a_full_fence_at_a_cost_without_wearing_it(tiny):
     assert series["community_crossings"].sum() > 50 * 50  # people: some groups get through
     assert series["community_trips_blocked"].sum() > 0  # and some are turned back
     assert series["fence_breaches"].sum() == 0 and (series["fence_integrity"] == 1.0).all()
+
+
+def _fenced_choices(tiny, **fence):
+    """How many of 400 community groups choose a point in the fenced sector (Chaman) to cross."""
+    world, routes = tiny
+    settings = scenario(
+        population={"refugees": 400, "community_share": 1.0},
+        refugees={"community_trips_per_year": 0.0, "voluntary_return_per_year": 0.0,
+                  "displacement_per_year": 0.0},
+        fence={"integrity_decay_per_day": 0.0, **fence},
+    )  # fmt: skip
+    model = BorderModel(settings, world=world, routes=routes)
+    model.step()  # today's fence and detection at the points; nobody moves
+    refugees = model.refugees
+    rows = np.arange(refugees.n)
+    refugees._leave_irregularly(model.view(), rows)
+    chosen = refugees.point[rows][refugees.state[rows] == refugees_mod.TO_POINT]
+    return int(np.count_nonzero(model.points.sector[chosen] == 0))
+
+
+def test_the_fence_makes_a_point_costlier_not_forbidden(tiny):
+    open_line = _fenced_choices(tiny)
+    free_passage = _fenced_choices(tiny, sectors={"Chaman": 1.0}, passage_fee_usd=0.0)
+    dear_passage = _fenced_choices(tiny, sectors={"Chaman": 1.0}, passage_fee_usd=10_000.0)
+    # The walk wasted if turned back, then the fee, steer those who have a choice away...
+    assert open_line > free_passage > dear_passage
+    # ...but those with no unfenced point within reach still go to the fence.
+    assert dear_passage > 0
 
 
 # The local effect on the real map ---------------------------------------------------------------
