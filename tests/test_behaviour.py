@@ -78,7 +78,10 @@ def test_a_fuller_fence_lowers_militant_crossings_and_raises_breaches(world, net
     # The fence also cuts smuggling and divided communities' visits (seeds 000, 004). Only compact
     # truck loads can be smuggled (issue 12); measured -39% of their smuggling with a full fence.
     assert mean(full, "informal_trade_usd") < 0.75 * mean(none, "informal_trade_usd")
-    assert mean(full, "community_crossings") < 0.1 * mean(none, "community_crossings")
+    # Communities pass the fence through gaps or with guides at a cost, or are turned back: a
+    # partial fall (measured: -61%), neither nothing nor all.
+    visits = mean(full, "community_crossings") / mean(none, "community_crossings")
+    assert 0.1 < visits < 0.7
 
 
 def test_more_patrols_raise_interdictions(world, network):

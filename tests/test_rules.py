@@ -268,8 +268,13 @@ def _points(world, routes, *, share=0.0, units=0.0, **document):
 ATTEMPTS = np.repeat(np.arange(4), 500)
 
 
-def test_full_fence_blocks_civilians_unseen(world, routes):
-    points, settings = _points(world, routes, share=1.0, units=20)
+# With no passage (fence.civilian_passage_probability = 0) civilians never get through a full
+# fence; tests/test_fence_civilians.py covers passage at its default.
+NO_PASSAGE = {"civilian_passage_probability": 0.0}
+
+
+def test_full_fence_without_passage_blocks_civilians_unseen(world, routes):
+    points, settings = _points(world, routes, share=1.0, units=20, fence=NO_PASSAGE)
     assert (points.detection > 0).all()  # the patrols are there, but nobody meets them
     outcome = points.attempt(
         ATTEMPTS, settings, np.random.default_rng(0), can_breach=False, civilian=True
@@ -501,14 +506,14 @@ COMMUNITIES = {"refugees": 400, "community_share": 1.0}
 VISITS = {**STILL, "community_trips_per_year": 180.0}
 
 
-def test_communities_never_cross_a_complete_fence(world, routes):
+def test_communities_never_cross_a_complete_fence_without_passage(world, routes):
     model = make(
         world,
         routes,
         horizon_days=15,
         population=COMMUNITIES,
         refugees=VISITS,
-        fence={"coverage": 1.0, "integrity_decay_per_day": 0.0},
+        fence={"coverage": 1.0, "integrity_decay_per_day": 0.0, **NO_PASSAGE},
     )
     model.run()
     series = model.timeseries()
@@ -534,7 +539,7 @@ def test_visitors_turned_back_on_the_way_home_stay_where_they_are(world, routes)
         horizon_days=20,
         population=COMMUNITIES,
         refugees=VISITS,
-        fence={"integrity_decay_per_day": 0.0},
+        fence={"integrity_decay_per_day": 0.0, **NO_PASSAGE},
         changes=[{"day": 6, "set": {"fence.coverage": 1.0}}],
     )
     model.run(6)

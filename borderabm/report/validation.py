@@ -43,6 +43,10 @@ METHOD = (
     "difference with its Student-t 95% interval; the relative change is that mean over the "
     "control's mean (n/a when the control's mean is 0)."
 )
+PUBLISHED = (
+    " Published: a measured estimate of the effect's size in the world (relative change), shown "
+    "beside the model's relative change; it is reported, not tested."
+)
 KINDS = (
     "A *stylized fact* is a claim about the world the model could get wrong: the lever reaches "
     "the metric through agents' choices that could offset it. A *mechanism check* holds largely "
@@ -71,25 +75,59 @@ def relative_text(result: FactResult) -> str:
     return "n/a" if relative is None else f"{relative:+.1%}"
 
 
+def published_text(result: FactResult) -> str:
+    """A published estimate of the effect, as a signed percentage, or empty."""
+    published = result.fact.published
+    return "" if published is None else f"{published.relative_change:+.0%}"
+
+
+def size_text(result: FactResult) -> str:
+    """The model's relative change with its interval, beside the published estimate."""
+    published = result.fact.published
+    if published is None:
+        return ""
+    interval = result.relative_interval
+    if interval is None:
+        model = "n/a (the control's mean is 0)"
+    else:
+        model = f"{result.effect.relative_change:+.1%} (95% interval {interval[0]:+.1%} to "
+        model += f"{interval[1]:+.1%})"
+    return (
+        f"the model's relative change {model}, against {published.describe()}; "
+        "the verdict is on the direction"
+    )
+
+
+def _published_note(run: ValidationRun) -> str:
+    """What the "published" column means, if the table has one."""
+    return PUBLISHED if any(r.fact.published is not None for r in run.results) else ""
+
+
 def table_rows(run: ValidationRun) -> list[dict[str, str]]:
-    """One row of text per fact, for the console and the report."""
+    """One row of text per fact, for the console and the report.
+
+    A "published" column (the published estimate beside the model's relative change) appears
+    when a fact in the run has one.
+    """
+    with_published = any(r.fact.published is not None for r in run.results)
     rows = []
     for number, result in enumerate(run.results, start=1):
         e = result.effect
-        rows.append(
-            {
-                "#": str(number),
-                "fact": result.fact.id,
-                "kind": result.fact.kind,
-                "expected": ARROWS[result.fact.expected],
-                "control": short_number(e.control_mean),
-                "treatment": short_number(e.treatment_mean),
-                "effect [95% CI]": effect_text(result),
-                "relative": relative_text(result),
-                "p": p_value(e.p_value),
-                "result": verdict(result),
-            }
-        )
+        row = {
+            "#": str(number),
+            "fact": result.fact.id,
+            "kind": result.fact.kind,
+            "expected": ARROWS[result.fact.expected],
+            "control": short_number(e.control_mean),
+            "treatment": short_number(e.treatment_mean),
+            "effect [95% CI]": effect_text(result),
+            "relative": relative_text(result),
+        }
+        if with_published:
+            row["published"] = published_text(result)
+        row["p"] = p_value(e.p_value)
+        row["result"] = verdict(result)
+        rows.append(row)
     return rows
 
 
@@ -189,7 +227,8 @@ def markdown(run: ValidationRun) -> str:
     lines += [
         "",
         "Control and treatment: means over the replicates. Effect: mean paired difference "
-        "(treatment − control) with its 95% interval. p: one-sided Wilcoxon signed-rank test.",
+        "(treatment − control) with its 95% interval. p: one-sided Wilcoxon signed-rank test."
+        + _published_note(run),
         "",
         KINDS,
         "",
@@ -208,6 +247,8 @@ def markdown(run: ValidationRun) -> str:
             f"   - *Metric:* {fact.metric.describe()}; expected to {fact.expected}; "
             f"{result.days} days.",
         ]
+        if fact.published:
+            lines.append(f"   - *Size against the published estimate:* {size_text(result)}.")
         if fact.mechanism:
             lines.append(f"   - *Why it holds by construction:* {fact.mechanism}")
         if fact.known_failure:
@@ -269,7 +310,7 @@ def html_page(run: ValidationRun) -> str:
     parts += [
         '<p class="small">Control and treatment: means over the replicates. Effect: mean paired '
         "difference (treatment − control) with its 95% interval. p: one-sided Wilcoxon "
-        "signed-rank test.</p>",
+        f"signed-rank test.{html_text(_published_note(run))}</p>",
         f'<p class="small">{
             html_text(KINDS)
             .replace("*stylized fact*", "<i>stylized fact</i>")
@@ -293,6 +334,11 @@ def html_page(run: ValidationRun) -> str:
             if fact.mechanism
             else ""
         )
+        size = (
+            f"<br><i>Size against the published estimate:</i> {html_text(size_text(result))}."
+            if fact.published
+            else ""
+        )
         parts.append(
             f"<li><code>{html_text(fact.id)}</code> ({html_text(fact.kind)}) — "
             f"{html_text(fact.statement)}<br>"
@@ -300,7 +346,7 @@ def html_page(run: ValidationRun) -> str:
             f"<i>Control:</i> {html_text(fact.control.describe())}. "
             f"<i>Treatment:</i> {html_text(fact.treatment.describe())}.<br>"
             f"<i>Metric:</i> {html_text(fact.metric.describe().replace('`', ''))}; expected to "
-            f"{html_text(fact.expected)}; {result.days} days.{mechanism}</span>{known}</li>"
+            f"{html_text(fact.expected)}; {result.days} days.{size}{mechanism}</span>{known}</li>"
         )
     parts += [
         "</ol>",

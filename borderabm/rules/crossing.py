@@ -3,8 +3,18 @@
 Crossings happen at the informal crossing points (the easiest stretches of each sector, see
 ``geography/routes.py``). Each day every point has a fence share (fence built x its integrity), and a
 detection probability from the patrol units posted there, the terrain, the fence's sensors and the
-joint border mechanism. An attempt may meet the fence (civilians turn back; militants and smugglers
-breach it), be detected, be interdicted, and under lethal rules of engagement end in a death.
+joint border mechanism. An attempt may meet the fence, be detected, be interdicted, and under lethal
+rules of engagement end in a death.
+
+At the fence, militants and smugglers' pack trains cut through it (a *breach*, which damages it).
+Civilians do not cut it: a family that meets the fence finds a way through with
+``fence.civilian_passage_probability`` (a *passage*: a gap, a section damaged and not yet repaired,
+a gate or culvert a paid guide knows, a bribe), else turns back. The chance is the same at every
+point: where the fence is damaged, a crosser does not meet it at all (the fence share is coverage x
+integrity), so damage already opens the way. A passage goes through an opening that is already
+there, so it does not wear the fence; it is watched, though: a post or camera covering the gap sees
+the group with ``fence.passage_detection_probability`` on top of the point's own detection. The fee
+(``fence.passage_fee_usd``) enters the crossers' choice of point (``rules/refugees.py``).
 """
 
 from __future__ import annotations
@@ -25,11 +35,12 @@ VISIBILITY_SCALE_M = 400.0
 class Attempts:
     """Outcome of a batch of attempts (one row per attempt)."""
 
-    blocked: np.ndarray  # met an intact fence and could not breach: turned back, unseen
-    breached: np.ndarray
+    blocked: np.ndarray  # met an intact fence and found no way through: turned back, unseen
+    breached: np.ndarray  # cut through the fence (militants, smugglers): wears it
     interdicted: np.ndarray
     killed: np.ndarray  # a death under lethal force (a militant cell killed, or one civilian)
     crossed: np.ndarray
+    passed: np.ndarray  # civilians through a gap or by paid passage (does not wear the fence)
 
 
 class CrossingPoints:
@@ -63,6 +74,7 @@ class CrossingPoints:
         self.detections = np.zeros(n, dtype=np.int64)
         self.interdictions = np.zeros(n, dtype=np.int64)
         self.breaches = np.zeros(n, dtype=np.int64)
+        self.passages = np.zeros(n, dtype=np.int64)
         self.crossings = np.zeros(n, dtype=np.int64)
 
     def update(self, settings: Scenario, fence_share: np.ndarray, integrity: np.ndarray,
@@ -87,6 +99,15 @@ class CrossingPoints:
         """Chance that an attempt at each point is stopped, as crossers judge it."""
         return self.detection * _interdiction_probability(settings)
 
+    def passage_risk(self, settings: Scenario) -> np.ndarray:
+        """Extra chance of being stopped for a civilian group going through a gap, at each point.
+
+        The gap's watcher (``fence.passage_detection_probability``) sees those the point's patrols
+        and sensors missed.
+        """
+        seen_at_gap = (1.0 - self.detection) * settings.fence.passage_detection_probability
+        return seen_at_gap * _interdiction_probability(settings)
+
     def attempt(
         self,
         points: np.ndarray,
@@ -103,16 +124,27 @@ class CrossingPoints:
             points: Point index of each attempt.
             settings: The scenario in force.
             rng: The random stream of the crossers' kind.
-            can_breach: Whether the crossers cut through a fence they meet (else they turn back).
+            can_breach: Whether the crossers cut through a fence they meet; if not (civilian
+                families), each finds a way through with ``fence.civilian_passage_probability``
+                and is watched at the gap, else turns back.
             civilian: Civilians die under lethal force only; militant cells may be killed.
             stop_probability: Chance that a detection stops the crosser, if not the patrols' own.
         """
         n = len(points)
         meets_fence = rng.random(n) < self.fence[points]
-        blocked = meets_fence & (not can_breach)
-        breached = meets_fence & can_breach
+        detection = self.detection[points]
+        if can_breach:
+            breached = meets_fence
+            passed = np.zeros(n, dtype=bool)
+        else:
+            fence = settings.fence
+            breached = np.zeros(n, dtype=bool)
+            passed = meets_fence & (rng.random(n) < fence.civilian_passage_probability)
+            watched = 1.0 - (1.0 - detection) * (1.0 - fence.passage_detection_probability)
+            detection = np.where(passed, watched, detection)
+        blocked = meets_fence & ~breached & ~passed
         trying = ~blocked
-        detected = trying & (rng.random(n) < self.detection[points])
+        detected = trying & (rng.random(n) < detection)
         if stop_probability is None:
             stop_probability = _interdiction_probability(settings)
         interdicted = detected & (rng.random(n) < stop_probability)
@@ -128,8 +160,9 @@ class CrossingPoints:
         self.detections += np.bincount(points[detected], minlength=size)
         self.interdictions += np.bincount(points[interdicted], minlength=size)
         self.breaches += np.bincount(points[breached], minlength=size)
+        self.passages += np.bincount(points[passed], minlength=size)
         self.crossings += np.bincount(points[crossed], minlength=size)
-        return Attempts(blocked, breached, interdicted, killed, crossed)
+        return Attempts(blocked, breached, interdicted, killed, crossed, passed)
 
 
 def _interdiction_probability(settings: Scenario) -> float:

@@ -10,11 +10,12 @@ Each agent is a family group of ``scale.people_per_agent`` people, in one of thr
 * **displaced in Afghanistan**: pushed by conflict (``conflict_intensity``) towards Pakistan; those
   with papers use an open gate, the rest cross irregularly (seeds 003, 004).
 * **border community** (divided Pashtun communities, seed 000): short visits across the line through
-  the nearest informal point. The fence blocks them — they do not breach it — so a fuller fence means
-  fewer visits ("the fence is a wall between brothers").
+  the nearest informal point. The fence turns many back — they do not cut it; some find a gap or pay
+  a guide — so a fuller fence means fewer visits ("the fence is a wall between brothers").
 
-Irregular crossers pick the informal point with the lowest expected cost (walking hours, the fence,
-and interdiction risk weighted by ``risk_aversion_hours``); rough ground kills a few
+Irregular crossers pick the informal point with the lowest expected cost (walking hours, the fence's
+expected cost — the walk wasted if turned back, or the passage fee and the gap's risk — and
+interdiction risk weighted by ``risk_aversion_hours``); rough ground kills a few
 (``terrain_death_per_hour``), which is how enforcement that funnels crossers into the mountains raises
 deaths (Cornelius 2001). Under lethal rules of engagement an interdiction can end in a death.
 """
@@ -75,9 +76,12 @@ SETTLED, TO_GATE, AT_GATE, TO_POINT, TO_DESTINATION, VISITING, DEAD = map(int, R
 STATES = state_names(RefugeeState)
 VISIT_DAYS = 3.0  # assumption: a family visit across the line lasts about three days
 CHOICE_NOISE_HOURS = 4.0  # assumption: spread of route preferences between groups, hours
-# Assumption: civilians cannot breach the fence, so a point's fence share weighs twice the risk of
-# interdiction there (in hours, through risk_aversion_hours) when they choose where to cross.
-FENCE_AVERSION = 2.0
+# Assumptions for the fence's cost in the choice of a point (fence.civilian_passage_probability,
+# fence.passage_fee_usd): a group turned back at the fence has walked to it and back for nothing;
+# the fee is weighed in hours of work at an unskilled labourer's wage in the border districts,
+# about US$4 for an 8-hour day.
+TURNED_BACK_WALKS = 2.0  # the walk to the fence, and back
+CIVILIAN_USD_PER_HOUR = 0.5
 # Assumption: refugees.terrain_death_per_hour holds as given on flat ground, walked at about 5 km/h
 # (Tobler: 0.2 h/km); the risk rises in proportion to how much slower the ground is.
 FLAT_GROUND_HOURS_PER_KM = 0.2
@@ -233,15 +237,22 @@ class Refugees(Travellers):
         destination = np.where(
             community, here, self.town_flat[np.maximum(self.target_town[rows], 0)]
         )
-        hours = foot[np.ix_(routes.informal, here)]
-        hours = hours + np.where(
-            community[None, :], 0.0, foot[np.ix_(routes.informal, destination)]
-        )
+        walk = foot[np.ix_(routes.informal, here)]
+        hours = walk + np.where(community[None, :], 0.0, foot[np.ix_(routes.informal, destination)])
         reach = settings.community_range_km
         too_far = community[None, :] & (today.point_distance_km[:, here] > reach)
         risk = points.interdiction_risk(today.settings)[:, None] * settings.risk_aversion_hours
-        blocked = points.fence[:, None] * settings.risk_aversion_hours * FENCE_AVERSION
-        cost = hours + risk + blocked + gumbel(self.rng, hours.shape, CHOICE_NOISE_HOURS)
+        # The fence makes a point costlier, not forbidden: a group that meets it is turned back
+        # (the walk wasted) or goes through a gap, paying the fee and the gap's extra risk.
+        fence = today.settings.fence
+        passage = fence.civilian_passage_probability
+        # A point out of reach costs inf through ``hours`` already (and 0 x inf would be NaN).
+        turned_back = TURNED_BACK_WALKS * np.where(np.isfinite(walk), walk, 0.0)
+        through = fence.passage_fee_usd / CIVILIAN_USD_PER_HOUR + (
+            points.passage_risk(today.settings)[:, None] * settings.risk_aversion_hours
+        )
+        at_fence = points.fence[:, None] * ((1.0 - passage) * turned_back + passage * through)
+        cost = hours + risk + at_fence + gumbel(self.rng, hours.shape, CHOICE_NOISE_HOURS)
         cost[too_far] = np.inf
         best = np.argmin(cost, axis=0)
         ok = np.isfinite(cost[best, np.arange(rows.size)])
@@ -345,6 +356,7 @@ class Refugees(Travellers):
         metrics.add(Tally.BORDER_DEATHS, int(died.sum()))
         metrics.add(Tally.REFUGEE_CROSSINGS_IRREGULAR, int((crossed & ~community).sum()) * people)
         metrics.add(Tally.COMMUNITY_CROSSINGS, int((crossed & community).sum()) * people)
+        metrics.add(Tally.IRREGULAR_CIVILIAN_CROSSINGS, int(crossed.sum()) * people)
         metrics.add(Tally.COMMUNITY_TRIPS_BLOCKED, int((outcome.blocked & community).sum()))
         metrics.add(Tally.CIVILIAN_INTERDICTIONS, int(outcome.interdicted.sum()) * people)
         # Funnel effect: how rough the ground is where refugees and returnees (who choose among all

@@ -121,6 +121,23 @@ class Fence(StrictModel):
     )
     cost_usd_per_km: NonNegative = FENCE_COST_USD_PER_KM
     maintenance_usd_per_km_year: NonNegative = 5_000.0
+    # Civilians at the fence (rules/crossing.py). Assumptions: no source gives a per-attempt figure
+    # for the Durand Line fence, so the passage chance is the even chance of no knowledge either
+    # way (a double fence with coiled wire and forts, against reports of cut sections, gaps and
+    # paid guides); the fee is a fraction of the PKR 40,000-120,000 (US$140-420) reported in 2023
+    # for trafficking one person from Afghanistan by way of Torkham, which includes the onward
+    # journey; a gap is watched less than it is used.
+    civilian_passage_probability: Fraction = Field(
+        0.5,
+        description="chance that a civilian group meeting the fence finds a way through "
+        "(a gap, a damaged section, a paid guide or a bribe); else it turns back",
+    )
+    passage_fee_usd: float = Field(
+        50.0, ge=0.0, le=10_000.0, description="fee per person for passage through the fence, US$"
+    )
+    passage_detection_probability: Fraction = Field(
+        0.1, description="chance that a post or camera watching a gap sees a group going through"
+    )
 
     @field_validator("sectors")
     @classmethod

@@ -110,7 +110,7 @@ def test_the_headline_counts_stylized_facts_mechanism_checks_and_known_failures_
     run = _run_of([
         ("closure_raises_smuggling", True),  # stylized fact
         ("fence_draws_breaches", False),  # stylized fact
-        ("fence_cuts_family_visits", True),  # mechanism check
+        ("closure_strands_people", True),  # mechanism check
         ("funnel_raises_border_deaths", False),  # known failure
     ])  # fmt: skip
     assert [r.passed for r in run.results] == [True, False, True, False]

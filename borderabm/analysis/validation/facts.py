@@ -13,8 +13,12 @@ source's note says so.
 Each fact is of one of two **kinds**. A *stylized fact* is a claim about the world that the model
 could get wrong: the lever reaches the metric through agents' choices that could offset it. A
 *mechanism check* holds largely by construction — it tests that a rule works as configured (the
-trigger rule closes gates, civilians do not cross a fence, a deportation drive sends people through
-the gates) — and is reported separately, so that it does not count as evidence for the model.
+trigger rule closes gates, a deportation drive sends people through the gates) — and is reported
+separately, so that it does not count as evidence for the model.
+
+A fact whose size has been measured in the world carries that **published effect** (a relative
+change and where it was measured); the verdict is still on the direction, and the report shows the
+model's relative change beside the published one.
 
 Most facts switch the trigger rule off in both arms (``triggers = []``) so that the lever under test
 is the only difference; facts about corridors, deportation drives and the escalation cycle keep the
@@ -180,6 +184,28 @@ Metric = SummaryMetric | SectorTotal | Reopenings
 
 
 @dataclass(frozen=True)
+class PublishedEffect:
+    """A published estimate of a fact's size, reported beside the model's relative change.
+
+    The suite does not test the size (the verdict is on the direction): settings differ from the
+    study's, and the model's parameters are not fitted to it.
+
+    Attributes:
+        relative_change: The estimate as a relative change (-0.27 for -27%).
+        citation: Who found it, briefly (the fact's source gives the full reference).
+        setting: Where and what was measured, so a reader can judge how far it carries over.
+    """
+
+    relative_change: float
+    citation: str
+    setting: str
+
+    def describe(self) -> str:
+        """The estimate in words, for the report."""
+        return f"{self.relative_change:+.0%} ({self.citation}; {self.setting})"
+
+
+@dataclass(frozen=True)
 class Fact:
     """One directional stylized fact, as a paired experiment.
 
@@ -198,6 +224,7 @@ class Fact:
             is reported but does not decide the suite's verdict).
         kind: A stylized fact, or a mechanism check (holds largely by construction).
         mechanism: For a mechanism check, why it holds by construction.
+        published: A published estimate of the effect's size, if there is one.
     """
 
     id: str
@@ -212,6 +239,7 @@ class Fact:
     known_failure: str | None = None
     kind: Kind = STYLIZED_FACT
     mechanism: str = ""
+    published: PublishedEffect | None = None
 
 
 # The arms ---------------------------------------------------------------------------------------
@@ -391,8 +419,12 @@ FACTS: tuple[Fact, ...] = (
             FEIGENBERG,
             "construction in a municipality reduces migration by 27 percent for municipality "
             "residents",
-            "Feigenberg measured -27% locally; the model's civilians never breach a fence, so its "
-            "local effect is far larger (close to -100%): the direction holds, the size does not.",
+            "The size is reported beside Feigenberg's -27%, not tested: his fence was built on "
+            "the US-Mexico border in 2007-2010 and his figure is for migrants from the "
+            "municipalities behind it. The model's civilians do not cut the fence: a group that "
+            "meets it goes through a gap or with a paid guide (an even chance, an assumption, "
+            "paying US$50 a person) or turns back, and chooses its point knowing this, so the "
+            "local fall is partial and could be offset by those who pay.",
         ),
         control=NO_FENCE,
         treatment=WAZIRISTAN_FENCED,
@@ -403,9 +435,11 @@ FACTS: tuple[Fact, ...] = (
         ),
         expected="decrease",
         levers=("fence.sectors",),
-        kind=MECHANISM_CHECK,
-        mechanism="Refugees and border communities never breach a fence, so a fully fenced "
-        "sector has no irregular civilian crossings.",
+        published=PublishedEffect(
+            -0.27,
+            "Feigenberg 2020",
+            "US-Mexico border fence of 2007-2010, migration from the municipalities behind it",
+        ),
     ),
     Fact(
         id="fence_shifts_crossings_to_neighbours",
@@ -433,6 +467,8 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             f"{SEED_000}, claim 3",
             "The fence is a wall between brothers.",
+            "Communities do not cut the fence but may pass it through a gap or with a paid "
+            "guide, at a cost and a risk; those turned back lose the trip.",
             seeds=("000",),
             claims=(3,),
         ),
@@ -441,9 +477,6 @@ FACTS: tuple[Fact, ...] = (
         metric=SummaryMetric(MetricName.COMMUNITY_CROSSINGS, "people"),
         expected="decrease",
         levers=("fence.coverage",),
-        kind=MECHANISM_CHECK,
-        mechanism="Border communities never breach a fence, so a full fence leaves them only "
-        "the gates.",
     ),
     Fact(
         id="fence_draws_breaches",

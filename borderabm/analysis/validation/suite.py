@@ -119,6 +119,14 @@ class FactResult:
         """Significant in the expected direction."""
         return self.effect.passed
 
+    @property
+    def relative_interval(self) -> tuple[float, float] | None:
+        """The 95% interval of the mean difference over the control's mean (None from zero)."""
+        e = self.effect
+        if e.relative_change is None:
+            return None
+        return e.diff_low / abs(e.control_mean), e.diff_high / abs(e.control_mean)
+
 
 @dataclass
 class ValidationRun:
