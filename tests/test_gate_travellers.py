@@ -159,3 +159,23 @@ def test_catchment_shares_must_add_up():
         load_scenario(BASELINE, {"gate_travellers.catchments.Torkam.people": 5})
     with pytest.raises(ScenarioError, match="at most 1"):
         load_scenario(BASELINE, {"gate_travellers.give_up_per_day": 0.99})
+
+
+def test_returnees_and_deportees_pass_a_closed_gate_on_humanitarian_grounds(world):
+    shut = {
+        **CALM,
+        "crossings.Torkham.closures": [{"start": 0, "end": 60}],
+        "deportation.enabled": True,
+        "deportation.daily_rate": 3_000,
+    }
+    _, without = run(world, shut, 20)
+    _, with_passage = run(
+        world, {**shut, "crossings.Torkham.humanitarian_people_per_day": 1_000}, 20
+    )
+    assert without["refugee_crossings_formal.Torkham"].sum() == 0
+    assert without["stranded_people.Torkham"].iloc[-1] > 0
+    deportees = with_passage["refugee_crossings_formal.Torkham"]
+    assert deportees.sum() > 0
+    # Refugees come first; travellers (patients, families) get what they leave.
+    assert (deportees <= with_passage["humanitarian_passages"]).all()
+    assert with_passage["humanitarian_passages"].max() <= 1_000 + 2 * 50
