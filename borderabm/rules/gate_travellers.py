@@ -33,7 +33,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from borderabm.metrics import Dim, Tally
-from borderabm.rules.gates import BORDER_PERMIT, NO_DOCUMENTS, PASSPORT_VISA, serve_queues
+from borderabm.rules.gates import (
+    BORDER_PERMIT,
+    NO_DOCUMENTS,
+    PASSPORT_VISA,
+    REGIME_CODE,
+    serve_queues,
+)
 from borderabm.rules.population import (
     FOOT,
     VEHICLE,
@@ -145,11 +151,16 @@ class GateTravellers(Travellers):
         self.waiting_since = np.zeros(count, dtype=np.int64)
         self.irregular = np.zeros(count, dtype=bool)
         self.journey = Journey.empty(count)
-        # Start near the steady state: a share of each purpose is across the line on day 0 (the
-        # mean time away over the mean cycle), with some of its stay still to run.
+        # Start near the steady state: of those the gate lets through, a share of each purpose is
+        # across the line on day 0 (the mean time away over the mean cycle), with some of its stay
+        # still to run.
         stay = _STAY_DAYS[self.purpose]
         cycle_home = 1.0 / _TRIP_CHANCE[self.purpose]
-        away = rng.random(count) < (stay + 1.0) / (cycle_home + stay + 1.0)
+        crossing = [settings.crossings[g] for g in self.gate_names]
+        regime = np.array([REGIME_CODE[c.document_regime] for c in crossing])
+        usable = np.array([c.open and c.capacity_people_per_day > 0 for c in crossing])
+        let_through = usable[self.gate] & (self.documents(settings) >= regime[self.gate])
+        away = let_through & (rng.random(count) < (stay + 1.0) / (cycle_home + stay + 1.0))
         self.state[away] = AWAY
         self.side = np.where(away, other_side(self.home_side), self.home_side).astype(np.int8)
         self.days_left = np.floor(rng.random(count) * (stay + 1.0)).astype(np.float32)
@@ -201,8 +212,8 @@ class GateTravellers(Travellers):
         self.waiting_since[arrived] = today.day
         self.journey.node[arrived] = -1
 
-        served = self._serve(today, documents)
-        irregular_stranded = self._reconsider(today, served, documents)
+        self._serve(today, documents)
+        irregular_stranded = self._reconsider(today, documents)
         self._cross_irregularly(
             today, np.concatenate((irregular_back, irregular_out, irregular_stranded))
         )
@@ -245,8 +256,8 @@ class GateTravellers(Travellers):
         self.at_gate[going] = self.gate[going]
         return going
 
-    def _serve(self, today: Today, documents: np.ndarray) -> np.ndarray:
-        """Serve the queues from what the day's people capacity has left; return who crossed.
+    def _serve(self, today: Today, documents: np.ndarray) -> None:
+        """Serve the queues from what the day's people capacity has left.
 
         An open gate serves everyone queued, in arrival order; a closed gate with humanitarian
         capacity serves patients and visiting families. A traveller setting out whose documents no
@@ -275,7 +286,6 @@ class GateTravellers(Travellers):
             Tally.HUMANITARIAN_PASSAGES, int(np.count_nonzero(~gates.open[gate])) * people
         )
         self._cross(served, irregular=False)
-        return served
 
     def _cross(self, rows: np.ndarray, *, irregular: bool) -> None:
         """Across the line: those setting out stay a while, those coming back are home."""
@@ -296,7 +306,7 @@ class GateTravellers(Travellers):
         self.state[returning] = AWAY
         self.days_left[returning] = retry_days
 
-    def _reconsider(self, today: Today, served: np.ndarray, documents: np.ndarray) -> np.ndarray:
+    def _reconsider(self, today: Today, documents: np.ndarray) -> np.ndarray:
         """Travellers left waiting decide: keep waiting, go back, divert, or cross irregularly.
 
         Those at a closed gate decide every day (unless humanitarian passage awaits them); those

@@ -454,7 +454,7 @@ class Catchment(StrictModel):
 #   assumption: 8% hold a passport and visa, so far fewer cross since November 2023.
 # * The small gates: assumption, a few hundred a day each in 2025.
 DEFAULT_CATCHMENTS: dict[str, dict[str, Any]] = {
-    "Torkham": {"people": 52_600, "pakistan_side_share": 0.05, "passport_visa_share": 0.6,
+    "Torkham": {"people": 55_000, "pakistan_side_share": 0.05, "passport_visa_share": 0.6,
                 "border_permit_share": 0.3},
     "Chaman": {"people": 80_000, "pakistan_side_share": 0.6, "passport_visa_share": 0.08,
                "border_permit_share": 0.8},
