@@ -5,7 +5,7 @@ One step is one day (see ``docs/odd.md``, "Process overview and scheduling"):
 1. policy of the day: fence share and wear, gates open and their capacity (``gates.py``); the
    model freezes what rules may read into a :class:`~borderabm.rules.today.Today`; patrols take
    their posts, and every informal crossing point gets its fence and detection for the day;
-2. militants, traders, refugees act on that view (each kind's rules are array expressions in its
+2. militants, traders, refugees, gate travellers act on that view (each kind's rules are array expressions in its
    module, which never imports this one);
 3. patrols remember incidents, the fence takes damage and repairs, trigger rules are evaluated;
 4. metrics are collected (Mesa's DataCollector, the one place the daily values are kept: trigger
@@ -27,6 +27,7 @@ import pandas as pd
 
 from borderabm.metrics import DailyMetrics, Tally, summarise
 from borderabm.rules.crossing import CrossingPoints
+from borderabm.rules.gate_travellers import GateTravellers, agents_per_gate
 from borderabm.rules.gates import GatesToday, gates_today
 from borderabm.rules.militants import Militants
 from borderabm.rules.patrols import Patrols
@@ -39,7 +40,7 @@ from borderabm.scenario import Scenario, with_overrides
 from borderabm.world import World, build_world
 from borderabm.world.routes import RouteNetwork, build_routes, informal_point_distance_km
 
-STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4}
+STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4, "gate_traveller": 5}
 # Daily series the model computes itself (registered in metrics.METRICS like every other).
 GATES_CLOSED = "gates_closed_against_normal"
 POLICY_COST = "policy_cost_usd"
@@ -66,7 +67,8 @@ class BorderModel(mesa.Model):
         policy: What the policy levers say today.
         points: The informal crossing points and their state today.
         gates: Every gate's state, capacity and costs today (``gates.py``).
-        traders, refugees, militants, patrols: The agent populations (struct of arrays).
+        traders, refugees, gate_travellers, militants, patrols: The agent populations (struct of
+            arrays).
         day: Days simulated so far (the next step simulates this day).
         datacollector: Every daily series, kept here only (:meth:`daily` reads one).
     """
@@ -132,6 +134,12 @@ class BorderModel(mesa.Model):
         self.refugees = Refugees(
             population.refugees, rng=self.stream("refugee"), places=self, settings=settings
         )
+        self.gate_travellers = GateTravellers(
+            int(agents_per_gate(settings, self.policy.gate_names).sum()),
+            rng=self.stream("gate_traveller"),
+            places=self,
+            settings=settings,
+        )
         self._schedule_dated_policies()
         self.datacollector: DailyCollector = DailyCollector(model_reporters=self._reporters())
 
@@ -157,7 +165,7 @@ class BorderModel(mesa.Model):
     @property
     def populations(self) -> tuple[Population, ...]:
         """The agent populations, in the order they act."""
-        return (self.militants, self.traders, self.refugees, self.patrols)
+        return (self.militants, self.traders, self.refugees, self.gate_travellers, self.patrols)
 
     @property
     def agent_count(self) -> int:
@@ -201,6 +209,7 @@ class BorderModel(mesa.Model):
         self.militants.step(today)
         self.traders.step(today)
         self.refugees.step(today)
+        self.gate_travellers.step(today)  # after the refugees: they take what capacity is left
 
         self.patrols.remember(today)
         sectors = len(self.world.sectors)

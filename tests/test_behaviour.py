@@ -11,7 +11,7 @@ import pytest
 from borderabm.model import BorderModel
 from borderabm.scenario import load_scenario
 from borderabm.world.routes import build_routes
-from tests.conftest import SCENARIOS
+from tests.conftest import OFFICIAL_CROSSINGS, SCENARIOS
 
 SEEDS = (1, 2, 3)
 EAST = ("Kurram", "Khyber", "Mohmand", "Bajaur", "North Waziristan")
@@ -114,6 +114,8 @@ def test_deportation_with_closed_gates_strands_people_and_drives_them_into_the_m
     gates_shut = {f"crossings.{g}.closures": shut for g in ("Torkham", "Chaman", "Ghulam Khan",
                                                             "Angoor Adda", "Kharlachi", "Badini",
                                                             "Arandu")}  # fmt: skip
+    # Refugees only: the gate travellers (stranded too, alike in both runs) are left out.
+    gates_shut |= {f"gate_travellers.catchments.{g}.people": 0 for g in OFFICIAL_CROSSINGS}
     calm = run(world, network, **gates_shut)
     drive = run(world, network, **gates_shut, **{"deportation.enabled": True})
     assert mean(drive, "stranded_people_max") > 5 * max(mean(calm, "stranded_people_max"), 1)
@@ -180,13 +182,16 @@ def test_agents_are_individually_inspectable(world, network):
     model = BorderModel(settings, world=world, routes=network)
     model.run(10)
     table = model.agent_table()
-    # Every agent the scenario asks for: traders + refugee groups + militant cells + patrol units.
+    # Every agent the scenario asks for: traders + refugee groups + militant cells + patrol units
+    # + gate travellers (each catchment's people in agents of people_per_agent).
     people = settings.population
-    expected = (people.traders + people.refugees + settings.patrols.units
+    travellers = sum(round(c.people / settings.scale.people_per_agent)
+                     for c in settings.gate_travellers.catchments.values())  # fmt: skip
+    expected = (people.traders + people.refugees + settings.patrols.units + travellers
                 + round(people.militants * settings.militants.sanctuary_capacity))  # fmt: skip
     assert len(table) == model.agent_count == expected
     assert table["id"].is_unique
-    assert set(table["kind"]) == {"trader", "refugee", "militant", "patrol"}
+    assert set(table["kind"]) == {"trader", "refugee", "militant", "patrol", "gate_traveller"}
     assert table["x"].between(0, world.grid.width - 1).all()
     assert table["y"].between(0, world.grid.height - 1).all()
     # Agents on the move sit on the map between where they started and where they are going.

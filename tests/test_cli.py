@@ -31,11 +31,14 @@ def test_run_json_prints_one_object():
     assert record["scenario"] == "closures_oct2025"
     assert record["days"] == 60
     assert record["seed"] == 1
-    # Traders + refugee groups + militant cells + patrol units, as the scenario file sets them.
+    # Traders + refugee groups + militant cells + patrol units, as the scenario file sets them,
+    # + gate travellers (each catchment's people in agents of people_per_agent).
     settings = load_scenario(SCENARIOS / "closures_oct2025.toml")
     people = settings.population
+    travellers = sum(round(c.people / settings.scale.people_per_agent)
+                     for c in settings.gate_travellers.catchments.values())  # fmt: skip
     assert record["agents"] == (people.traders + people.refugees + people.militants
-                                + settings.patrols.units)  # fmt: skip
+                                + settings.patrols.units + travellers)  # fmt: skip
     summary = record["summary"]
     assert all(isinstance(v, int | float) for v in summary.values())
     # Five gates closed from day 41: 19 closed days each within 60 days.

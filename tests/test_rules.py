@@ -19,6 +19,7 @@ import pytest
 from tiny_world import BORDER_X, tiny_world
 from tiny_world import flat as flat_cell
 
+from borderabm.gazetteer import crossing_names
 from borderabm.metrics import BREAKDOWNS, SCALARS
 from borderabm.model import BorderModel
 from borderabm.rules import militants as militants_mod
@@ -42,6 +43,8 @@ from borderabm.world.routes import build_routes, informal_points
 from borderabm.world.world import AF, PK
 
 QUIET = {"traders": 0, "refugees": 0, "militants": 0}
+# Nobody uses the gates every day either, unless a test says so.
+NO_GATE_TRAVELLERS = {"catchments": {gate: {"people": 0} for gate in crossing_names()}}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -66,7 +69,8 @@ def uneven():
 
 def scenario(**document):
     """A validated scenario: quiet (no agents, no patrols) unless the document says otherwise."""
-    base = {"name": "tiny", "horizon_days": 30, "population": dict(QUIET), "patrols": {"units": 0}}
+    base = {"name": "tiny", "horizon_days": 30, "population": dict(QUIET), "patrols": {"units": 0},
+            "gate_travellers": NO_GATE_TRAVELLERS}  # fmt: skip
     for key, value in document.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             base[key] = {**base[key], **value}

@@ -74,12 +74,13 @@ KIND_RGB = {
     "refugee": np.array([148, 103, 189], dtype=np.uint8),
     "militant": np.array([20, 20, 20], dtype=np.uint8),
     "patrol": np.array([255, 127, 14], dtype=np.uint8),
+    "gate_traveller": np.array([44, 160, 44], dtype=np.uint8),
 }
 ATTACK_RGB = np.array([255, 0, 0], dtype=np.uint8)
 INTERDICTION_RGB = np.array([255, 215, 0], dtype=np.uint8)
 
 
-DRAW_ORDER = ("refugee", "trader", "patrol", "militant")
+DRAW_ORDER = ("gate_traveller", "refugee", "trader", "patrol", "militant")
 EVENT_RING_CELLS = 3  # half-size of the square drawn around the day's events
 
 

@@ -4,7 +4,10 @@ Everything about gates is here: which closures are in force (dated closures and 
 close and reopen gates; closures nest), whether a gate runs as a 24/7 trade corridor, and the
 state of every gate on one day (:class:`GatesToday`), which the rules read. Queued agents carry the
 gate and their arrival day; each open gate serves, in arrival order, as many as its capacity allows
-today. Corridor gates get the corridor's capacity multiplier and fast-track.
+today. Corridor gates get the corridor's capacity multiplier and fast-track. A closed gate may let
+a few people through on humanitarian grounds (``humanitarian_people_per_day``). The people capacity
+of a day is shared: refugees, then gate travellers, take from it and note what they took in
+:attr:`GatesToday.served_people`, the one record of the day that rules write.
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ import numpy as np
 
 from borderabm.rules.population import probabilistic_round
 from borderabm.scenario import Scenario, normally_open_gates
+from borderabm.scenario.schema import DOCUMENT_REGIMES
 
 HOURS_PER_DAY = 24.0
+# Each document regime as a code: a traveller meets a gate's regime when the code of the documents
+# held (0 none, 1 border permit or tazkira, 2 passport and visa) is at least the regime's.
+REGIME_CODE = {regime: code for code, regime in enumerate(DOCUMENT_REGIMES)}
+NO_DOCUMENTS, BORDER_PERMIT, PASSPORT_VISA = (REGIME_CODE[r] for r in DOCUMENT_REGIMES)
 
 
 class GateClosures:
@@ -65,8 +73,16 @@ class GatesToday:
         processing_h: Processing time today (fast-track on corridor gates).
         expected_wait_days: Days a trader expects a temporarily closed gate to stay shut.
         capacity_trucks: Whole consignments each gate serves today.
-        capacity_people: Whole family groups each gate serves today.
+        capacity_people: Whole people-agents (``scale.people_per_agent`` people each) each gate
+            serves today (0 when closed).
+        capacity_humanitarian: Whole people-agents a closed gate lets through today on
+            humanitarian grounds (patients, visiting families, returnees; 0 when open).
+        document_regime: What each gate asks a traveller to show, as a code of
+            :data:`REGIME_CODE`.
         corridor: Indices of the corridor's gates (empty when no corridor runs).
+        served_people: People-agents each gate has let through so far today (normal and
+            humanitarian passage), the one array rules write: whoever comes later in the day
+            gets what is left.
     """
 
     open: np.ndarray
@@ -77,11 +93,19 @@ class GatesToday:
     expected_wait_days: np.ndarray
     capacity_trucks: np.ndarray
     capacity_people: np.ndarray
+    capacity_humanitarian: np.ndarray
+    document_regime: np.ndarray
     corridor: np.ndarray
+    served_people: np.ndarray
 
     def __post_init__(self) -> None:
-        for value in vars(self).values():
-            value.setflags(write=False)  # rules read the day's gates; only the model sets them
+        for name, value in vars(self).items():
+            if name != "served_people":
+                value.setflags(write=False)  # rules read the day's gates; only the model sets them
+
+    def people_left(self) -> np.ndarray:
+        """People-agents each gate can still let through today (normal or humanitarian)."""
+        return np.maximum(self.capacity_people + self.capacity_humanitarian - self.served_people, 0)
 
 
 def gates_today(
@@ -98,6 +122,15 @@ def gates_today(
     )
     trucks = np.array([settings.crossings[g].capacity_trucks_per_day for g in names])
     people = np.array([settings.crossings[g].capacity_people_per_day for g in names])
+    humanitarian = np.array(
+        [settings.crossings[g].humanitarian_people_per_day for g in names], dtype=float
+    )
+    humanitarian[is_open] = 0.0
+    # No draw without the lever, so that the model's stream stays as it was.
+    if humanitarian.any():
+        humanitarian_agents = probabilistic_round(humanitarian / people_per_agent, rng)
+    else:
+        humanitarian_agents = np.zeros(len(names), dtype=np.int64)
     temporarily_closed = status_open & ~is_open
     corridor = settings.corridor
     return GatesToday(
@@ -115,11 +148,16 @@ def gates_today(
         capacity_people=probabilistic_round(
             capacity_today(closures, settings, people_per_agent, trucks=False), rng
         ),
+        capacity_humanitarian=humanitarian_agents,
+        document_regime=np.array(
+            [REGIME_CODE[settings.crossings[g].document_regime] for g in names], dtype=np.int8
+        ),
         corridor=(
             np.array([names.index(g) for g in corridor.gates], dtype=np.int64)
             if corridor.enabled
             else np.zeros(0, dtype=np.int64)
         ),
+        served_people=np.zeros(len(names), dtype=np.int64),
     )
 
 

@@ -272,22 +272,36 @@ class Refugees(Travellers):
                         self.home[rows])  # fmt: skip
 
     def _serve_gates(self, today: Today) -> None:
+        """Serve the queues, first come first served, from the day's people capacity.
+
+        An open gate serves everyone queued; a closed gate with humanitarian capacity lets only
+        returnees and deportees (on their way from Pakistan to Afghanistan) through.
+        """
         waiting = np.flatnonzero(self.state == AT_GATE)
         if waiting.size == 0:
             return
+        gates = today.gates
+        open_gate = gates.open[self.gate[waiting]]
+        waiting = waiting[open_gate | (self.side[waiting] == PK)]
         served = waiting[serve_queues(self.gate[waiting], self.waiting_since[waiting],
-                                      today.gates.capacity_people, self.ids[waiting])]  # fmt: skip
+                                      gates.people_left(), self.ids[waiting])]  # fmt: skip
         if served.size == 0:
             return
         people = today.people_per_agent
         gate = self.gate[served]
+        gates.served_people[:] += np.bincount(gate, minlength=gates.served_people.size)
+        every = np.full(served.size, people)
         today.metrics.add(Tally.REFUGEE_CROSSINGS_FORMAL, served.size * people)
+        today.metrics.add(Tally.GATE_PEOPLE, served.size * people)
+        today.metrics.add(
+            Tally.HUMANITARIAN_PASSAGES, int(np.count_nonzero(~gates.open[gate])) * people
+        )
         today.metrics.add(
             Tally.FORMAL_RETURNS, int(np.count_nonzero(self.side[served] == PK)) * people
         )
         today.metrics.add(Tally.DEPORTEES_CROSSED, int(self.deported[served].sum()) * people)
-        today.metrics.add_by(Tally.REFUGEE_CROSSINGS_FORMAL, Dim.GATE, gate,
-                             np.full(served.size, people))  # fmt: skip
+        today.metrics.add_by(Tally.REFUGEE_CROSSINGS_FORMAL, Dim.GATE, gate, every)
+        today.metrics.add_by(Tally.GATE_PEOPLE, Dim.GATE, gate, every)
         vehicle = today.routes.hours(VEHICLE)
         node = self.town_node[self.target_town[served]]
         gate_cells = today.gate_flat_cells[gate]
@@ -302,8 +316,12 @@ class Refugees(Travellers):
         )
 
     def _reconsider_stranded(self, today: Today) -> None:
+        """Groups at a closed gate may try the mountains, unless humanitarian passage awaits them."""
         waiting = np.flatnonzero(self.state == AT_GATE)
-        stuck = waiting[~today.gates.open[self.gate[waiting]]]
+        gates = today.gates
+        gate = self.gate[waiting]
+        passage = (gates.capacity_humanitarian[gate] > 0) & (self.side[waiting] == PK)
+        stuck = waiting[~gates.open[gate] & ~passage]
         chance = today.settings.refugees.redecide_probability_per_day
         leaving = stuck[self.rng.random(stuck.size) < chance]
         if leaving.size:

@@ -67,7 +67,7 @@ class Today:
     Attributes:
         day: The day being simulated (0 is the scenario's start date).
         settings: The scenario in force today (dated ``[[changes]]`` included).
-        people_per_agent: People in one refugee family group.
+        people_per_agent: People in one refugee family group or one gate-traveller agent.
         world: The gridded border belt.
         routes: Travel-time fields.
         points: The informal crossing points: fence and detection today, and where crossings are
@@ -75,7 +75,8 @@ class Today:
         gate_flat_cells: Flat cell of each gate.
         point_distance_km: Distance from each informal point to every cell (border communities'
             reach).
-        gates: Each gate's state, capacity, tariff and processing time today.
+        gates: Each gate's state, capacity, document regime, tariff and processing time today,
+            and the people capacity used so far today (refugees, then gate travellers).
         metrics: The day's counters.
         militant_base: Flat cell of each militant cell's sanctuary.
         militant_target_flat: Flat cell of each town militants target.

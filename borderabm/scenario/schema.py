@@ -28,6 +28,7 @@ POLICY_SECTIONS = (
     "militants",
     "traders",
     "refugees",
+    "gate_travellers",
 )
 # How patrol units are posted each day. The rule for each is registered under the same name in
 # borderabm.rules.patrols (ALLOCATORS); the UI offers these names.
@@ -218,13 +219,14 @@ class CrossingPolicy(StrictModel):
 # Assumption: capacities on a 24-hour day, and opening hours, of the gates in normal times (2025).
 # Torkham works 24/7 since September 2019, when trucks rose from ~700 a day on a 12-hour day to
 # ~1,600 (urdupoint.com 2019-09-15; dawn.com/news/1505914); the other gates keep a 12-hour day
-# (customs open 12 h/day, SIGAR 2022). People: Torkham carried >20,000 a day before June 2016 (IOM
-# 2017) and Chaman 25,000-30,000 (IOM 2017), so these are what the gates can pass, not what they
-# carry. Gursal (trade closed since 2011) and Nawa Pass (since 2007) start closed, as the
-# geography reference records.
+# (customs open 12 h/day, SIGAR 2022). People: what the gates can pass, not what they carry.
+# Torkham carried >20,000 a day before June 2016 (IOM 2017), so 25,000 on its 24-hour day; Chaman
+# carried 25,000-30,000 a day on its 12-hour day (IOM 2017), so 60,000 for 24 hours (30,000 on its
+# day); the small gates pass one to three thousand on a 24-hour day (assumption). Gursal (trade closed
+# since 2011) and Nawa Pass (since 2007) start closed, as the geography reference records.
 DEFAULT_CROSSINGS: dict[str, dict[str, Any]] = {
     "Torkham": {"capacity_people_per_day": 25_000, "capacity_trucks_per_day": 1_500},
-    "Chaman": {"capacity_people_per_day": 30_000, "capacity_trucks_per_day": 2_600, "hours_open": 12.0},
+    "Chaman": {"capacity_people_per_day": 60_000, "capacity_trucks_per_day": 2_600, "hours_open": 12.0},
     "Angoor Adda": {"capacity_people_per_day": 2_000, "capacity_trucks_per_day": 900, "hours_open": 12.0},
     "Ghulam Khan": {"capacity_people_per_day": 3_000, "capacity_trucks_per_day": 1_300, "hours_open": 12.0},
     "Kharlachi": {"capacity_people_per_day": 2_000, "capacity_trucks_per_day": 1_200, "hours_open": 12.0},
@@ -448,6 +450,109 @@ class RefugeeParams(StrictModel):
     risk_aversion_hours: float = Field(100.0, ge=0.0)
 
 
+class Catchment(StrictModel):
+    """The people living near one gate who use it regularly, and the documents they hold."""
+
+    people: int = Field(
+        0, ge=0, le=10_000_000, description="regular users of the gate, people (read at the start)"
+    )
+    pakistan_side_share: Fraction = Field(0.3, description="share living on the Pakistani side")
+    passport_visa_share: Fraction = Field(0.3, description="share holding a passport and visa")
+    border_permit_share: Fraction = Field(
+        0.5, description="share holding only a tazkira or border-resident card"
+    )
+
+    @model_validator(mode="after")
+    def _shares_add_up(self) -> Catchment:
+        held = self.passport_visa_share + self.border_permit_share
+        if held > 1.0 + 1e-9:
+            raise ValueError(
+                f"passport_visa_share + border_permit_share is {held:g} (allowed: at most 1)"
+            )
+        return self
+
+
+# The regular users of each gate (2025), sized so that the baseline carries the published flows
+# under the passport-and-visa regime: Torkham ~10,000 people a day (2019-2025; mashriqtv.pk
+# 2025-03-08), all crossings ~13,000 a day (March 2023, official; nation.com.pk). Each person
+# makes ~0.28 crossings a day on average (the purposes in borderabm/rules/gate_travellers.py).
+# * Torkham: ~17,000 a day would cross if anyone could (>20,000 before June 2016, IOM 2017;
+#   ~10,300 in 2014, Torkham police); assumption: 60% hold a passport and visa in 2025 (it was
+#   ~13% in 2016: 2,000-2,500 Afghans a day passed once they were required, IOM 2017); few
+#   Pakistanis (30-40 a day in 2014, tribune.com.pk/story/734277).
+# * Chaman: 25,000-30,000 a day both ways before the one-document regime (IOM 2017), mostly Chaman
+#   residents crossing each morning (>15,000, newslens.pk 2016) on a tazkira or local card;
+#   assumption: 8% hold a passport and visa, so far fewer cross since November 2023.
+# * The small gates: assumption, a few hundred a day each in 2025.
+DEFAULT_CATCHMENTS: dict[str, dict[str, Any]] = {
+    "Torkham": {"people": 55_000, "pakistan_side_share": 0.05, "passport_visa_share": 0.6,
+                "border_permit_share": 0.3},
+    "Chaman": {"people": 80_000, "pakistan_side_share": 0.6, "passport_visa_share": 0.08,
+               "border_permit_share": 0.8},
+    "Angoor Adda": {"people": 2_900},
+    "Ghulam Khan": {"people": 5_400},
+    "Kharlachi": {"people": 2_900},
+    "Arandu": {"people": 1_100},
+    "Badini": {"people": 1_100},
+}  # fmt: skip
+
+
+class GateTravellerParams(StrictModel):
+    """People who cross the official gates every day: labourers, traders, patients, students, kin.
+
+    Who cannot meet a gate's document regime gives the trip up, is turned away at the gate, or
+    crosses irregularly; who is stranded at a closed gate keeps waiting, goes back, diverts to
+    another gate or crosses irregularly. The probabilities of each are assumptions.
+    """
+
+    catchments: dict[str, Catchment] = Field(default_factory=dict, validate_default=True)
+    turned_away_probability: Fraction = Field(
+        0.02,
+        description="chance that a trip without the documents asked for ends refused at the gate "
+        "(5-6 thousand Afghans refused a month in 2023, official)",
+    )
+    irregular_probability: Fraction = Field(
+        0.1, description="chance that a trip without the documents asked for goes irregularly"
+    )
+    give_up_per_day: Fraction = Field(
+        0.2, description="chance a day that a traveller waiting at a closed gate goes back"
+    )
+    divert_per_day: Fraction = Field(
+        0.05, description="chance a day that one waiting at a closed gate tries another gate"
+    )
+    irregular_per_day: Fraction = Field(
+        0.05, description="chance a day that one waiting at a closed gate crosses irregularly"
+    )
+    retry_days: float = Field(
+        2.0, ge=0.0, le=365.0, description="days before a traveller who went back tries again"
+    )
+
+    @field_validator("catchments", mode="before")
+    @classmethod
+    def _fill_catchments(cls, value: Any) -> Any:
+        """Merge the file's per-gate tables over the defaults; every known gate is present."""
+        if not isinstance(value, Mapping):
+            return value
+        check_names(value, crossing_names(), "crossing")
+        merged = {name: dict(DEFAULT_CATCHMENTS.get(name, {})) for name in crossing_names()}
+        for name, table in value.items():
+            if isinstance(table, Catchment):
+                table = table.model_dump()
+            if not isinstance(table, Mapping):
+                return value  # let pydantic report the wrong type at catchments.<name>
+            merged[name].update(table)
+        return merged
+
+    @model_validator(mode="after")
+    def _probabilities_add_up(self) -> GateTravellerParams:
+        for names in (("turned_away_probability", "irregular_probability"),
+                      ("give_up_per_day", "divert_per_day", "irregular_per_day")):  # fmt: skip
+            total = sum(getattr(self, name) for name in names)
+            if total > 1.0 + 1e-9:
+                raise ValueError(f"{' + '.join(names)} is {total:g} (allowed: at most 1)")
+        return self
+
+
 class Trigger(StrictModel):
     """If ``metric`` summed over the last ``window_days`` exceeds ``threshold``, close gates."""
 
@@ -499,6 +604,7 @@ class Scenario(StrictModel):
     militants: MilitantParams = MilitantParams()
     traders: TraderParams = TraderParams()
     refugees: RefugeeParams = RefugeeParams()
+    gate_travellers: GateTravellerParams = GateTravellerParams()
     triggers: tuple[Trigger, ...] = ()
     changes: tuple[Change, ...] = ()
 
