@@ -71,9 +71,9 @@ label = "Torkham capacity (input check)"
 role = "check"
 metric = "crossings.Torkham.capacity_people_per_day"
 statistic = "input"
-value = 10000
-low = 9000
-high = 11000
+value = 25000
+low = 20000
+high = 30000
 source = "issue 6"
 
 [targets.stock]
@@ -191,7 +191,7 @@ def test_cli_writes_every_report_file_and_a_faithful_fitted_scenario(calibrated)
 def test_checks_are_reported_with_their_model_values(calibrated):
     report = (calibrated["out"] / "calibration.md").read_text()
     capacity = next(line for line in report.splitlines() if line.startswith("| capacity |"))
-    assert "10,000 [10,000 – 10,000]" in capacity and "| yes |" in capacity
+    assert "25,000 [25,000 – 25,000]" in capacity and "| yes |" in capacity
     stock = next(line for line in report.splitlines() if line.startswith("| stock |"))
     # 70% of the 85% non-community groups start in Pakistan: about 0.6 x 300 groups x 50 people.
     settings = load_scenario(calibrated["folder"] / "small.toml")

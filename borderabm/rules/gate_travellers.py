@@ -108,8 +108,8 @@ SIDE_INDEX = {AF: 0, PK: 1}  # columns of the catchment places
 
 
 def agents_per_gate(settings: Scenario, gate_names: tuple[str, ...]) -> np.ndarray:
-    """Traveller agents of each gate's catchment: its people over ``scale.people_per_agent``."""
-    per_agent = settings.scale.people_per_agent
+    """Traveller agents of each gate's catchment: its people (times ``people_scale``) per agent."""
+    per_agent = settings.scale.people_per_agent / settings.gate_travellers.people_scale
     catchments = settings.gate_travellers.catchments
     return np.array([round(catchments[g].people / per_agent) for g in gate_names], dtype=np.int64)
 

@@ -506,6 +506,12 @@ class GateTravellerParams(StrictModel):
     """
 
     catchments: dict[str, Catchment] = Field(default_factory=dict, validate_default=True)
+    people_scale: float = Field(
+        1.0,
+        gt=0.0,
+        le=100.0,
+        description="multiplier on every catchment's people (the calibration fits it to the flows)",
+    )
     turned_away_probability: Fraction = Field(
         0.02,
         description="chance that a trip without the documents asked for ends refused at the gate "
