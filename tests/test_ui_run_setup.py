@@ -248,6 +248,12 @@ def test_a_file_with_more_agents_than_the_page_allows_is_an_error_entry(tmp_path
     assert not entry.ok
     assert "agents" in entry.problem and f"{run_setup.MAX_AGENTS:,}" in entry.problem
     assert load_scenario(entry.path).population.traders == 2_500_000  # valid for the CLI
+    # Gate travellers count too: 3 million people near Torkham, one agent each.
+    (tmp_path / "crowd.toml").write_text(
+        "[scale]\npeople_per_agent = 1\n[gate_travellers.catchments.Torkham]\npeople = 3000000\n"
+    )
+    entry = scenario_entries()["crowd"]
+    assert not entry.ok and "agents" in entry.problem
 
 
 def test_huge_numbers_are_refused_with_a_message_never_an_overflow():

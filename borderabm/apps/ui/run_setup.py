@@ -29,6 +29,7 @@ from borderabm.experiments.run import build_model as build_scenario_model
 from borderabm.gazetteer import crossing_names, sector_names
 from borderabm.metrics import MetricName
 from borderabm.model import BorderModel
+from borderabm.rules.gate_travellers import agents_per_gate
 from borderabm.scenario import (
     PATROL_STRATEGIES,
     Scenario,
@@ -224,9 +225,11 @@ def _entry(name: str, path: Path) -> ScenarioEntry:
 
 
 def agent_count(settings: Scenario) -> int:
-    """Agents a scenario asks for: traders, refugees, militants and patrol units."""
+    """Agents a scenario asks for: trucks, refugees, gate travellers, militants and patrol units."""
     population = settings.population
-    return population.traders + population.refugees + population.militants + settings.patrols.units
+    travellers = int(agents_per_gate(settings, crossing_names()).sum())
+    return (population.traders + population.refugees + travellers + population.militants
+            + settings.patrols.units)  # fmt: skip
 
 
 def one_line(problems: list[str], path: Path) -> str:
