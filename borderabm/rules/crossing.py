@@ -4,7 +4,10 @@ Crossings happen at the informal crossing points (the easiest stretches of each 
 ``geography/routes.py``). Each day every point has a fence share (fence built x its integrity), and a
 detection probability from the patrol units posted there, the terrain, the fence's sensors and the
 joint border mechanism. An attempt may meet the fence, be detected, be interdicted, and under lethal
-rules of engagement end in a death.
+rules of engagement end in deaths. A civilian attempt is made by a group of ``people`` (the agent's
+people, ``scale.people_per_agent`` for refugees and gate travellers; one per truck for traders), and
+``patrols.lethal_death_probability`` is per person, so the deaths of a stopped group are binomial over
+its people and do not depend on how many people an agent stands for.
 
 At the fence, militants and smugglers' pack trains cut through it (a *breach*, which damages it).
 Civilians do not cut it: a family that meets the fence finds a way through with
@@ -38,9 +41,10 @@ class Attempts:
     blocked: np.ndarray  # met an intact fence and found no way through: turned back, unseen
     breached: np.ndarray  # cut through the fence (militants, smugglers): wears it
     interdicted: np.ndarray
-    killed: np.ndarray  # a death under lethal force (a militant cell killed, or one civilian)
+    killed: np.ndarray  # the attempting unit killed (a militant cell; all the people of a group)
     crossed: np.ndarray
     passed: np.ndarray  # civilians through a gap or by paid passage (does not wear the fence)
+    deaths: np.ndarray  # civilians killed per attempt under lethal force (people; 0 for militants)
 
 
 class CrossingPoints:
@@ -117,6 +121,7 @@ class CrossingPoints:
         can_breach: bool,
         civilian: bool,
         stop_probability: float | None = None,
+        people: int = 1,
     ) -> Attempts:
         """Resolve attempts at ``points`` (indices into the points), tallying them per point.
 
@@ -127,8 +132,10 @@ class CrossingPoints:
             can_breach: Whether the crossers cut through a fence they meet; if not (civilian
                 families), each finds a way through with ``fence.civilian_passage_probability``
                 and is watched at the gap, else turns back.
-            civilian: Civilians die under lethal force only; militant cells may be killed.
+            civilian: Civilians die under lethal force only, each stopped person with
+                ``patrols.lethal_death_probability``; militant cells may be killed.
             stop_probability: Chance that a detection stops the crosser, if not the patrols' own.
+            people: People in each civilian attempt (the agent's size); militants ignore it.
         """
         n = len(points)
         meets_fence = rng.random(n) < self.fence[points]
@@ -149,11 +156,16 @@ class CrossingPoints:
             stop_probability = _interdiction_probability(settings)
         interdicted = detected & (rng.random(n) < stop_probability)
         patrols = settings.patrols
+        # One uniform draw per attempt whatever the rules, so the stream stays in step.
+        fate = rng.random(n)
         if civilian:
+            # Per person: a stopped group of ``people`` loses a binomial number of them.
             lethal = patrols.lethal_death_probability if patrols.lethal_force else 0.0
+            deaths = np.where(interdicted, binomial_quantile(fate, people, lethal), 0)
+            killed = deaths >= people
         else:
-            lethal = patrols.militant_kill_probability
-        killed = interdicted & (rng.random(n) < lethal)
+            killed = interdicted & (fate < patrols.militant_kill_probability)
+            deaths = np.zeros(n, dtype=np.int64)
         crossed = trying & ~interdicted
         size = len(self.nodes)
         self.attempts += np.bincount(points, minlength=size)
@@ -162,7 +174,30 @@ class CrossingPoints:
         self.breaches += np.bincount(points[breached], minlength=size)
         self.passages += np.bincount(points[passed], minlength=size)
         self.crossings += np.bincount(points[crossed], minlength=size)
-        return Attempts(blocked, breached, interdicted, killed, crossed, passed)
+        return Attempts(blocked, breached, interdicted, killed, crossed, passed, deaths)
+
+
+def binomial_quantile(uniform: np.ndarray, trials: int, probability: float) -> np.ndarray:
+    """Binomial(``trials``, ``probability``) draws by inverting its distribution at ``uniform``.
+
+    One uniform per draw (``Generator.binomial`` takes a varying number, none when the probability
+    is 0), so the caller's random stream advances the same however many die.
+
+    Args:
+        uniform: Uniform draws on [0, 1), one per draw wanted.
+        trials: People at risk in each draw.
+        probability: Chance that each of them dies.
+    """
+    if probability <= 0.0:
+        return np.zeros(uniform.shape, dtype=np.int64)
+    if probability >= 1.0:
+        return np.full(uniform.shape, trials, dtype=np.int64)
+    k = np.arange(trials)
+    # log P(k + 1) - log P(k), summed from log P(0): stays finite for any number of trials.
+    steps = np.log((trials - k) / (k + 1)) + np.log(probability) - np.log1p(-probability)
+    log_pmf = trials * np.log1p(-probability) + np.concatenate(([0.0], np.cumsum(steps)))
+    cdf = np.cumsum(np.exp(log_pmf))
+    return np.minimum(np.searchsorted(cdf, uniform, side="right"), trials).astype(np.int64)
 
 
 def _interdiction_probability(settings: Scenario) -> float:

@@ -62,10 +62,11 @@ class TravellerState(IntEnum):
     QUEUED = 1
     AWAY = 2
     DIVERTING = 3
+    DEAD = 4  # killed crossing irregularly (the whole agent: with one person per agent, that one)
 
 
 # Plain ints for the rules (numpy compares int8 arrays with IntEnum members slowly).
-HOME, QUEUED, AWAY, DIVERTING = map(int, TravellerState)
+HOME, QUEUED, AWAY, DIVERTING, DEAD = map(int, TravellerState)
 STATES = state_names(TravellerState)
 
 
@@ -360,23 +361,29 @@ class GateTravellers(Travellers):
         """Cross at the informal point nearest the gate; those stopped go back and try later.
 
         Assumption: travellers know the short crossings by their homes, so the mountains' own risk
-        (which refugees on long walks face) is left out; deaths come from lethal force only.
+        (which refugees on long walks face) is left out; deaths come from lethal force only,
+        drawn per person (``patrols.lethal_death_probability``) and counted in people.
         """
         if rows.size == 0:
             return
         points = today.points
         point = self.gate_point[self.at_gate[rows]]
-        outcome = points.attempt(point, today.settings, self.rng, can_breach=False, civilian=True)
         people = today.people_per_agent
+        outcome = points.attempt(
+            point, today.settings, self.rng, can_breach=False, civilian=True, people=people
+        )
         metrics = today.metrics
+        # Lethal force kills per person; a group is gone only if all its people are, and the
+        # survivors of a stopped group go back like the others stopped.
         crossed = outcome.crossed
         metrics.add(Tally.IRREGULAR_CIVILIAN_CROSSINGS, int(crossed.sum()) * people)
         metrics.add(Tally.CIVILIAN_INTERDICTIONS, int(outcome.interdicted.sum()) * people)
-        metrics.add(Tally.BORDER_DEATHS, int(outcome.killed.sum()))
+        metrics.add(Tally.BORDER_DEATHS, int(outcome.deaths.sum()))
         metrics.add_by(Tally.IRREGULAR_CROSSINGS, Dim.SECTOR, points.sector[point[crossed]],
                        np.full(int(crossed.sum()), people))  # fmt: skip
         self._cross(rows[crossed], irregular=True)
-        self._go_back(rows[~crossed], today.settings.gate_travellers.retry_days)
+        self._go_back(rows[~crossed & ~outcome.killed], today.settings.gate_travellers.retry_days)
+        self.state[rows[outcome.killed]] = DEAD
 
     # ------------------------------------------------------------------------------------------
     def flat_cells(self, places: Places) -> np.ndarray:

@@ -16,8 +16,11 @@ Each agent is a family group of ``scale.people_per_agent`` people, in one of thr
 Irregular crossers pick the informal point with the lowest expected cost (walking hours, the fence's
 expected cost — the walk wasted if turned back, or the passage fee and the gap's risk — and
 interdiction risk weighted by ``risk_aversion_hours``); rough ground kills a few
-(``terrain_death_per_hour``), which is how enforcement that funnels crossers into the mountains raises
-deaths (Cornelius 2001). Under lethal rules of engagement an interdiction can end in a death.
+(``terrain_death_per_hour``, per person per hour), which is how enforcement that funnels crossers into
+the mountains raises deaths (Cornelius 2001). Under lethal rules of engagement an interdiction can end
+in deaths (``patrols.lethal_death_probability``, per person). Deaths are drawn per person — binomial
+over a group's people — so they do not depend on ``scale.people_per_agent``; a group is dead only
+when all its people are, and otherwise its survivors carry on.
 """
 
 from __future__ import annotations
@@ -357,24 +360,28 @@ class Refugees(Travellers):
 
     def _cross_irregularly(self, today: Today, rows: np.ndarray) -> None:
         rng, points = self.rng, today.points
-        outcome = points.attempt(
-            self.point[rows], today.settings, rng, can_breach=False, civilian=True
-        )
         people = today.people_per_agent
+        outcome = points.attempt(
+            self.point[rows], today.settings, rng, can_breach=False, civilian=True, people=people
+        )
         metrics = today.metrics
         # Walking the mountains: risk grows with the hours spent on rough ground near the line.
         terrain = points.terrain_hours_per_km[self.point[rows]]
         walked = np.asarray(self.journey.speed[rows], float) + terrain * today.world.grid.cell_km
         per_hour = today.settings.refugees.terrain_death_per_hour
         risk = np.minimum(per_hour * walked * terrain / FLAT_GROUND_HOURS_PER_KM, 1.0)
-        exposure_death = rng.random(rows.size) < risk
-        died = outcome.killed | (outcome.crossed & exposure_death)
+        # Per person: of a group that crossed, each of its people dies with the risk.
+        exposure_deaths = np.where(outcome.crossed, rng.binomial(people, risk), 0)
+        deaths = outcome.deaths + exposure_deaths
+        died = deaths >= people  # the whole group; otherwise the survivors carry on
         community = self.group[rows] == COMMUNITY
         crossed = outcome.crossed & ~died
-        metrics.add(Tally.BORDER_DEATHS, int(died.sum()))
-        metrics.add(Tally.REFUGEE_CROSSINGS_IRREGULAR, int((crossed & ~community).sum()) * people)
-        metrics.add(Tally.COMMUNITY_CROSSINGS, int((crossed & community).sum()) * people)
-        metrics.add(Tally.IRREGULAR_CIVILIAN_CROSSINGS, int(crossed.sum()) * people)
+        # People who made it across: the crossed groups' people, less those the walk killed.
+        crossed_people = np.where(crossed, people - exposure_deaths, 0)
+        metrics.add(Tally.BORDER_DEATHS, int(deaths.sum()))
+        metrics.add(Tally.REFUGEE_CROSSINGS_IRREGULAR, int(crossed_people[~community].sum()))
+        metrics.add(Tally.COMMUNITY_CROSSINGS, int(crossed_people[community].sum()))
+        metrics.add(Tally.IRREGULAR_CIVILIAN_CROSSINGS, int(crossed_people.sum()))
         metrics.add(Tally.COMMUNITY_TRIPS_BLOCKED, int((outcome.blocked & community).sum()))
         metrics.add(Tally.CIVILIAN_INTERDICTIONS, int(outcome.interdicted.sum()) * people)
         # Funnel effect: how rough the ground is where refugees and returnees (who choose among all
@@ -385,7 +392,7 @@ class Refugees(Travellers):
         metrics.add(Tally.IRREGULAR_ATTEMPT_RUGGEDNESS_M, float(rugged.sum()) * people)
         sectors = points.sector[self.point[rows]]
         metrics.add_by(Tally.IRREGULAR_CROSSINGS, Dim.SECTOR, sectors[crossed],
-                       np.full(int(crossed.sum()), people))  # fmt: skip
+                       crossed_people[crossed])  # fmt: skip
 
         dead = rows[died]
         self.state[dead] = DEAD

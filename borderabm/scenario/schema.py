@@ -284,7 +284,7 @@ class PatrolParams(StrictModel):
     )
     lethal_interdiction_probability: Fraction = 0.8
     lethal_death_probability: Fraction = Field(
-        0.05, description="chance that a stopped civilian group suffers a death under lethal force"
+        0.001, description="chance that a stopped civilian person is killed under lethal force"
     )
     militant_kill_probability: Fraction = Field(
         0.5, description="chance that a stopped militant cell is killed (else captured)"
@@ -442,10 +442,10 @@ class RefugeeParams(StrictModel):
         0.1, description="chance that a group stranded at a closed gate tries the mountains"
     )
     terrain_death_per_hour: float = Field(
-        2e-5,
+        4e-7,
         ge=0.0,
         le=1.0,
-        description="risk per hour of irregular walking on flat ground (0.2 h/km)",
+        description="risk of death per person per hour of irregular walking on flat ground (0.2 h/km)",
     )
     risk_aversion_hours: float = Field(100.0, ge=0.0)
 
