@@ -62,6 +62,13 @@ FUNNEL_WEIGHT = 6.0
 ATTACKS_UNIT = METRICS[MetricName.ATTACKS].unit  # "attacks": the unit, not the metric
 
 
+# Torkham's travellers with the documents of 2016: ~15% held a passport and visa, derived from
+# IOM's 2,000-2,500 Afghans a day once the rule came in, of the >15,000 a day before (IOM 2017).
+TORKHAM_2016_DOCUMENTS: dict[str, Any] = {
+    "gate_travellers.catchments.Torkham.passport_visa_share": 0.15
+}
+
+
 def closed_from(day: int, gates: tuple[str, ...]) -> dict[str, Any]:
     """Overrides closing ``gates`` from ``day`` to the end of the run."""
     closure = [{"start": day, "end": UNTIL_THE_END, "reason": "validation"}]
@@ -393,6 +400,58 @@ FACTS: tuple[Fact, ...] = (
         levers=("crossings.Torkham.closures", "crossings.Chaman.closures"),
         kind=MECHANISM_CHECK,
         mechanism="People are counted as stranded while they wait at a closed gate.",
+    ),
+    Fact(
+        id="closure_strands_trucks",
+        statement="Closing the main official crossings strands trucks at the gates.",
+        source=Source(
+            "Published closure reports (shared/domain/real-figures.md, sections 2b and 3c)",
+            "",
+            "October 2025: transit halted with 584 transit vehicles en route or stuck "
+            "(en.didpress.com/21141); exporters paid demurrage of US$150-200 a vehicle a day "
+            "(southasiandesk.com). No seed counts stranded trucks.",
+        ),
+        control=BASELINE,
+        treatment=GATES_SHUT,
+        metric=SummaryMetric(MetricName.STRANDED_TRUCKS_MAX, "trucks, the most on any day"),
+        expected="increase",
+        levers=("crossings.Torkham.closures", "crossings.Chaman.closures"),
+        kind=MECHANISM_CHECK,
+        mechanism="Trucks are counted as stranded while they queue at a closed gate.",
+    ),
+    Fact(
+        id="passport_regime_cuts_gate_crossings",
+        statement=(
+            "Requiring a passport and visa at Torkham (June 2016) cuts the people crossing there."
+        ),
+        source=Source(
+            "IOM Pakistan, Torkham assessment, June 2017 (shared/domain/real-figures.md, 3a)",
+            "",
+            "More than 20,000 Afghans and Pakistanis crossed Torkham a day before June 2016; "
+            "2,000-2,500 Afghans a day after the passport and visa rule.",
+        ),
+        control=Arm(
+            "baseline",
+            {**NO_TRIGGERS, **TORKHAM_2016_DOCUMENTS, "crossings.Torkham.document_regime": "open"},
+            "baseline, no trigger rule; Torkham's 2016 documents, no document checked",
+        ),
+        treatment=Arm(
+            "baseline",
+            {**NO_TRIGGERS, **TORKHAM_2016_DOCUMENTS},
+            "baseline, no trigger rule; Torkham's 2016 documents, passport and visa required",
+        ),
+        metric=SummaryMetric(breakdown_column(MetricName.GATE_PEOPLE, "Torkham"), "people"),
+        expected="decrease",
+        levers=("crossings.Torkham.document_regime",),
+        kind=MECHANISM_CHECK,
+        mechanism="Travellers without a passport and visa are refused at the gate; the 2016 share "
+        "of passport holders (0.15) is derived from the same IOM figures, so the size is not "
+        "independent evidence.",
+        published=PublishedEffect(
+            -0.89,
+            "IOM 2017",
+            "Torkham, June 2016: >20,000 a day before the rule, 2,000-2,500 Afghans a day after",
+        ),
     ),
     Fact(
         id="fence_cuts_militant_crossings",
