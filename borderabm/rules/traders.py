@@ -133,6 +133,9 @@ TRANSIT_SHARE = 0.10
 # small share is compact and valuable enough to go by pack train (cloth, electronics, medicines).
 PERISHABLE_SHARE = 0.25
 COMPACT_SHARE = 0.10
+# Assumption: a compact truck load goes over the line as a pack train of about ten animals, each
+# with its driver or porter; under lethal force each of them risks being shot when it is stopped.
+PACK_TRAIN_PEOPLE = 10
 # Assumption: unrefrigerated fresh produce loses ~10% of its value a day in a stalled truck.
 PERISHABLE_LOSS_PER_DAY = 0.10
 # DERIVED: Torkham carries ≈55% of bilateral value (≈US$3m of ≈US$5.5m a day, customs 2025) with
@@ -501,13 +504,14 @@ class Traders(Travellers):
             outcome = today.points.attempt(
                 self.point[at_point], today.settings, rng, can_breach=True, civilian=True,
                 stop_probability=today.settings.traders.seizure_given_detection,
+                people=PACK_TRAIN_PEOPLE,
             )  # fmt: skip
             value = self.value_usd[at_point] * (1.0 - self.spoiled[at_point])
             metrics = today.metrics
             metrics.add(Tally.INFORMAL_TRADE_USD, float(value[outcome.crossed].sum()))
             metrics.add(Tally.SMUGGLING_SEIZURES_USD, float(value[outcome.interdicted].sum()))
             metrics.add(Tally.FENCE_BREACHES, int(outcome.breached.sum()))
-            metrics.add(Tally.BORDER_DEATHS, int(outcome.killed.sum()))
+            metrics.add(Tally.BORDER_DEATHS, int(outcome.deaths.sum()))
             sectors = today.points.sector[self.point[at_point]]
             metrics.add_by(Tally.INFORMAL_TRADE_USD, Dim.SECTOR, sectors[outcome.crossed],
                            value[outcome.crossed])  # fmt: skip

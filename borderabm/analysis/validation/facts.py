@@ -427,8 +427,8 @@ FACTS: tuple[Fact, ...] = (
         source=Source(
             "IOM Pakistan, Torkham assessment, June 2017 (shared/domain/real-figures.md, 3a)",
             "",
-            "More than 20,000 Afghans and Pakistanis crossed Torkham a day before June 2016; "
-            "2,000-2,500 Afghans a day after the passport and visa rule.",
+            "More than 20 thousand Afghans and Pakistanis crossed Torkham a day before June 2016; "
+            "2.0-2.5 thousand Afghans a day after the passport and visa rule.",
         ),
         control=Arm(
             "baseline",
