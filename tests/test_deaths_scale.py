@@ -14,6 +14,7 @@ import pytest
 from tiny_world import tiny_world
 
 from borderabm.experiments.run import run_one
+from borderabm.model import BorderModel
 from borderabm.rules.crossing import CrossingPoints, binomial_quantile
 from borderabm.scenario import load_scenario, validate_document
 from borderabm.world.routes import build_routes
@@ -140,3 +141,18 @@ def test_binomial_quantile_at_the_edges():
     np.testing.assert_array_equal(binomial_quantile(uniform, 7, 0.0), 0)
     np.testing.assert_array_equal(binomial_quantile(uniform, 7, 1.0), 7)
     np.testing.assert_array_equal(binomial_quantile(uniform, 1, 0.5), [0, 1, 1])
+
+
+def test_the_dead_of_every_kind_that_can_die_are_left_off_the_map_counts():
+    from borderabm.apps.ui.inspection import _agents_near
+    from borderabm.rules.gate_travellers import DEAD as TRAVELLER_DEAD
+
+    model = BorderModel(load_scenario(SCENARIOS / "baseline.toml", {"horizon_days": 1}))
+    travellers = model.gate_travellers
+    x, y = np.unravel_index(travellers.flat_cells(model)[0], model.world.grid.shape)
+    before = _agents_near(model, int(x), int(y))
+    here = travellers.flat_cells(model) == travellers.flat_cells(model)[0]
+    travellers.state[here] = TRAVELLER_DEAD
+    assert not travellers.living()[here].any() and travellers.living()[~here].all()
+    after = _agents_near(model, int(x), int(y))
+    assert "gate_traveller" in before and before != after

@@ -159,9 +159,7 @@ def overlay_indexed(model) -> tuple[np.ndarray, np.ndarray]:
     # Militants last, so that no other kind hides them.
     pixel_of_cell = geometry["pixel_of_cell"]
     for population in sorted(model.populations, key=lambda p: DRAW_ORDER.index(p.kind)):
-        cells = population.flat_cells(model)
-        if population.kind == "refugee":
-            cells = cells[population.state != 6]  # the dead are not drawn
+        cells = population.flat_cells(model)[population.living()]  # the dead are not drawn
         codes[pixel_of_cell[cells]] = KIND_CODE[population.kind]
 
     for crossing, block in zip(world.crossings, geometry["gate_blocks"], strict=True):

@@ -133,6 +133,7 @@ class GateTravellers(Travellers):
 
     kind = "gate_traveller"
     states = STATES
+    dead_state = DEAD
     moving = (DIVERTING,)
 
     def populate(self, places: Places, settings: Scenario) -> None:

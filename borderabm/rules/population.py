@@ -46,6 +46,7 @@ class Population(ABC):
 
     kind: ClassVar[str]
     states: ClassVar[tuple[str, ...]]
+    dead_state: ClassVar[int | None] = None  # the state of agents who died, for kinds that can
 
     def __init__(self, count: int, *, rng: np.random.Generator, places: Places, settings: Scenario):
         """Create ``count`` agents.
@@ -65,6 +66,12 @@ class Population(ABC):
         self.n = count
         self.ids = np.arange(count, dtype=np.int64)
         self.state = np.zeros(count, dtype=np.int8)
+
+    def living(self) -> np.ndarray:
+        """Which agents are alive (maps and counts leave out the dead)."""
+        if self.dead_state is None:
+            return np.ones(self.n, dtype=bool)
+        return self.state != self.dead_state
 
     @abstractmethod
     def populate(self, places: Places, settings: Scenario) -> None:

@@ -95,6 +95,7 @@ class Refugees(Travellers):
 
     kind = "refugee"
     states = STATES
+    dead_state = DEAD
     moving = (TO_GATE, TO_POINT, TO_DESTINATION)
 
     def populate(self, places: Places, settings: Scenario) -> None:

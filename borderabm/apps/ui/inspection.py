@@ -14,7 +14,6 @@ from borderabm.report.raster import gate_status
 from borderabm.world.world import COUNTRIES
 
 NEAR_CELLS = 1  # agents are counted in the cell and its 8 neighbours
-DEAD = 6  # refugee state of the dead, who are not counted
 SECTOR_NEAR_KM = 25.0  # cells this close to the Durand Line (in AF/PK) are shown their fence sector
 
 
@@ -75,9 +74,7 @@ def _agents_near(model, x: int, y: int) -> str:
     world = model.world
     counts = []
     for population in model.populations:
-        cells = population.flat_cells(model)
-        if population.kind == "refugee":
-            cells = cells[population.state != DEAD]
+        cells = population.flat_cells(model)[population.living()]
         cx, cy = np.unravel_index(cells, world.grid.shape)
         near = int(
             np.count_nonzero((np.abs(cx - x) <= NEAR_CELLS) & (np.abs(cy - y) <= NEAR_CELLS))
