@@ -161,6 +161,8 @@ def test_the_run_tab_shows_exactly_what_the_cli_computes(page):
     totals = shown_totals(page)
     assert len(totals) >= 8
     assert totals == {name: summary[name] for name in totals}
+    # The people and trucks through the gates are shown, in the thousands over 15 days.
+    assert totals["gate_people"] > 15 * 5_000 and totals["gate_trucks"] > 15 * 1_000
     # The daily series offered for download add up to the totals shown.
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the daily series (CSV)").click()
