@@ -86,14 +86,7 @@ def mesa_reference_rate(agents: int, width: int, height: int, steps: int = 10) -
 
 def million_agent_run() -> dict:
     """Run in a child process: 1,000,000 agents for 365 days; wall time and peak RSS."""
-    settings = load_scenario(REPO / "scenarios" / "baseline.toml", MILLION)
-    start = time.perf_counter()
-    model = BorderModel(settings)
-    agents = model.agent_count
-    model.run()
-    seconds = time.perf_counter() - start
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
-    return {"agents": agents, "seconds": seconds, "peak_gb": peak_gb, "days": model.day}
+    return timed_big_run(load_scenario(REPO / "scenarios" / "baseline.toml", MILLION))
 
 
 def one_agent_per_person_run() -> dict:
@@ -104,6 +97,11 @@ def one_agent_per_person_run() -> dict:
         REPO / "scenarios" / "baseline.toml",
         {"scale.people_per_agent": 1, "population.refugees": people},
     )
+    return timed_big_run(settings)
+
+
+def timed_big_run(settings) -> dict:
+    """Build and run one model to its horizon: agents, wall time and this process's peak memory."""
     start = time.perf_counter()
     model = BorderModel(settings)
     agents = model.agent_count

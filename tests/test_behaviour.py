@@ -183,10 +183,10 @@ def test_agents_are_individually_inspectable(world, network):
     model.run(10)
     table = model.agent_table()
     # Every agent the scenario asks for: traders + refugee groups + militant cells + patrol units
-    # + gate travellers (each catchment's people in agents of people_per_agent).
+    # + gate travellers (each catchment's people, times people_scale, in agents of people_per_agent).
     people = settings.population
-    travellers = sum(round(c.people / settings.scale.people_per_agent)
-                     for c in settings.gate_travellers.catchments.values())  # fmt: skip
+    scale = settings.scale.people_per_agent / settings.gate_travellers.people_scale
+    travellers = sum(round(c.people / scale) for c in settings.gate_travellers.catchments.values())
     expected = (people.traders + people.refugees + settings.patrols.units + travellers
                 + round(people.militants * settings.militants.sanctuary_capacity))  # fmt: skip
     assert len(table) == model.agent_count == expected

@@ -58,8 +58,8 @@ def test_the_calibration_modules_import_each_other_without_a_cycle_at_run_time()
 def test_the_shipped_calibration_file_changes_only_the_fitted_lines_and_keeps_every_comment():
     calibration = load_calibration(REPO / "calibration" / "baseline.toml", resolve_relative)
     fitted = {"population.traders": 1700, "scale.usd_per_consignment": 25500.0,
-              "traders.time_cost_usd_per_day": 480.5, "population.militants": 400,
-              "militants.infiltrations_per_cell_year": 0.9}  # fmt: skip
+              "traders.time_cost_usd_per_day": 480.5, "gate_travellers.people_scale": 1.2,
+              "population.militants": 400, "militants.infiltrations_per_cell_year": 0.9}  # fmt: skip
     assert set(fitted) == set(calibration.spec.parameters)
     base = calibration.base_path.read_text()
     text = fitted_toml(calibration, fitted, "2026-12-02T10:00:00+00:00")

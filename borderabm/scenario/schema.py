@@ -185,6 +185,7 @@ class Closure(StrictModel):
 #   the "one-document regime").
 DocumentRegime = Literal["open", "border_permit", "passport_visa"]
 DOCUMENT_REGIMES: tuple[DocumentRegime, ...] = get_args(DocumentRegime)
+NO_DOCUMENT_CHECK: DocumentRegime = "open"
 
 
 class CrossingPolicy(StrictModel):
@@ -235,6 +236,33 @@ DEFAULT_CROSSINGS: dict[str, dict[str, Any]] = {
     "Gursal": {"open": False, "capacity_people_per_day": 500, "capacity_trucks_per_day": 0},
     "Nawa Pass": {"open": False, "capacity_people_per_day": 500, "capacity_trucks_per_day": 0},
 }  # fmt: skip
+
+
+def per_gate_over_defaults(
+    value: Any, defaults: Mapping[str, Mapping[str, Any]], table_type: type[BaseModel]
+) -> Any:
+    """A file's per-gate tables merged over the defaults, so that every known gate is present.
+
+    Args:
+        value: What the file gives (a mapping of gate name to table), before validation.
+        defaults: Each gate's default fields.
+        table_type: The model of one gate's table (an instance is taken as its fields).
+
+    Returns:
+        The merged tables, or ``value`` itself when it is not a mapping of tables, so that pydantic
+        reports the wrong type at its own key.
+    """
+    if not isinstance(value, Mapping):
+        return value
+    check_names(value, crossing_names(), "crossing")
+    merged = {name: dict(defaults.get(name, {})) for name in crossing_names()}
+    for name, table in value.items():
+        if isinstance(table, table_type):
+            table = table.model_dump()
+        if not isinstance(table, Mapping):
+            return value
+        merged[name].update(table)
+    return merged
 
 
 def normally_open_gates() -> tuple[str, ...]:
@@ -537,17 +565,7 @@ class GateTravellerParams(StrictModel):
     @classmethod
     def _fill_catchments(cls, value: Any) -> Any:
         """Merge the file's per-gate tables over the defaults; every known gate is present."""
-        if not isinstance(value, Mapping):
-            return value
-        check_names(value, crossing_names(), "crossing")
-        merged = {name: dict(DEFAULT_CATCHMENTS.get(name, {})) for name in crossing_names()}
-        for name, table in value.items():
-            if isinstance(table, Catchment):
-                table = table.model_dump()
-            if not isinstance(table, Mapping):
-                return value  # let pydantic report the wrong type at catchments.<name>
-            merged[name].update(table)
-        return merged
+        return per_gate_over_defaults(value, DEFAULT_CATCHMENTS, Catchment)
 
     @model_validator(mode="after")
     def _probabilities_add_up(self) -> GateTravellerParams:
@@ -618,17 +636,7 @@ class Scenario(StrictModel):
     @classmethod
     def _fill_crossings(cls, value: Any) -> Any:
         """Merge the file's per-gate tables over the defaults; every known gate is present."""
-        if not isinstance(value, Mapping):
-            return value
-        check_names(value, crossing_names(), "crossing")
-        merged = {name: dict(DEFAULT_CROSSINGS.get(name, {})) for name in crossing_names()}
-        for name, table in value.items():
-            if isinstance(table, CrossingPolicy):
-                table = table.model_dump()
-            if not isinstance(table, Mapping):
-                return value  # let pydantic report the wrong type at crossings.<name>
-            merged[name].update(table)
-        return merged
+        return per_gate_over_defaults(value, DEFAULT_CROSSINGS, CrossingPolicy)
 
     @model_validator(mode="after")
     def _communities_have_room(self) -> Scenario:
