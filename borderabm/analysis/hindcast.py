@@ -45,6 +45,7 @@ import pandas as pd
 from borderabm.experiments.engines import Engine
 from borderabm.experiments.run import run_one
 from borderabm.scenario import Scenario, validate_document, with_overrides
+from borderabm.scenario.history import cut
 from borderabm.scenario.paths import PACKAGE_DATA
 
 HISTORY_SCENARIO = "history_2014_2025"
@@ -255,7 +256,11 @@ def _figure(source: str, key: str, index: int, raw: Any) -> Published:
 
     def number(name: str, default: float | None = None) -> float:
         value = raw.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise HindcastError(source, f"{where}.{name}", "not a number")
         if value < 0:
             raise HindcastError(source, f"{where}.{name}", "negative (allowed: >= 0)")
@@ -268,7 +273,9 @@ def _figure(source: str, key: str, index: int, raw: Any) -> Published:
     value = number("value")
     low, high = number("low", value), number("high", value)
     if not low <= value <= high:
-        raise HindcastError(source, where, f"low <= value <= high does not hold ({low}, {value}, {high})")
+        raise HindcastError(
+            source, where, f"low <= value <= high does not hold ({low}, {value}, {high})"
+        )
     role, confidence = raw.get("role"), raw.get("confidence")
     if role not in ROLES:
         raise HindcastError(source, f"{where}.role", f"{role!r} (allowed: {', '.join(ROLES)})")
@@ -328,8 +335,10 @@ def read_posterior(path: Path) -> pd.DataFrame:
 
 
 def pick_draws(posterior: pd.DataFrame, count: int, seed: int) -> list[Draw]:
-    """``count`` rows of the posterior, picked with a seeded generator (without replacement while
-    there are rows enough)."""
+    """``count`` rows of the posterior, picked with a seeded generator.
+
+    Rows are picked without replacement while the posterior has rows enough.
+    """
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(posterior), size=count, replace=count > len(posterior))
     return [Draw(i, int(row), {str(k): float(v) for k, v in posterior.iloc[int(row)].items()})
@@ -519,8 +528,9 @@ def compare_series(
         published=shown,
         score_held_out=score(held),
         score_calibration=score(calibration),
-        inside_share=share_inside([model[p.year].mean for p in held], [p.low for p in held],
-                                  [p.high for p in held]),  # fmt: skip
+        inside_share=share_inside(
+            [model[p.year].mean for p in held], [p.low for p in held], [p.high for p in held]
+        ),  # fmt: skip
         years_scored=len(scored),
     )
 
@@ -564,11 +574,4 @@ def window(scenario: Scenario, start_year: int | None, end_year: int | None) -> 
 
 
 def _cut(scenario: Scenario, start: dt.date, end: dt.date) -> Scenario:
-    try:
-        from borderabm.scenario.history import cut
-    except ImportError:  # before "schema: dated events" is merged: a plain window of the days
-        # Only right for scenarios without dated events; the history scenario comes with cut().
-        days = (end - start).days + 1
-        return with_overrides(scenario, {"start_date": start.isoformat(), "horizon_days": days},
-                              scenario.name)  # fmt: skip
-    return cut(scenario, start, end)
+    return cut(scenario, start, end, scenario.name)

@@ -13,7 +13,6 @@ import math
 from pathlib import Path
 
 import pandas as pd
-from rich.console import Console
 from rich.table import Table
 
 from borderabm.analysis.hindcast import (
@@ -163,15 +162,15 @@ def _intro(hindcast: Hindcast) -> list[str]:
     ]
 
 
-def print_scores(hindcast: Hindcast, console: Console) -> None:
-    """The score table on the terminal."""
+def scores_table(hindcast: Hindcast) -> Table:
+    """The score table for the terminal."""
     header, rows = score_rows(hindcast)
     table = Table(title=f"Hindcast {hindcast.scenario} {hindcast.years[0]}–{hindcast.years[-1]}")
     for column in header:
         table.add_column(column, justify="left" if column in ("series", "unit") else "right")
     for row in rows:
         table.add_row(*[cell.replace("*", "") for cell in row])
-    console.print(table)
+    return table
 
 
 def numbers_frame(hindcast: Hindcast) -> pd.DataFrame:
