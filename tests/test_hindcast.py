@@ -22,7 +22,10 @@ from borderabm.analysis.hindcast import (
     SERIES,
     Draw,
     HindcastError,
+    Published,
+    YearEstimate,
     apply_draw,
+    is_miss,
     load_published,
     mean_abs_log_ratio,
     period,
@@ -162,6 +165,14 @@ def test_error_score_by_hand():
     assert mean_abs_log_ratio([110], [100]) == pytest.approx(math.log(1.1))
     assert math.isnan(mean_abs_log_ratio([0], [5]))
     assert share_inside([5, 20, math.nan], [4, 4, 4], [6, 6, 6]) == 0.5
+
+
+def test_a_miss_is_an_interval_beyond_the_widened_spread():
+    figure = Published("attacks_kp", 2024, 295, 295, 567, "", "x", "H", "calibration")
+    assert not is_miss(YearEstimate(250, 240, 260, 2), figure)  # within 295 / 1.25 = 236
+    assert is_miss(YearEstimate(162, 153, 171, 2), figure)
+    assert is_miss(YearEstimate(800, 720, 900, 2), figure)  # above 567 * 1.25 = 708.75
+    assert not is_miss(YearEstimate(math.nan, math.nan, math.nan, 0), figure)
 
 
 def test_published_figures_are_complete():

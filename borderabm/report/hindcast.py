@@ -18,6 +18,7 @@ from rich.table import Table
 from borderabm.analysis.hindcast import (
     CALIBRATION_YEAR,
     INTERVAL,
+    MISS_TOLERANCE,
     Hindcast,
     SeriesResult,
     is_miss,
@@ -40,7 +41,8 @@ SCORE_TEXT = (
     "Years where either number is zero are left out. **Inside**: the share of held-out years whose "
     "model mean lies inside the published spread [low, high] (the range across definitions and "
     "sources; a single figure is a spread of one value). A **miss** is a year where the model's "
-    "interval and the published spread do not overlap; its **cause** is written into "
+    f"interval stays more than a factor {MISS_TOLERANCE:g} away from the published spread; its "
+    "**cause** is written into "
     "`borderabm/data/history/published.toml` (field `cause`) by whoever explains it."
 )
 
@@ -146,7 +148,8 @@ def _intro(hindcast: Hindcast) -> list[str]:
     first, last = hindcast.years[0], hindcast.years[-1]
     return [
         f"Scenario `{hindcast.scenario}`, years {first}–{last}; {len(hindcast.draws)} posterior "
-        f"draws × {hindcast.replicates} replicates = {len(hindcast.runs)} runs "
+        f"draws × {hindcast.replicates} replicate{'s' if hindcast.replicates > 1 else ''} = "
+        f"{len(hindcast.runs)} runs "
         f"({hindcast.seconds:,.0f} s). Draws are rows {draws} of `{hindcast.posterior}` (file lines, "
         f"header = line 1); replicate *k* runs on seed {hindcast.seed} + *k* − 1, the same seeds for "
         "every draw.",

@@ -8,7 +8,7 @@ score table and writes the report (:mod:`borderabm.report.hindcast`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from borderabm.apps.cli.common import (
     refuse_package_data,
     stderr,
 )
+
+if TYPE_CHECKING:
+    from borderabm.scenario import Scenario
 
 DEFAULT_POSTERIOR = Path("docs/calibration/posterior.csv")
 DEFAULT_OUT = Path("docs/hindcast")
@@ -60,6 +63,33 @@ def hindcast(
     ] = 1,
 ) -> None:
     """Hindcast 2014-2025: the history over posterior draws x replicates, scored per series."""
+    refuse_package_data(out)
+    history = load_or_fail(scenario)
+    hindcast_and_report(history, draws=draws, replicates=replicates, workers=workers, dask=dask,
+                        posterior=posterior, published=published, out=out,
+                        start_year=start_year, end_year=end_year, seed=seed)  # fmt: skip
+
+
+def hindcast_and_report(
+    history: Scenario,
+    *,
+    draws: int,
+    replicates: int,
+    workers: int | None,
+    dask: str | None,
+    posterior: Path,
+    published: Path | None,
+    out: Path,
+    start_year: int | None,
+    end_year: int | None,
+    seed: int,
+) -> None:
+    """Check the inputs, run the hindcast with a progress bar, print the scores, write the report.
+
+    Bad input (a posterior, published figures, years, a draw the scenario refuses, an output
+    folder, a Dask scheduler) is an ``error:`` line and exit 2; all but the scheduler are found
+    before any run.
+    """
     from borderabm.analysis.hindcast import (
         PUBLISHED_FILE,
         HindcastError,
@@ -76,30 +106,24 @@ def hindcast(
     from borderabm.report.hindcast import scores_table, write_report
     from borderabm.scenario import ScenarioError
 
-    refuse_package_data(out)
-    history = load_or_fail(scenario)
     try:
         figures = load_published(published or PUBLISHED_FILE)
         cut = window(history, start_year, end_year)
-        frame = read_posterior(posterior)
-        picked = pick_draws(frame, draws, seed)
-        plan_runs(cut, picked[:1], 1, seed, str(posterior))  # every column checked before any run
+        picked = pick_draws(read_posterior(posterior), draws, seed)
+        plan_runs(cut, picked, 1, seed, str(posterior))  # every draw checked before any run
     except HindcastError as error:
         fail([f"{error.key}: {error.problem}"], error.source)
-    except ScenarioError as error:
+    except ScenarioError as error:  # a window outside the history, a draw out of bounds
         fail(error.problems, error.source)
     prepare_output(out)
-    total = draws * replicates
-    stderr.print(f"{cut.name}: {draws} draws × {replicates} replicates = {total} runs, "
-                 f"{cut.start_date} to {cut.end_date}")  # fmt: skip
+    stderr.print(f"{cut.name}: {draws} draws × {replicates} replicates = {draws * replicates} "
+                 f"runs, {cut.start_date} to {cut.end_date}")  # fmt: skip
     try:
-        with RunProgress(stderr, "hindcast", total) as progress:
+        with RunProgress(stderr, "hindcast", draws * replicates) as progress:
             result = run_hindcast(cut, picked, replicates=replicates, seed=seed,
                                   years=scenario_years(cut), engine=engine_for(workers, dask),
                                   published=figures, posterior=str(posterior),
                                   on_done=progress.advance)  # fmt: skip
-    except ScenarioError as error:  # a draw outside what the scenario allows
-        fail(error.problems, error.source)
     except SchedulerUnreachable as error:
         fail([f"cannot use the Dask scheduler: {reason(error)}"], f"--dask {dask}")
     print_wide(scores_table(result), 150)
