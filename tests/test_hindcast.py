@@ -217,3 +217,14 @@ def test_bad_posterior_and_published_files(scenario_file, tmp_path):
         published.write_text('[[series.attacks_kp.years]]\nyear = 2024\nvalue = -1\nsource = "x"\n'
                              'role = "held_out"\nconfidence = "H"\n')  # fmt: skip
         load_published(published)
+
+
+def test_same_draws_and_seeds_give_the_same_report_on_any_engine(reduced, scenario_file, tmp_path):
+    """The reduced run again, in this process instead of two workers: the same report, byte for
+    byte (Markdown and numbers)."""
+    result = invoke("--scenario", scenario_file, "--draws", 2, "--replicates", 1, "--workers", 1,
+                    "--posterior", POSTERIOR, "--start-year", 2023, "--end-year", 2024,
+                    "--seed", 7, "--out", tmp_path)  # fmt: skip
+    assert result.exit_code == 0, (result.exception, result.stderr)
+    for name in ("hindcast.md", "hindcast.csv", "runs.csv"):
+        assert (tmp_path / name).read_text() == (reduced / name).read_text(), name

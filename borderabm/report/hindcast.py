@@ -149,8 +149,7 @@ def _intro(hindcast: Hindcast) -> list[str]:
     return [
         f"Scenario `{hindcast.scenario}`, years {first}–{last}; {len(hindcast.draws)} posterior "
         f"draws × {hindcast.replicates} replicate{'s' if hindcast.replicates > 1 else ''} = "
-        f"{len(hindcast.runs)} runs "
-        f"({hindcast.seconds:,.0f} s). Draws are rows {draws} of `{hindcast.posterior}` (file lines, "
+        f"{len(hindcast.runs)} runs. Draws are rows {draws} of `{hindcast.posterior}` (file lines, "
         f"header = line 1); replicate *k* runs on seed {hindcast.seed} + *k* − 1, the same seeds for "
         "every draw.",
         f"Model numbers are the mean over draws × replicates with the {_interval_text()} interval "
