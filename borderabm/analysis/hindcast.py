@@ -44,6 +44,7 @@ import pandas as pd
 
 from borderabm.experiments.engines import Engine
 from borderabm.experiments.run import run_one
+from borderabm.metrics import MetricName, breakdown_column
 from borderabm.scenario import Scenario, validate_document, with_overrides
 from borderabm.scenario.history import cut
 from borderabm.scenario.paths import PACKAGE_DATA
@@ -86,36 +87,42 @@ class SeriesSpec:
 
     key: str  # the id in published.toml and in the report
     label: str
-    column: str  # the daily series' column
+    column: str  # the daily series' column (a MetricName or a breakdown column)
     aggregate: Aggregate
     unit: str
     count: bool = True  # a count or an amount: never below zero
     open_column: str | None = None  # for "mean_open": the gate's open flag
 
 
+M = MetricName
+TORKHAM = "Torkham"  # the gate whose daily people and trucks are published
+TORKHAM_OPEN = breakdown_column(M.OPEN, TORKHAM)
+TORKHAM_PEOPLE = breakdown_column(M.GATE_PEOPLE, TORKHAM)
+TORKHAM_TRUCKS = breakdown_column(M.GATE_TRUCKS, TORKHAM)
+
 SERIES: tuple[SeriesSpec, ...] = (
-    SeriesSpec("attacks_kp", "Attacks in Khyber Pakhtunkhwa (incl. ex-FATA)", "attacks_kp", "sum",
+    SeriesSpec(M.ATTACKS_KP.value, "Attacks in Khyber Pakhtunkhwa (incl. ex-FATA)", M.ATTACKS_KP,
+               "sum", "attacks a year"),
+    SeriesSpec(M.ATTACKS_BALOCHISTAN.value, "Attacks in Balochistan", M.ATTACKS_BALOCHISTAN, "sum",
                "attacks a year"),
-    SeriesSpec("attacks_balochistan", "Attacks in Balochistan", "attacks_balochistan", "sum",
-               "attacks a year"),
-    SeriesSpec("formal_trade_usd", "Formal trade, Pakistani fiscal year (Jul-Jun) ending in June",
-               "formal_trade_usd", "fiscal_sum", "US$ a fiscal year"),
-    SeriesSpec("fence_share", "Fence: share of the line at year end", "fence_share", "year_end",
-               "share"),
+    SeriesSpec(M.FORMAL_TRADE_USD.value, "Formal trade, Pakistani fiscal year (Jul-Jun) ending in "
+               "June", M.FORMAL_TRADE_USD, "fiscal_sum", "US$ a fiscal year"),
+    SeriesSpec(M.FENCE_SHARE.value, "Fence: share of the line at year end", M.FENCE_SHARE,
+               "year_end", "share"),
     SeriesSpec("torkham_people_per_open_day", "People a day at Torkham (open days)",
-               "gate_people.Torkham", "mean_open", "people a day", open_column="open.Torkham"),
-    SeriesSpec("torkham_people_per_day", "People a day at Torkham (all days)",
-               "gate_people.Torkham", "mean", "people a day"),
+               TORKHAM_PEOPLE, "mean_open", "people a day", open_column=TORKHAM_OPEN),
+    SeriesSpec("torkham_people_per_day", "People a day at Torkham (all days)", TORKHAM_PEOPLE,
+               "mean", "people a day"),
     SeriesSpec("torkham_trucks_per_open_day", "Trucks a day at Torkham (open days)",
-               "gate_trucks.Torkham", "mean_open", "trucks a day", open_column="open.Torkham"),
-    SeriesSpec("torkham_trucks_per_day", "Trucks a day at Torkham (all days)",
-               "gate_trucks.Torkham", "mean", "trucks a day"),
-    SeriesSpec("formal_returns", "Returns of Afghans from Pakistan", "formal_returns", "sum",
+               TORKHAM_TRUCKS, "mean_open", "trucks a day", open_column=TORKHAM_OPEN),
+    SeriesSpec("torkham_trucks_per_day", "Trucks a day at Torkham (all days)", TORKHAM_TRUCKS,
+               "mean", "trucks a day"),
+    SeriesSpec(M.FORMAL_RETURNS.value, "Returns of Afghans from Pakistan", M.FORMAL_RETURNS, "sum",
                "people a year"),
-    SeriesSpec("deported_people", "Afghans deported from Pakistan", "deported_people", "sum",
+    SeriesSpec(M.DEPORTED_PEOPLE.value, "Afghans deported from Pakistan", M.DEPORTED_PEOPLE, "sum",
                "people a year"),
-    SeriesSpec("registered_refugees", "Registered refugees (PoR holders), year mean",
-               "registered_refugees", "mean", "people"),
+    SeriesSpec(M.REGISTERED_REFUGEES.value, "Registered refugees (PoR holders), year mean",
+               M.REGISTERED_REFUGEES, "mean", "people"),
 )  # fmt: skip
 SERIES_BY_KEY = {spec.key: spec for spec in SERIES}
 
