@@ -128,7 +128,7 @@ def load_cut(document: dict[str, Any], source: str, load: Any) -> Scenario:
         raise ScenarioError(source, problems)
     history = load(history_name)
     episode = cut(history, window["start_date"], window["end_date"], source)
-    own = {key: document[key] for key in ("name", "description", "seed") if key in document}
+    own: dict[str, Any] = {k: document[k] for k in ("name", "description", "seed") if k in document}
     if not own:
         return episode
     return validate_document(apply_overrides(episode.model_dump(mode="json"), own), source)
