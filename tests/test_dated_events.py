@@ -105,16 +105,29 @@ def test_an_episode_file_loads_as_the_cut_of_its_history(tmp_path, write_toml):
     assert episode.crossings == expected.crossings and episode.fence == expected.fence
 
 
-def test_an_episode_file_with_other_keys_is_refused_on_the_command_line(write_toml):
+def test_an_episode_file_lays_its_own_values_over_the_cut(tmp_path, write_toml):
+    import tomlkit
+
+    (tmp_path / "history.toml").write_text(tomlkit.dumps(HISTORY))
     path = write_toml(
-        'cut_from = "baseline"\nstart_date = 2025-02-01\nend_date = 2025-03-01\n'
-        "[fence]\ncoverage = 1.0\n",
+        'cut_from = "history"\nstart_date = 2016-06-15\nend_date = 2016-12-31\n'
+        "[population]\nmilitants = 5\n[crossings.Torkham]\nhours_open = 12.0\n",
         "episode.toml",
+    )
+    episode = load_scenario(path)
+    torkham = episode.crossings["Torkham"]
+    assert episode.population.militants == 5 and torkham.hours_open == 12.0
+    assert torkham.document_regime == "passport_visa" and len(torkham.closures) == 1
+
+
+def test_a_bad_episode_file_gives_one_error_line(write_toml):
+    path = write_toml(
+        'cut_from = "baseline"\nstart_date = 2025-02-01\nend_date = 2024-03-01\n', "episode.toml"
     )
     line = error_of(invoke("validate", path))
     assert line == (
-        f"error: {path}: fence: not allowed in an episode cut from a history "
-        "(allowed: cut_from, start_date, end_date, name, description, seed)"
+        f"error: {path}: start_date, end_date: 2025-02-01 to 2024-03-01 is not within the history "
+        "(allowed: 2025-01-01 to 2025-12-31, start on or before end)"
     )
 
 
