@@ -8,7 +8,8 @@ the events inside the window, nothing after. Episode files say only where to cut
     start_date = 2017-01-15
     end_date = 2017-04-30
 
-so that an episode can never disagree with the record it comes from.
+so that an episode cannot drift from the record it comes from. Other keys in the file (a seed, the
+fitted parameters, a lever changed for a what-if) are laid over the cut.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from borderabm.scenario.errors import ScenarioError
 from borderabm.scenario.load import apply_overrides, validate_document
 from borderabm.scenario.schema import Fence, Scenario
 
-# The keys an episode file may hold besides the window.
-CUT_KEYS = ("cut_from", "start_date", "end_date", "name", "description", "seed")
+# The keys that say where to cut; anything else in an episode file is laid over the cut.
+WINDOW_KEYS = ("cut_from", "start_date", "end_date")
 
 
 def cut(scenario: Scenario, start: dt.date, end: dt.date, source: str = "cut") -> Scenario:
@@ -93,7 +94,11 @@ def _cut_schedule(fence: dict[str, Any], offset: int) -> list[dict[str, Any]]:
 
 
 def load_cut(document: dict[str, Any], source: str, load: Any) -> Scenario:
-    """An episode file's scenario: its history, cut to its window, with its own name and seed.
+    """An episode file's scenario: its history, cut to its window, with the file's own values.
+
+    Anything the file gives besides the window (a name, a seed, a fitted parameter, a lever for a
+    what-if on the episode) is laid over the cut, table by table, as a scenario file's keys are
+    over the defaults.
 
     Args:
         document: The episode file as parsed (``cut_from``, ``start_date``, ``end_date``, ...).
@@ -101,14 +106,8 @@ def load_cut(document: dict[str, Any], source: str, load: Any) -> Scenario:
         load: Loads the history named by ``cut_from`` (a shipped name or a path).
 
     Raises:
-        ScenarioError: For other keys, a missing or wrong window, or a bad history.
+        ScenarioError: For a missing or wrong window, a bad history, or bad values.
     """
-    unknown = sorted(set(document) - set(CUT_KEYS))
-    if unknown:
-        raise ScenarioError(source, [
-            f"{key}: not allowed in an episode cut from a history "
-            f"(allowed: {', '.join(CUT_KEYS)})" for key in unknown
-        ])  # fmt: skip
     problems = []
     window = {}
     for key in ("start_date", "end_date"):
@@ -126,9 +125,24 @@ def load_cut(document: dict[str, Any], source: str, load: Any) -> Scenario:
         )
     if problems:
         raise ScenarioError(source, problems)
+    if "horizon_days" in document:
+        raise ScenarioError(source, [
+            "horizon_days: an episode runs from start_date to end_date (allowed: end_date)"
+        ])  # fmt: skip
     history = load(history_name)
     episode = cut(history, window["start_date"], window["end_date"], source)
-    own = {key: document[key] for key in ("name", "description", "seed") if key in document}
+    own = {key: value for key, value in document.items() if key not in WINDOW_KEYS}
     if not own:
         return episode
-    return validate_document(apply_overrides(episode.model_dump(mode="json"), own), source)
+    return validate_document(_laid_over(episode.model_dump(mode="json"), own), source)
+
+
+def _laid_over(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top`` laid over ``base``: tables merged key by key, any other value replaced."""
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _laid_over(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -770,8 +770,7 @@ def dates_to_days(document: Mapping[str, Any]) -> dict[str, Any]:
 
     ``[[changes]]`` and fence schedule points may give ``date`` instead of ``day`` (the date wins
     when both are given, so that a scenario cut at another start date stays right); a closure's
-    ``start`` and ``end`` may be dates. Days are counted from ``start_date``. A date before the
-    start is left as a negative day, which the schema refuses with the key that holds it.
+    ``start`` and ``end`` may be dates. Days are counted from ``start_date``.
 
     Args:
         document: The document as parsed from TOML (or dumped from a scenario).
@@ -779,37 +778,53 @@ def dates_to_days(document: Mapping[str, Any]) -> dict[str, Any]:
     Returns:
         A shallow copy with the converted entries replaced; anything else untouched, so that
         pydantic reports wrong types at their own keys.
+
+    Raises:
+        ValueError: For the first date before ``start_date``, naming its key.
     """
     start = _as_date(document.get("start_date", Scenario.model_fields["start_date"].default))
     if start is None:
         return dict(document)
 
-    def day_of(value: Any) -> Any:
+    def day_of(value: Any, where: str) -> Any:
         date = _as_date(value)
-        return (date - start).days if date is not None else value
+        if date is None:
+            return value
+        if date < start:
+            raise ValueError(
+                f"{where}: {date} is before the scenario's start_date {start} "
+                "(allowed: a date from the start on)"
+            )
+        return (date - start).days
 
-    def with_day(entry: Any) -> Any:
+    def with_day(entry: Any, where: str) -> Any:
         if not isinstance(entry, Mapping) or entry.get("date") is None:
             return entry
-        date = _as_date(entry["date"])
-        return {**entry, "day": (date - start).days} if date is not None else entry
+        day = day_of(entry["date"], f"{where}.date")
+        return {**entry, "day": day} if isinstance(day, int) else entry
 
     result = dict(document)
     if isinstance(result.get("changes"), list | tuple):
-        result["changes"] = [with_day(c) for c in result["changes"]]
+        result["changes"] = [with_day(c, f"changes[{i}]") for i, c in enumerate(result["changes"])]
     fence = result.get("fence")
     if isinstance(fence, Mapping) and isinstance(fence.get("schedule"), list | tuple):
-        result["fence"] = {**fence, "schedule": [with_day(p) for p in fence["schedule"]]}
+        schedule = [with_day(p, f"fence.schedule[{i}]") for i, p in enumerate(fence["schedule"])]
+        result["fence"] = {**fence, "schedule": schedule}
     crossings = result.get("crossings")
     if isinstance(crossings, Mapping):
         converted = {}
         for gate, table in crossings.items():
             if isinstance(table, Mapping) and isinstance(table.get("closures"), list | tuple):
                 closures = [
-                    {k: day_of(v) if k in ("start", "end") else v for k, v in c.items()}
+                    {
+                        k: day_of(v, f"crossings.{gate}.closures[{i}].{k}")
+                        if k in ("start", "end")
+                        else v
+                        for k, v in c.items()
+                    }
                     if isinstance(c, Mapping)
                     else c
-                    for c in table["closures"]
+                    for i, c in enumerate(table["closures"])
                 ]
                 table = {**table, "closures": closures}
             converted[gate] = table
