@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -415,8 +416,6 @@ def plan_runs(
 
 def run_years(run: HindcastRun, years: tuple[int, ...]) -> RunYears:
     """Run one hindcast run and reduce its daily series to per-year statistics (in the worker)."""
-    import time
-
     start = time.perf_counter()
     settings = validate_document(run.document, f"hindcast run {run.draw}/{run.replicate}")
     result = run_one(settings)
@@ -444,7 +443,7 @@ class SeriesResult:
     score_held_out: float  # mean |ln(model / published)| over held-out years
     score_calibration: float  # the same over the calibration year(s)
     inside_share: float  # held-out years with the model mean inside [low, high]
-    years_scored: int  # held-out years with a figure and a model value
+    years_scored: int  # held-out years with a figure and a model value (zeros included)
 
     def missing_column(self) -> bool:
         """Whether the model wrote no value for any year (its daily series lacks the column)."""
@@ -491,8 +490,6 @@ def run_hindcast(
         posterior: The posterior file's name, for the report.
         on_done: Called after each run, in the order they finish.
     """
-    import time
-
     start = time.perf_counter()
     years = tuple(years)
     runs = plan_runs(scenario, draws, replicates, seed, posterior)

@@ -69,7 +69,7 @@ def _share(value: float) -> str:
 
 def score_rows(hindcast: Hindcast) -> tuple[list[str], list[list[str]]]:
     """The score table: one row per series."""
-    header = ["series", "unit", "held-out years scored", "error score (held out)",
+    header = ["series", "unit", "held-out years compared", "error score (held out)",
               f"error score ({CALIBRATION_YEAR}, calibration)", "inside spread (held out)",
               "misses"]  # fmt: skip
     rows = []
