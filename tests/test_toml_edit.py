@@ -80,9 +80,14 @@ def test_the_shipped_calibration_file_changes_only_the_fitted_lines_and_keeps_ev
         assert document[section][name] == value and type(document[section][name]) is type(value)
 
 
-@pytest.mark.parametrize(
-    "path", sorted(shipped_scenarios_dir().glob("*.toml")), ids=lambda p: p.stem
+# The shipped scenarios with trigger rules (the history replays the record without them, and its
+# episodes hold only their window).
+WITH_TRIGGERS = sorted(
+    path for path in shipped_scenarios_dir().glob("*.toml") if "[[triggers]]" in path.read_text()
 )
+
+
+@pytest.mark.parametrize("path", WITH_TRIGGERS, ids=lambda p: p.stem)
 def test_a_missing_section_goes_above_the_comments_that_introduce_the_triggers(path):
     text = path.read_text()
     before = text.splitlines()
