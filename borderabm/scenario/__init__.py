@@ -35,6 +35,7 @@ from borderabm.scenario.load import (
     parse_toml,
     parse_value,
     read_toml_file,
+    scenario_from_document,
     validate_document,
     with_overrides,
 )
@@ -130,6 +131,7 @@ __all__ = [
     "resolve_relative",
     "resolve_scenario_path",
     "resolve_shipped_file",
+    "scenario_from_document",
     "shipped_scenarios_dir",
     "suggest",
     "validate_document",

@@ -272,14 +272,29 @@ def load_scenario(
         ScenarioError: For a missing/unreadable file, bad TOML or an invalid scenario.
     """
     path = Path(path)
-    source = str(path)
     _, document = read_toml_file(path, "scenario file")
-    document.setdefault("name", path.stem)
+    return scenario_from_document(document, path, overrides)
+
+
+def scenario_from_document(
+    document: dict[str, Any], path: Path, overrides: Mapping[str, Any] | None = None
+) -> Scenario:
+    """A scenario file's parsed document as a scenario: episodes cut, overrides applied, validated.
+
+    Args:
+        document: The file as parsed from TOML.
+        path: Where it was read (names the scenario by default, finds an episode's history).
+        overrides: Dotted keys to set before validation (from ``--set``).
+
+    Raises:
+        ScenarioError: For an invalid scenario.
+    """
+    document = {"name": path.stem, **document}
     if "cut_from" in document:
         document = _episode_document(document, path)
     if overrides:
         document = apply_overrides(document, overrides)
-    return validate_document(document, source)
+    return validate_document(document, str(path))
 
 
 def _episode_document(document: dict[str, Any], path: Path) -> dict[str, Any]:
