@@ -205,10 +205,33 @@ def serve_queues(
     """
     if gate.size == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((order_key, arrival_day, gate))
+    order = queue_order(gate, arrival_day, order_key)
     sorted_gate = gate[order]
-    starts = np.searchsorted(sorted_gate, sorted_gate, side="left")
+    # Each agent's place in its gate's queue: its position less where its gate's run begins.
+    lowest = int(sorted_gate[0])
+    counts = np.bincount(sorted_gate - lowest)
+    starts = (np.cumsum(counts) - counts)[sorted_gate - lowest]
     rank = np.arange(gate.size) - starts
     served = np.zeros(gate.size, dtype=bool)
     served[order] = rank < capacity[sorted_gate]
     return served
+
+
+def queue_order(gate: np.ndarray, arrival_day: np.ndarray, order_key: np.ndarray) -> np.ndarray:
+    """The order ``np.lexsort((order_key, arrival_day, gate))`` gives, found faster.
+
+    The three integer keys are packed into one ``int64`` (when their ranges fit) and sorted once;
+    a plain sort is used when the packed keys are all distinct (the usual case: ``order_key`` is an
+    agent id), else a stable one, so ties keep their order exactly as ``lexsort`` keeps them.
+    """
+    keys = [np.asarray(k, dtype=np.int64) for k in (gate, arrival_day, order_key)]
+    lows = [int(k.min()) for k in keys]
+    spans = [int(k.max()) - low + 1 for k, low in zip(keys, lows, strict=True)]
+    if spans[0] * spans[1] * spans[2] >= 2**62:
+        return np.lexsort((order_key, arrival_day, gate))
+    packed = ((keys[0] - lows[0]) * spans[1] + (keys[1] - lows[1])) * spans[2] + (keys[2] - lows[2])
+    order = np.argsort(packed)
+    ranked = packed[order]
+    if np.all(ranked[1:] != ranked[:-1]):
+        return order
+    return np.argsort(packed, kind="stable")

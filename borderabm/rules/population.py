@@ -95,11 +95,25 @@ class Travellers(Population):
 
     def on_a_leg(self) -> np.ndarray:
         """Rows of the agents travelling today."""
-        return np.flatnonzero(np.isin(self.state, self.moving))
+        return np.flatnonzero(self.on_a_leg_mask())
+
+    def on_a_leg_mask(self) -> np.ndarray:
+        """Which agents are travelling today."""
+        # One comparison per moving state, or-ed: several times faster than np.isin here.
+        state = self.state
+        on_leg = state == self.moving[0]
+        for moving in self.moving[1:]:
+            on_leg |= state == moving
+        return on_leg
 
     def arrivals(self) -> np.ndarray:
         """Move every agent on a leg one day along it; return the rows that arrive today."""
-        return self.journey.advance(self.on_a_leg())
+        # Journey.advance over the rows on a leg, done over the whole arrays with a mask (no
+        # gathering and scattering of rows): the same float32 subtraction for the same agents.
+        on_leg = self.on_a_leg_mask()
+        journey = self.journey
+        np.subtract(journey.remaining_h, journey.speed, out=journey.remaining_h, where=on_leg)
+        return np.flatnonzero(on_leg & (journey.remaining_h <= 0.0))
 
     def with_travellers(self, cells: np.ndarray, places: Places) -> np.ndarray:
         """``cells`` (flat, one per agent) with each agent on a leg put where it is on it now."""
@@ -218,4 +232,11 @@ def probabilistic_round(values: np.ndarray | float, rng: np.random.Generator) ->
 
 def gumbel(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> np.ndarray:
     """Gumbel noise: argmin over ``cost + noise`` is a logit choice with this scale."""
-    return -scale * np.log(-np.log(rng.random(shape).clip(1e-12, 1 - 1e-12)))
+    # In place, operation for operation as -scale * log(-log(clip(u))): the same values.
+    noise = rng.random(shape)
+    np.clip(noise, 1e-12, 1 - 1e-12, out=noise)
+    np.log(noise, out=noise)
+    np.negative(noise, out=noise)
+    np.log(noise, out=noise)
+    np.multiply(-scale, noise, out=noise)
+    return noise

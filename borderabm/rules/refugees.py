@@ -207,9 +207,9 @@ class Refugees(Travellers):
             self.target_town[rows] = self._towns_on(other_side(self.side[rows]))
         vehicle = routes.hours(VEHICLE)
         gates = routes.gates
-        hours = (
-            vehicle[np.ix_(gates, self.home[rows])]
-            + vehicle[np.ix_(gates, self.town_flat[self.target_town[rows]])]
+        to_gates = routes.gate_hours(VEHICLE)
+        hours = np.take(to_gates, self.home[rows], axis=1) + np.take(
+            to_gates, self.town_flat[self.target_town[rows]], axis=1
         )
         hours[~today.gates.people_allowed] = np.inf
         best = np.argmin(hours, axis=0)
@@ -241,8 +241,9 @@ class Refugees(Travellers):
         destination = np.where(
             community, here, self.town_flat[np.maximum(self.target_town[rows], 0)]
         )
-        walk = foot[np.ix_(routes.informal, here)]
-        hours = walk + np.where(community[None, :], 0.0, foot[np.ix_(routes.informal, destination)])
+        to_points = routes.informal_hours(FOOT)
+        walk = np.take(to_points, here, axis=1)
+        hours = walk + np.where(community[None, :], 0.0, np.take(to_points, destination, axis=1))
         reach = settings.community_range_km
         too_far = community[None, :] & (today.point_distance_km[:, here] > reach)
         risk = points.interdiction_risk(today.settings)[:, None] * settings.risk_aversion_hours

@@ -160,9 +160,9 @@ class Traders(Travellers):
     states = STATES
     moving = (TO_GATE, TO_MARKET, TO_POINT, SMUGGLING_TO_MARKET)
 
-    def on_a_leg(self) -> np.ndarray:
-        """Rows of the trucks travelling today (every state but idle and queued; faster than isin)."""
-        return np.flatnonzero((self.state != IDLE) & (self.state != QUEUED))
+    def on_a_leg_mask(self) -> np.ndarray:
+        """Which trucks are travelling today (every state but idle and queued; faster than isin)."""
+        return (self.state != IDLE) & (self.state != QUEUED)
 
     def populate(self, places: Places, settings: Scenario) -> None:
         """Give each truck a usual gate, a market in its catchment, a load value and a rest."""
@@ -190,6 +190,12 @@ class Traders(Travellers):
             weights[weights.sum(axis=1) == 0] = on_side  # no reachable market: any on the side
             cdf = np.cumsum(weights, axis=1)
             self._catchment_cdf[:, side] = cdf / cdf[:, -1:]
+        # The same distribution functions, [market, gate * 2 + side], for _draw_market's count.
+        self._catchment_by_market = np.ascontiguousarray(
+            self._catchment_cdf.reshape(n_gates * 2, -1).T
+        )
+        cdf = self._catchment_cdf
+        self._catchment_countable = bool(np.all(cdf[..., -1] == 1.0) and np.all(np.diff(cdf) >= 0))
 
         # The fleet: crossings in the published shares, so trucks in proportion to share x round.
         share = np.array(
@@ -228,7 +234,16 @@ class Traders(Travellers):
     def _draw_market(self, gate: np.ndarray, side: np.ndarray) -> np.ndarray:
         """A market on ``side`` (0 Afghanistan, 1 Pakistan) in each ``gate``'s catchment."""
         u = self.rng.random(gate.size)
-        return np.argmax(u[:, None] < self._catchment_cdf[gate, side], axis=1).astype(np.int64)
+        if not self._catchment_countable:
+            return np.argmax(u[:, None] < self._catchment_cdf[gate, side], axis=1).astype(np.int64)
+        # The first market whose cdf exceeds u is the count of markets whose cdf does not (the
+        # cdfs rise and end at 1 > u): the same index, counted a market at a time, which is
+        # several times faster than building the [truck, market] comparison.
+        column = gate * 2 + side
+        chosen = np.zeros(gate.size, dtype=np.int64)
+        for cdf in self._catchment_by_market[:-1]:
+            chosen += cdf[column] <= u
+        return chosen
 
     # ------------------------------------------------------------------------------------------
     def step(self, today: Today) -> None:
@@ -258,12 +273,13 @@ class Traders(Travellers):
         rng = self.rng
         u = rng.random(rows.size)
         kind = rng.random(rows.size)
-        cargo = np.select(
-            [u < EMPTY_SHARE, u < EMPTY_SHARE + TRANSIT_SHARE, kind < COMPACT_SHARE,
-             kind < COMPACT_SHARE + PERISHABLE_SHARE],
-            [EMPTY, TRANSIT, COMPACT, PERISHABLE],
-            BULK,
-        )  # fmt: skip
+        # The first rule that holds decides (as np.select would, faster): set from the last rule
+        # to the first, each overwriting the ones after it.
+        cargo = np.full(rows.size, BULK, dtype=np.int64)
+        cargo[kind < COMPACT_SHARE + PERISHABLE_SHARE] = PERISHABLE
+        cargo[kind < COMPACT_SHARE] = COMPACT
+        cargo[u < EMPTY_SHARE + TRANSIT_SHARE] = TRANSIT
+        cargo[u < EMPTY_SHARE] = EMPTY
         self.cargo[rows] = cargo
         self.spoiled[rows] = 0.0
         here_side = (self.market_side[self.market[rows]] == PK).astype(np.int64)
@@ -340,7 +356,7 @@ class Traders(Travellers):
         perishable = cargo == PERISHABLE
         destination_cell = self.market_cell[self.destination[rows]]
         per_day = traders.time_cost_usd_per_day
-        vehicle, foot = routes.hours(VEHICLE), routes.hours(FOOT)
+        foot = routes.hours(FOOT)
         n_gates = len(routes.gates)
         columns = np.arange(rows.size)
 
@@ -351,8 +367,8 @@ class Traders(Travellers):
             0.0,
         )
         wait_days = shut_days + self._queue_today
-        road_hours = vehicle[np.ix_(routes.gates, here)] + vehicle[np.ix_(routes.gates,
-                                                                          destination_cell)]  # fmt: skip
+        to_gates = routes.gate_hours(VEHICLE)
+        road_hours = np.take(to_gates, here, axis=1) + np.take(to_gates, destination_cell, axis=1)
         formal = (road_hours + gates.processing_h[:, None]) / 24.0 * per_day
         formal += gates.tariff[:, None] * load[None, :]
         formal += wait_days[:, None] * per_day
@@ -376,7 +392,8 @@ class Traders(Travellers):
 
         # Only compact loads can go by pack train: a truck of bulk is dozens of animal loads.
         points = routes.informal
-        pack_hours = foot[np.ix_(points, here)] + foot[np.ix_(points, destination_cell)]
+        to_points = routes.informal_hours(FOOT)
+        pack_hours = np.take(to_points, here, axis=1) + np.take(to_points, destination_cell, axis=1)
         pack_hours = pack_hours * traders.smuggling_speed_factor
         informal = pack_hours / 24.0 * per_day + traders.smuggling_cost_share * load[None, :]
         seizure = today.points.detection * traders.seizure_given_detection
