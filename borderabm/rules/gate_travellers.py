@@ -194,10 +194,23 @@ class GateTravellers(Travellers):
         return np.where(draw < passport[self.gate], PASSPORT_VISA,
                         np.where(draw < permit[self.gate], BORDER_PERMIT, NO_DOCUMENTS))  # fmt: skip
 
+    def _documents_in_force(self, settings: Scenario) -> np.ndarray:
+        """:meth:`documents`, made again only when the scenario in force changes (read-only).
+
+        The scenario is frozen (a dated change replaces it), so it is known by identity; the draws
+        and home gates the documents come from never change.
+        """
+        held = getattr(self, "_documents_held", None)
+        if held is None or held[0] is not settings:
+            documents = self.documents(settings)
+            documents.setflags(write=False)
+            held = self._documents_held = (settings, documents)
+        return held[1]
+
     def step(self, today: Today) -> None:
         """One day: returns, new trips, diversions arriving, the queues, the stranded, the irregular."""
         rng, gates = self.rng, today.gates
-        documents = self.documents(today.settings)
+        documents = self._documents_in_force(today.settings)
 
         away = np.flatnonzero(self.state == AWAY)
         self.days_left[away] -= 1.0

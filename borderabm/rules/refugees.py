@@ -188,10 +188,11 @@ class Refugees(Travellers):
         self._serve_gates(today)
         self._reconsider_stranded(today)
         self._travel(today)
-        stranded = (self.state == AT_GATE) & ~today.gates.open[np.maximum(self.gate, 0)]
-        today.metrics.add(Tally.STRANDED_PEOPLE, int(stranded.sum()) * today.people_per_agent)
+        waiting = np.flatnonzero(self.state == AT_GATE)
+        stranded = waiting[~today.gates.open[np.maximum(self.gate[waiting], 0)]]
+        today.metrics.add(Tally.STRANDED_PEOPLE, int(stranded.size) * today.people_per_agent)
         today.metrics.add_by(Tally.STRANDED_PEOPLE, Dim.GATE, self.gate[stranded],
-                             np.full(int(stranded.sum()), today.people_per_agent))  # fmt: skip
+                             np.full(int(stranded.size), today.people_per_agent))  # fmt: skip
 
     def _towns_on(self, sides: np.ndarray) -> np.ndarray:
         """A town on each of ``sides`` (bigger towns likelier), as an index into the towns."""
@@ -227,7 +228,7 @@ class Refugees(Travellers):
         """Walk to the informal point with the lowest expected cost."""
         if rows.size == 0:
             return
-        routes, points = today.routes, today.points
+        routes = today.routes
         settings = today.settings.refugees
         foot = routes.hours(FOOT)
         here = self._current_cells(rows, today)
@@ -246,17 +247,10 @@ class Refugees(Travellers):
         hours = walk + np.where(community[None, :], 0.0, np.take(to_points, destination, axis=1))
         reach = settings.community_range_km
         too_far = community[None, :] & (today.point_distance_km[:, here] > reach)
-        risk = points.interdiction_risk(today.settings)[:, None] * settings.risk_aversion_hours
-        # The fence makes a point costlier, not forbidden: a group that meets it is turned back
-        # (the walk wasted) or goes through a gap, paying the fee and the gap's extra risk.
-        fence = today.settings.fence
-        passage = fence.civilian_passage_probability
+        risk, point_fence, passage, passage_through = self._point_costs(today)
         # A point out of reach costs inf through ``hours`` already (and 0 x inf would be NaN).
         turned_back = TURNED_BACK_WALKS * np.where(np.isfinite(walk), walk, 0.0)
-        through = fence.passage_fee_usd / CIVILIAN_USD_PER_HOUR + (
-            points.passage_risk(today.settings)[:, None] * settings.risk_aversion_hours
-        )
-        at_fence = points.fence[:, None] * ((1.0 - passage) * turned_back + passage * through)
+        at_fence = point_fence * ((1.0 - passage) * turned_back + passage_through)
         cost = hours + risk + at_fence + gumbel(self.rng, hours.shape, CHOICE_NOISE_HOURS)
         cost[too_far] = np.inf
         best = np.argmin(cost, axis=0)
@@ -269,6 +263,30 @@ class Refugees(Travellers):
                            foot[routes.informal[best[ok]], here[ok]], FOOT)  # fmt: skip
         stay = rows[~ok]
         self.state[stay] = np.where(self.state[stay] == VISITING, VISITING, SETTLED)
+
+    def _point_costs(self, today: Today) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """What each informal point costs a group today apart from its walk, made once a day.
+
+        Returns the interdiction risk in hours, the point's fence, the chance of passage at the
+        fence, and that chance times the cost of going through (fee and the gap's risk), as
+        ``[point, 1]`` columns: the fence makes a point costlier, not forbidden: a group that meets
+        it is turned back (the walk wasted) or goes through a gap, paying the fee and the gap's
+        extra risk. The points' fence and detection are fixed for the day before anyone moves.
+        """
+        held = getattr(self, "_point_costs_held", None)
+        if held is not None and held[0] is today:
+            return held[1]
+        settings, points = today.settings, today.points
+        aversion = settings.refugees.risk_aversion_hours
+        fence = settings.fence
+        passage = fence.civilian_passage_probability
+        risk = points.interdiction_risk(settings)[:, None] * aversion
+        through = fence.passage_fee_usd / CIVILIAN_USD_PER_HOUR + (
+            points.passage_risk(settings)[:, None] * aversion
+        )
+        costs = (risk, points.fence[:, None], passage, passage * through)
+        self._point_costs_held = (today, costs)
+        return costs
 
     def _current_cells(self, rows: np.ndarray, today: Today) -> np.ndarray:
         """Where groups stand when they set off: home, or the place they are visiting."""
@@ -410,8 +428,9 @@ class Refugees(Travellers):
 
         over = rows[crossed]
         visit = over[self.group[over] == COMMUNITY]
-        going_home = visit[self.side[visit] != today.world.country.ravel()[self.home[visit]]]
-        outbound = np.setdiff1d(visit, going_home, assume_unique=True)
+        heading_home = self.side[visit] != today.world.country.ravel()[self.home[visit]]
+        going_home = visit[heading_home]
+        outbound = visit[~heading_home]  # the rest of the visitors, in their order
         self.side[visit] = other_side(self.side[visit])
         self.state[outbound] = VISITING
         self.visit_days[outbound] = VISIT_DAYS

@@ -229,6 +229,7 @@ class Traders(Travellers):
         self.rest_days = rng.uniform(0, traders.turnaround_days + 1.0, size=count)
         self.closed_days = np.zeros(n_gates, dtype=np.int64)  # how long each gate has been shut
         self._queue_today = np.zeros(n_gates)
+        self._stated_capacity: tuple[Scenario, np.ndarray] | None = None
         self.journey = Journey.empty(count)
 
     def _draw_market(self, gate: np.ndarray, side: np.ndarray) -> np.ndarray:
@@ -282,14 +283,15 @@ class Traders(Travellers):
         cargo[u < EMPTY_SHARE] = EMPTY
         self.cargo[rows] = cargo
         self.spoiled[rows] = 0.0
-        here_side = (self.market_side[self.market[rows]] == PK).astype(np.int64)
+        market = self.market[rows]
+        here_side = (self.market_side[market] == PK).astype(np.int64)
         home = self.home_gate[rows]
         self.destination[rows] = self._draw_market(home, 1 - here_side)
-        here = self.market_cell[self.market[rows]]
+        here = self.market_cell[market]
 
         gates = today.gates
-        usual_free = gates.open[home] & gates.trade_allowed[home]
-        usual_free &= self._queue_today[home] <= JAM_DAYS
+        # Whether each gate is free (open, taking trucks, not jammed), then each truck's usual one.
+        usual_free = (gates.open & gates.trade_allowed & (self._queue_today <= JAM_DAYS))[home]
         direct = usual_free & (cargo != COMPACT)
         go = rows[direct]
         if go.size:
@@ -309,14 +311,17 @@ class Traders(Travellers):
 
     def _nominal_capacity(self, today: Today) -> np.ndarray:
         """Trucks each gate passes on a working day (at least one, to divide by)."""
-        crossings = today.settings.crossings
-        stated = np.array(
-            [
-                crossings[n].capacity_trucks_per_day * crossings[n].hours_open
-                for n in self.gate_names
-            ]
-        )
-        stated = stated / GATE_HOURS_PER_DAY
+        held = self._stated_capacity
+        if held is None or held[0] is not today.settings:  # the settings are frozen: known by id
+            crossings = today.settings.crossings
+            stated = np.array(
+                [
+                    crossings[n].capacity_trucks_per_day * crossings[n].hours_open
+                    for n in self.gate_names
+                ]
+            )
+            held = self._stated_capacity = (today.settings, stated / GATE_HOURS_PER_DAY)
+        stated = held[1]
         return np.maximum(np.maximum(stated, today.gates.capacity_trucks), 1.0)
 
     def _head_for_gates(
