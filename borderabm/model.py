@@ -306,7 +306,8 @@ class BorderModel(mesa.Model):
         for i, trigger in enumerate(self.settings.triggers):
             if self.day < self._trigger_armed_from[i]:
                 continue
-            history = self.daily(trigger.metric)  # the days before today
+            # The days before today, as daily() has them (only the window: no copy of the run).
+            history = self.datacollector.series(trigger.metric)
             recent = history[max(len(history) - (trigger.window_days - 1), 0) :]
             total = sum(recent) + self.metrics.today[trigger.metric]
             if total <= trigger.threshold:

@@ -46,6 +46,7 @@ from borderabm.rules.population import (
     Journey,
     Travellers,
     other_side,
+    rows_where,
     state_names,
 )
 from borderabm.world.world import AF, PK
@@ -212,14 +213,16 @@ class GateTravellers(Travellers):
         rng, gates = self.rng, today.gates
         documents = self._documents_in_force(today.settings)
 
-        away = np.flatnonzero(self.state == AWAY)
+        away = rows_where(self.state == AWAY)
         self.days_left[away] -= 1.0
         back = away[self.days_left[away] < 0.0]
         irregular_back = back[self.irregular[back]]
         self._queue(back[~self.irregular[back]], today.day)
 
-        at_home = np.flatnonzero(self.state == HOME)
-        leaving = at_home[rng.random(at_home.size) < _TRIP_CHANCE[self.purpose[at_home]]]
+        at_home = rows_where(self.state == HOME)
+        if getattr(self, "_trip_chance", None) is None:  # purposes never change: looked up once
+            self._trip_chance = _TRIP_CHANCE[self.purpose]
+        leaving = at_home[rng.random(at_home.size) < self._trip_chance[at_home]]
         irregular_out = self._set_off(today, leaving, documents)
 
         arrived = self.arrivals()
@@ -233,7 +236,7 @@ class GateTravellers(Travellers):
             today, np.concatenate((irregular_back, irregular_out, irregular_stranded))
         )
 
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         stranded = queued[~gates.open[self.at_gate[queued]]]
         people = today.people_per_agent
         today.metrics.add(Tally.STRANDED_PEOPLE, stranded.size * people)
@@ -280,14 +283,14 @@ class GateTravellers(Travellers):
         """
         gates = today.gates
         people = today.people_per_agent
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         at = self.at_gate[queued]
         outbound = self.side[queued] == self.home_side[queued]
         refused = queued[outbound & (documents[queued] < gates.document_regime[at])]
         self.state[refused] = HOME
         today.metrics.add(Tally.TRAVELLERS_TURNED_AWAY, refused.size * people)
 
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         at = self.at_gate[queued]
         queued = queued[gates.open[at] | _HUMANITARIAN[self.purpose[queued]]]
         at = self.at_gate[queued]
@@ -331,7 +334,7 @@ class GateTravellers(Travellers):
             The rows that cross irregularly today.
         """
         gates, settings = today.gates, today.settings.gate_travellers
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         at = self.at_gate[queued]
         passage = (gates.capacity_humanitarian[at] > 0) & _HUMANITARIAN[self.purpose[queued]]
         shut = ~gates.open[at] & ~passage

@@ -95,7 +95,7 @@ class Travellers(Population):
 
     def on_a_leg(self) -> np.ndarray:
         """Rows of the agents travelling today."""
-        return np.flatnonzero(self.on_a_leg_mask())
+        return rows_where(self.on_a_leg_mask())
 
     def on_a_leg_mask(self) -> np.ndarray:
         """Which agents are travelling today."""
@@ -113,7 +113,7 @@ class Travellers(Population):
         on_leg = self.on_a_leg_mask()
         journey = self.journey
         np.subtract(journey.remaining_h, journey.speed, out=journey.remaining_h, where=on_leg)
-        return np.flatnonzero(on_leg & (journey.remaining_h <= 0.0))
+        return rows_where(on_leg & (journey.remaining_h <= 0.0))
 
     def with_travellers(self, cells: np.ndarray, places: Places) -> np.ndarray:
         """``cells`` (flat, one per agent) with each agent on a leg put where it is on it now."""
@@ -177,7 +177,7 @@ class Journey:
         side = (country.ravel()[position] == PK).astype(np.int64)
         for mode_value in (FOOT, VEHICLE):
             flat_hours, nxt = routes.hours(mode_value), routes.next_cells(mode_value)
-            idx = np.flatnonzero((mode == mode_value) & (node >= 0))
+            idx = rows_where((mode == mode_value) & (node >= 0))
             for _ in range(flat_hours.shape[1]):  # bounded by the path length; stops far earlier
                 if idx.size == 0:
                     break
@@ -187,6 +187,15 @@ class Journey:
                 position[idx[moving]] = step[moving]
                 idx = idx[moving]
         return position
+
+
+def rows_where(mask: np.ndarray) -> np.ndarray:
+    """The indices where a 1-D boolean ``mask`` holds: ``np.flatnonzero`` without its wrappers.
+
+    Rules call this a few dozen times a day on whole populations; numpy's own ``flatnonzero``
+    goes through ``ravel`` and two Python wrappers each time.
+    """
+    return mask.nonzero()[0] if mask.ndim == 1 else np.flatnonzero(mask)
 
 
 def other_side(side: np.ndarray) -> np.ndarray:

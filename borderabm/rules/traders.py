@@ -70,6 +70,7 @@ from borderabm.rules.population import (
     Journey,
     Travellers,
     gumbel,
+    rows_where,
     state_names,
 )
 from borderabm.world.world import PK
@@ -252,15 +253,16 @@ class Traders(Travellers):
         settings = today.settings.traders
         rng = self.rng
         self.closed_days = np.where(today.gates.open, 0, self.closed_days + 1)
-        self._queue_today = self._queue_days(today)  # the queues as drivers hear of them today
+        # Setting off changes no queue, so the rows queued now are those the gates serve.
+        queued = rows_where(self.state == QUEUED)
+        self._queue_today = self._queue_days(today, queued)  # the queues as drivers hear of them
         self.rest_days -= 1.0
-        idle = np.flatnonzero((self.state == IDLE) & (self.rest_days <= 0))
+        idle = rows_where((self.state == IDLE) & (self.rest_days <= 0))
         starting = idle[rng.random(idle.size) < settings.trip_probability_per_day]
         if starting.size:
             self._set_off(today, starting)
 
-        self._serve_gates(today)
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = self._serve_gates(today, queued)
         stuck = queued[~today.gates.open[self.gate[queued]]]
         reconsider = stuck[rng.random(stuck.size) < settings.redecide_probability_per_day]
         if reconsider.size:
@@ -302,9 +304,8 @@ class Traders(Travellers):
         self._choose_route(today, rows[weigh], here[weigh], waiting_gate=None,
                            only_gate=only_usual)  # fmt: skip
 
-    def _queue_days(self, today: Today) -> np.ndarray:
-        """Days of each gate's throughput queued at it."""
-        ahead = np.flatnonzero(self.state == QUEUED)
+    def _queue_days(self, today: Today, ahead: np.ndarray) -> np.ndarray:
+        """Days of each gate's throughput queued at it (``ahead``: the queued trucks' rows)."""
         n_gates = today.gates.open.size
         waiting = np.bincount(self.gate[ahead], minlength=n_gates)
         return waiting / self._nominal_capacity(today)
@@ -455,15 +456,17 @@ class Traders(Travellers):
                                foot[points[chosen], here[informal_rows]], FOOT,
                                slowdown=traders.smuggling_speed_factor)  # fmt: skip
 
-    def _serve_gates(self, today: Today) -> None:
-        queued = np.flatnonzero(self.state == QUEUED)
+    def _serve_gates(self, today: Today, queued: np.ndarray) -> np.ndarray:
+        """Serve the queues (``queued``: the queued trucks' rows); return the rows still queued."""
         if queued.size == 0:
-            return
+            return queued
         capacity = today.gates.capacity_trucks
-        served = queued[serve_queues(self.gate[queued], self.queued_since[queued], capacity,
-                                     self.ids[queued])]  # fmt: skip
+        served_mask = serve_queues(self.gate[queued], self.queued_since[queued], capacity,
+                                   self.ids[queued])  # fmt: skip
+        served = queued[served_mask]
         if served.size == 0:
-            return
+            return queued
+        still_queued = queued[~served_mask]
         gate = self.gate[served]
         metrics = today.metrics
         metrics.add(Tally.GATE_TRUCKS, int(served.size))
@@ -484,11 +487,12 @@ class Traders(Travellers):
         hours = today.gates.processing_h[gate] + vehicle[destination_node, gate_cells]
         self.state[served] = TO_MARKET
         self.journey.start(served, destination_node, gate_cells, hours, VEHICLE)
+        return still_queued
 
     def _strand(self, today: Today) -> None:
         """Count the trucks stranded at closed gates tonight; their perishables spoil."""
         metrics = today.metrics
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         metrics.add(Tally.TRADERS_QUEUED, int(queued.size))
         stranded = queued[~today.gates.open[self.gate[queued]]]
         metrics.add(Tally.STRANDED_TRUCKS, int(stranded.size))
