@@ -162,7 +162,10 @@ class CrossingPoints:
         if civilian:
             # Per person: a stopped group of ``people`` loses a binomial number of them.
             lethal = patrols.lethal_death_probability if patrols.lethal_force else 0.0
-            deaths = np.where(interdicted, binomial_quantile(fate, people, lethal), 0)
+            # Drawn for the stopped only (the same numbers as for all, then kept where stopped).
+            deaths = np.zeros(n, dtype=np.int64)
+            if lethal > 0.0 and interdicted.any():
+                deaths[interdicted] = binomial_quantile(fate[interdicted], people, lethal)
             killed = deaths >= people
         else:
             killed = interdicted & (fate < patrols.militant_kill_probability)
