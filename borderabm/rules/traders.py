@@ -296,13 +296,16 @@ class Traders(Travellers):
         usual_free = (gates.open & gates.trade_allowed & (self._queue_today <= JAM_DAYS))[home]
         direct = usual_free & (cargo != COMPACT)
         go = rows[direct]
+        to_gates, _ = self._market_hours(today)
         if go.size:
-            self._head_for_gates(today, go, home[direct], here[direct])
+            gate = home[direct]
+            self._head_for_gates(today, go, gate, here[direct],
+                                 hours=to_gates[gate, market[direct]])  # fmt: skip
         weigh = ~direct
         # Compact loads weigh only their usual gate against smuggling while it is free.
         only_usual = np.where(usual_free[weigh], home[weigh], -1)
         self._choose_route(today, rows[weigh], here[weigh], waiting_gate=None,
-                           only_gate=only_usual)  # fmt: skip
+                           only_gate=only_usual, here_market=market[weigh])  # fmt: skip
 
     def _queue_days(self, today: Today, ahead: np.ndarray) -> np.ndarray:
         """Days of each gate's throughput queued at it (``ahead``: the queued trucks' rows)."""
@@ -326,13 +329,19 @@ class Traders(Travellers):
         return np.maximum(np.maximum(stated, today.gates.capacity_trucks), 1.0)
 
     def _head_for_gates(
-        self, today: Today, rows: np.ndarray, gate: np.ndarray, here: np.ndarray
+        self,
+        today: Today,
+        rows: np.ndarray,
+        gate: np.ndarray,
+        here: np.ndarray,
+        hours: np.ndarray | None = None,
     ) -> None:
+        """Drive ``rows`` from ``here`` to ``gate`` (``hours``: the road hours, if known)."""
         nodes = today.routes.gates[gate]
         self.gate[rows] = gate
         self.state[rows] = TO_GATE
-        # The gates' rows of the vehicle field (the same hours, from a block a sixth the size).
-        hours = today.routes.gate_hours(VEHICLE)[gate, here]
+        if hours is None:  # the gates' rows of the vehicle field (a block a sixth the size)
+            hours = today.routes.gate_hours(VEHICLE)[gate, here]
         self.journey.start(rows, nodes, here, hours, VEHICLE)
 
     def _choose_route(
@@ -342,6 +351,7 @@ class Traders(Travellers):
         here: np.ndarray,
         waiting_gate: np.ndarray | None,
         only_gate: np.ndarray | None = None,
+        here_market: np.ndarray | None = None,
     ) -> None:
         """Pick a gate, a pack train or giving up for ``rows`` standing at flat cells ``here``.
 
@@ -351,6 +361,8 @@ class Traders(Travellers):
             here: Where each stands (flat cell).
             waiting_gate: The closed gate each is stranded at, or None for trucks setting off.
             only_gate: For trucks setting off, the one gate each may use (-1: any gate).
+            here_market: For trucks standing at markets, which market each is at (their hours are
+                read from the small market tables of :meth:`_market_hours`).
         """
         if rows.size == 0:
             return
@@ -361,7 +373,8 @@ class Traders(Travellers):
         bilateral = cargo >= BULK
         load = np.where(bilateral, value * (1.0 - self.spoiled[rows]), 0.0)
         perishable = cargo == PERISHABLE
-        destination_cell = self.market_cell[self.destination[rows]]
+        destination = self.destination[rows]
+        gate_market, point_market = self._market_hours(today)
         per_day = traders.time_cost_usd_per_day
         foot = routes.hours(FOOT)
         n_gates = len(routes.gates)
@@ -374,8 +387,11 @@ class Traders(Travellers):
             0.0,
         )
         wait_days = shut_days + self._queue_today
-        to_gates = routes.gate_hours(VEHICLE)
-        road_hours = np.take(to_gates, here, axis=1) + np.take(to_gates, destination_cell, axis=1)
+        if here_market is None:
+            here_hours = np.take(routes.gate_hours(VEHICLE), here, axis=1)
+        else:
+            here_hours = np.take(gate_market, here_market, axis=1)
+        road_hours = here_hours + np.take(gate_market, destination, axis=1)
         formal = (road_hours + gates.processing_h[:, None]) / 24.0 * per_day
         formal += gates.tariff[:, None] * load[None, :]
         formal += wait_days[:, None] * per_day
@@ -399,8 +415,11 @@ class Traders(Travellers):
 
         # Only compact loads can go by pack train: a truck of bulk is dozens of animal loads.
         points = routes.informal
-        to_points = routes.informal_hours(FOOT)
-        pack_hours = np.take(to_points, here, axis=1) + np.take(to_points, destination_cell, axis=1)
+        if here_market is None:
+            here_hours = np.take(routes.informal_hours(FOOT), here, axis=1)
+        else:
+            here_hours = np.take(point_market, here_market, axis=1)
+        pack_hours = here_hours + np.take(point_market, destination, axis=1)
         pack_hours = pack_hours * traders.smuggling_speed_factor
         informal = pack_hours / 24.0 * per_day + traders.smuggling_cost_share * load[None, :]
         seizure = today.points.detection * traders.seizure_given_detection
@@ -490,6 +509,25 @@ class Traders(Travellers):
         self.state[served] = TO_MARKET
         self.journey.start(served, destination_node, gate_cells, hours, VEHICLE)
         return still_queued
+
+    def _market_hours(self, today: Today) -> tuple[np.ndarray, np.ndarray]:
+        """Road hours to each gate and walking hours to each informal point from each market.
+
+        ``[gate, market]`` and ``[point, market]``: the route fields' values at the market towns,
+        made once (read-only), so that trucks at markets look them up in two small tables rather
+        than in the whole fields.
+        """
+        held = getattr(self, "_market_hours_held", None)
+        if held is None or held[0] is not today.routes:
+            routes = today.routes
+            tables = (
+                np.take(routes.gate_hours(VEHICLE), self.market_cell, axis=1),
+                np.take(routes.informal_hours(FOOT), self.market_cell, axis=1),
+            )
+            for table in tables:
+                table.setflags(write=False)
+            held = self._market_hours_held = (routes, tables)
+        return held[1]
 
     def _market_gate_hours(self, today: Today) -> np.ndarray:
         """Road hours to each market from each gate, ``[market, gate]`` (made once, read-only).
