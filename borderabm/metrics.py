@@ -37,6 +37,7 @@ class MetricName(StrEnum):
     ATTACKS = "attacks"
     ATTACKS_KP = "attacks_kp"
     ATTACKS_BALOCHISTAN = "attacks_balochistan"
+    DOMESTIC_ATTACKS = "domestic_attacks"
     CORRIDOR_MILITANT_CROSSINGS = "corridor_militant_crossings"
     CORRIDOR_MILITANTS_CAUGHT = "corridor_militants_caught"
     MILITANT_FENCE_BREACHES = "militant_fence_breaches"
@@ -68,6 +69,8 @@ class MetricName(StrEnum):
     STRANDED_PEOPLE = "stranded_people"
     STRANDED_PEOPLE_MAX = "stranded_people_max"
     BORDER_DEATHS = "border_deaths"
+    REGISTERED_REFUGEES = "registered_refugees"
+    REGISTERED_REFUGEES_MEAN = "registered_refugees_mean"
     # People and trucks at the gates (issue 12)
     GATE_PEOPLE = "gate_people"
     GATE_TRUCKS = "gate_trucks"
@@ -111,7 +114,8 @@ class Tally(StrEnum):
     MILITANT_INTERDICTIONS = MetricName.MILITANT_INTERDICTIONS.value  # fighters stopped at the line
     MILITANTS_KILLED = MetricName.MILITANTS_KILLED.value
     MILITANT_RETURNS = MetricName.MILITANT_RETURNS.value
-    ATTACKS = MetricName.ATTACKS.value
+    ATTACKS = MetricName.ATTACKS.value  # every attack: by cells that crossed and by domestic groups
+    DOMESTIC_ATTACKS = MetricName.DOMESTIC_ATTACKS.value  # by groups based in Pakistan
     CORRIDOR_MILITANT_CROSSINGS = MetricName.CORRIDOR_MILITANT_CROSSINGS.value
     CORRIDOR_MILITANTS_CAUGHT = MetricName.CORRIDOR_MILITANTS_CAUGHT.value
     FORMAL_TRADE_USD = MetricName.FORMAL_TRADE_USD.value
@@ -317,11 +321,10 @@ def summarise(series: pd.DataFrame) -> dict[str, float]:
     summary["irregular_ruggedness_m_mean"] = (
         total("irregular_attempt_ruggedness_m") / attempts if attempts else 0.0
     )
-    kp = "attacks.Khyber Pakhtunkhwa+Federally Administered Tribal Areas"
-    summary["attacks_kp"] = float(series[kp].sum()) if kp in series else 0.0
-    summary["attacks_balochistan"] = (
-        float(series["attacks.Balochistan"].sum()) if "attacks.Balochistan" in series else 0.0
-    )
+    for province in ("attacks_kp", "attacks_balochistan", "domestic_attacks"):
+        summary[province] = total(province) if province in series else 0.0
+    if "registered_refugees" in series and len(series):
+        summary["registered_refugees_mean"] = float(series["registered_refugees"].mean())
     if len(series):
         summary["fence_share_mean"] = float(series["fence_share"].mean())
         summary["fence_km_end"] = float(series["fence_km"].iloc[-1])
@@ -378,7 +381,12 @@ METRICS: dict[str, Metric] = _metrics(
     ),
     ("militants_killed", "Militants killed", "fighters", "Fighters killed at the line by patrols."),
     ("militant_returns", "Militant returns", "fighters", "Fighters going back to Afghanistan."),
-    ("attacks", "Attacks", "attacks", "Attacks in Pakistan by fighters who crossed."),
+    (
+        "attacks",
+        "Attacks",
+        "attacks",
+        "Attacks in Pakistan: by fighters who crossed, and by groups based in Pakistan.",
+    ),
     (
         "attacks_kp",
         "Attacks in Khyber Pakhtunkhwa",
@@ -386,6 +394,12 @@ METRICS: dict[str, Metric] = _metrics(
         "Attacks in KP (with the former FATA).",
     ),
     ("attacks_balochistan", "Attacks in Balochistan", "attacks", "Attacks in Balochistan."),
+    (
+        "domestic_attacks",
+        "Attacks by groups based in Pakistan",
+        "attacks",
+        "Attacks by groups that do not cross the line (Baloch insurgents, TTP cells in KP).",
+    ),
     (
         "corridor_militant_crossings",
         "Militants through the corridor",
@@ -537,6 +551,20 @@ METRICS: dict[str, Metric] = _metrics(
         "max",
     ),
     ("border_deaths", "Border deaths", "people", "People who died crossing, or shot at the line."),
+    (
+        "registered_refugees",
+        "Registered refugees",
+        "people",
+        "Afghans in Pakistan holding proof of registration (PoR), that day.",
+        "mean",
+    ),
+    (
+        "registered_refugees_mean",
+        "Registered refugees, mean",
+        "people",
+        "Afghans in Pakistan holding proof of registration (PoR), on average over the run.",
+        "mean",
+    ),
     (
         "gate_people",
         "People through the gates",

@@ -28,11 +28,11 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from borderabm.metrics import DailyMetrics, Tally, summarise
+from borderabm.metrics import DailyMetrics, MetricName, Tally, breakdown_column, summarise
 from borderabm.rules.crossing import CrossingPoints
 from borderabm.rules.gate_travellers import GateTravellers, agents_per_gate
 from borderabm.rules.gates import GatesToday, gates_today
-from borderabm.rules.militants import Militants
+from borderabm.rules.militants import BALOCHISTAN, KP, Militants
 from borderabm.rules.patrols import Patrols
 from borderabm.rules.policy import PolicyState
 from borderabm.rules.population import Population
@@ -42,6 +42,7 @@ from borderabm.rules.traders import Traders
 from borderabm.scenario import Scenario, with_overrides
 from borderabm.world import World, build_world
 from borderabm.world.routes import RouteNetwork, build_routes, informal_point_distance_km
+from borderabm.world.world import PK
 
 STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4, "gate_traveller": 5}
 # Daily series the model computes itself (registered in metrics.METRICS like every other).
@@ -334,6 +335,16 @@ class BorderModel(mesa.Model):
         }
         for name in self.metrics.row():
             reporters[name] = partial(_metric_today, name)
+        # The provinces' attacks under the names other tools read (issue 13), and the stock of
+        # registered refugees.
+        provinces = {p.name for p in self.world.provinces}
+        for name, province in (
+            (MetricName.ATTACKS_KP, KP),
+            (MetricName.ATTACKS_BALOCHISTAN, BALOCHISTAN),
+        ):
+            column = breakdown_column(MetricName.ATTACKS, province)
+            reporters[name] = partial(_metric_today, column) if province in provinces else _zero
+        reporters[MetricName.REGISTERED_REFUGEES] = _registered_refugees
         for g, gate in enumerate(self.policy.gate_names):
             reporters[f"open.{gate}"] = partial(_gate_open, g)
         for sector in self.world.sectors:
@@ -473,6 +484,16 @@ def _patrol_units(model: BorderModel) -> int:
 
 def _metric_today(name: str, model: BorderModel) -> float:
     return model.metrics.row_cache[name]
+
+
+def _zero(model: BorderModel) -> float:
+    return 0.0
+
+
+def _registered_refugees(model: BorderModel) -> float:
+    refugees = model.refugees
+    holders = refugees.registered & (refugees.side == PK) & refugees.living()
+    return float(np.count_nonzero(holders) * model.people_per_agent)
 
 
 def _gate_open(gate: int, model: BorderModel) -> int:

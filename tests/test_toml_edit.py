@@ -55,24 +55,34 @@ def test_the_calibration_modules_import_each_other_without_a_cycle_at_run_time()
     assert {m for m in writer_imports if m.startswith("borderabm.")} <= {"borderabm.scenario"}
 
 
-def test_the_shipped_calibration_file_changes_only_the_fitted_lines_and_keeps_every_comment():
+# The shipped scenarios that hold the fitted parameter set (the episodes inherit the history's).
+FULL_SCENARIOS = sorted(
+    path for path in shipped_scenarios_dir().glob("*.toml") if "cut_from" not in path.read_text()
+)
+
+
+def fitted_example(calibration) -> dict:
+    """A value for every fitted parameter, of its type, unlike any shipped value."""
+    return {key: (int(prior.high) - 1 if prior.integer else round(prior.high * 0.97, 4))
+            for key, prior in calibration.spec.parameters.items()}  # fmt: skip
+
+
+@pytest.mark.parametrize("path", FULL_SCENARIOS, ids=lambda p: p.stem)
+def test_the_fit_changes_only_the_fitted_lines_of_each_shipped_scenario_and_keeps_every_comment(
+    path,
+):
     calibration = load_calibration(REPO / "calibration" / "baseline.toml", resolve_relative)
-    fitted = {"population.traders": 1700, "scale.usd_per_consignment": 25500.0,
-              "traders.time_cost_usd_per_day": 480.5, "gate_travellers.people_scale": 1.2,
-              "population.militants": 400, "militants.infiltrations_per_cell_year": 0.9}  # fmt: skip
-    assert set(fitted) == set(calibration.spec.parameters)
-    base = calibration.base_path.read_text()
-    text = fitted_toml(calibration, fitted, "2026-12-02T10:00:00+00:00")
-    header, body = text.split("\n", 3 + len(fitted))[:-1], text.split("\n", 3 + len(fitted))[-1]
-    assert header[0].startswith("# Written by `borderabm calibrate` on 2026-12-02T10:00:00+00:00")
-    assert header[3:] == [f"#   {key} = {toml_literal(value)}" for key, value in fitted.items()]
+    fitted = fitted_example(calibration)
+    base = path.read_text()
+    body = set_toml_values(base, fitted)
     old_lines, new_lines = base.splitlines(), body.splitlines()
+    # Every fitted parameter already has its line in every shipped scenario: none is added.
     assert len(old_lines) == len(new_lines)
     changed = [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
     assert len(changed) == len(fitted)
     for old, new in changed:  # same key, new value, the trailing "# fitted" comment kept
         key, comment = old.split("=")[0], old.split("#")[1]
-        assert new.startswith(key) and new.endswith("#" + comment)
+        assert new.startswith(key) and new.endswith("#" + comment) and "fitted" in comment
     assert comments(body) == comments(base)
     document = tomllib.loads(body)
     for key, value in fitted.items():
@@ -80,9 +90,28 @@ def test_the_shipped_calibration_file_changes_only_the_fitted_lines_and_keeps_ev
         assert document[section][name] == value and type(document[section][name]) is type(value)
 
 
-@pytest.mark.parametrize(
-    "path", sorted(shipped_scenarios_dir().glob("*.toml")), ids=lambda p: p.stem
+def test_the_fitted_scenario_is_the_base_with_the_fitted_values_and_a_header():
+    calibration = load_calibration(REPO / "calibration" / "baseline.toml", resolve_relative)
+    fitted = fitted_example(calibration)
+    text = fitted_toml(calibration, fitted, "2026-12-02T10:00:00+00:00")
+    header = text.splitlines()[: 3 + len(fitted)]
+    assert header[0].startswith("# Written by `borderabm calibrate` on 2026-12-02T10:00:00+00:00")
+    assert header[3:] == [f"#   {key} = {toml_literal(value)}" for key, value in fitted.items()]
+    assert comments(text)[len(header) :] == comments(calibration.base_path.read_text())
+    document = tomllib.loads(text)
+    for key, value in fitted.items():
+        section, name = key.split(".")
+        assert document[section][name] == value
+
+
+# The shipped scenarios with trigger rules (the history replays the record without them, and its
+# episodes hold only their window).
+WITH_TRIGGERS = sorted(
+    path for path in shipped_scenarios_dir().glob("*.toml") if "[[triggers]]" in path.read_text()
 )
+
+
+@pytest.mark.parametrize("path", WITH_TRIGGERS, ids=lambda p: p.stem)
 def test_a_missing_section_goes_above_the_comments_that_introduce_the_triggers(path):
     text = path.read_text()
     before = text.splitlines()

@@ -14,6 +14,13 @@ infiltrations tries to hide in corridor cargo when a corridor runs; screening ca
 
 At the target a cell waits a few days, attacks with ``attack_success``, and walks back the same way
 (crossing again). Lost cells are replaced from the sanctuaries after ``replacement_days`` on average.
+
+Groups based in Pakistan (Baloch nationalist insurgents, TTP cells living in Khyber Pakhtunkhwa)
+attack without crossing: a Poisson number a day per province (``domestic_attacks_kp``,
+``domestic_attacks_balochistan``) at a town of that province drawn at random. PIPS counts both kinds.
+
+The conditions in force (``[conditions]``: military operations, the Taliban's sanctuary, a ceasefire)
+multiply both the cells' infiltration hazard and the domestic attack rates by their strengths.
 """
 
 from __future__ import annotations
@@ -58,6 +65,8 @@ STATES = state_names(MilitantState)
 CORRIDOR = -2  # point index of an infiltration hidden in corridor cargo
 SANCTUARY_DEPTH_KM = 120.0  # assumption: cells shelter within this distance of the line
 PRIOR_RISK = 0.2  # assumption: the organisation's initial risk estimate at every point
+KP = "Khyber Pakhtunkhwa+Federally Administered Tribal Areas"
+BALOCHISTAN = "Balochistan"
 
 
 class Militants(Travellers):
@@ -92,6 +101,15 @@ class Militants(Travellers):
         self.target_node = routes.towns[self.target_towns]
         self.target_flat = routes.node_flat[self.target_node]
         self.target_province = np.array([world.towns[i].province for i in self.target_towns])
+        # Towns where groups based in Pakistan strike, by province (KP, then Balochistan); none in
+        # a world without that province.
+        self.domestic_province = np.array([names.index(p) if p in names else -1
+                                           for p in (KP, BALOCHISTAN)])  # fmt: skip
+        self.domestic_towns = [
+            np.array([i for i, t in enumerate(world.towns)
+                      if t.country == "PK" and t.province == p and p >= 0], dtype=np.int64)
+            for p in self.domestic_province
+        ]  # fmt: skip
         self.point = np.full(count, -1, dtype=np.int64)
         self.target = np.full(count, -1, dtype=np.int64)  # index into target_towns
         self.days_left = np.zeros(count)
@@ -106,9 +124,10 @@ class Militants(Travellers):
         """One day of infiltration, attacks and returns."""
         rng = self.rng
         settings = today.settings.militants
+        activity = today.settings.conditions.militancy_multiplier
         based = np.flatnonzero(self.state == BASED)
         leaving = based[
-            rng.random(based.size) < settings.infiltrations_per_cell_year / DAYS_PER_YEAR
+            rng.random(based.size) < settings.infiltrations_per_cell_year * activity / DAYS_PER_YEAR
         ]
         if leaving.size:
             self.target[leaving] = rng.integers(0, self.target_towns.size, size=leaving.size)
@@ -120,6 +139,8 @@ class Militants(Travellers):
         striking = at_target[self.days_left[at_target] <= 0]
         if striking.size:
             self._attack(today, striking)
+
+        self._domestic_attacks(today, activity)
 
         lost = np.flatnonzero(self.state == LOST)
         self.days_left[lost] -= 1.0
@@ -263,6 +284,24 @@ class Militants(Travellers):
                              np.ones(attacks.size))  # fmt: skip
         here = self.target_flat[self.target[rows]]
         self._set_off(today, rows, here, self.base[rows], RETURNING)
+
+    def _domestic_attacks(self, today: Today, activity: float) -> None:
+        """Attacks by groups based in Pakistan: a Poisson number a day in each province."""
+        settings = today.settings.militants
+        yearly = np.array([settings.domestic_attacks_kp, settings.domestic_attacks_balochistan])
+        if not yearly.any():
+            return  # no draw: scenarios without domestic attacks keep their random stream
+        counts = self.rng.poisson(yearly * activity / DAYS_PER_YEAR)
+        for province, towns, count in zip(self.domestic_province, self.domestic_towns, counts,
+                                          strict=True):  # fmt: skip
+            if count == 0 or towns.size == 0:
+                continue
+            where = towns[self.rng.integers(0, towns.size, size=count)]
+            today.metrics.add(Tally.ATTACKS, count)
+            today.metrics.add(Tally.DOMESTIC_ATTACKS, count)
+            today.metrics.add_by(Tally.ATTACKS, Dim.PROVINCE, np.full(count, province),
+                                 np.ones(count))  # fmt: skip
+            today.metrics.add_by(Tally.ATTACKS, Dim.TOWN, where, np.ones(count))
 
     def _lose(self, today: Today, rows: np.ndarray) -> None:
         """Killed or captured: the slot is refilled from the sanctuaries after a while."""

@@ -9,6 +9,7 @@ The package's modules, in the order a file goes through them:
 * :mod:`~borderabm.scenario.paths`: where shipped and user files are found;
 * :mod:`~borderabm.scenario.load`: the TOML reader, ``--set`` overrides, validation;
 * :mod:`~borderabm.scenario.schema`: the sections of a scenario (pydantic);
+* :mod:`~borderabm.scenario.history`: episodes cut from a dated history;
 * :mod:`~borderabm.scenario.errors`: :class:`ScenarioError` and the text of every problem;
 * :mod:`~borderabm.scenario.toml_write`: writing values back into TOML, comments kept.
 
@@ -23,6 +24,7 @@ from borderabm.scenario.errors import (
     format_path,
     suggest,
 )
+from borderabm.scenario.history import cut
 from borderabm.scenario.load import (
     MAX_FILE_BYTES,
     MAX_NESTING,
@@ -33,6 +35,7 @@ from borderabm.scenario.load import (
     parse_toml,
     parse_value,
     read_toml_file,
+    scenario_from_document,
     validate_document,
     with_overrides,
 )
@@ -46,12 +49,14 @@ from borderabm.scenario.paths import (
     shipped_scenarios_dir,
 )
 from borderabm.scenario.schema import (
+    CONDITION_NAMES,
     DEFAULT_CROSSINGS,
     FENCE_COST_USD_PER_KM,
     PATROL_STRATEGIES,
     POLICY_SECTIONS,
     Change,
     Closure,
+    Conditions,
     Corridor,
     CrossingPolicy,
     Day,
@@ -76,6 +81,7 @@ from borderabm.scenario.schema import (
 )
 
 __all__ = [
+    "CONDITION_NAMES",
     "DEFAULT_CROSSINGS",
     "FENCE_COST_USD_PER_KM",
     "MAX_FILE_BYTES",
@@ -86,6 +92,7 @@ __all__ = [
     "SHIPPED_KINDS",
     "Change",
     "Closure",
+    "Conditions",
     "Corridor",
     "CrossingPolicy",
     "Day",
@@ -110,6 +117,7 @@ __all__ = [
     "apply_overrides",
     "bounds_from_context",
     "check_names",
+    "cut",
     "describe",
     "format_path",
     "load_scenario",
@@ -123,6 +131,7 @@ __all__ = [
     "resolve_relative",
     "resolve_scenario_path",
     "resolve_shipped_file",
+    "scenario_from_document",
     "shipped_scenarios_dir",
     "suggest",
     "validate_document",

@@ -272,12 +272,49 @@ def load_scenario(
         ScenarioError: For a missing/unreadable file, bad TOML or an invalid scenario.
     """
     path = Path(path)
-    source = str(path)
     _, document = read_toml_file(path, "scenario file")
-    document.setdefault("name", path.stem)
+    return scenario_from_document(document, path, overrides)
+
+
+def scenario_from_document(
+    document: dict[str, Any], path: Path, overrides: Mapping[str, Any] | None = None
+) -> Scenario:
+    """A scenario file's parsed document as a scenario: episodes cut, overrides applied, validated.
+
+    Args:
+        document: The file as parsed from TOML.
+        path: Where it was read (names the scenario by default, finds an episode's history).
+        overrides: Dotted keys to set before validation (from ``--set``).
+
+    Raises:
+        ScenarioError: For an invalid scenario.
+    """
+    document = {"name": path.stem, **document}
+    if "cut_from" in document:
+        document = _episode_document(document, path)
     if overrides:
         document = apply_overrides(document, overrides)
-    return validate_document(document, source)
+    return validate_document(document, str(path))
+
+
+def _episode_document(document: dict[str, Any], path: Path) -> dict[str, Any]:
+    """An episode file (``cut_from``) as the full document of its window of the history."""
+    from borderabm.scenario.history import load_cut
+    from borderabm.scenario.paths import resolve_relative
+
+    def load_history(name: str) -> Scenario:
+        history_path = resolve_relative(name if name.endswith(".toml") else f"{name}.toml",
+                                        path.parent)  # fmt: skip
+        if not history_path.exists():
+            history_path = resolve_relative(name, path.parent)
+        _, history_document = read_toml_file(history_path, "scenario file")
+        if "cut_from" in history_document:
+            raise ScenarioError(str(path), [f"cut_from: {name} is itself an episode "
+                                            "(allowed: a scenario with the whole history)"])  # fmt: skip
+        history_document.setdefault("name", history_path.stem)
+        return validate_document(history_document, str(history_path))
+
+    return load_cut(document, str(path), load_history).model_dump(mode="json")
 
 
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str) -> Scenario:

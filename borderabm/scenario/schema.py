@@ -18,7 +18,8 @@ from borderabm.gazetteer import crossing_names, province_names, sector_names
 from borderabm.metrics import MetricName, TriggerMetric
 from borderabm.scenario.errors import check_names
 
-# Sections that dated changes may touch: the policy levers, not the run settings or populations.
+# Sections that dated changes may touch: the policy levers and the conditions behind militancy, not
+# the run settings or populations.
 POLICY_SECTIONS = (
     "fence",
     "crossings",
@@ -29,6 +30,7 @@ POLICY_SECTIONS = (
     "traders",
     "refugees",
     "gate_travellers",
+    "conditions",
 )
 # How patrol units are posted each day. The rule for each is registered under the same name in
 # borderabm.rules.patrols (ALLOCATORS); the UI offers these names.
@@ -95,10 +97,12 @@ class Population(StrictModel):
 # Policies
 # --------------------------------------------------------------------------------------------
 class FencePoint(StrictModel):
-    """One point of the fence construction schedule."""
+    """One point of the fence construction schedule (``date`` is turned into ``day`` on load)."""
 
     day: Day
     coverage: Fraction
+    date: dt.date | None = Field(None, description="calendar date of the point, if given as one")
+    source: str = Field("", description="where the figure was published")
 
 
 class Fence(StrictModel):
@@ -164,11 +168,15 @@ class Fence(StrictModel):
 
 
 class Closure(StrictModel):
-    """A gate closed from ``start`` (inclusive) to ``end`` (exclusive), in model days."""
+    """A gate closed from ``start`` (inclusive) to ``end`` (exclusive), in model days.
+
+    A file may give either as a calendar date; it is turned into a model day on load.
+    """
 
     start: Day
     end: Day
     reason: str = ""
+    source: str = Field("", description="where the closure was reported")
 
     @model_validator(mode="after")
     def _ordered(self) -> Closure:
@@ -387,6 +395,21 @@ class MilitantParams(StrictModel):
     corridor_misuse_share: Fraction = Field(
         0.1, description="share of infiltrations that try to hide in corridor cargo, if any"
     )
+    # Attacks by groups based in Pakistan, which do not cross the line: Baloch nationalist
+    # insurgents above all, and TTP cells living in Khyber Pakhtunkhwa. PIPS counts them with the
+    # rest. Fitted (calibration/), before the conditions' multiplier.
+    domestic_attacks_kp: float = Field(
+        0.0,
+        ge=0.0,
+        le=10_000.0,
+        description="attacks a year in Khyber Pakhtunkhwa by groups based in Pakistan",
+    )
+    domestic_attacks_balochistan: float = Field(
+        0.0,
+        ge=0.0,
+        le=10_000.0,
+        description="attacks a year in Balochistan by groups based in Pakistan",
+    )
 
     @field_validator("sanctuaries", "targets")
     @classmethod
@@ -603,10 +626,59 @@ class Trigger(StrictModel):
 
 
 class Change(StrictModel):
-    """From ``day`` on, set policy fields (dotted keys, as with ``--set``) to new values."""
+    """From ``day`` on, set policy fields (dotted keys, as with ``--set``) to new values.
+
+    A file may give ``date`` (a calendar date) instead of ``day``; the day is computed from it and
+    the scenario's ``start_date`` on load, and the date is kept for reports.
+    """
 
     day: Day
     set: dict[str, Any]
+    date: dt.date | None = Field(None, description="calendar date of the change, if given as one")
+    source: str = Field("", description="where the event was recorded")
+    note: str = Field("", description="what happened")
+
+
+# The conditions behind militancy that the record dates (issue 13). How strongly each acts is an
+# uncertain parameter with a prior (calibration/), never a number set per year; which are in force
+# on a day is a dated event (``conditions.active``).
+ConditionName = Literal["military_operations", "afghan_sanctuary", "ceasefire"]
+CONDITION_NAMES: tuple[ConditionName, ...] = get_args(ConditionName)
+
+
+class Conditions(StrictModel):
+    """Conditions in force and their strengths, as multipliers on militant activity.
+
+    Militant activity is the cells' infiltration hazard and the attack rate of groups based in
+    Pakistan (:class:`MilitantParams`); each active condition multiplies both by its strength.
+    """
+
+    active: tuple[ConditionName, ...] = Field((), description="conditions in force")
+    military_operations: float = Field(
+        0.6,
+        ge=0.0,
+        le=10.0,
+        description="multiplier while military operations clear the tribal areas "
+        "(Zarb-e-Azb from June 2014 and the operations after it)",
+    )
+    afghan_sanctuary: float = Field(
+        2.0,
+        ge=0.0,
+        le=10.0,
+        description="multiplier while the Taliban rule Afghanistan (from August 2021): "
+        "sanctuary and freedom of movement for the TTP across the line",
+    )
+    ceasefire: float = Field(
+        0.3,
+        ge=0.0,
+        le=10.0,
+        description="multiplier during a TTP ceasefire (June-November 2022)",
+    )
+
+    @property
+    def militancy_multiplier(self) -> float:
+        """The product of the strengths of the conditions in force (1 with none)."""
+        return float(np.prod([getattr(self, name) for name in sorted(set(self.active))]))
 
 
 class Scenario(StrictModel):
@@ -629,8 +701,15 @@ class Scenario(StrictModel):
     traders: TraderParams = TraderParams()
     refugees: RefugeeParams = RefugeeParams()
     gate_travellers: GateTravellerParams = GateTravellerParams()
+    conditions: Conditions = Conditions()
     triggers: tuple[Trigger, ...] = ()
     changes: tuple[Change, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates_to_days(cls, data: Any) -> Any:
+        """Turn the calendar dates of changes, closures and fence points into model days."""
+        return dates_to_days(data) if isinstance(data, Mapping) else data
 
     @field_validator("crossings", mode="before")
     @classmethod
@@ -670,3 +749,84 @@ class Scenario(StrictModel):
     def end_date(self) -> dt.date:
         """Calendar date of the last simulated day."""
         return self.start_date + dt.timedelta(days=self.horizon_days - 1)
+
+
+def _as_date(value: Any) -> dt.date | None:
+    """A calendar date from a TOML date or an ISO string (as JSON dumps hold), else None."""
+    if isinstance(value, dt.datetime):
+        return None  # a date and time is not a day: pydantic reports the wrong type
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def dates_to_days(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A raw scenario document whose dated entries also carry their model day.
+
+    ``[[changes]]`` and fence schedule points may give ``date`` instead of ``day`` (the date wins
+    when both are given, so that a scenario cut at another start date stays right); a closure's
+    ``start`` and ``end`` may be dates. Days are counted from ``start_date``.
+
+    Args:
+        document: The document as parsed from TOML (or dumped from a scenario).
+
+    Returns:
+        A shallow copy with the converted entries replaced; anything else untouched, so that
+        pydantic reports wrong types at their own keys.
+
+    Raises:
+        ValueError: For the first date before ``start_date``, naming its key.
+    """
+    start = _as_date(document.get("start_date", Scenario.model_fields["start_date"].default))
+    if start is None:
+        return dict(document)
+
+    def day_of(value: Any, where: str) -> Any:
+        date = _as_date(value)
+        if date is None:
+            return value
+        if date < start:
+            raise ValueError(
+                f"{where}: {date} is before the scenario's start_date {start} "
+                "(allowed: a date from the start on)"
+            )
+        return (date - start).days
+
+    def with_day(entry: Any, where: str) -> Any:
+        if not isinstance(entry, Mapping) or entry.get("date") is None:
+            return entry
+        day = day_of(entry["date"], f"{where}.date")
+        return {**entry, "day": day} if isinstance(day, int) else entry
+
+    result = dict(document)
+    if isinstance(result.get("changes"), list | tuple):
+        result["changes"] = [with_day(c, f"changes[{i}]") for i, c in enumerate(result["changes"])]
+    fence = result.get("fence")
+    if isinstance(fence, Mapping) and isinstance(fence.get("schedule"), list | tuple):
+        schedule = [with_day(p, f"fence.schedule[{i}]") for i, p in enumerate(fence["schedule"])]
+        result["fence"] = {**fence, "schedule": schedule}
+    crossings = result.get("crossings")
+    if isinstance(crossings, Mapping):
+        converted = {}
+        for gate, table in crossings.items():
+            if isinstance(table, Mapping) and isinstance(table.get("closures"), list | tuple):
+                closures = [
+                    {
+                        k: day_of(v, f"crossings.{gate}.closures[{i}].{k}")
+                        if k in ("start", "end")
+                        else v
+                        for k, v in c.items()
+                    }
+                    if isinstance(c, Mapping)
+                    else c
+                    for i, c in enumerate(table["closures"])
+                ]
+                table = {**table, "closures": closures}
+            converted[gate] = table
+        result["crossings"] = converted
+    return result

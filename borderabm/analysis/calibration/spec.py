@@ -27,7 +27,7 @@ from borderabm.scenario import (
     load_scenario,
     parse_toml,
     read_toml_file,
-    validate_document,
+    scenario_from_document,
     with_overrides,
 )
 from borderabm.scenario.errors import did_you_mean
@@ -330,8 +330,8 @@ def _check_writable(spec: CalibrationSpec, base_path: Path, source: str) -> None
         value = as_prior_type(prior, prior.low)
         try:
             document = parse_toml(set_toml_values(text, {key: value}), str(base_path))
-            document.setdefault("name", base_path.stem)
-            written = dotted_value(validate_document(document, source).model_dump(mode="json"), key)
+            scenario = scenario_from_document(document, base_path)
+            written = dotted_value(scenario.model_dump(mode="json"), key)
         except (ValueError, KeyError, ScenarioError):
             written = None
         if written != value:
