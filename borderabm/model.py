@@ -159,7 +159,7 @@ class BorderModel(mesa.Model):
             population.traders, rng=self.stream("trader"), places=self, settings=settings
         )
         self.refugees = Refugees(
-            population.refugees, rng=self.stream("refugee"), places=self, settings=settings
+            population.refugee_agents, rng=self.stream("refugee"), places=self, settings=settings
         )
         self.gate_travellers = GateTravellers(
             int(agents_per_gate(settings, self.policy.gate_names).sum()),

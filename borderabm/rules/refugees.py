@@ -102,7 +102,10 @@ class Refugees(Travellers):
         """Sort the families into the three groups and give each a home."""
         world, routes, rng, count = places.world, places.routes, self.rng, self.n
         population = settings.population
-        community = rng.random(count) < population.community_share
+        if population.communities is None:
+            community = rng.random(count) < population.community_share
+        else:  # a fixed number, after the refugee groups
+            community = np.arange(count) >= population.refugees
         in_pakistan = ~community & (rng.random(count) < population.in_pakistan_share)
         self.group = np.where(community, COMMUNITY, np.where(in_pakistan, IN_PAKISTAN,
                                                              DISPLACED_IN_AF)).astype(np.int8)  # fmt: skip
