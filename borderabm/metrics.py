@@ -199,6 +199,7 @@ class DailyMetrics:
 
     def __init__(self, labels: dict[str, list[str]]):
         self.labels = labels
+        self._columns: dict[tuple[str, str], tuple[str, ...]] = {}
         self.today: dict[str, float] = {}
         self.by: dict[tuple[str, str], np.ndarray] = {}
         self.start_day()
@@ -232,10 +233,18 @@ class DailyMetrics:
     def row(self) -> dict[str, float]:
         """Today's values as one flat row."""
         row = dict(self.today)
-        for (name, dim), counts in self.by.items():
-            for label, value in zip(self.labels[dim], counts, strict=True):
-                row[f"{name}.{label}"] = float(value)
+        for key, counts in self.by.items():
+            # tolist() gives the same Python floats as float() of each element, in one call.
+            row.update(zip(self._column_names(key), counts.tolist(), strict=True))
         return row
+
+    def _column_names(self, key: tuple[str, str]) -> tuple[str, ...]:
+        """The row's column names of one breakdown, ``name.label`` (made once per breakdown)."""
+        names = self._columns.get(key)
+        if names is None:
+            name, dim = key
+            names = self._columns[key] = tuple(f"{name}.{label}" for label in self.labels[dim])
+        return names
 
 
 def running_total(values: Iterable[float]) -> float:

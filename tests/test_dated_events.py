@@ -9,6 +9,7 @@ import pytest
 from borderabm.metrics import MetricName, breakdown_column
 from borderabm.model import BorderModel
 from borderabm.rules.militants import BALOCHISTAN, KP
+from borderabm.rules.refugees import COMMUNITY
 from borderabm.scenario import ScenarioError, cut, load_scenario, validate_document
 from borderabm.world.world import PK
 from tests.test_bad_input_cli import error_of, invoke
@@ -199,3 +200,15 @@ def test_registered_refugees_is_the_stock_of_proof_of_registration_holders(world
         holders * model.people_per_agent
     )
     assert model.summary()["registered_refugees_mean"] > 0
+
+
+def test_border_communities_can_be_a_fixed_number_apart_from_the_refugees(world):
+    document = {"horizon_days": 1, "population": {"refugees": 300, "communities": 120}}
+    model = BorderModel(validate_document(document, "t.toml"), world=world)
+    group = model.refugees.group
+    assert model.refugees.n == 420
+    assert np.count_nonzero(group == COMMUNITY) == 120 and (group[300:] == COMMUNITY).all()
+    more = {"horizon_days": 1, "population": {"refugees": 3000, "communities": 120}}
+    bigger = BorderModel(validate_document(more, "t.toml"), world=world)
+    # More refugees, the same border communities (a share would have grown them tenfold).
+    assert np.count_nonzero(bigger.refugees.group == COMMUNITY) == 120

@@ -22,6 +22,7 @@ the group with ``fence.passage_detection_probability`` on top of the point's own
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,7 +162,10 @@ class CrossingPoints:
         if civilian:
             # Per person: a stopped group of ``people`` loses a binomial number of them.
             lethal = patrols.lethal_death_probability if patrols.lethal_force else 0.0
-            deaths = np.where(interdicted, binomial_quantile(fate, people, lethal), 0)
+            # Drawn for the stopped only (the same numbers as for all, then kept where stopped).
+            deaths = np.zeros(n, dtype=np.int64)
+            if lethal > 0.0 and interdicted.any():
+                deaths[interdicted] = binomial_quantile(fate[interdicted], people, lethal)
             killed = deaths >= people
         else:
             killed = interdicted & (fate < patrols.militant_kill_probability)
@@ -192,12 +196,20 @@ def binomial_quantile(uniform: np.ndarray, trials: int, probability: float) -> n
         return np.zeros(uniform.shape, dtype=np.int64)
     if probability >= 1.0:
         return np.full(uniform.shape, trials, dtype=np.int64)
+    cdf = _binomial_cdf(trials, probability)
+    return np.minimum(np.searchsorted(cdf, uniform, side="right"), trials).astype(np.int64)
+
+
+@functools.lru_cache(maxsize=64)
+def _binomial_cdf(trials: int, probability: float) -> np.ndarray:
+    """The binomial distribution function at 0..trials (read-only; a run asks for few of them)."""
     k = np.arange(trials)
     # log P(k + 1) - log P(k), summed from log P(0): stays finite for any number of trials.
     steps = np.log((trials - k) / (k + 1)) + np.log(probability) - np.log1p(-probability)
     log_pmf = trials * np.log1p(-probability) + np.concatenate(([0.0], np.cumsum(steps)))
     cdf = np.cumsum(np.exp(log_pmf))
-    return np.minimum(np.searchsorted(cdf, uniform, side="right"), trials).astype(np.int64)
+    cdf.flags.writeable = False
+    return cdf
 
 
 def _interdiction_probability(settings: Scenario) -> float:

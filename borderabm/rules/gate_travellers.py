@@ -46,6 +46,7 @@ from borderabm.rules.population import (
     Journey,
     Travellers,
     other_side,
+    rows_where,
     state_names,
 )
 from borderabm.world.world import AF, PK
@@ -194,19 +195,34 @@ class GateTravellers(Travellers):
         return np.where(draw < passport[self.gate], PASSPORT_VISA,
                         np.where(draw < permit[self.gate], BORDER_PERMIT, NO_DOCUMENTS))  # fmt: skip
 
+    def _documents_in_force(self, settings: Scenario) -> np.ndarray:
+        """:meth:`documents`, made again only when the scenario in force changes (read-only).
+
+        The scenario is frozen (a dated change replaces it), so it is known by identity; the draws
+        and home gates the documents come from never change.
+        """
+        held = getattr(self, "_documents_held", None)
+        if held is None or held[0] is not settings:
+            documents = self.documents(settings)
+            documents.setflags(write=False)
+            held = self._documents_held = (settings, documents)
+        return held[1]
+
     def step(self, today: Today) -> None:
         """One day: returns, new trips, diversions arriving, the queues, the stranded, the irregular."""
         rng, gates = self.rng, today.gates
-        documents = self.documents(today.settings)
+        documents = self._documents_in_force(today.settings)
 
-        away = np.flatnonzero(self.state == AWAY)
+        away = rows_where(self.state == AWAY)
         self.days_left[away] -= 1.0
         back = away[self.days_left[away] < 0.0]
         irregular_back = back[self.irregular[back]]
         self._queue(back[~self.irregular[back]], today.day)
 
-        at_home = np.flatnonzero(self.state == HOME)
-        leaving = at_home[rng.random(at_home.size) < _TRIP_CHANCE[self.purpose[at_home]]]
+        at_home = rows_where(self.state == HOME)
+        if getattr(self, "_trip_chance", None) is None:  # purposes never change: looked up once
+            self._trip_chance = _TRIP_CHANCE[self.purpose]
+        leaving = at_home[rng.random(at_home.size) < self._trip_chance[at_home]]
         irregular_out = self._set_off(today, leaving, documents)
 
         arrived = self.arrivals()
@@ -220,7 +236,7 @@ class GateTravellers(Travellers):
             today, np.concatenate((irregular_back, irregular_out, irregular_stranded))
         )
 
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         stranded = queued[~gates.open[self.at_gate[queued]]]
         people = today.people_per_agent
         today.metrics.add(Tally.STRANDED_PEOPLE, stranded.size * people)
@@ -267,14 +283,14 @@ class GateTravellers(Travellers):
         """
         gates = today.gates
         people = today.people_per_agent
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         at = self.at_gate[queued]
         outbound = self.side[queued] == self.home_side[queued]
         refused = queued[outbound & (documents[queued] < gates.document_regime[at])]
         self.state[refused] = HOME
         today.metrics.add(Tally.TRAVELLERS_TURNED_AWAY, refused.size * people)
 
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         at = self.at_gate[queued]
         queued = queued[gates.open[at] | _HUMANITARIAN[self.purpose[queued]]]
         at = self.at_gate[queued]
@@ -318,7 +334,7 @@ class GateTravellers(Travellers):
             The rows that cross irregularly today.
         """
         gates, settings = today.gates, today.settings.gate_travellers
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         at = self.at_gate[queued]
         passage = (gates.capacity_humanitarian[at] > 0) & _HUMANITARIAN[self.purpose[queued]]
         shut = ~gates.open[at] & ~passage

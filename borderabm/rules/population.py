@@ -95,11 +95,25 @@ class Travellers(Population):
 
     def on_a_leg(self) -> np.ndarray:
         """Rows of the agents travelling today."""
-        return np.flatnonzero(np.isin(self.state, self.moving))
+        return rows_where(self.on_a_leg_mask())
+
+    def on_a_leg_mask(self) -> np.ndarray:
+        """Which agents are travelling today."""
+        # One comparison per moving state, or-ed: several times faster than np.isin here.
+        state = self.state
+        on_leg = state == self.moving[0]
+        for moving in self.moving[1:]:
+            on_leg |= state == moving
+        return on_leg
 
     def arrivals(self) -> np.ndarray:
         """Move every agent on a leg one day along it; return the rows that arrive today."""
-        return self.journey.advance(self.on_a_leg())
+        # Journey.advance over the rows on a leg, done over the whole arrays with a mask (no
+        # gathering and scattering of rows): the same float32 subtraction for the same agents.
+        on_leg = self.on_a_leg_mask()
+        journey = self.journey
+        np.subtract(journey.remaining_h, journey.speed, out=journey.remaining_h, where=on_leg)
+        return rows_where(on_leg & (journey.remaining_h <= 0.0))
 
     def with_travellers(self, cells: np.ndarray, places: Places) -> np.ndarray:
         """``cells`` (flat, one per agent) with each agent on a leg put where it is on it now."""
@@ -163,7 +177,7 @@ class Journey:
         side = (country.ravel()[position] == PK).astype(np.int64)
         for mode_value in (FOOT, VEHICLE):
             flat_hours, nxt = routes.hours(mode_value), routes.next_cells(mode_value)
-            idx = np.flatnonzero((mode == mode_value) & (node >= 0))
+            idx = rows_where((mode == mode_value) & (node >= 0))
             for _ in range(flat_hours.shape[1]):  # bounded by the path length; stops far earlier
                 if idx.size == 0:
                     break
@@ -173,6 +187,15 @@ class Journey:
                 position[idx[moving]] = step[moving]
                 idx = idx[moving]
         return position
+
+
+def rows_where(mask: np.ndarray) -> np.ndarray:
+    """The indices where a 1-D boolean ``mask`` holds: ``np.flatnonzero`` without its wrappers.
+
+    Rules call this a few dozen times a day on whole populations; numpy's own ``flatnonzero``
+    goes through ``ravel`` and two Python wrappers each time.
+    """
+    return mask.nonzero()[0] if mask.ndim == 1 else np.flatnonzero(mask)
 
 
 def other_side(side: np.ndarray) -> np.ndarray:
@@ -218,4 +241,11 @@ def probabilistic_round(values: np.ndarray | float, rng: np.random.Generator) ->
 
 def gumbel(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> np.ndarray:
     """Gumbel noise: argmin over ``cost + noise`` is a logit choice with this scale."""
-    return -scale * np.log(-np.log(rng.random(shape).clip(1e-12, 1 - 1e-12)))
+    # In place, operation for operation as -scale * log(-log(clip(u))): the same values.
+    noise = rng.random(shape)
+    np.clip(noise, 1e-12, 1 - 1e-12, out=noise)
+    np.log(noise, out=noise)
+    np.negative(noise, out=noise)
+    np.log(noise, out=noise)
+    np.multiply(-scale, noise, out=noise)
+    return noise

@@ -38,10 +38,10 @@ from borderabm.rules.population import (
     VEHICLE,
     Journey,
     Travellers,
-    choose_on_sides,
     gumbel,
     other_side,
     probabilistic_round,
+    rows_where,
     state_names,
 )
 from borderabm.world.world import AF, PK
@@ -102,7 +102,10 @@ class Refugees(Travellers):
         """Sort the families into the three groups and give each a home."""
         world, routes, rng, count = places.world, places.routes, self.rng, self.n
         population = settings.population
-        community = rng.random(count) < population.community_share
+        if population.communities is None:
+            community = rng.random(count) < population.community_share
+        else:  # a fixed number, after the refugee groups
+            community = np.arange(count) >= population.refugees
         in_pakistan = ~community & (rng.random(count) < population.in_pakistan_share)
         self.group = np.where(community, COMMUNITY, np.where(in_pakistan, IN_PAKISTAN,
                                                              DISPLACED_IN_AF)).astype(np.int8)  # fmt: skip
@@ -118,9 +121,9 @@ class Refugees(Travellers):
         self.town_weight = np.sqrt(np.array([max(t.population, 1000) for t in world.towns], float))
         self.home = np.zeros(count, dtype=np.int64)  # flat cell
         self.side = np.where(self.group == IN_PAKISTAN, PK, AF).astype(np.int8)
-        in_towns = np.flatnonzero(self.group != COMMUNITY)
+        in_towns = rows_where(self.group != COMMUNITY)
         self.home[in_towns] = self.town_flat[self._towns_on(self.side[in_towns])]
-        self._place_communities(places, settings, np.flatnonzero(self.group == COMMUNITY))
+        self._place_communities(places, settings, rows_where(self.group == COMMUNITY))
 
         self.target_town = np.full(count, -1, dtype=np.int64)  # index into towns
         self.gate = np.full(count, -1, dtype=np.int64)
@@ -135,7 +138,7 @@ class Refugees(Travellers):
         reach = settings.refugees.community_range_km
         near = (world.distance_to_border_km <= reach) & ~world.is_border
         near &= np.isin(world.country, (AF, PK))
-        cells = np.flatnonzero(near.ravel())
+        cells = rows_where(near.ravel())
         self.home[rows] = rng.choice(cells, size=rows.size)
         self.side[rows] = world.country.ravel()[self.home[rows]]
 
@@ -146,7 +149,7 @@ class Refugees(Travellers):
         settings = today.settings.refugees
         settled = self.state == SETTLED
 
-        returning = np.flatnonzero(settled & (self.group == IN_PAKISTAN))
+        returning = rows_where(settled & (self.group == IN_PAKISTAN))
         returning = returning[
             rng.random(returning.size) < settings.voluntary_return_per_year / DAYS_PER_YEAR
         ]
@@ -157,7 +160,7 @@ class Refugees(Travellers):
             liable = self.group == IN_PAKISTAN
             if not deportation.include_registered:
                 liable &= ~self.registered
-            pool = np.flatnonzero(settled & liable)
+            pool = rows_where(settled & liable)
             pool = np.setdiff1d(pool, returning, assume_unique=True)
             wanted = probabilistic_round(
                 deportation.daily_rate / today.settings.scale.people_per_agent, rng
@@ -166,7 +169,7 @@ class Refugees(Travellers):
             taken = self._leave_by_gate(today, np.sort(chosen), deported=True)
             today.metrics.add(Tally.DEPORTED_PEOPLE, taken * today.people_per_agent)
 
-        fleeing = np.flatnonzero(settled & (self.group == DISPLACED_IN_AF))
+        fleeing = rows_where(settled & (self.group == DISPLACED_IN_AF))
         hazard = settings.displacement_per_year * settings.conflict_intensity / DAYS_PER_YEAR
         fleeing = fleeing[rng.random(fleeing.size) < hazard]
         if fleeing.size:
@@ -175,27 +178,44 @@ class Refugees(Travellers):
             self._leave_by_gate(today, fleeing[papers], deported=False, keep_target=True)
             self._leave_irregularly(today, fleeing[~papers])
 
-        visiting_home = np.flatnonzero(settled & (self.group == COMMUNITY))
+        visiting_home = rows_where(settled & (self.group == COMMUNITY))
         trips = visiting_home[
             rng.random(visiting_home.size) < settings.community_trips_per_year / DAYS_PER_YEAR
         ]
         self._leave_irregularly(today, trips)
 
         self.visit_days -= 1.0
-        back = np.flatnonzero((self.state == VISITING) & (self.visit_days <= 0))
+        back = rows_where((self.state == VISITING) & (self.visit_days <= 0))
         self._leave_irregularly(today, back)
 
         self._serve_gates(today)
         self._reconsider_stranded(today)
         self._travel(today)
-        stranded = (self.state == AT_GATE) & ~today.gates.open[np.maximum(self.gate, 0)]
-        today.metrics.add(Tally.STRANDED_PEOPLE, int(stranded.sum()) * today.people_per_agent)
+        waiting = rows_where(self.state == AT_GATE)
+        stranded = waiting[~today.gates.open[np.maximum(self.gate[waiting], 0)]]
+        today.metrics.add(Tally.STRANDED_PEOPLE, int(stranded.size) * today.people_per_agent)
         today.metrics.add_by(Tally.STRANDED_PEOPLE, Dim.GATE, self.gate[stranded],
-                             np.full(int(stranded.sum()), today.people_per_agent))  # fmt: skip
+                             np.full(int(stranded.size), today.people_per_agent))  # fmt: skip
 
     def _towns_on(self, sides: np.ndarray) -> np.ndarray:
         """A town on each of ``sides`` (bigger towns likelier), as an index into the towns."""
-        return choose_on_sides(sides, self.town_side, self.town_weight, self.rng)
+        chosen = np.empty(sides.size, dtype=np.int64)
+        for country, candidates, chances in self._town_chances():  # as choose_on_sides draws
+            mine = sides == country
+            chosen[mine] = self.rng.choice(candidates, size=int(mine.sum()), p=chances)
+        return chosen
+
+    def _town_chances(self) -> tuple[tuple[int, np.ndarray, np.ndarray], ...]:
+        """choose_on_sides's candidates and chances for the towns (AF, then PK), made once."""
+        held = getattr(self, "_town_chances_held", None)
+        if held is None:
+            held = []
+            for country in (AF, PK):
+                candidates = rows_where(self.town_side == country)
+                weight = self.town_weight[candidates]
+                held.append((country, candidates, weight / weight.sum()))
+            held = self._town_chances_held = tuple(held)
+        return held
 
     def _leave_by_gate(self, today: Today, rows: np.ndarray, *, deported: bool,
                        keep_target: bool = False) -> int:  # fmt: skip
@@ -207,9 +227,9 @@ class Refugees(Travellers):
             self.target_town[rows] = self._towns_on(other_side(self.side[rows]))
         vehicle = routes.hours(VEHICLE)
         gates = routes.gates
-        hours = (
-            vehicle[np.ix_(gates, self.home[rows])]
-            + vehicle[np.ix_(gates, self.town_flat[self.target_town[rows]])]
+        to_gates = routes.gate_hours(VEHICLE)
+        hours = np.take(to_gates, self.home[rows], axis=1) + np.take(
+            to_gates, self.town_flat[self.target_town[rows]], axis=1
         )
         hours[~today.gates.people_allowed] = np.inf
         best = np.argmin(hours, axis=0)
@@ -227,7 +247,7 @@ class Refugees(Travellers):
         """Walk to the informal point with the lowest expected cost."""
         if rows.size == 0:
             return
-        routes, points = today.routes, today.points
+        routes = today.routes
         settings = today.settings.refugees
         foot = routes.hours(FOOT)
         here = self._current_cells(rows, today)
@@ -241,21 +261,15 @@ class Refugees(Travellers):
         destination = np.where(
             community, here, self.town_flat[np.maximum(self.target_town[rows], 0)]
         )
-        walk = foot[np.ix_(routes.informal, here)]
-        hours = walk + np.where(community[None, :], 0.0, foot[np.ix_(routes.informal, destination)])
+        to_points = routes.informal_hours(FOOT)
+        walk = np.take(to_points, here, axis=1)
+        hours = walk + np.where(community[None, :], 0.0, np.take(to_points, destination, axis=1))
         reach = settings.community_range_km
         too_far = community[None, :] & (today.point_distance_km[:, here] > reach)
-        risk = points.interdiction_risk(today.settings)[:, None] * settings.risk_aversion_hours
-        # The fence makes a point costlier, not forbidden: a group that meets it is turned back
-        # (the walk wasted) or goes through a gap, paying the fee and the gap's extra risk.
-        fence = today.settings.fence
-        passage = fence.civilian_passage_probability
+        risk, point_fence, passage, passage_through = self._point_costs(today)
         # A point out of reach costs inf through ``hours`` already (and 0 x inf would be NaN).
         turned_back = TURNED_BACK_WALKS * np.where(np.isfinite(walk), walk, 0.0)
-        through = fence.passage_fee_usd / CIVILIAN_USD_PER_HOUR + (
-            points.passage_risk(today.settings)[:, None] * settings.risk_aversion_hours
-        )
-        at_fence = points.fence[:, None] * ((1.0 - passage) * turned_back + passage * through)
+        at_fence = point_fence * ((1.0 - passage) * turned_back + passage_through)
         cost = hours + risk + at_fence + gumbel(self.rng, hours.shape, CHOICE_NOISE_HOURS)
         cost[too_far] = np.inf
         best = np.argmin(cost, axis=0)
@@ -269,6 +283,30 @@ class Refugees(Travellers):
         stay = rows[~ok]
         self.state[stay] = np.where(self.state[stay] == VISITING, VISITING, SETTLED)
 
+    def _point_costs(self, today: Today) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """What each informal point costs a group today apart from its walk, made once a day.
+
+        Returns the interdiction risk in hours, the point's fence, the chance of passage at the
+        fence, and that chance times the cost of going through (fee and the gap's risk), as
+        ``[point, 1]`` columns: the fence makes a point costlier, not forbidden: a group that meets
+        it is turned back (the walk wasted) or goes through a gap, paying the fee and the gap's
+        extra risk. The points' fence and detection are fixed for the day before anyone moves.
+        """
+        held = getattr(self, "_point_costs_held", None)
+        if held is not None and held[0] is today:
+            return held[1]
+        settings, points = today.settings, today.points
+        aversion = settings.refugees.risk_aversion_hours
+        fence = settings.fence
+        passage = fence.civilian_passage_probability
+        risk = points.interdiction_risk(settings)[:, None] * aversion
+        through = fence.passage_fee_usd / CIVILIAN_USD_PER_HOUR + (
+            points.passage_risk(settings)[:, None] * aversion
+        )
+        costs = (risk, points.fence[:, None], passage, passage * through)
+        self._point_costs_held = (today, costs)
+        return costs
+
     def _current_cells(self, rows: np.ndarray, today: Today) -> np.ndarray:
         """Where groups stand when they set off: home, or the place they are visiting."""
         visiting = self.state[rows] == VISITING
@@ -281,7 +319,7 @@ class Refugees(Travellers):
         An open gate serves everyone queued; a closed gate with humanitarian capacity lets only
         returnees and deportees (on their way from Pakistan to Afghanistan) through.
         """
-        waiting = np.flatnonzero(self.state == AT_GATE)
+        waiting = rows_where(self.state == AT_GATE)
         if waiting.size == 0:
             return
         gates = today.gates
@@ -321,7 +359,7 @@ class Refugees(Travellers):
 
     def _reconsider_stranded(self, today: Today) -> None:
         """Groups at a closed gate may try the mountains, unless humanitarian passage awaits them."""
-        waiting = np.flatnonzero(self.state == AT_GATE)
+        waiting = rows_where(self.state == AT_GATE)
         gates = today.gates
         gate = self.gate[waiting]
         passage = (gates.capacity_humanitarian[gate] > 0) & (self.side[waiting] == PK)
@@ -409,8 +447,9 @@ class Refugees(Travellers):
 
         over = rows[crossed]
         visit = over[self.group[over] == COMMUNITY]
-        going_home = visit[self.side[visit] != today.world.country.ravel()[self.home[visit]]]
-        outbound = np.setdiff1d(visit, going_home, assume_unique=True)
+        heading_home = self.side[visit] != today.world.country.ravel()[self.home[visit]]
+        going_home = visit[heading_home]
+        outbound = visit[~heading_home]  # the rest of the visitors, in their order
         self.side[visit] = other_side(self.side[visit])
         self.state[outbound] = VISITING
         self.visit_days[outbound] = VISIT_DAYS

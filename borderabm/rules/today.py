@@ -105,10 +105,9 @@ class Today:
         if self.militant_base.size == 0:
             return np.ones(len(self.points))  # no adversary: every point alike
         routes = self.routes
-        foot = routes.hours(FOOT)
-        informal = routes.informal
-        to_bases = np.median(foot[np.ix_(informal, self.militant_base)], axis=1)
-        to_targets = np.mean(foot[np.ix_(informal, self.militant_target_flat)], axis=1)
+        to_points = routes.informal_hours(FOOT)  # contiguous, as foot[np.ix_(informal, ...)] was
+        to_bases = np.median(np.take(to_points, self.militant_base, axis=1), axis=1)
+        to_targets = np.mean(np.take(to_points, self.militant_target_flat, axis=1), axis=1)
         hours = to_bases + to_targets + self.points.fence * self.settings.fence.breach_hours
         best = np.nanmin(np.where(np.isfinite(hours), hours, np.nan))
         return np.where(np.isfinite(hours), best / hours, 0.0)

@@ -70,6 +70,7 @@ from borderabm.rules.population import (
     Journey,
     Travellers,
     gumbel,
+    rows_where,
     state_names,
 )
 from borderabm.world.world import PK
@@ -160,9 +161,9 @@ class Traders(Travellers):
     states = STATES
     moving = (TO_GATE, TO_MARKET, TO_POINT, SMUGGLING_TO_MARKET)
 
-    def on_a_leg(self) -> np.ndarray:
-        """Rows of the trucks travelling today (every state but idle and queued; faster than isin)."""
-        return np.flatnonzero((self.state != IDLE) & (self.state != QUEUED))
+    def on_a_leg_mask(self) -> np.ndarray:
+        """Which trucks are travelling today (every state but idle and queued; faster than isin)."""
+        return (self.state != IDLE) & (self.state != QUEUED)
 
     def populate(self, places: Places, settings: Scenario) -> None:
         """Give each truck a usual gate, a market in its catchment, a load value and a rest."""
@@ -190,6 +191,12 @@ class Traders(Travellers):
             weights[weights.sum(axis=1) == 0] = on_side  # no reachable market: any on the side
             cdf = np.cumsum(weights, axis=1)
             self._catchment_cdf[:, side] = cdf / cdf[:, -1:]
+        # The same distribution functions, [market, gate * 2 + side], for _draw_market's count.
+        self._catchment_by_market = np.ascontiguousarray(
+            self._catchment_cdf.reshape(n_gates * 2, -1).T
+        )
+        cdf = self._catchment_cdf
+        self._catchment_countable = bool(np.all(cdf[..., -1] == 1.0) and np.all(np.diff(cdf) >= 0))
 
         # The fleet: crossings in the published shares, so trucks in proportion to share x round.
         share = np.array(
@@ -223,12 +230,22 @@ class Traders(Travellers):
         self.rest_days = rng.uniform(0, traders.turnaround_days + 1.0, size=count)
         self.closed_days = np.zeros(n_gates, dtype=np.int64)  # how long each gate has been shut
         self._queue_today = np.zeros(n_gates)
+        self._stated_capacity: tuple[Scenario, np.ndarray] | None = None
         self.journey = Journey.empty(count)
 
     def _draw_market(self, gate: np.ndarray, side: np.ndarray) -> np.ndarray:
         """A market on ``side`` (0 Afghanistan, 1 Pakistan) in each ``gate``'s catchment."""
         u = self.rng.random(gate.size)
-        return np.argmax(u[:, None] < self._catchment_cdf[gate, side], axis=1).astype(np.int64)
+        if not self._catchment_countable:
+            return np.argmax(u[:, None] < self._catchment_cdf[gate, side], axis=1).astype(np.int64)
+        # The first market whose cdf exceeds u is the count of markets whose cdf does not (the
+        # cdfs rise and end at 1 > u): the same index, counted a market at a time, which is
+        # several times faster than building the [truck, market] comparison.
+        column = gate * 2 + side
+        chosen = np.zeros(gate.size, dtype=np.int64)
+        for cdf in self._catchment_by_market[:-1]:
+            chosen += cdf[column] <= u
+        return chosen
 
     # ------------------------------------------------------------------------------------------
     def step(self, today: Today) -> None:
@@ -236,15 +253,16 @@ class Traders(Travellers):
         settings = today.settings.traders
         rng = self.rng
         self.closed_days = np.where(today.gates.open, 0, self.closed_days + 1)
-        self._queue_today = self._queue_days(today)  # the queues as drivers hear of them today
+        # Setting off changes no queue, so the rows queued now are those the gates serve.
+        queued = rows_where(self.state == QUEUED)
+        self._queue_today = self._queue_days(today, queued)  # the queues as drivers hear of them
         self.rest_days -= 1.0
-        idle = np.flatnonzero((self.state == IDLE) & (self.rest_days <= 0))
+        idle = rows_where((self.state == IDLE) & (self.rest_days <= 0))
         starting = idle[rng.random(idle.size) < settings.trip_probability_per_day]
         if starting.size:
             self._set_off(today, starting)
 
-        self._serve_gates(today)
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = self._serve_gates(today, queued)
         stuck = queued[~today.gates.open[self.gate[queued]]]
         reconsider = stuck[rng.random(stuck.size) < settings.redecide_probability_per_day]
         if reconsider.size:
@@ -258,59 +276,73 @@ class Traders(Travellers):
         rng = self.rng
         u = rng.random(rows.size)
         kind = rng.random(rows.size)
-        cargo = np.select(
-            [u < EMPTY_SHARE, u < EMPTY_SHARE + TRANSIT_SHARE, kind < COMPACT_SHARE,
-             kind < COMPACT_SHARE + PERISHABLE_SHARE],
-            [EMPTY, TRANSIT, COMPACT, PERISHABLE],
-            BULK,
-        )  # fmt: skip
+        # The first rule that holds decides (as np.select would, faster): set from the last rule
+        # to the first, each overwriting the ones after it.
+        cargo = np.full(rows.size, BULK, dtype=np.int64)
+        cargo[kind < COMPACT_SHARE + PERISHABLE_SHARE] = PERISHABLE
+        cargo[kind < COMPACT_SHARE] = COMPACT
+        cargo[u < EMPTY_SHARE + TRANSIT_SHARE] = TRANSIT
+        cargo[u < EMPTY_SHARE] = EMPTY
         self.cargo[rows] = cargo
         self.spoiled[rows] = 0.0
-        here_side = (self.market_side[self.market[rows]] == PK).astype(np.int64)
+        market = self.market[rows]
+        here_side = (self.market_side[market] == PK).astype(np.int64)
         home = self.home_gate[rows]
         self.destination[rows] = self._draw_market(home, 1 - here_side)
-        here = self.market_cell[self.market[rows]]
+        here = self.market_cell[market]
 
         gates = today.gates
-        usual_free = gates.open[home] & gates.trade_allowed[home]
-        usual_free &= self._queue_today[home] <= JAM_DAYS
+        # Whether each gate is free (open, taking trucks, not jammed), then each truck's usual one.
+        usual_free = (gates.open & gates.trade_allowed & (self._queue_today <= JAM_DAYS))[home]
         direct = usual_free & (cargo != COMPACT)
         go = rows[direct]
+        to_gates, _ = self._market_hours(today)
         if go.size:
-            self._head_for_gates(today, go, home[direct], here[direct])
+            gate = home[direct]
+            self._head_for_gates(today, go, gate, here[direct],
+                                 hours=to_gates[gate, market[direct]])  # fmt: skip
         weigh = ~direct
         # Compact loads weigh only their usual gate against smuggling while it is free.
         only_usual = np.where(usual_free[weigh], home[weigh], -1)
         self._choose_route(today, rows[weigh], here[weigh], waiting_gate=None,
-                           only_gate=only_usual)  # fmt: skip
+                           only_gate=only_usual, here_market=market[weigh])  # fmt: skip
 
-    def _queue_days(self, today: Today) -> np.ndarray:
-        """Days of each gate's throughput queued at it."""
-        ahead = np.flatnonzero(self.state == QUEUED)
+    def _queue_days(self, today: Today, ahead: np.ndarray) -> np.ndarray:
+        """Days of each gate's throughput queued at it (``ahead``: the queued trucks' rows)."""
         n_gates = today.gates.open.size
         waiting = np.bincount(self.gate[ahead], minlength=n_gates)
         return waiting / self._nominal_capacity(today)
 
     def _nominal_capacity(self, today: Today) -> np.ndarray:
         """Trucks each gate passes on a working day (at least one, to divide by)."""
-        crossings = today.settings.crossings
-        stated = np.array(
-            [
-                crossings[n].capacity_trucks_per_day * crossings[n].hours_open
-                for n in self.gate_names
-            ]
-        )
-        stated = stated / GATE_HOURS_PER_DAY
+        held = self._stated_capacity
+        if held is None or held[0] is not today.settings:  # the settings are frozen: known by id
+            crossings = today.settings.crossings
+            stated = np.array(
+                [
+                    crossings[n].capacity_trucks_per_day * crossings[n].hours_open
+                    for n in self.gate_names
+                ]
+            )
+            held = self._stated_capacity = (today.settings, stated / GATE_HOURS_PER_DAY)
+        stated = held[1]
         return np.maximum(np.maximum(stated, today.gates.capacity_trucks), 1.0)
 
     def _head_for_gates(
-        self, today: Today, rows: np.ndarray, gate: np.ndarray, here: np.ndarray
+        self,
+        today: Today,
+        rows: np.ndarray,
+        gate: np.ndarray,
+        here: np.ndarray,
+        hours: np.ndarray | None = None,
     ) -> None:
-        vehicle = today.routes.hours(VEHICLE)
+        """Drive ``rows`` from ``here`` to ``gate`` (``hours``: the road hours, if known)."""
         nodes = today.routes.gates[gate]
         self.gate[rows] = gate
         self.state[rows] = TO_GATE
-        self.journey.start(rows, nodes, here, vehicle[nodes, here], VEHICLE)
+        if hours is None:  # the gates' rows of the vehicle field (a block a sixth the size)
+            hours = today.routes.gate_hours(VEHICLE)[gate, here]
+        self.journey.start(rows, nodes, here, hours, VEHICLE)
 
     def _choose_route(
         self,
@@ -319,6 +351,7 @@ class Traders(Travellers):
         here: np.ndarray,
         waiting_gate: np.ndarray | None,
         only_gate: np.ndarray | None = None,
+        here_market: np.ndarray | None = None,
     ) -> None:
         """Pick a gate, a pack train or giving up for ``rows`` standing at flat cells ``here``.
 
@@ -328,6 +361,8 @@ class Traders(Travellers):
             here: Where each stands (flat cell).
             waiting_gate: The closed gate each is stranded at, or None for trucks setting off.
             only_gate: For trucks setting off, the one gate each may use (-1: any gate).
+            here_market: For trucks standing at markets, which market each is at (their hours are
+                read from the small market tables of :meth:`_market_hours`).
         """
         if rows.size == 0:
             return
@@ -338,9 +373,10 @@ class Traders(Travellers):
         bilateral = cargo >= BULK
         load = np.where(bilateral, value * (1.0 - self.spoiled[rows]), 0.0)
         perishable = cargo == PERISHABLE
-        destination_cell = self.market_cell[self.destination[rows]]
+        destination = self.destination[rows]
+        gate_market, point_market = self._market_hours(today)
         per_day = traders.time_cost_usd_per_day
-        vehicle, foot = routes.hours(VEHICLE), routes.hours(FOOT)
+        foot = routes.hours(FOOT)
         n_gates = len(routes.gates)
         columns = np.arange(rows.size)
 
@@ -351,8 +387,11 @@ class Traders(Travellers):
             0.0,
         )
         wait_days = shut_days + self._queue_today
-        road_hours = vehicle[np.ix_(routes.gates, here)] + vehicle[np.ix_(routes.gates,
-                                                                          destination_cell)]  # fmt: skip
+        if here_market is None:
+            here_hours = np.take(routes.gate_hours(VEHICLE), here, axis=1)
+        else:
+            here_hours = np.take(gate_market, here_market, axis=1)
+        road_hours = here_hours + np.take(gate_market, destination, axis=1)
         formal = (road_hours + gates.processing_h[:, None]) / 24.0 * per_day
         formal += gates.tariff[:, None] * load[None, :]
         formal += wait_days[:, None] * per_day
@@ -376,7 +415,11 @@ class Traders(Travellers):
 
         # Only compact loads can go by pack train: a truck of bulk is dozens of animal loads.
         points = routes.informal
-        pack_hours = foot[np.ix_(points, here)] + foot[np.ix_(points, destination_cell)]
+        if here_market is None:
+            here_hours = np.take(routes.informal_hours(FOOT), here, axis=1)
+        else:
+            here_hours = np.take(point_market, here_market, axis=1)
+        pack_hours = here_hours + np.take(point_market, destination, axis=1)
         pack_hours = pack_hours * traders.smuggling_speed_factor
         informal = pack_hours / 24.0 * per_day + traders.smuggling_cost_share * load[None, :]
         seizure = today.points.detection * traders.seizure_given_detection
@@ -433,15 +476,17 @@ class Traders(Travellers):
                                foot[points[chosen], here[informal_rows]], FOOT,
                                slowdown=traders.smuggling_speed_factor)  # fmt: skip
 
-    def _serve_gates(self, today: Today) -> None:
-        queued = np.flatnonzero(self.state == QUEUED)
+    def _serve_gates(self, today: Today, queued: np.ndarray) -> np.ndarray:
+        """Serve the queues (``queued``: the queued trucks' rows); return the rows still queued."""
         if queued.size == 0:
-            return
+            return queued
         capacity = today.gates.capacity_trucks
-        served = queued[serve_queues(self.gate[queued], self.queued_since[queued], capacity,
-                                     self.ids[queued])]  # fmt: skip
+        served_mask = serve_queues(self.gate[queued], self.queued_since[queued], capacity,
+                                   self.ids[queued])  # fmt: skip
+        served = queued[served_mask]
         if served.size == 0:
-            return
+            return queued
+        still_queued = queued[~served_mask]
         gate = self.gate[served]
         metrics = today.metrics
         metrics.add(Tally.GATE_TRUCKS, int(served.size))
@@ -456,17 +501,52 @@ class Traders(Travellers):
         metrics.add(Tally.TRADER_WAIT_DAYS_TOTAL, float(waits.sum()))
         metrics.add_by(Tally.FORMAL_TRADE_USD, Dim.GATE, trade_gate, value)
         metrics.add(Tally.TARIFF_REVENUE_USD, float((today.gates.tariff[trade_gate] * value).sum()))
-        vehicle = today.routes.hours(VEHICLE)
-        destination_node = self.market_node[self.destination[served]]
+        destination = self.destination[served]
+        destination_node = self.market_node[destination]
         gate_cells = today.gate_flat_cells[gate]
-        hours = today.gates.processing_h[gate] + vehicle[destination_node, gate_cells]
+        road = self._market_gate_hours(today)[destination, gate]
+        hours = today.gates.processing_h[gate] + road
         self.state[served] = TO_MARKET
         self.journey.start(served, destination_node, gate_cells, hours, VEHICLE)
+        return still_queued
+
+    def _market_hours(self, today: Today) -> tuple[np.ndarray, np.ndarray]:
+        """Road hours to each gate and walking hours to each informal point from each market.
+
+        ``[gate, market]`` and ``[point, market]``: the route fields' values at the market towns,
+        made once (read-only), so that trucks at markets look them up in two small tables rather
+        than in the whole fields.
+        """
+        held = getattr(self, "_market_hours_held", None)
+        if held is None or held[0] is not today.routes:
+            routes = today.routes
+            tables = (
+                np.take(routes.gate_hours(VEHICLE), self.market_cell, axis=1),
+                np.take(routes.informal_hours(FOOT), self.market_cell, axis=1),
+            )
+            for table in tables:
+                table.setflags(write=False)
+            held = self._market_hours_held = (routes, tables)
+        return held[1]
+
+    def _market_gate_hours(self, today: Today) -> np.ndarray:
+        """Road hours to each market from each gate, ``[market, gate]`` (made once, read-only).
+
+        The vehicle field's values for the few pairs that trucks leaving a gate ever drive: a small
+        table to look them up in, rather than the whole field.
+        """
+        held = getattr(self, "_market_gate_hours_held", None)
+        if held is None or held[0] is not today.gate_flat_cells:
+            vehicle = today.routes.hours(VEHICLE)
+            table = vehicle[np.ix_(self.market_node, today.gate_flat_cells)]
+            table.setflags(write=False)
+            held = self._market_gate_hours_held = (today.gate_flat_cells, table)
+        return held[1]
 
     def _strand(self, today: Today) -> None:
         """Count the trucks stranded at closed gates tonight; their perishables spoil."""
         metrics = today.metrics
-        queued = np.flatnonzero(self.state == QUEUED)
+        queued = rows_where(self.state == QUEUED)
         metrics.add(Tally.TRADERS_QUEUED, int(queued.size))
         stranded = queued[~today.gates.open[self.gate[queued]]]
         metrics.add(Tally.STRANDED_TRUCKS, int(stranded.size))

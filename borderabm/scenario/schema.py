@@ -91,6 +91,27 @@ class Population(StrictModel):
         0.15,
         description="share of refugee agents that are divided border communities (local movement)",
     )
+    # Border communities are the people who live along the line, not a share of the refugees
+    # Pakistan hosts: a scenario that sizes the refugee stock (the history) sets them apart.
+    communities: int | None = Field(
+        None,
+        ge=0,
+        le=5_000_000,
+        description="border-community groups, a fixed number; if set, `community_share` is not "
+        "used and `refugees` counts the other groups only",
+    )
+
+    @property
+    def refugee_agents(self) -> int:
+        """All groups of the refugee kind: refugees and returnees, and the border communities."""
+        return self.refugees + (self.communities or 0)
+
+    @property
+    def has_communities(self) -> bool:
+        """Whether any border-community group may exist."""
+        if self.communities is not None:
+            return self.communities > 0
+        return self.refugees > 0 and self.community_share > 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -721,9 +742,8 @@ class Scenario(StrictModel):
     def _communities_have_room(self) -> Scenario:
         # Border communities live within community_range_km of the line, off the border cells:
         # the nearest such cell is one grid cell away, so a shorter range leaves them nowhere.
-        has_communities = self.population.refugees > 0 and self.population.community_share > 0
         reach, cell = self.refugees.community_range_km, self.map.resolution_km
-        if has_communities and reach < cell:
+        if self.population.has_communities and reach < cell:
             raise ValueError(
                 f"refugees.community_range_km: {reach:g} km is less than one grid cell "
                 f"(allowed: >= map.resolution_km, here {cell:g})"

@@ -228,7 +228,7 @@ def agent_count(settings: Scenario) -> int:
     """Agents a scenario asks for: trucks, refugees, gate travellers, militants and patrol units."""
     population = settings.population
     travellers = int(agents_per_gate(settings, crossing_names()).sum())
-    return (population.traders + population.refugees + travellers + population.militants
+    return (population.traders + population.refugee_agents + travellers + population.militants
             + settings.patrols.units)  # fmt: skip
 
 
