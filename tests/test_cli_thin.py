@@ -35,7 +35,7 @@ def body_lines(function) -> int:
 def test_every_command_is_registered_in_the_order_help_lists_them():
     names = [c.name or c.callback.__name__ for c in app.registered_commands]
     assert names == ["run", "compare", "sweep", "sensitivity", "discover", "calibrate", "results",
-                     "scenarios", "validate", "validate-model", "map", "ui"]  # fmt: skip
+                     "scenarios", "validate", "validate-model", "hindcast", "map", "ui"]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", app.registered_commands, ids=lambda c: c.callback.__name__)
@@ -218,7 +218,7 @@ def test_every_many_run_command_takes_the_same_engine_options():
 
     group = typer.main.get_command(app)
     seen = {}
-    for name in ("sweep", "compare", "sensitivity", "calibrate", "validate-model"):
+    for name in ("sweep", "compare", "sensitivity", "calibrate", "validate-model", "hindcast"):
         params = {p.name: p for p in group.commands[name].params}
         seen[name] = tuple(params[option].help for option in ("workers", "dask"))
     assert len(set(seen.values())) == 1, seen

@@ -13,7 +13,16 @@ from typing import Annotated
 import typer
 
 from borderabm import __version__
-from borderabm.apps.cli import browser, compare, run, scenarios, studies, sweep, world_map
+from borderabm.apps.cli import (
+    browser,
+    compare,
+    hindcast,
+    run,
+    scenarios,
+    studies,
+    sweep,
+    world_map,
+)
 from borderabm.apps.cli.common import app, stdout
 
 __all__ = ["app"]
@@ -45,6 +54,7 @@ app.command()(sweep.results)
 app.command()(scenarios.scenarios)
 app.command()(scenarios.validate)
 app.command("validate-model")(studies.validate_model)
+app.command()(hindcast.hindcast)
 app.command("map")(world_map.draw_map)
 app.command()(browser.ui)
 

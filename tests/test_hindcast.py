@@ -1,0 +1,230 @@
+"""``borderabm hindcast``: a reduced run through the real CLI, and the pieces it is made of.
+
+The reduced run (two years, 2 posterior draws x 1 replicate, two worker processes) is checked
+against direct runs of the same draws and seeds in this process: what the report shows is what the
+daily series give, whatever the engine. Fiscal years, the error score and bad input are checked on
+small hand-made examples.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from borderabm.analysis.hindcast import (
+    SERIES,
+    Draw,
+    HindcastError,
+    Published,
+    YearEstimate,
+    apply_draw,
+    is_miss,
+    load_published,
+    mean_abs_log_ratio,
+    period,
+    read_posterior,
+    share_inside,
+    yearly_statistics,
+)
+from borderabm.apps.cli.main import app
+from borderabm.experiments.run import run_one
+from borderabm.report.format import estimate_text
+from borderabm.scenario import load_scenario, with_overrides
+
+runner = CliRunner()
+ERROR_LINE = re.compile(r"^error: .+: .+$")
+POSTERIOR = Path(__file__).resolve().parents[1] / "docs" / "calibration" / "posterior.csv"
+# The 2024 calibration targets (real-figures.md, "How to use this sheet"); everything else is held out.
+CALIBRATION_TARGETS = {"attacks_kp", "attacks_balochistan", "formal_trade_usd",
+                       "torkham_people_per_open_day", "torkham_trucks_per_open_day",
+                       "registered_refugees"}  # fmt: skip
+TWO_YEARS = 'name = "two_years"\nstart_date = 2023-01-01\nhorizon_days = 731\n'
+
+
+def invoke(*args: object):
+    return runner.invoke(app, ["hindcast", *(str(a) for a in args)])
+
+
+def error_of(result) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.exception, result.output)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and ERROR_LINE.match(lines[0]), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def scenario_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("hindcast") / "two_years.toml"
+    path.write_text(TWO_YEARS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def reduced(scenario_file, tmp_path_factory) -> Path:
+    """The reduced hindcast's report folder: 2023-2024, 2 draws x 1 replicate, 2 workers."""
+    out = tmp_path_factory.mktemp("report")
+    result = invoke("--scenario", scenario_file, "--draws", 2, "--replicates", 1, "--workers", 2,
+                    "--posterior", POSTERIOR, "--start-year", 2023, "--end-year", 2024,
+                    "--seed", 7, "--out", out)  # fmt: skip
+    assert result.exit_code == 0, (result.exception, result.stderr)
+    return out
+
+
+def test_reduced_run_writes_the_report(reduced):
+    for name in ("hindcast.md", "hindcast.html", "hindcast.csv", "runs.csv"):
+        assert (reduced / name).stat().st_size > 0
+    for spec in SERIES:
+        assert (reduced / f"hindcast-{spec.key}.png").read_bytes()[:4] == b"\x89PNG"
+    markdown = (reduced / "hindcast.md").read_text()
+    assert "mean absolute log ratio" in markdown and "inside the published spread" in markdown
+    numbers = pd.read_csv(reduced / "hindcast.csv")
+    assert set(numbers["year"]) == {2023, 2024}
+    assert (numbers.loc[numbers["role"] == "calibration", "year"] == 2024).all()
+    assert (numbers[["model_mean", "model_low", "model_high"]].fillna(0) >= 0).all().all()
+
+
+def test_report_numbers_are_those_of_direct_runs(reduced, scenario_file):
+    """Each shown number is the mean of the runs' values, recomputed here from the daily series."""
+    runs = pd.read_csv(reduced / "runs.csv")
+    numbers = pd.read_csv(reduced / "hindcast.csv").set_index(["series", "year"])
+    posterior = read_posterior(POSTERIOR)
+    scenario = load_scenario(scenario_file)
+    direct: dict[tuple[str, int], list[float]] = {}
+    for (draw, row, seed), _ in runs.groupby(["draw", "posterior_row", "seed"]):
+        values = {str(k): float(v) for k, v in posterior.iloc[int(row)].items()}
+        settings = with_overrides(apply_draw(scenario, Draw(int(draw), int(row), values), "test"),
+                                  {"seed": int(seed)}, "test")  # fmt: skip
+        daily = run_one(settings).timeseries.copy()
+        daily["year"] = pd.to_datetime(daily["date"]).dt.year
+        by_year = daily.groupby("year")
+        torkham_open = daily[daily["open.Torkham"] > 0].groupby("year")
+        expected = {
+            "attacks_kp": by_year["attacks_kp"].sum(),
+            "attacks_balochistan": by_year["attacks_balochistan"].sum(),
+            "formal_returns": by_year["formal_returns"].sum(),
+            "deported_people": by_year["deported_people"].sum(),
+            "registered_refugees": by_year["registered_refugees"].mean(),
+            "fence_share": by_year["fence_share"].last(),
+            "torkham_people_per_day": by_year["gate_people.Torkham"].mean(),
+            "torkham_people_per_open_day": torkham_open["gate_people.Torkham"].mean(),
+            "torkham_trucks_per_open_day": torkham_open["gate_trucks.Torkham"].mean(),
+        }
+        for key, per_year in expected.items():
+            for year in (2023, 2024):
+                direct.setdefault((key, year), []).append(float(per_year[year]))
+        fiscal = daily[(daily["date"] >= "2023-07-01") & (daily["date"] <= "2024-06-30")]
+        direct.setdefault(("formal_trade_usd", 2024), []).append(fiscal["formal_trade_usd"].sum())
+    markdown = (reduced / "hindcast.md").read_text()
+    for (key, year), values in direct.items():
+        shown = numbers.loc[(key, year)]
+        assert shown["model_mean"] == pytest.approx(np.mean(values), rel=1e-9, abs=1e-9), key
+        assert shown["runs"] == 2
+        cell = estimate_text(shown["model_mean"], shown["model_low"], shown["model_high"])
+        assert f"| {year} | {cell} |" in markdown, (key, year, cell)
+    # FY2023 (Jul 2022 - Jun 2023) is not covered by a run starting in 2023: no number.
+    assert math.isnan(numbers.loc[("formal_trade_usd", 2023), "model_mean"])
+
+
+def test_fiscal_years_run_july_to_june():
+    dates = pd.date_range("2022-07-01", "2024-06-30", freq="D")
+    # One US$ a day from July to December, ten from January to June: FY totals tell them apart.
+    trade = np.where(dates.month >= 7, 1.0, 10.0)
+    frame = pd.DataFrame({"date": dates, "formal_trade_usd": trade})
+    stats = yearly_statistics(frame, [2023, 2024, 2025], [SERIES[2]])["formal_trade_usd"]
+    assert stats[2023] == 184 * 1.0 + 181 * 10.0  # Jul-Dec 2022 + Jan-Jun 2023
+    assert stats[2024] == 184 * 1.0 + 182 * 10.0  # Jul-Dec 2023 + Jan-Jun 2024 (leap year)
+    assert math.isnan(stats[2025])  # Jul 2024 - Jun 2025 is not in the series
+    assert period("fiscal_sum", 2015) == (dt.date(2014, 7, 1), dt.date(2015, 6, 30))
+
+
+def test_partial_years_and_missing_columns_have_no_number():
+    dates = pd.date_range("2023-03-01", "2024-12-31", freq="D")
+    frame = pd.DataFrame(
+        {"date": dates, "attacks_kp": 1.0, "fence_share": np.linspace(0, 1, len(dates))}
+    )
+    stats = yearly_statistics(frame, [2023, 2024], SERIES)
+    assert math.isnan(stats["attacks_kp"][2023]) and stats["attacks_kp"][2024] == 366
+    assert stats["fence_share"][2024] == 1.0  # the value on 31 December
+    assert stats["fence_share"][2023] == pytest.approx(305 / (len(dates) - 1))
+    assert math.isnan(stats["formal_returns"][2024])  # no such column in this frame
+
+
+def test_error_score_by_hand():
+    # |ln 2| and |ln 1/2|; NaN and a zero model value are left out.
+    assert mean_abs_log_ratio([200, 50, math.nan, 0], [100, 100, 5, 3]) == pytest.approx(
+        math.log(2)
+    )
+    assert mean_abs_log_ratio([110], [100]) == pytest.approx(math.log(1.1))
+    assert math.isnan(mean_abs_log_ratio([0], [5]))
+    assert share_inside([5, 20, math.nan], [4, 4, 4], [6, 6, 6]) == 0.5
+
+
+def test_a_miss_is_an_interval_beyond_the_widened_spread():
+    figure = Published("attacks_kp", 2024, 295, 295, 567, "", "x", "H", "calibration")
+    assert not is_miss(YearEstimate(250, 240, 260, 2), figure)  # within 295 / 1.25 = 236
+    assert is_miss(YearEstimate(162, 153, 171, 2), figure)
+    assert is_miss(YearEstimate(800, 720, 900, 2), figure)  # above 567 * 1.25 = 708.75
+    assert not is_miss(YearEstimate(math.nan, math.nan, math.nan, 0), figure)
+
+
+def test_published_figures_are_complete():
+    published = load_published()
+    assert [p.value for p in published["attacks_kp"] if p.role == "calibration"] == [295]
+    assert [p.value for p in published["attacks_balochistan"] if p.year == 2015] == [218]
+    for figures in published.values():
+        for figure in figures:
+            assert figure.low <= figure.value <= figure.high and figure.source
+            target = figure.year == 2024 and figure.series in CALIBRATION_TARGETS
+            assert (figure.role == "calibration") == target, figure
+    assert {p.year for p in published["formal_returns"]} == {2016, 2023, 2024, 2025}
+
+
+@pytest.mark.parametrize(
+    ("args", "where", "what"),
+    [
+        (["--draws", "0"], "--draws", "(allowed: >= 1"),
+        (["--start-year", "2010"], "--start-year", "outside the scenario's years (allowed: 2023"),
+        (["--start-year", "2024", "--end-year", "2023"], "--start-year", "after --end-year"),
+        (["--posterior", "missing.csv"], "missing.csv", "file: cannot read"),
+        (["--scenario", "no_such_history"], "no_such_history", "no such file"),
+    ],
+)
+def test_bad_options_give_one_error_line(scenario_file, tmp_path, args, where, what):
+    base = ["--scenario", scenario_file, "--posterior", POSTERIOR, "--out", tmp_path / "out"]
+    line = error_of(invoke(*base, *args))
+    assert where in line.split(": ")[1] and what in line, line
+
+
+def test_bad_posterior_and_published_files(scenario_file, tmp_path):
+    posterior = tmp_path / "posterior.csv"
+    posterior.write_text("population.no_such_key,distance\n3,0.1\n")
+    line = error_of(invoke("--scenario", scenario_file, "--posterior", posterior))
+    assert line.startswith(f"error: {posterior}: population.no_such_key: not a key of the scenario")
+    published = tmp_path / "published.toml"
+    published.write_text("[[series.attacks.years]]\nyear = 2024\nvalue = 1\n")
+    line = error_of(invoke("--scenario", scenario_file, "--posterior", POSTERIOR,
+                           "--published", published))  # fmt: skip
+    assert line.startswith(f"error: {published}: series.attacks: unknown series (allowed: ")
+    with pytest.raises(HindcastError, match="negative"):
+        published.write_text('[[series.attacks_kp.years]]\nyear = 2024\nvalue = -1\nsource = "x"\n'
+                             'role = "held_out"\nconfidence = "H"\n')  # fmt: skip
+        load_published(published)
+
+
+def test_same_draws_and_seeds_give_the_same_report_on_any_engine(reduced, scenario_file, tmp_path):
+    """The reduced run again, in this process instead of two workers: the same report, byte for
+    byte (Markdown and numbers)."""
+    result = invoke("--scenario", scenario_file, "--draws", 2, "--replicates", 1, "--workers", 1,
+                    "--posterior", POSTERIOR, "--start-year", 2023, "--end-year", 2024,
+                    "--seed", 7, "--out", tmp_path)  # fmt: skip
+    assert result.exit_code == 0, (result.exception, result.stderr)
+    for name in ("hindcast.md", "hindcast.csv", "runs.csv"):
+        assert (tmp_path / name).read_text() == (reduced / name).read_text(), name
