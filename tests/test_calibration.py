@@ -31,7 +31,12 @@ TRUTH = 400  # consignments in circulation: the value calibration must find back
 PRIOR = (150, 1200)
 DAYS = 60
 # A small world of the real map: few agents, so a run takes a fraction of a second.
-SMALL = {"population.refugees": 300, "population.militants": 40, "horizon_days": DAYS}
+SMALL = {
+    "population.refugees": 255,
+    "population.communities": 45,
+    "population.militants": 40,
+    "horizon_days": DAYS,
+}
 
 SPEC = """
 name = "selfcheck"
@@ -84,7 +89,7 @@ statistic = "max"
 value = 9000
 low = 6000
 high = 15000
-source = "test: 70% of 85% of 300 groups x 50 people start in Pakistan; at most 300 x 50"
+source = "test: 70% of 255 refugee groups x 50 people start in Pakistan; at most 300 x 50"
 scenario = {{ "fence.coverage" = 0.0 }}
 """
 
@@ -297,7 +302,9 @@ def test_shipped_spec_is_valid_and_cites_a_source_for_every_target():
     spec = calibration.spec
     assert {t.role for t in spec.targets.values()} == {"fit", "check"}
     assert all(t.source.strip() and t.mapping.strip() for t in spec.targets.values())
-    assert calibration.base.horizon_days == 365
+    # Fitted to one year of the history, 2024 (a leap year), and to nothing else.
+    assert calibration.base.start_date.isoformat() == "2024-01-01"
+    assert calibration.base.horizon_days == calibration.spec.days == 366
 
 
 def test_set_toml_values_edits_in_place_and_adds_what_is_missing():

@@ -23,12 +23,15 @@ from tests.conftest import SCENARIOS
 DAYS = 120
 SEEDS = (1, 2, 3)
 BASELINE_PEOPLE_PER_AGENT = 50
-REFUGEE_GROUPS = 21_800  # population.refugees of the baseline, at 50 people per agent
+BASELINE = load_scenario(SCENARIOS / "baseline.toml")
 
 
 def _border_deaths(people_per_agent: int, seed: int) -> float:
     """Border deaths of the baseline (no escalation rule) with the same people at another scale."""
-    groups = REFUGEE_GROUPS * BASELINE_PEOPLE_PER_AGENT // people_per_agent
+    population = BASELINE.population
+    assert BASELINE.scale.people_per_agent == BASELINE_PEOPLE_PER_AGENT
+    groups = population.refugees * BASELINE_PEOPLE_PER_AGENT // people_per_agent
+    communities = (population.communities or 0) * BASELINE_PEOPLE_PER_AGENT // people_per_agent
     settings = load_scenario(
         SCENARIOS / "baseline.toml",
         {
@@ -37,6 +40,7 @@ def _border_deaths(people_per_agent: int, seed: int) -> float:
             "triggers": [],
             "scale.people_per_agent": people_per_agent,
             "population.refugees": groups,  # gate travellers are already sized in people
+            "population.communities": communities,
         },
     )
     return float(run_one(settings).summary["border_deaths"])
