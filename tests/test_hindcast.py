@@ -228,3 +228,55 @@ def test_same_draws_and_seeds_give_the_same_report_on_any_engine(reduced, scenar
     assert result.exit_code == 0, (result.exception, result.stderr)
     for name in ("hindcast.md", "hindcast.csv", "runs.csv"):
         assert (tmp_path / name).read_text() == (reduced / name).read_text(), name
+
+
+# The validation report's out-of-sample section ---------------------------------------------------
+def numbers_example() -> pd.DataFrame:
+    """A hindcast table of one series over four years: 2024 fitted, three years held out."""
+    rows = [(2021, 50.0, 100.0, "held_out", True, "no Baloch groups before 2022"),
+            (2022, 100.0, 100.0, "held_out", False, ""),
+            (2023, 200.0, 100.0, "held_out", True, "no Baloch groups before 2022"),
+            (2024, 110.0, 100.0, "calibration", False, "")]  # fmt: skip
+    return pd.DataFrame([
+        {"series": "attacks_balochistan", "year": y, "model_mean": m, "model_low": m * 0.9,
+         "model_high": m * 1.1, "published": p, "published_low": p * 0.95,
+         "published_high": p * 1.05, "role": role, "miss": miss, "cause": cause}
+        for y, m, p, role, miss, cause in rows
+    ])  # fmt: skip
+
+
+def test_the_held_out_summary_scores_only_the_held_out_years():
+    from borderabm.analysis.hindcast import held_out_summary
+
+    row = held_out_summary(numbers_example()).iloc[0]
+    assert row["years"] == 3
+    assert row["score"] == pytest.approx((math.log(2) + 0 + math.log(2)) / 3)
+    assert row["inside"] == pytest.approx(1 / 3)
+    assert row["misses"] == "2021, 2023"
+    assert row["causes"] == "no Baloch groups before 2022"
+    assert row["calibration_ratio"] == pytest.approx(1.1)
+
+
+def test_the_validation_report_shows_the_held_out_years(tmp_path):
+    table = tmp_path / "hindcast.csv"
+    numbers_example().to_csv(table, index=False)
+    result = runner.invoke(app, ["validate-model", "--only", "closure_cuts_formal_trade",
+                                 "--replicates", "5", "--days", "30", "--workers", "1",
+                                 "--hindcast", str(table), "--out", str(tmp_path / "v")])  # fmt: skip
+    assert result.exit_code in (0, 1), result.output
+    report = (tmp_path / "v" / "validation.md").read_text()
+    assert "## Out of sample: the hindcast 2014–2025" in report
+    assert "| attacks_balochistan | 3 | 0.46 | 33% | 1.10 | 2021, 2023 |" in report
+    assert "attacks_balochistan" in (tmp_path / "v" / "validation.html").read_text()
+
+
+def test_validate_model_refuses_a_hindcast_table_it_cannot_read(tmp_path):
+    bad = tmp_path / "hindcast.csv"
+    bad.write_text("series,year\nattacks_kp,2024\n")
+    result = runner.invoke(app, ["validate-model", "--only", "closure_cuts_formal_trade",
+                                 "--replicates", "5", "--hindcast", str(bad),
+                                 "--out", str(tmp_path / "v")])  # fmt: skip
+    line = error_of(result)
+    assert line == (f"error: {bad}: model_mean: missing column (allowed: the hindcast.csv that "
+                    "borderabm hindcast writes)")  # fmt: skip
+    assert not (tmp_path / "v").exists()

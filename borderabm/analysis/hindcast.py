@@ -587,3 +587,59 @@ def window(scenario: Scenario, start_year: int | None, end_year: int | None) -> 
 
 def _cut(scenario: Scenario, start: dt.date, end: dt.date) -> Scenario:
     return cut(scenario, start, end, scenario.name)
+
+
+# The hindcast's numbers read back (the validation report's out-of-sample section) ----------------
+NUMBERS_COLUMNS = ("series", "year", "model_mean", "model_low", "model_high", "published",
+                   "published_low", "published_high", "role", "miss", "cause")  # fmt: skip
+
+
+def read_numbers(path: Path) -> pd.DataFrame:
+    """A hindcast's ``hindcast.csv`` (one row per series and year), checked.
+
+    Raises:
+        HindcastError: For a file that cannot be read or lacks a column.
+    """
+    try:
+        frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError) as error:
+        raise HindcastError(str(path), "(file)", f"cannot read a hindcast table: {error}") from None
+    missing = [c for c in NUMBERS_COLUMNS if c not in frame.columns]
+    if missing:
+        raise HindcastError(str(path), missing[0], "missing column (allowed: the hindcast.csv "
+                            "that borderabm hindcast writes)")  # fmt: skip
+    return frame
+
+
+def held_out_summary(numbers: pd.DataFrame) -> pd.DataFrame:
+    """Per series: how the held-out years compare, and the calibration year beside them.
+
+    Args:
+        numbers: A hindcast's numbers (:func:`read_numbers`).
+
+    Returns:
+        One row per series (in the table's order): ``years`` (held-out years with a figure),
+        ``score`` (:func:`mean_abs_log_ratio` over them), ``inside`` (:func:`share_inside`),
+        ``misses`` (the held-out years that are misses, comma-separated), ``causes`` (their causes,
+        distinct, in year order) and ``calibration_ratio`` (model ÷ published in the calibration
+        year; NaN where there is none).
+    """
+    rows = []
+    for series, frame in numbers.groupby("series", sort=False):
+        held = frame[(frame["role"] == "held_out") & frame["published"].notna()]
+        fitted = frame[frame["role"] == "calibration"]
+        misses = held[held["miss"].astype(bool)]
+        causes = [c for c in dict.fromkeys(misses["cause"].fillna("")) if c]
+        ratio = (float(fitted["model_mean"].iloc[0] / fitted["published"].iloc[0])
+                 if len(fitted) and fitted["published"].iloc[0] else math.nan)  # fmt: skip
+        rows.append({
+            "series": series,
+            "years": len(held),
+            "score": mean_abs_log_ratio(held["model_mean"].tolist(), held["published"].tolist()),
+            "inside": share_inside(held["model_mean"].tolist(), held["published_low"].tolist(),
+                                   held["published_high"].tolist()),
+            "misses": ", ".join(str(y) for y in misses["year"]),
+            "causes": " ".join(causes),
+            "calibration_ratio": ratio,
+        })  # fmt: skip
+    return pd.DataFrame(rows)

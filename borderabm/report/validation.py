@@ -6,9 +6,11 @@ count and seeds, and the model version and git revision that produced them.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -215,8 +217,31 @@ def _command(run: ValidationRun) -> str:
 
 
 # Markdown -----------------------------------------------------------------------------------------
-def markdown(run: ValidationRun) -> str:
-    """The report as Markdown."""
+OUT_OF_SAMPLE = (
+    "The hindcast (`borderabm hindcast`, report in `docs/hindcast/`) replays the border's dated "
+    "history 2014–2025 over posterior draws of the 2024 calibration. Every year other than 2024 "
+    "is held out: never fitted. Error score: mean over the held-out years of |ln(model mean / "
+    "published)| (0 = exact, 0.69 = a factor of two). Inside: share of held-out years whose model "
+    "mean lies in the published spread. Misses: years whose model interval stays more than a "
+    "factor 1.25 from the published spread; their causes are in the hindcast report."
+)
+OUT_OF_SAMPLE_HEADER = ["series", "held-out years", "error score", "inside spread",
+                        "model ÷ published, 2024 (fitted)", "misses"]  # fmt: skip
+
+
+def out_of_sample_rows(summary: pd.DataFrame) -> list[list[str]]:
+    """The out-of-sample table: one row per hindcast series (:func:`held_out_summary`)."""
+
+    def number(value: float, form: str) -> str:
+        return format(value, form) if math.isfinite(value) else "n/a"
+
+    return [[str(row.series), str(row.years), number(row.score, ".2f"), number(row.inside, ".0%"),
+             number(row.calibration_ratio, ".2f"), row.misses or "—"]
+            for row in summary.itertuples()]  # fmt: skip
+
+
+def markdown(run: ValidationRun, out_of_sample: pd.DataFrame | None = None) -> str:
+    """The report as Markdown (with the hindcast's held-out years, when given)."""
     lines = ["# borderabm validation: stylized facts", "", f"**{headline(run)}.**", ""]
     lines += [f"- **{label}:** {value}" for label, value in _context_lines(run)]
     lines += ["", "## Results", ""]
@@ -253,6 +278,10 @@ def markdown(run: ValidationRun) -> str:
             lines.append(f"   - *Why it holds by construction:* {fact.mechanism}")
         if fact.known_failure:
             lines.append(f"   - *Known failure:* {fact.known_failure}")
+    if out_of_sample is not None:
+        lines += ["", "## Out of sample: the hindcast 2014–2025", "", OUT_OF_SAMPLE, ""]
+        lines.append(markdown_table(OUT_OF_SAMPLE_HEADER, out_of_sample_rows(out_of_sample),
+                                    ["left"] + ["right"] * 5))  # fmt: skip
     lines += ["", "## Method", "", METHOD, "", _bonferroni_line(run), ""]
     lines += ["## Reproduce", "", "```bash", _command(run), "```", ""]
     return "\n".join(lines)
@@ -279,8 +308,8 @@ code, pre { font-family: ui-monospace, monospace; background: #f5f5f5; padding: 
 """
 
 
-def html_page(run: ValidationRun) -> str:
-    """The report as one self-contained HTML page."""
+def html_page(run: ValidationRun, out_of_sample: pd.DataFrame | None = None) -> str:
+    """The report as one self-contained HTML page (with the hindcast's held-out years)."""
     parts = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -348,8 +377,16 @@ def html_page(run: ValidationRun) -> str:
             f"<i>Metric:</i> {html_text(fact.metric.describe().replace('`', ''))}; expected to "
             f"{html_text(fact.expected)}; {result.days} days.{size}{mechanism}</span>{known}</li>"
         )
+    parts.append("</ol>")
+    if out_of_sample is not None:
+        parts += ["<h2>Out of sample: the hindcast 2014–2025</h2>",
+                  f'<p class="small">{html_text(OUT_OF_SAMPLE).replace("`", "")}</p>',
+                  html_table([html_text(h) for h in OUT_OF_SAMPLE_HEADER],
+                             [[html_text(c) for c in row]
+                              for row in out_of_sample_rows(out_of_sample)],
+                             classes=[["fact"] + [""] * 5] * len(out_of_sample),
+                             header_classes=["fact"] + [""] * 5)]  # fmt: skip
     parts += [
-        "</ol>",
         "<h2>Method</h2>",
         f"<p>{html_text(METHOD).replace('*k*', '<i>k</i>')}</p>",
         f"<p>{html_text(_bonferroni_line(run))}</p>",
@@ -360,11 +397,15 @@ def html_page(run: ValidationRun) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_reports(run: ValidationRun, out: Path) -> list[Path]:
+def write_reports(
+    run: ValidationRun, out: Path, out_of_sample: pd.DataFrame | None = None
+) -> list[Path]:
     """Write ``validation.md`` and ``validation.html`` into ``out``; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in ((MARKDOWN_NAME, markdown(run)), (HTML_NAME, html_page(run))):
+    pages = ((MARKDOWN_NAME, markdown(run, out_of_sample)),
+             (HTML_NAME, html_page(run, out_of_sample)))  # fmt: skip
+    for name, text in pages:
         path = out / name
         atomic_write(path, partial(Path.write_text, data=text, encoding="utf-8"))
         written.append(path)

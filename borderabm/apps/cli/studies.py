@@ -172,6 +172,10 @@ def validate_model(
     store: Annotated[
         Path | None, typer.Option(help="Keep the runs here and reuse them (default: temporary).")
     ] = None,
+    hindcast: Annotated[
+        Path | None,
+        typer.Option(help="A hindcast's hindcast.csv: its held-out years join the report."),
+    ] = None,
 ) -> None:
     """Check the model against stylized facts on paired replicates; exit 1 if any fact fails."""
     from borderabm.apps.cli.validate import ValidationInputError, validate_and_report
@@ -179,7 +183,7 @@ def validate_model(
     try:
         code = validate_and_report(replicates=replicates, days=days, workers=workers, only=only, out=out,
                        seed=seed, store=store, scenarios=shipped_scenarios_dir(),
-                       stdout=stdout, stderr=stderr, dask=dask)  # fmt: skip
+                       stdout=stdout, stderr=stderr, dask=dask, hindcast=hindcast)  # fmt: skip
     except ValidationInputError as error:
         fail(error.problems, error.source or "borderabm validate-model")
     except ScenarioError as error:

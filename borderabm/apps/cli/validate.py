@@ -17,6 +17,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from borderabm.analysis.hindcast import HindcastError, held_out_summary, read_numbers
 from borderabm.analysis.validation.facts import FACTS
 from borderabm.analysis.validation.suite import (
     UnknownFactError,
@@ -100,6 +101,7 @@ def validate_and_report(
     stdout: Console,
     stderr: Console,
     dask: str | None = None,
+    hindcast: Path | None = None,
 ) -> int:
     """Run the suite and report; return the exit code (0 all pass, 1 a fact fails).
 
@@ -108,8 +110,9 @@ def validate_and_report(
     LocalCluster of ``workers`` processes on 127.0.0.1).
 
     Raises:
-        ValidationInputError: For bad input, before anything is computed; or a Dask scheduler
-            that cannot be reached (source ``--dask ADDRESS``).
+        ValidationInputError: For bad input, before anything is computed (a ``hindcast`` table
+            that cannot be read included); or a Dask scheduler that cannot be reached (source
+            ``--dask ADDRESS``).
         borderabm.scenario.ScenarioError: For a fact whose scenario does not validate.
     """
     try:
@@ -118,6 +121,12 @@ def validate_and_report(
     except (UnknownFactError, ValueError) as error:
         source = "--only" if isinstance(error, UnknownFactError) else None
         raise ValidationInputError([str(error)], source) from None
+    out_of_sample = None
+    if hindcast is not None:
+        try:
+            out_of_sample = held_out_summary(read_numbers(hindcast))
+        except HindcastError as error:
+            raise ValidationInputError([f"{error.key}: {error.problem}"], error.source) from None
     check_output_dir(out)
     if store is not None:
         check_store_dir(store)
@@ -144,7 +153,7 @@ def validate_and_report(
     print_results(run, stdout)
     started = time.perf_counter()
     with _input_error(out, "the report"):
-        written = write_reports(run, out)
+        written = write_reports(run, out, out_of_sample)
     stderr.print(
         f"wrote {', '.join(str(p) for p in written)} "
         f"({run.seconds:,.0f} s; report {time.perf_counter() - started:.1f} s)"
