@@ -227,6 +227,7 @@ OUT_OF_SAMPLE = (
 )
 OUT_OF_SAMPLE_HEADER = ["series", "held-out years", "error score", "inside spread",
                         "model ÷ published, 2024 (fitted)", "misses"]  # fmt: skip
+OUT_OF_SAMPLE_ALIGN: list[Align] = ["left", "right", "right", "right", "right", "right"]
 
 
 def out_of_sample_rows(summary: pd.DataFrame) -> list[list[str]]:
@@ -281,7 +282,7 @@ def markdown(run: ValidationRun, out_of_sample: pd.DataFrame | None = None) -> s
     if out_of_sample is not None:
         lines += ["", "## Out of sample: the hindcast 2014–2025", "", OUT_OF_SAMPLE, ""]
         lines.append(markdown_table(OUT_OF_SAMPLE_HEADER, out_of_sample_rows(out_of_sample),
-                                    ["left"] + ["right"] * 5))  # fmt: skip
+                                    OUT_OF_SAMPLE_ALIGN))  # fmt: skip
     lines += ["", "## Method", "", METHOD, "", _bonferroni_line(run), ""]
     lines += ["## Reproduce", "", "```bash", _command(run), "```", ""]
     return "\n".join(lines)
