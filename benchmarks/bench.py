@@ -10,12 +10,15 @@ Run with ``make bench`` (about a minute). Measures:
   that its peak is its own; targets: < 10 minutes, < 4 GB);
 * the baseline at one agent per person or truck (``scale.people_per_agent = 1``, the refugee groups
   split into single people so that the people stay the same): a few million agents over 365 days,
-  wall time and peak memory in a child process (issue 12: < 1 minute on two cores, < 8 GB).
+  wall time and peak memory in a child process (issue 12: < 1 minute on two cores, < 8 GB);
+* the history 2014-2025 (4,383 days) at the default scale, in a child process pinned to one core:
+  wall and CPU time of building and running the model (issue 13: < 10 s on one core).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import resource
 import statistics
@@ -92,12 +95,24 @@ def million_agent_run() -> dict:
 def one_agent_per_person_run() -> dict:
     """Run in a child process: the baseline with one agent per person or truck, for 365 days."""
     baseline = load_scenario(REPO / "scenarios" / "baseline.toml")
-    people = baseline.population.refugees * baseline.scale.people_per_agent
+    scale = baseline.scale.people_per_agent
     settings = load_scenario(
         REPO / "scenarios" / "baseline.toml",
-        {"scale.people_per_agent": 1, "population.refugees": people},
+        {
+            "scale.people_per_agent": 1,
+            "population.refugees": baseline.population.refugees * scale,
+            "population.communities": (baseline.population.communities or 0) * scale,
+        },
     )
     return timed_big_run(settings)
+
+
+def history_run() -> dict:
+    """Run in a child process on one core: the history 2014-2025 at the default scale."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    cpu = time.process_time()
+    result = timed_big_run(load_scenario(REPO / "scenarios" / "history_2014_2025.toml"))
+    return {**result, "cpu_seconds": time.process_time() - cpu}
 
 
 def timed_big_run(settings) -> dict:
@@ -124,6 +139,9 @@ def main() -> None:
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--one-per-person":
         print(json.dumps(one_agent_per_person_run()))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--history":
+        print(json.dumps(history_run()))
         return
     rows = []
     for cell_km in (2.0, 5.0, 10.0, 20.0):
@@ -167,6 +185,11 @@ def main() -> None:
     rows.append((f"baseline, one agent per person or truck: {person['agents']:,} agents x "
                  f"{person['days']} days (target < 60 s)", f"{person['seconds']:.1f} s"))  # fmt: skip
     rows.append(("  peak memory (target < 8 GB)", f"{person['peak_gb']:.2f} GB"))
+    history = child_run("--history")
+    rows.append((f"history 2014-2025 on one core: {history['agents']:,} agents x "
+                 f"{history['days']:,} days (target < 10 s)",
+                 f"{history['seconds']:.1f} s ({history['cpu_seconds']:.1f} s CPU)"))  # fmt: skip
+    rows.append(("  peak memory", f"{history['peak_gb']:.2f} GB"))
 
     print(f"borderabm benchmarks — Python {platform.python_version()}, Mesa {mesa.__version__}, "
           f"numpy {np.__version__}, {platform.machine()}")  # fmt: skip
