@@ -5,7 +5,9 @@ only) and must be the same in the history and in every 2025 scenario, so that co
 baseline stay fair. This script reads the fitted values from the calibration's fitted scenario
 (``docs/calibration/baseline_fitted.toml``, whose header lists them) and sets them, comments and
 layout kept, in each shipped scenario that is not an episode cut from the history (the episodes
-inherit the history's values). It then loads every shipped scenario to check it still validates.
+inherit the history's values), and copies the calibration's posterior (``posterior.csv`` beside the
+fitted scenario) into the package, where ``borderabm hindcast`` draws from it by default. It then
+loads every shipped scenario to check it still validates.
 
 Usage::
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -52,6 +55,9 @@ def main() -> None:
             continue
         path.write_text(set_toml_values(text, values))
         print(f"{path.name}: {len(values)} fitted values set")
+    posterior = args.fitted_scenario.parent / "posterior.csv"
+    shutil.copyfile(posterior, packaged_dir("calibration") / "baseline_posterior.csv")
+    print(f"{posterior} copied into the package")
     for path in sorted(folder.glob("*.toml")):
         load_scenario(path)  # raises on a scenario the values made invalid
 

@@ -212,3 +212,18 @@ def test_border_communities_can_be_a_fixed_number_apart_from_the_refugees(world)
     bigger = BorderModel(validate_document(more, "t.toml"), world=world)
     # More refugees, the same border communities (a share would have grown them tenfold).
     assert np.count_nonzero(bigger.refugees.group == COMMUNITY) == 120
+
+
+def test_a_run_of_the_history_writes_the_named_daily_series(tmp_path):
+    import pandas as pd
+
+    from tests.test_bad_input_cli import ok
+
+    ok(invoke("run", "history_2014_2025", "--days", "5", "--out", tmp_path / "run"))
+    series = pd.read_parquet(tmp_path / "run" / "timeseries.parquet")
+    named = ["date", "attacks_kp", "attacks_balochistan", "formal_trade_usd", "fence_share",
+             "formal_returns", "deported_people", "gate_people", "gate_trucks",
+             "gate_people.Torkham", "gate_trucks.Torkham", "stranded_people", "stranded_trucks",
+             "trade_lost_usd", "registered_refugees"]  # fmt: skip
+    assert [c for c in named if c not in series.columns] == []
+    assert str(series["date"].iloc[0])[:10] == "2014-01-01" and len(series) == 5

@@ -280,3 +280,11 @@ def test_validate_model_refuses_a_hindcast_table_it_cannot_read(tmp_path):
     assert line == (f"error: {bad}: model_mean: missing column (allowed: the hindcast.csv that "
                     "borderabm hindcast writes)")  # fmt: skip
     assert not (tmp_path / "v").exists()
+
+
+def test_the_default_posterior_ships_with_the_package_and_is_the_reported_one():
+    from borderabm.apps.cli.hindcast import DEFAULT_POSTERIOR
+
+    assert DEFAULT_POSTERIOR.is_relative_to(Path(__file__).resolve().parents[1] / "borderabm")
+    assert DEFAULT_POSTERIOR.read_bytes() == POSTERIOR.read_bytes()
+    assert len(read_posterior(DEFAULT_POSTERIOR)) > 0

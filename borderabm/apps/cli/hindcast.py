@@ -23,11 +23,14 @@ from borderabm.apps.cli.common import (
     refuse_package_data,
     stderr,
 )
+from borderabm.scenario.paths import PACKAGE_DATA
 
 if TYPE_CHECKING:
     from borderabm.scenario import Scenario
 
-DEFAULT_POSTERIOR = Path("docs/calibration/posterior.csv")
+# The posterior of the shipped fit travels with the package (scripts/apply_fit.py copies it), so a
+# wheel installed anywhere finds it; docs/calibration/posterior.csv is the same file.
+DEFAULT_POSTERIOR = PACKAGE_DATA / "calibration" / "baseline_posterior.csv"
 DEFAULT_OUT = Path("docs/hindcast")
 
 
