@@ -288,3 +288,13 @@ def test_the_default_posterior_ships_with_the_package_and_is_the_reported_one():
     assert DEFAULT_POSTERIOR.is_relative_to(Path(__file__).resolve().parents[1] / "borderabm")
     assert DEFAULT_POSTERIOR.read_bytes() == POSTERIOR.read_bytes()
     assert len(read_posterior(DEFAULT_POSTERIOR)) > 0
+
+
+def test_the_held_out_summary_counts_the_years_as_the_hindcast_report_does():
+    from borderabm.analysis.hindcast import held_out_summary
+
+    numbers = numbers_example()
+    numbers.loc[numbers["year"] == 2022, ["model_mean", "model_low", "model_high"]] = math.nan
+    row = held_out_summary(numbers).iloc[0]
+    assert row["years"] == 2  # 2022 has a figure but no model value (a year the run misses)
+    assert row["score"] == pytest.approx(math.log(2))

@@ -626,7 +626,9 @@ def held_out_summary(numbers: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for series, frame in numbers.groupby("series", sort=False):
-        held = frame[(frame["role"] == "held_out") & frame["published"].notna()]
+        # The held-out years the model covers and a figure exists for (as the hindcast scores).
+        held = frame[(frame["role"] == "held_out") & frame["published"].notna()
+                     & frame["model_mean"].notna()]  # fmt: skip
         fitted = frame[frame["role"] == "calibration"]
         misses = held[held["miss"].astype(bool)]
         causes = [c for c in dict.fromkeys(misses["cause"].fillna("")) if c]

@@ -642,7 +642,7 @@ FACTS: tuple[Fact, ...] = (
             f"{SEED_002}, claim 6",
             "temporary closing of major crossings",
             "Claim 6 (seed 002's part): as attacks rise, Pakistan escalates with closures, then "
-            "negotiates (the Istanbul ceasefire, late October 2025). The rule's numbers (20 "
+            "negotiates (the Istanbul ceasefire, late October 2025). The rule's numbers (60 "
             "attacks in 30 days close every gate for 14 days) are an assumption.",
             seeds=("002",),
             claims=(6,),
