@@ -802,8 +802,9 @@ FACTS: tuple[Fact, ...] = (
             "border deaths are dominated by border communities' short local trips and by lethal "
             "force, which the patrols' placement hardly moves, and the deaths among refugees are "
             "few: +17% with p = 0.085 over 20 replicates before issue 12; +24% with p = 0.008 "
-            "after it (docs/validation/), not yet shown to hold at CI's 8 replicates over 180 "
-            "days, so it stays a known failure."
+            "after it; -2.3% with p = 0.55 after the 2024 fit of issue 13 (docs/validation/), "
+            "which takes the refugees in Pakistan to 1.36 M registered while the border "
+            "communities stay 3,270 groups, so it stays a known failure."
         ),
     ),
     Fact(
@@ -824,8 +825,8 @@ FACTS: tuple[Fact, ...] = (
             "The model has no path by which the fence hinders trade through the gates. Since "
             "trucks (issue 12), only compact loads (~10% of bilateral loads; bulk coal, cement, "
             "flour, sugar and fruit cannot go by pack train) can choose smuggling, and a full "
-            "fence moves some of them to the gates: formal trade US$1.76 bn a year with no fence, "
-            "1.84 bn with a full fence (+5%; 365 days, seeds 1-3, no trigger rules; it was "
+            "fence moves some of them to the gates: formal trade US$1.72 bn a year with no fence, "
+            "1.82 bn with a full fence (+5%; 20 replicates, no trigger rules; it was "
             "US$273M -> 922M, x3, when every consignment could be smuggled). Local petty trade "
             "across the line, which the seed likely means, is not modelled apart from border "
             "communities' visits."
