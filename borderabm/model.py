@@ -44,7 +44,8 @@ from borderabm.world import World, build_world
 from borderabm.world.routes import RouteNetwork, build_routes, informal_point_distance_km
 from borderabm.world.world import PK
 
-STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4, "gate_traveller": 5}
+STREAM_KEYS = {"militant": 1, "trader": 2, "refugee": 3, "patrol": 4, "gate_traveller": 5,
+               "domestic_attacks": 6}  # fmt: skip
 # Daily series the model computes itself (registered in metrics.METRICS like every other).
 GATES_CLOSED = "gates_closed_against_normal"
 POLICY_COST = "policy_cost_usd"
@@ -155,6 +156,9 @@ class BorderModel(mesa.Model):
             places=self,
             settings=settings,
         )
+        # Groups based in Pakistan draw from their own stream: a policy that changes how many
+        # cells set off leaves their attacks as they were (common random numbers).
+        self.militants.domestic_rng = self.stream("domestic_attacks")
         self.traders = Traders(
             population.traders, rng=self.stream("trader"), places=self, settings=settings
         )

@@ -31,13 +31,14 @@ def test_run_json_prints_one_object():
     assert record["scenario"] == "closures_oct2025"
     assert record["days"] == 60
     assert record["seed"] == 1
-    # Traders + refugee groups + militant cells + patrol units, as the scenario file sets them,
+    # Traders + refugee groups (communities included) + militant cells + patrol units, as the
+    # scenario file sets them,
     # + gate travellers (each catchment's people, times people_scale, in agents of people_per_agent).
     settings = load_scenario(SCENARIOS / "closures_oct2025.toml")
     people = settings.population
     scale = settings.scale.people_per_agent / settings.gate_travellers.people_scale
     travellers = sum(round(c.people / scale) for c in settings.gate_travellers.catchments.values())
-    assert record["agents"] == (people.traders + people.refugees + people.militants
+    assert record["agents"] == (people.traders + people.refugee_agents + people.militants
                                 + settings.patrols.units + travellers)  # fmt: skip
     summary = record["summary"]
     assert all(isinstance(v, int | float) for v in summary.values())

@@ -227,3 +227,17 @@ def test_a_run_of_the_history_writes_the_named_daily_series(tmp_path):
              "trade_lost_usd", "registered_refugees"]  # fmt: skip
     assert [c for c in named if c not in series.columns] == []
     assert str(series["date"].iloc[0])[:10] == "2014-01-01" and len(series) == 5
+
+
+def test_attacks_of_groups_based_in_pakistan_do_not_move_with_border_policy(world):
+    # Their own random stream: more patrols change the cells' luck, never the domestic attacks.
+    base = {"horizon_days": 60, "militants": {"domestic_attacks_kp": 200.0}}
+    plain = BorderModel(validate_document(base, "t.toml"), world=world)
+    patrolled = BorderModel(
+        validate_document({**base, "patrols": {"units": 3000}}, "t.toml"), world=world
+    )
+    plain.run()
+    patrolled.run()
+    domestic = "domestic_attacks"
+    assert (plain.timeseries()[domestic] == patrolled.timeseries()[domestic]).all()
+    assert plain.summary()["militant_crossings"] != patrolled.summary()["militant_crossings"]

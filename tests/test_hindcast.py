@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +36,9 @@ from borderabm.apps.cli.main import app
 from borderabm.experiments.run import run_one
 from borderabm.report.format import estimate_text
 from borderabm.scenario import load_scenario, with_overrides
+from tests.test_bad_input_cli import error_of
 
 runner = CliRunner()
-ERROR_LINE = re.compile(r"^error: .+: .+$")
 POSTERIOR = Path(__file__).resolve().parents[1] / "docs" / "calibration" / "posterior.csv"
 # The 2024 calibration targets (real-figures.md, "How to use this sheet"); everything else is held out.
 CALIBRATION_TARGETS = {"attacks_kp", "attacks_balochistan", "formal_trade_usd",
@@ -50,14 +49,6 @@ TWO_YEARS = 'name = "two_years"\nstart_date = 2023-01-01\nhorizon_days = 731\n'
 
 def invoke(*args: object):
     return runner.invoke(app, ["hindcast", *(str(a) for a in args)])
-
-
-def error_of(result) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.exception, result.output)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and ERROR_LINE.match(lines[0]), result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,7 @@ def test_the_levers_start_at_the_files_exact_values():
     entry = scenario_entries()["closures_oct2025"]
     levers = levers_of(entry.settings)
     assert levers["fence"] == 0.94  # not snapped to a slider step
-    assert levers["trigger"] == 20 and levers["closed_gates"] == ["Gursal", "Nawa Pass"]
+    assert levers["trigger"] == 60 and levers["closed_gates"] == ["Gursal", "Nawa Pass"]
     assert changed_levers(entry.settings, levers) == []
 
 

@@ -76,8 +76,15 @@ class Militants(Travellers):
     states = STATES
     moving = (TO_POINT, TO_TARGET, RETURNING)
 
+    # The attacks of groups based in Pakistan draw from their own stream, which the model sets
+    # (its own kind, so that how many cells set off never shifts them); a fresh one by default.
+    domestic_rng: np.random.Generator
+
     def populate(self, places: Places, settings: Scenario) -> None:
         """Base the cells in the sanctuaries and list the towns they may strike."""
+        seeds = self.rng.bit_generator.seed_seq
+        assert isinstance(seeds, np.random.SeedSequence)  # every stream is made from one
+        self.domestic_rng = np.random.default_rng(seeds.spawn(1)[0])
         world, routes, rng, count = places.world, places.routes, self.rng, self.n
         militants = settings.militants
         names = [p.name for p in world.provinces]
@@ -291,12 +298,13 @@ class Militants(Travellers):
         yearly = np.array([settings.domestic_attacks_kp, settings.domestic_attacks_balochistan])
         if not yearly.any():
             return  # no draw: scenarios without domestic attacks keep their random stream
-        counts = self.rng.poisson(yearly * activity / DAYS_PER_YEAR)
+        rng = self.domestic_rng
+        counts = rng.poisson(yearly * activity / DAYS_PER_YEAR)
         for province, towns, count in zip(self.domestic_province, self.domestic_towns, counts,
                                           strict=True):  # fmt: skip
             if count == 0 or towns.size == 0:
                 continue
-            where = towns[self.rng.integers(0, towns.size, size=count)]
+            where = towns[rng.integers(0, towns.size, size=count)]
             today.metrics.add(Tally.ATTACKS, count)
             today.metrics.add(Tally.DOMESTIC_ATTACKS, count)
             today.metrics.add_by(Tally.ATTACKS, Dim.PROVINCE, np.full(count, province),
