@@ -45,6 +45,7 @@ import pandas as pd
 
 from borderabm.experiments.engines import Engine
 from borderabm.experiments.run import run_one
+from borderabm.experiments.uncertainty import pick_rows, posterior_columns, typed_overrides
 from borderabm.metrics import MetricName, breakdown_column
 from borderabm.scenario import Scenario, validate_document, with_overrides
 from borderabm.scenario.history import cut
@@ -61,9 +62,6 @@ ROLES = ("calibration", "held_out")
 # than this factor away from the published spread.
 MISS_TOLERANCE = 1.25
 CONFIDENCES = ("H", "M", "L")
-# Columns of the posterior CSV that are not parameters (what the surrogate predicted, the distance).
-POSTERIOR_EXTRA_PREFIXES = ("predicted.",)
-POSTERIOR_EXTRA_COLUMNS = ("distance",)
 
 Aggregate = Literal["sum", "fiscal_sum", "year_end", "mean", "mean_open"]
 
@@ -330,8 +328,7 @@ def read_posterior(path: Path) -> pd.DataFrame:
         raise HindcastError(source, "file", f"cannot read: {error.strerror or error}") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise HindcastError(source, "file", f"not a CSV file ({error})".strip()) from None
-    columns = [c for c in frame.columns if not str(c).startswith(POSTERIOR_EXTRA_PREFIXES)
-               and c not in POSTERIOR_EXTRA_COLUMNS]  # fmt: skip
+    columns = posterior_columns(frame)
     if not columns:
         raise HindcastError(source, "columns",
                             "no parameter column (allowed: dotted scenario keys, e.g. "
@@ -351,8 +348,7 @@ def pick_draws(posterior: pd.DataFrame, count: int, seed: int) -> list[Draw]:
 
     Rows are picked without replacement while the posterior has rows enough.
     """
-    rng = np.random.default_rng(seed)
-    rows = rng.choice(len(posterior), size=count, replace=count > len(posterior))
+    rows = pick_rows(len(posterior), count, seed)
     return [Draw(i, int(row), {str(k): float(v) for k, v in posterior.iloc[int(row)].items()})
             for i, row in enumerate(rows)]  # fmt: skip
 
@@ -364,17 +360,10 @@ def apply_draw(scenario: Scenario, draw: Draw, source: str) -> Scenario:
         HindcastError: For a column that is not a key of the scenario.
         ScenarioError: If a value is outside what the scenario allows.
     """
-    document = scenario.model_dump(mode="json")
-    overrides: dict[str, float | int] = {}
-    for key, value in draw.values.items():
-        node: Any = document
-        for part in key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise HindcastError(source, key, "not a key of the scenario (allowed: dotted keys "
-                                    "of scenario fields, e.g. population.militants)")  # fmt: skip
-            node = node[part]
-        is_integer = isinstance(node, int) and not isinstance(node, bool)
-        overrides[key] = int(round(value)) if is_integer else float(value)
+    overrides, unknown = typed_overrides(scenario, draw.values)
+    if unknown:
+        raise HindcastError(source, unknown[0], "not a key of the scenario (allowed: dotted keys "
+                            "of scenario fields, e.g. population.militants)")  # fmt: skip
     return with_overrides(scenario, overrides, f"{source} (draw row {draw.row + 2})")
 
 

@@ -58,6 +58,7 @@ from borderabm.experiments.store import (
     now,
     write_failure,
 )
+from borderabm.experiments.uncertainty import Draws, typed_overrides
 from borderabm.scenario import ScenarioError, StrictModel, read_toml_file, with_overrides
 from borderabm.scenario.errors import bounds_from_context, format_path, suggest
 
@@ -166,6 +167,7 @@ class Sweep:
     scenario_files: dict[str, tuple[str, str]]  # name -> (path, sha256)
     points: list[dict[str, Any]]
     runs: list[RunSpec]
+    draws: Draws | None = None  # a robust comparison's parameter draws (its design points)
 
 
 def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
@@ -226,13 +228,26 @@ def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
 
 
 def comparison_sweep(
-    scenario_paths: list[Path], replicates: int, seed: int, days: int | None
+    scenario_paths: list[Path],
+    replicates: int,
+    seed: int,
+    days: int | None,
+    draws: Draws | None = None,
 ) -> Sweep:
-    """A sweep with no varied parameters: each scenario on the same seeds (for ``compare``).
+    """Each scenario on the same seeds (for ``compare``), and on the same parameter draws if given.
+
+    Args:
+        scenario_paths: The scenarios; the first is the reference.
+        replicates: Seeds per scenario (and per draw).
+        seed: The first seed.
+        days: Overrides the scenarios' horizons.
+        draws: Plausible parameter sets (a robust comparison): every scenario runs on every draw
+            x every seed, the draw's values laid over the scenario as ``--set`` would.
 
     Raises:
         ScenarioError: For a scenario that cannot be loaded, options out of range (``days``,
-            ``replicates``, ``seed``), or more runs than one sweep allows.
+            ``replicates``, ``seed``), a draw the scenario schema refuses, or more runs than one
+            sweep allows.
     """
     from borderabm.scenario import load_scenario
 
@@ -247,6 +262,13 @@ def comparison_sweep(
         )
     except ValidationError as error:
         raise ScenarioError(source, [_sweep_problem(e) for e in error.errors()]) from None
+    points: list[dict[str, Any]] = draws.points if draws is not None else [{}]
+    runs_total = len(scenario_paths) * len(points) * replicates
+    if runs_total > MAX_RUNS:
+        raise ScenarioError(source, [
+            f"draws: {runs_total:,} runs (scenarios x draws x replicates) is too many for one "
+            f"comparison (allowed: at most {MAX_RUNS:,})"
+        ])  # fmt: skip
     check_size(spec, source)  # before any scenario is loaded or any run listed
     scenario_files: dict[str, tuple[str, str]] = {}
     runs: list[RunSpec] = []
@@ -255,20 +277,38 @@ def comparison_sweep(
         if base.name in scenario_files:
             raise ScenarioError(str(path), [f"scenario name '{base.name}' appears twice"])
         scenario_files[base.name] = (str(path), hashlib.sha256(Path(path).read_bytes()).hexdigest())
-        for replicate in range(replicates):
-            overrides: dict[str, Any] = {"seed": seed + replicate}
-            if days is not None:
-                overrides["horizon_days"] = days
-            settings = with_overrides(base, overrides, str(path))
-            runs.append(RunSpec.of_scenario(settings, 0, replicate, {}))
-    fingerprint = json.dumps([spec.model_dump(), sorted(scenario_files.items())], sort_keys=True)
+        for index, point in enumerate(points):
+            typed, unknown = typed_overrides(base, point)
+            if unknown:
+                raise ScenarioError(draws.source if draws else str(path), [
+                    f"{key}: not a key of scenario {base.name} (allowed: dotted keys of scenario "
+                    "fields, e.g. population.militants)" for key in unknown
+                ])  # fmt: skip
+            for replicate in range(replicates):
+                overrides: dict[str, Any] = {**typed, "seed": seed + replicate}
+                if days is not None:
+                    overrides["horizon_days"] = days
+                try:
+                    settings = with_overrides(base, overrides, str(path))
+                except ScenarioError as error:
+                    if draws is None:
+                        raise
+                    raise ScenarioError(draws.source, [
+                        f"draw {index + 1} on {base.name}: {p}" for p in error.problems
+                    ]) from None  # fmt: skip
+                runs.append(RunSpec.of_scenario(settings, index, replicate, typed))
+    identity: list[Any] = [spec.model_dump(), sorted(scenario_files.items())]
+    if draws is not None:  # a plain comparison keeps the fingerprint its stores were made with
+        identity.append(points)
+    fingerprint = json.dumps(identity, sort_keys=True)
     return Sweep(
         spec=spec,
         source=Path("<compare>"),
         source_sha256=hashlib.sha256(fingerprint.encode()).hexdigest(),
         scenario_files=scenario_files,
-        points=[{}],
+        points=points,
         runs=runs,
+        draws=draws,
     )
 
 
@@ -288,6 +328,14 @@ def manifest_for(sweep: Sweep) -> Manifest:
             samples=spec.design.samples,
             parameters={k: v.model_dump() for k, v in spec.parameters.items()},
             points=sweep.points,
+        )
+        if sweep.draws is None
+        else DesignRecord(
+            kind="draws",
+            samples=len(sweep.points),
+            parameters=sweep.draws.ranges(),
+            points=sweep.points,
+            uncertainty={"file": sweep.draws.source, "kind": sweep.draws.kind},
         ),
         replicates=spec.replicates,
         seeds=[spec.seed + k for k in range(spec.replicates)],

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from borderabm.analysis.compare import Comparison
     from borderabm.experiments.store import ResultsStore
+    from borderabm.experiments.uncertainty import Draws
 
 
 def compare(
@@ -57,8 +58,24 @@ def compare(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the table as strict JSON (NaN as null).")
     ] = False,
+    uncertainty: Annotated[
+        Path | None,
+        typer.Option(
+            help="Compare across plausible worlds: a posterior CSV (e.g. "
+            "docs/calibration/posterior.csv) or a calibration spec / sweep file whose "
+            "[parameters] give ranges."
+        ),
+    ] = None,
+    draws: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Parameter draws (worlds) from --uncertainty.")
+    ] = 50,
 ) -> None:
-    """Compare scenarios on common seeds: means, 95% intervals, paired differences vs the first."""
+    """Compare scenarios on common seeds: means, 95% intervals, paired differences vs the first.
+
+    With --uncertainty, every scenario runs on the same parameter draws x the same seeds, and the
+    table says in what share of plausible worlds each policy beats the first, its regret and
+    where the ranking flips.
+    """
     from borderabm.analysis.compare import load_comparison
     from borderabm.analysis.results import check_metrics_stored
     from borderabm.experiments.store import ResultsStore
@@ -67,7 +84,11 @@ def compare(
     if sweep_dir is not None:
         store = ResultsStore(sweep_dir)
     else:
-        store = _run_comparison(scenario_files or [], replicates, seed, days, out, workers, dask)
+        store = _run_comparison(scenario_files or [], replicates, seed, days, out, workers, dask,
+                                _load_draws(uncertainty, draws, seed))  # fmt: skip
+    if _is_robust(store):
+        _robust(store, report, as_json)
+        return
     with store_problems_as_bad_input():  # no manifest, a damaged file, no finished runs
         comparison = load_comparison(store)
         check_metrics_stored(comparison)
@@ -80,9 +101,53 @@ def compare(
         _write_report(comparison, table, report)
 
 
+def _load_draws(path: Path | None, draws: int, seed: int) -> Draws | None:
+    """The parameter draws of a robust comparison (None without ``--uncertainty``)."""
+    from borderabm.experiments.uncertainty import load_draws
+
+    if path is None:
+        return None
+    try:
+        return load_draws(path, draws, seed)
+    except ScenarioError as error:
+        fail(error.problems, error.source)
+
+
+def _is_robust(store: ResultsStore) -> bool:
+    """Whether the store holds a comparison over parameter draws."""
+    with store_problems_as_bad_input():
+        manifest = store.read_manifest()
+    return manifest is not None and manifest.design is not None and manifest.design.kind == "draws"
+
+
+def _robust(store: ResultsStore, report: Path | None, as_json: bool) -> None:
+    """Print (and report) the comparison across plausible worlds."""
+    from borderabm.analysis.robust import load_robust
+    from borderabm.report.robust import ROBUST_WIDTH, robust_terminal_table, write_robust_report
+
+    with store_problems_as_bad_input():
+        robust = load_robust(store)
+    if as_json:
+        record = {"worlds": robust.worlds, "seeds": robust.seeds, "source": robust.source,
+                  "parameters": robust.parameters,
+                  "table": robust.table.to_dict(orient="records"),
+                  "flips": robust.flips.to_dict(orient="records")}  # fmt: skip
+        sys.stdout.write(dump_json(record) + "\n")
+    else:
+        print_wide(robust_terminal_table(robust), ROBUST_WIDTH)
+    if report is not None:
+        prepare_output(report)
+        try:
+            written = write_robust_report(robust, report)
+        except (OSError, ValueError) as error:  # the table is printed above: nothing is lost
+            fail([f"cannot write the report: {reason(error)}"], str(report))
+        stderr.print(f"wrote {written[0]} (and robust.md, chart, CSV tables)", soft_wrap=True)
+
+
 def _run_comparison(names: list[str], replicates: int, seed: int, days: int | None,
-                    out: Path | None, workers: int | None, dask: str | None) -> ResultsStore:  # fmt: skip
-    """Run the scenarios on common seeds into a results store (resuming it) and return the store."""
+                    out: Path | None, workers: int | None, dask: str | None,
+                    draws: Draws | None = None) -> ResultsStore:  # fmt: skip
+    """Run the scenarios on common seeds (and draws) into a results store (resuming it)."""
     from borderabm.experiments.engines import engine_for
     from borderabm.experiments.store import ResultsStore, default_results_dir
     from borderabm.experiments.sweep import comparison_sweep, run_sweep
@@ -92,7 +157,7 @@ def _run_comparison(names: list[str], replicates: int, seed: int, days: int | No
              "borderabm compare")  # fmt: skip
     paths = [scenario_path(name) for name in names]
     try:
-        loaded = comparison_sweep(paths, replicates, seed, days)
+        loaded = comparison_sweep(paths, replicates, seed, days, draws)
     except ScenarioError as error:
         fail(error.problems, error.source)
     refuse_package_data(out := out or default_results_dir(loaded.spec.name))
