@@ -189,3 +189,17 @@ def test_robust_compare_bad_input_is_one_error_line(tmp_path):
     assert bad_key.exit_code == 2
     assert "fence.nonsense: not a key of scenario" in bad_key.stderr
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_robust_comparison_is_the_same_on_a_dask_cluster(tmp_path):
+    """The engine decides where runs execute, never what they give."""
+    tables = {}
+    for engine in (["--workers", "1"], ["--dask", "local"]):
+        out = tmp_path / engine[0].strip("-")
+        result = runner.invoke(app, [
+            "compare", "baseline", "trade_corridor", "--uncertainty", str(POSTERIOR), "--draws",
+            "2", "--replicates", "1", "--days", "10", "--json", "--out", str(out), *engine,
+        ])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        tables[engine[0]] = json.loads(result.stdout)["table"]
+    assert tables["--workers"] == tables["--dask"]

@@ -259,6 +259,8 @@ def comparison_sweep(
             replicates=replicates,
             seed=seed,
             days=days,
+            # Across worlds the summaries are what is compared; hundreds of daily series are not.
+            series=draws is None,
         )
     except ValidationError as error:
         raise ScenarioError(source, [_sweep_problem(e) for e in error.errors()]) from None
