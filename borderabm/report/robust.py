@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from rich.table import Table
 
 from borderabm.analysis.robust import LOWER, RobustComparison
@@ -62,6 +63,12 @@ def answer(robust: RobustComparison, policy: str, metric: str) -> str:
         f"{_value(metric, row['regret_max'])})"
     )
     return text + "; " + flip_text(robust, policy, metric) + "."
+
+
+def all_answers(robust: RobustComparison) -> list[str]:
+    """:func:`answer` for every policy and every metric that has a direction."""
+    return [answer(robust, p, m) for m in dict.fromkeys(robust.table["metric"])
+            for p in robust.order[1:] if _row(robust, p, m)["better"]]  # fmt: skip
 
 
 def flip_text(robust: RobustComparison, policy: str, metric: str) -> str:
@@ -128,7 +135,8 @@ NOTES = (
 )
 
 
-def _rows(robust: RobustComparison) -> list[list[str]]:
+def scorecard_rows(robust: RobustComparison) -> list[list[str]]:
+    """The scorecard's cells (text), one row per metric and policy, under :data:`HEADER`."""
     rows = []
     for metric in dict.fromkeys(robust.table["metric"]):
         better = _row(robust, robust.reference, metric)["better"]
@@ -147,13 +155,23 @@ def robust_terminal_table(robust: RobustComparison) -> Table:
     ))  # fmt: skip
     for index, heading in enumerate(HEADER):
         out.add_column(heading, justify="left" if index < 2 else "right")
-    for row in _rows(robust):
+    for row in scorecard_rows(robust):
         out.add_row(*row)
     return out
 
 
 def share_chart(robust: RobustComparison, out: Path) -> Path:
-    """Share of worlds in which each policy beats the reference, per metric (bars)."""
+    """Share of worlds in which each policy beats the reference, per metric (bars), as a PNG."""
+    return charts.save(share_figure(robust), out)
+
+
+def share_png(robust: RobustComparison) -> bytes:
+    """:func:`share_chart` as PNG bytes (for the browser)."""
+    return charts.png_bytes(share_figure(robust))
+
+
+def share_figure(robust: RobustComparison) -> Figure:
+    """The figure of :func:`share_chart`."""
     table = robust.table.dropna(subset=["share_beats"])
     metrics = list(dict.fromkeys(table["metric"]))
     policies = [p for p in robust.order[1:] if p in set(table["scenario"])]
@@ -175,7 +193,7 @@ def share_chart(robust: RobustComparison, out: Path) -> Path:
     charts.legend(ax, loc="lower right")
     charts.title(figure, f"Beating {robust.reference} across {robust.worlds} worlds × "
                          f"{robust.seeds} seeds")  # fmt: skip
-    return charts.save(figure, out)
+    return figure
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -196,9 +214,8 @@ def write_robust_report(robust: RobustComparison, folder: Path) -> list[Path]:
     setup = (f"{robust.worlds} plausible worlds (parameter draws from {robust.source}) × "
              f"{robust.seeds} seeds per policy; uncertain parameters: "
              f"{', '.join(robust.parameters)}.")  # fmt: skip
-    answers = [answer(robust, p, m) for m in dict.fromkeys(robust.table["metric"])
-               for p in robust.order[1:] if _row(robust, p, m)["better"]]  # fmt: skip
-    rows = _rows(robust)
+    answers = all_answers(robust)
+    rows = scorecard_rows(robust)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html_text(title)}</title><style>{STYLE}</style></head>
 <body><h1>{html_text(title)}</h1><p>{html_text(setup)}</p>

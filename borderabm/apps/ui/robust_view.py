@@ -1,0 +1,129 @@
+"""The Compare tab's robust comparison: every policy across the calibration's plausible worlds.
+
+The page runs (or opens from the results folder) a comparison over parameter draws, as
+``borderabm compare A B … --uncertainty FILE --draws N`` does, and shows what the command line and
+the report show, from the same functions: the answers in words
+(:func:`borderabm.report.robust.all_answers`), the scorecard
+(:func:`borderabm.report.robust.scorecard_rows`) and the chart of shares of worlds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import solara
+
+from borderabm.analysis.robust import RobustComparison, load_robust
+from borderabm.experiments.store import ResultsStore, StoreError
+from borderabm.report.format import html_table, html_text
+from borderabm.report.robust import HEADER, NOTES, all_answers, scorecard_rows, share_png
+from borderabm.scenario.paths import PACKAGE_DATA
+
+# The calibration's posterior ships in the package, so a wheel installed anywhere can use it.
+SHIPPED_POSTERIOR = PACKAGE_DATA / "calibration" / "baseline_posterior.csv"
+DEFAULT_DRAWS = 10
+MAX_DRAWS = 50
+
+
+class RobustError(ValueError):
+    """A robust comparison that cannot be shown (its message is one plain line)."""
+
+
+@dataclass(frozen=True, eq=False)
+class RobustResult:
+    """A robust comparison as the page shows it."""
+
+    robust: RobustComparison
+    answers: list[str]
+    chart_png: bytes
+    results_dir: Path
+
+
+def is_robust_store(folder: Path) -> bool:
+    """Whether a results folder holds a comparison over parameter draws."""
+    try:
+        manifest = ResultsStore(folder).read_manifest()
+    except StoreError:
+        return False
+    return manifest is not None and manifest.design is not None and manifest.design.kind == "draws"
+
+
+def robust_result(folder: Path) -> RobustResult:
+    """Read a robust comparison from its results folder.
+
+    Raises:
+        RobustError: For a folder that is not one, or holds no finished runs.
+    """
+    try:
+        robust = load_robust(ResultsStore(folder))
+    except StoreError as error:
+        raise RobustError(str(error).replace(str(folder), folder.name)) from None
+    return RobustResult(robust, all_answers(robust), share_png(robust), folder)
+
+
+def run_robust(
+    paths: Sequence[Path],
+    draws: int,
+    replicates: int,
+    days: int,
+    folder: Path,
+    on_done: Callable[[dict], None] = lambda result: None,
+) -> RobustResult:
+    """Run a robust comparison on the shipped posterior into ``folder`` (resuming it) and read it.
+
+    Raises:
+        RobustError: For a request the sweep refuses (one line).
+    """
+    from borderabm.experiments.engines import engine_for
+    from borderabm.experiments.sweep import comparison_sweep, run_sweep
+    from borderabm.experiments.uncertainty import load_draws
+    from borderabm.scenario import ScenarioError
+
+    if not 1 <= draws <= MAX_DRAWS:
+        raise RobustError(f"draws: {draws} (allowed: 1 to {MAX_DRAWS})")
+    try:
+        sweep = comparison_sweep(list(paths), replicates, 1, days,
+                                 load_draws(SHIPPED_POSTERIOR, draws, seed=1))  # fmt: skip
+    except ScenarioError as error:
+        raise RobustError("; ".join(error.problems)) from None
+    try:
+        run_sweep(sweep, ResultsStore(folder), engine=engine_for(None, None), on_done=on_done)
+    except StoreError as error:
+        raise RobustError(str(error).replace(str(folder), folder.name)) from None
+    return robust_result(folder)
+
+
+def scorecard_html(robust: RobustComparison) -> str:
+    """The scorecard as an HTML table (every cell escaped)."""
+    rows = [[html_text(cell) for cell in row] for row in scorecard_rows(robust)]
+    return html_table([html_text(h) for h in HEADER], rows)
+
+
+@solara.component
+def RobustView(result: RobustResult):
+    """The answers in words, the scorecard, the chart and the downloads of a robust comparison."""
+    robust = result.robust
+    with solara.Column(classes=["robust-results"]):
+        solara.v.Html(tag="h3", children=["Across plausible worlds: " + " vs ".join(robust.order)])
+        solara.Text(
+            f"{robust.worlds} plausible worlds (draws of the 2024 fit's uncertain parameters) × "
+            f"{robust.seeds} seeds per policy; saved as {result.results_dir.name} in the results "
+            "folder."
+        )
+        solara.v.Html(tag="h4", children=["In words"])
+        with solara.v.Html(tag="ul", class_="robust-answers"):
+            for text in result.answers:
+                solara.v.Html(tag="li", children=[text])
+        solara.v.Html(tag="h4", children=["Scorecard"])
+        solara.Text(NOTES.format(reference=robust.reference))
+        solara.FileDownload(
+            lambda: robust.table.to_csv(index=False),
+            filename=f"{result.results_dir.name}-robust.csv",
+            label="Download the robust scorecard (CSV)",
+            mime_type="text/csv",
+        )
+        solara.HTML(tag="div", unsafe_innerHTML=scorecard_html(robust),
+                    classes=["robust-table"], attributes={"data-testid": "robust-table"})  # fmt: skip
+        solara.Image(result.chart_png, format="png", width="100%", classes=["robust-chart"])
