@@ -35,8 +35,8 @@ def test_the_page_and_the_command_give_the_same_robust_table(tmp_path):
     assert list(table.columns) == list(page.columns)
     for column in page.columns:  # exact numbers (JSON keeps every digit; NaN as null)
         expected = page[column].astype(object).where(page[column].notna(), None).tolist()
-        shown = table[column].astype(object).where(table[column].notna(), None).tolist()
-        assert shown == expected, column
+        cells = table[column].astype(object).where(table[column].notna(), None).tolist()
+        assert cells == expected, column
     assert is_robust_store(tmp_path / "page") and is_robust_store(tmp_path / "cli")
     assert robust_result(tmp_path / "cli").answers == shown.answers
     html = scorecard_html(shown.robust)
