@@ -40,7 +40,7 @@ def test_the_page_and_the_command_give_the_same_robust_table(tmp_path):
     assert is_robust_store(tmp_path / "page") and is_robust_store(tmp_path / "cli")
     assert robust_result(tmp_path / "cli").answers == shown.answers
     html = scorecard_html(shown.robust)
-    assert "trade_corridor" in html and "Attacks (attacks)" in html
+    assert "trade_corridor" in html and "Attacks (lower)" in html
     assert shown.chart_png.startswith(b"\x89PNG")
 
 
