@@ -104,6 +104,8 @@ def test_wins_ties_regret_and_worst_case_on_a_known_answer():
     assert table.loc["ref", "regret_max"] == pytest.approx(3.0)
     assert table.loc["pol", "worst"] == pytest.approx(30.0)
     assert table.loc["pol", "share_best"] == pytest.approx(0.75)
+    assert robust.head_to_head("pol", "ref", "attacks") == (0.5, 0.25)
+    assert robust.head_to_head("ref", "pol", "attacks") == (0.25, 0.25)
 
 
 def test_prim_finds_where_the_ranking_flips():

@@ -66,7 +66,7 @@ FLIP_MIN_MASS = 0.1
 FLIP_MIN_COVERAGE = 0.5
 FLIP_MIN_LIFT = 1.5
 FLIP_MAX_QUASI_P = 0.1
-MIN_FLIPS = 3  # fewer worlds with the minority outcome than this: no box is sought
+MIN_FLIPS = 5  # fewer worlds with the minority outcome than this: no box is sought
 
 
 @dataclass(frozen=True, eq=False)  # holds DataFrames
@@ -99,6 +99,38 @@ class RobustComparison:
     def reference(self) -> str:
         """The policy every other is compared with."""
         return self.order[0]
+
+    def head_to_head(self, policy: str, other: str, metric: str) -> tuple[float, float]:
+        """The shares of worlds in which ``policy`` beats ``other`` on ``metric``, and ties.
+
+        Raises:
+            KeyError: For a metric with no direction (see :data:`BETTER`) or one not compared.
+        """
+        sign = -1.0 if BETTER[metric] == LOWER else 1.0
+        values = self.world_values[self.world_values["metric"] == metric]
+        if values.empty:
+            raise KeyError(metric)
+        diff = sign * (values[policy] - values[other]).to_numpy(dtype=float)
+        diff = diff[np.isfinite(diff)]
+        return float(np.mean(diff > 0)), float(np.mean(diff == 0))
+
+    def head_to_head_table(self) -> pd.DataFrame:
+        """Every pair of policies other than the reference, per metric with a direction.
+
+        Returns:
+            Columns ``metric``, ``policy``, ``other``, ``share_beats``, ``share_ties``.
+        """
+        rows = []
+        policies = self.order[1:]
+        for metric in dict.fromkeys(self.world_values.get("metric", [])):
+            if metric not in BETTER:
+                continue
+            for i, policy in enumerate(policies):
+                for other in policies[i + 1 :]:
+                    beats, ties = self.head_to_head(policy, other, metric)
+                    rows.append({"metric": metric, "policy": policy, "other": other,
+                                 "share_beats": beats, "share_ties": ties})  # fmt: skip
+        return pd.DataFrame(rows)
 
 
 def load_robust(store: ResultsStore, metrics: Sequence[str] = HEADLINE_METRICS) -> RobustComparison:
@@ -250,8 +282,10 @@ def flip_table(order: list[str], metric: str, per_world: np.ndarray, world_param
     Returns:
         One row per policy whose ranking flips: ``scenario``, ``metric``, ``outcome``
         (``wins``/``loses``: the minority outcome), ``worlds`` (how many worlds have it), ``share``
-        (of all worlds), ``ties`` (worlds with no difference), ``condition`` (the box in words, or
-        empty), ``coverage``, ``density``, ``mass``, ``note``.
+        (of all worlds, the base rate of the box's density), ``ties`` (worlds with no
+        difference), ``condition`` (the box in words, or empty), ``coverage``, ``density``,
+        ``mass``, ``note``. With few seeds per world a world's outcome is partly luck: boxes that
+        luck alone would make are what the quasi-p bound and the minimum lift keep out.
     """
     better = BETTER.get(metric)
     rows: list[dict] = []

@@ -85,7 +85,8 @@ def flip_text(robust: RobustComparison, policy: str, metric: str) -> str:
     outcome = f"it {flip['outcome']} in {flip['worlds']} of them"
     if flip["condition"]:
         return (f"{outcome}, concentrated where {flip['condition']} (PRIM box: coverage "
-                f"{flip['coverage']:.0%}, density {flip['density']:.0%})")  # fmt: skip
+                f"{flip['coverage']:.0%}, density {flip['density']:.0%} against "
+                f"{flip['share']:.0%} in all worlds)")  # fmt: skip
     return f"{outcome} ({flip['note']})"
 
 
@@ -200,12 +201,37 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False)
 
 
+HEAD_TO_HEAD = (
+    "Share of plausible worlds in which the first policy of a pair is better than the second "
+    "(ties in brackets when there are any)."
+)
+
+
+def head_to_head_rows(robust: RobustComparison) -> tuple[list[str], list[list[str]]]:
+    """The head-to-head table: one row per metric, one column per pair of non-reference policies."""
+    table = robust.head_to_head_table()
+    if table.empty:
+        return ["metric"], []
+    pairs = list(dict.fromkeys(zip(table["policy"], table["other"], strict=True)))
+    header = ["metric", *[f"{a} beats {b}" for a, b in pairs]]
+    rows = []
+    for metric, group in table.groupby("metric", sort=False):
+        cells = [metric_label(str(metric))]
+        for a, b in pairs:
+            row = group[(group["policy"] == a) & (group["other"] == b)].iloc[0]
+            tie = f" ({row['share_ties']:.0%} ties)" if row["share_ties"] > 0 else ""
+            cells.append(f"{row['share_beats']:.0%}{tie}")
+        rows.append(cells)
+    return header, rows
+
+
 def write_robust_report(robust: RobustComparison, folder: Path) -> list[Path]:
     """Write ``robust.html``, ``robust.md``, the chart and the tables as CSV into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     chart = share_chart(robust, folder / "robust_share.png")
     tables = {"robust_table.csv": robust.table, "robust_flips.csv": robust.flips,
-              "robust_worlds.csv": robust.world_values}  # fmt: skip
+              "robust_worlds.csv": robust.world_values,
+              "robust_head_to_head.csv": robust.head_to_head_table()}  # fmt: skip
     written = []
     for name, frame in tables.items():
         written.append(atomic_write(folder / name, partial(_write_csv, frame)))
@@ -216,6 +242,7 @@ def write_robust_report(robust: RobustComparison, folder: Path) -> list[Path]:
              f"{', '.join(robust.parameters)}.")  # fmt: skip
     answers = all_answers(robust)
     rows = scorecard_rows(robust)
+    pairs_header, pairs = head_to_head_rows(robust)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html_text(title)}</title><style>{STYLE}</style></head>
 <body><h1>{html_text(title)}</h1><p>{html_text(setup)}</p>
@@ -223,6 +250,8 @@ def write_robust_report(robust: RobustComparison, folder: Path) -> list[Path]:
 <h2>Scorecard</h2><p>{html_text(notes)}</p>
 {html_table([html_text(h) for h in HEADER], [[html_text(c) for c in r] for r in rows])}
 <p><img src="{chart.name}" alt="share of worlds" style="max-width:100%"></p>
+<h2>Head to head</h2><p>{html_text(HEAD_TO_HEAD)}</p>
+{html_table([html_text(h) for h in pairs_header], [[html_text(c) for c in r] for r in pairs])}
 </body></html>
 """
     index = folder / "robust.html"
@@ -230,7 +259,8 @@ def write_robust_report(robust: RobustComparison, folder: Path) -> list[Path]:
     markdown = "\n".join([f"# {title}", "", setup, "", "## In words", "",
                           *[f"- {a}" for a in answers], "", "## Scorecard", "", notes, "",
                           markdown_table(HEADER, rows), "", f"![share of worlds]({chart.name})",
-                          ""])  # fmt: skip
+                          "", "## Head to head", "", HEAD_TO_HEAD, "",
+                          markdown_table(pairs_header, pairs), ""])  # fmt: skip
     report = folder / "robust.md"
     atomic_write(report, lambda target: target.write_text(markdown))
     return [index, report, chart, *written]
