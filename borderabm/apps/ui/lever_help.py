@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from borderabm.apps.ui.run_setup import DAYS, NUMBER_LEVERS, SEED, STRATEGIES
-from borderabm.rules.patrols import ALLOCATORS
 from borderabm.gazetteer import crossing_names, sector_names
+from borderabm.rules.patrols import ALLOCATORS
 from borderabm.scenario import Corridor, Deportation, Fence, PatrolParams, Trigger
 
 _ANY_GATE = f"any of the {len(crossing_names())} official crossings"
@@ -61,56 +61,108 @@ def _strategy_rules() -> str:
 
 LEVER_HELP: dict[str, LeverHelp] = {
     "fence": LeverHelp(
-        "fence", f"{field_text(Fence, 'coverage').capitalize()} (replaces a dated build-up)",
-        "share of the border", NUMBER_LEVERS["fence"].bounds(),
-        "≈94% complete by Jan 2022 (news reports, geo reference)", "fence.coverage"),
+        "fence",
+        f"{field_text(Fence, 'coverage').capitalize()} (replaces a dated build-up)",
+        "share of the border",
+        NUMBER_LEVERS["fence"].bounds(),
+        "≈94% complete by Jan 2022 (news reports, geo reference)",
+        "fence.coverage",
+    ),
     "units": LeverHelp(
-        "units", "Border-force units posted along the line each day; each watches "
+        "units",
+        "Border-force units posted along the line each day; each watches "
         f"{PatrolParams.model_fields['coverage_km_per_unit'].default:g} km of border "
-        "(patrols.coverage_km_per_unit)", "units", NUMBER_LEVERS["units"].bounds(),
-        "assumption (mid-2021 ≈1,000 check posts: geo reference)", "patrols.units"),
+        "(patrols.coverage_km_per_unit)",
+        "units",
+        NUMBER_LEVERS["units"].bounds(),
+        "assumption (mid-2021 ≈1,000 check posts: geo reference)",
+        "patrols.units",
+    ),
     "strategy": LeverHelp(
-        "strategy", f"How the units are posted each day — {_strategy_rules()}", "—",
-        ", ".join(STRATEGIES), "scenario choice", "patrols.strategy"),
+        "strategy",
+        f"How the units are posted each day — {_strategy_rules()}",
+        "—",
+        ", ".join(STRATEGIES),
+        "scenario choice",
+        "patrols.strategy",
+    ),
     "lethal": LeverHelp(
-        "lethal", f"{field_text(PatrolParams, 'lethal_force').capitalize()}", "on/off",
-        "on or off", "2017 shoot-to-kill order (seed 001)", "patrols.lethal_force"),
+        "lethal",
+        f"{field_text(PatrolParams, 'lethal_force').capitalize()}",
+        "on/off",
+        "on or off",
+        "2017 shoot-to-kill order (seed 001)",
+        "patrols.lethal_force",
+    ),
     "corridor": LeverHelp(
-        "corridor", field_text(Corridor, "enabled"), "on/off", "on or off",
-        "seed 000: \"trade corridors should not be closed under any circumstances\"",
-        "corridor.enabled"),
+        "corridor",
+        field_text(Corridor, "enabled"),
+        "on/off",
+        "on or off",
+        'seed 000: "trade corridors should not be closed under any circumstances"',
+        "corridor.enabled",
+    ),
     "corridor_gates": LeverHelp(
-        "corridor_gates", "The gates the corridor runs through (an empty list: no corridor)",
-        "gates", _ANY_GATE,
-        "seed 000: \"trade corridors should not be closed under any circumstances\"",
-        "corridor.gates"),
+        "corridor_gates",
+        "The gates the corridor runs through (an empty list: no corridor)",
+        "gates",
+        _ANY_GATE,
+        'seed 000: "trade corridors should not be closed under any circumstances"',
+        "corridor.gates",
+    ),
     "deportation": LeverHelp(
-        "deportation", f"{field_text(Deportation, 'daily_rate').capitalize()} deported in a "
-        "drive of undocumented Afghans in Pakistan (0: no drive)", "people/day",
-        NUMBER_LEVERS["deportation"].bounds(), "seeds 000, 003 give no counts — scenario data",
-        "deportation.daily_rate"),
+        "deportation",
+        f"{field_text(Deportation, 'daily_rate').capitalize()} deported in a "
+        "drive of undocumented Afghans in Pakistan (0: no drive)",
+        "people/day",
+        NUMBER_LEVERS["deportation"].bounds(),
+        "seeds 000, 003 give no counts — scenario data",
+        "deportation.daily_rate",
+    ),
     "trigger": LeverHelp(
-        "trigger", "The first trigger rule's threshold: "
+        "trigger",
+        "The first trigger rule's threshold: "
         f"{_first_lower((Trigger.__doc__ or '').strip().rstrip('.').replace('``', ''))} "
         "(0: no rules)",
         "events of the rule's metric in its window",
         NUMBER_LEVERS["trigger"].bounds(),
-        "seed 002: attacks lead to closures, then talks; numbers: assumption", "triggers"),
+        "seed 002: attacks lead to closures, then talks; numbers: assumption",
+        "triggers",
+    ),
     "closed_gates": LeverHelp(
-        "closed_gates", "Official crossings closed for the whole run (the gate's status, "
-        "crossings.<gate>.open; dated closures come on top)", "gates", _ANY_GATE,
+        "closed_gates",
+        "Official crossings closed for the whole run (the gate's status, "
+        "crossings.<gate>.open; dated closures come on top)",
+        "gates",
+        _ANY_GATE,
         "geo reference: Gursal closed to trade since 2011, Nawa Pass since 2007",
-        "crossings.<gate>.open"),
+        "crossings.<gate>.open",
+    ),
     "unfenced_sectors": LeverHelp(
-        "unfenced_sectors", f"Sectors with no fence at all ({field_text(Fence, 'sectors')})",
-        "sectors", f"any of the {len(sector_names())} sectors", "scenario data", "fence.sectors"),
+        "unfenced_sectors",
+        f"Sectors with no fence at all ({field_text(Fence, 'sectors')})",
+        "sectors",
+        f"any of the {len(sector_names())} sectors",
+        "scenario data",
+        "fence.sectors",
+    ),
     "seed": LeverHelp(
-        "seed", "The root of every random stream: the same scenario and seed give the same "
-        "numbers in the page and in borderabm run", "—", SEED.bounds(), "the analyst's choice",
-        ""),
+        "seed",
+        "The root of every random stream: the same scenario and seed give the same "
+        "numbers in the page and in borderabm run",
+        "—",
+        SEED.bounds(),
+        "the analyst's choice",
+        "",
+    ),
     "days": LeverHelp(
-        "days", "Days simulated from the scenario's start date", "days", DAYS.bounds(),
-        "the scenario file's horizon_days by default", ""),
+        "days",
+        "Days simulated from the scenario's start date",
+        "days",
+        DAYS.bounds(),
+        "the scenario file's horizon_days by default",
+        "",
+    ),
 }
 
 

@@ -24,7 +24,9 @@ import borderabm
 from borderabm.apps.ui.scenario_file import canonical_document, scenario_hash
 from borderabm.scenario import Scenario, ScenarioError, load_scenario, packaged_dir
 
-CALIBRATION_SPEC = "baseline"  # the shipped calibration every scenario's shared parameters come from
+CALIBRATION_SPEC = (
+    "baseline"  # the shipped calibration every scenario's shared parameters come from
+)
 FITTED_SCENARIO = "baseline"  # written with the fitted point by scripts/apply_fit.py
 NOT_SHIPPED = "not shipped in this install"
 _CALIBRATION_RESULT = re.compile(r"\*\*Result\.\*\*\s*(\d+) of (\d+) fitted targets")
@@ -76,7 +78,7 @@ def provenance_html(record: Provenance) -> str:
 
 
 def model_version() -> str:
-    """borderabm's version: the installed distribution's, else the package's own."""
+    """Borderabm's version: the installed distribution's, else the package's own."""
     try:
         installed = importlib.metadata.version("borderabm")
     except importlib.metadata.PackageNotFoundError:
@@ -158,7 +160,7 @@ def calibration_status(settings: Scenario) -> str:
         use = (f"this scenario differs from the fitted point on {len(differ)} parameter(s), within "
                f"the posterior's range: {', '.join(differ)}")  # fmt: skip
     else:
-        use = (f"this scenario leaves the fit: {', '.join(outside)} outside the posterior's range")
+        use = f"this scenario leaves the fit: {', '.join(outside)} outside the posterior's range"
     return f"{lead}; {use}; {_verification(fit)}"
 
 

@@ -3,8 +3,9 @@
 The page's run (its scenario, levers and days) is run again on seeds ``seed, seed + 1, ...`` in a
 background thread, one run after another with the experiments' own :func:`run_one` (not an
 engine: the in-process engine tunes the server's malloc for batch runs, which would keep the
-memory the page gives back), so the animated map of the page's own run keeps stepping meanwhile. Each metric's running total (stranded people and
-trucks: their daily level) is summarised day by day as the mean over seeds and its 95% band
+memory the page gives back), so the animated map of the page's own run keeps stepping meanwhile.
+Each metric's running total (stranded people and trucks: their daily level) is summarised day by
+day as the mean over seeds and its 95% band
 (:func:`borderabm.analysis.compare.band`: a percentile bootstrap, within the replicates' range, so
 never below zero for a count). Each seed's totals are those of ``borderabm run FILE --seed S``.
 """
@@ -20,7 +21,12 @@ import numpy as np
 
 from borderabm.analysis.compare import band
 from borderabm.experiments.run import RunResult, run_one
-from borderabm.metrics import BROWSER_CHART_METRICS, BROWSER_LEVEL_METRICS, format_value, metric_label
+from borderabm.metrics import (
+    BROWSER_CHART_METRICS,
+    BROWSER_LEVEL_METRICS,
+    format_value,
+    metric_label,
+)
 from borderabm.scenario import Scenario
 
 MIN_REPLICATES, MAX_REPLICATES = 2, 20
@@ -40,7 +46,9 @@ class Replicates:
     seeds: tuple[int, ...]
     days: int
     daily: dict[str, np.ndarray]  # metric -> seeds x days (each day's own value)
-    totals: dict[str, tuple[float, ...]]  # metric -> each seed's total, as `borderabm run` prints it
+    totals: dict[
+        str, tuple[float, ...]
+    ]  # metric -> each seed's total, as `borderabm run` prints it
 
     def series(self, metric: str) -> np.ndarray:
         """Seeds x days of what the charts show: running totals, or the level of a level metric."""

@@ -15,6 +15,8 @@ valid scenario is refused with the line the CLI prints for it (``error: FILE: ke
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import hashlib
 import json
@@ -93,7 +95,9 @@ def _reads_as(text: str, entry: ScenarioEntry, settings: Scenario) -> bool:
 def full_scenario_toml(settings: Scenario, based_on: str) -> str:
     """The whole scenario as TOML (every field), for a file that cannot hold the change itself."""
     document = tomlkit.document()
-    document.add(tomlkit.comment(f"Saved from the borderabm page: {based_on} with the page's levers,"))
+    document.add(
+        tomlkit.comment(f"Saved from the borderabm page: {based_on} with the page's levers,")
+    )
     document.add(tomlkit.comment("written out in full (the original file could not hold them)."))
     for key, value in _without_none(settings.model_dump(mode="json")).items():
         document[key] = value
@@ -259,3 +263,28 @@ def add_upload(uploads: dict[str, ScenarioEntry], entry: ScenarioEntry) -> dict[
     while len(kept) > MAX_UPLOADS:
         kept.pop(next(iter(kept)))
     return kept
+
+
+def read_upload_event(payload: object) -> ScenarioEntry:
+    """The page's upload event (``{"name", "size", "data"}``, data in base64) as a scenario.
+
+    Raises:
+        UploadError: For a malformed event, or a file :func:`read_upload` refuses.
+    """
+    if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
+        raise UploadError("upload", ["not a file (allowed: one scenario file, .toml)"])
+    name = upload_name(payload["name"])
+    data = payload.get("data")
+    size = payload.get("size")
+    if data is None and isinstance(size, int) and size > MAX_UPLOAD_BYTES:
+        raise UploadError(name, [f"{size:,} bytes is too large for a scenario file "
+                                 f"(allowed: at most {MAX_UPLOAD_BYTES:,} bytes)"])  # fmt: skip
+    if not isinstance(data, str) or len(data) > 2 * MAX_UPLOAD_BYTES:
+        raise UploadError(name, ["the file did not arrive (allowed: one scenario file, .toml)"])
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise UploadError(
+            name, ["the file did not arrive intact (allowed: a scenario file)"]
+        ) from None
+    return read_upload(payload["name"], raw)
