@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -59,14 +60,14 @@ def reset_and_play(page, days: int) -> None:
     page.get_by_role("button", name="Reset").click()
     expect(page.get_by_text(re.compile(rf"Day: 0 of {days}\b"))).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="Play").click()
-    expect(page.get_by_text(re.compile(rf"Day: {days} of {days}\b"))).to_be_visible(
-        timeout=120_000
-    )
+    expect(page.get_by_text(re.compile(rf"Day: {days} of {days}\b"))).to_be_visible(timeout=120_000)
 
 
 def shown_totals(page) -> dict[str, float]:
     cells = page.locator(".run-totals td[data-metric]")
-    return {c.get_attribute("data-metric"): float(c.get_attribute("data-value")) for c in cells.all()}
+    return {
+        c.get_attribute("data-metric"): float(c.get_attribute("data-value")) for c in cells.all()
+    }
 
 
 def cli_summary(*args: str, cwd=None) -> dict:
@@ -100,7 +101,7 @@ def test_a_saved_scenario_downloads_reads_back_and_runs_as_the_page_did(page, tm
     assert len(daily) == 12 and daily["attacks"].sum() == shown_totals(page)["attacks"]
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the scenario of this run (TOML)").click()
-    assert "units = 900" in open(download.value.path()).read()
+    assert "units = 900" in Path(download.value.path()).read_text()
 
 
 def test_an_uploaded_bad_file_shows_the_clis_error_line_and_a_good_one_runs(page, tmp_path):
@@ -170,7 +171,9 @@ def test_replicates_show_a_band_whose_mean_is_the_mean_of_the_cli_totals(page):
     bands = page.locator(".replicate-bands")
     expect(bands).to_be_visible(timeout=120_000)
     expect(page.get_by_text(re.compile(r"Day: 10 of 10\b"))).to_be_visible(timeout=60_000)
-    summaries = [cli_summary("closures_oct2025", "--seed", str(s), "--days", "10") for s in (5, 6, 7)]
+    summaries = [
+        cli_summary("closures_oct2025", "--seed", str(s), "--days", "10") for s in (5, 6, 7)
+    ]
     row = bands.locator("tr[data-metric='attacks']")
     mean = float(row.get_attribute("data-mean"))
     low, high = float(row.get_attribute("data-low")), float(row.get_attribute("data-high"))

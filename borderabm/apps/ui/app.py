@@ -853,25 +853,10 @@ def ScenarioFile(entry: ScenarioEntry):
 def ScenarioUploader(on_opened: Callable[[], None], playing: solara.Reactive[bool]):
     """Upload a scenario file: checked as the CLI checks it, then run-able in this tab only."""
 
-    @guarded
     def take(payload: dict) -> None:
-        try:
-            uploaded = read_upload_event(payload)
-        except ScenarioError as problem:
-            upload_failed.set(True)
-            upload_message.set(upload_error_line(problem))
-            return
-        uploaded_scenarios.set(add_upload(uploaded_scenarios.value, uploaded))
-        session.remember("uploads", {name: e.text for name, e in uploaded_scenarios.value.items()})
         playing.set(False)
-        if open_scenario(uploaded.name):
-            upload_failed.set(False)
-            upload_message.set(f"{uploaded.path.name} uploaded: it runs now as “{uploaded.name}” "
-                               "(in this tab only; the server's folders are unchanged).")  # fmt: skip
+        if take_upload(payload):
             on_opened()
-        else:
-            upload_failed.set(True)
-            upload_message.set(run_error.value)
 
     ScenarioUpload(label="Upload a scenario file (TOML), checked as borderabm run checks it: ",
                    max_bytes=MAX_UPLOAD_BYTES, event_upload=take)  # fmt: skip
@@ -880,6 +865,31 @@ def ScenarioUploader(on_opened: Callable[[], None], playing: solara.Reactive[boo
                  "color": "#c62828" if upload_failed.value else "#2e7d32"}  # fmt: skip
         solara.Text(upload_message.value, classes=["upload-error" if upload_failed.value
                                                    else "upload-ok"], style=style)  # fmt: skip
+
+
+@guarded
+def take_upload(payload: object) -> bool:
+    """Read an upload event; a valid file joins this tab's scenarios and opens.
+
+    Returns:
+        Whether it was opened (else the CLI's error line for it is the upload message).
+    """
+    try:
+        uploaded = read_upload_event(payload)
+    except ScenarioError as problem:
+        upload_failed.set(True)
+        upload_message.set(upload_error_line(problem))
+        return False
+    uploaded_scenarios.set(add_upload(uploaded_scenarios.value, uploaded))
+    session.remember("uploads", {name: e.text for name, e in uploaded_scenarios.value.items()})
+    if not open_scenario(uploaded.name):
+        upload_failed.set(True)
+        upload_message.set(run_error.value)
+        return False
+    upload_failed.set(False)
+    upload_message.set(f"{uploaded.path.name} uploaded: it runs now as “{uploaded.name}” "
+                       "(in this tab only; the server's folders are unchanged).")  # fmt: skip
+    return True
 
 
 @solara.component_vue("scenario_upload.vue", vuetify=False)
@@ -909,13 +919,16 @@ REPLICATES = NumberLever("replicates", "Replicates (seeds)", "seeds", MIN_REPLIC
 replicates_request: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 replicates_result: solara.Reactive[Replicates | None] = solara.reactive(None)
 replicates_progress = solara.reactive("")
+replicates_count = solara.reactive(
+    DEFAULT_REPLICATES
+)  # the form, kept across Resets and tab switches
+replicates_metrics: solara.Reactive[list[str]] = solara.reactive(list(DEFAULT_METRICS))
 
 
 @solara.component
 def ReplicatesPanel(model: BorderModel):
     """Run the run's settings on several seeds in the background; show the mean and 95% band."""
-    count = solara.use_reactive(DEFAULT_REPLICATES)
-    metrics = solara.use_reactive(list(DEFAULT_METRICS))
+    count, metrics = replicates_count, replicates_metrics
 
     def work(cancel: threading.Event) -> None:
         request = replicates_request.value
@@ -964,9 +977,13 @@ def ReplicatesPanel(model: BorderModel):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "12px"}):
             NumberInput(REPLICATES, count.value, count.set)
             with solara.Column(style={"min-width": "320px", "max-width": "520px"}):
-                solara.SelectMultiple("Metrics", values=metrics.value,
-                                      all_values=list(BROWSER_CHART_METRICS),
-                                      on_value=metrics.set)  # fmt: skip
+                items = [
+                    {"text": metric_label(name), "value": name} for name in BROWSER_CHART_METRICS
+                ]
+                solara.v.Select(label="Metrics", v_model=metrics.value, items=items, multiple=True,
+                                on_v_model=lambda chosen: metrics.set(
+                                    [name for name in chosen if name in BROWSER_CHART_METRICS]),
+                                class_="replicate-metrics")  # fmt: skip
             solara.Button("Run replicates", on_click=start, disabled=running,
                           classes=["run-replicates-button"])  # fmt: skip
             if running:

@@ -42,8 +42,8 @@ class LeverHelp:
     def line(self) -> str:
         """The help line as the page shows it under the lever."""
         where = f" (docs/odd.md, {self.odd_key})" if self.odd_key else ""
-        return (f"{self.meaning}. Unit: {self.unit}. Allowed: {self.allowed}. "
-                f"Source: {self.source}{where}.")  # fmt: skip
+        unit = f" Unit: {self.unit}." if self.unit != "—" else ""
+        return f"{self.meaning}.{unit} Allowed: {self.allowed}. Source: {self.source}{where}."
 
 
 def _first_lower(text: str) -> str:

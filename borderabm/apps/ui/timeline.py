@@ -147,8 +147,9 @@ def timeline_html(events: list[TimelineEvent], settings: Scenario, today: int) -
     for tick in _ticks(horizon):
         x = x_of(tick)
         date = settings.start_date + dt.timedelta(days=tick)
+        anchor = "end" if x > WIDTH_PX - 40 else "middle"  # the last date stays on the picture
         parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{AXIS_PX - 4}' y2='{height}' "
-                     f"stroke='#eee'/><text x='{x:.1f}' y='12' text-anchor='middle' "
+                     f"stroke='#eee'/><text x='{x:.1f}' y='12' text-anchor='{anchor}' "
                      f"fill='#666'>{date.isoformat()}</text>")  # fmt: skip
     if not events:
         parts.append(f"<text x='4' y='{AXIS_PX + 12}' fill='#666'>No dated events in this run "
