@@ -220,10 +220,15 @@ def test_the_timeline_shows_a_shipped_episodes_closures_at_their_days():
     events = scenario_events(settings)
     closures = [e for e in events if e.kind == "closure"]
     assert closures, events
+    shown = set()
     for event in closures:
-        gate = event.what.split(" closed")[0]
-        assert any(c.start == event.day and c.end == event.end
-                   for c in settings.crossings[gate].closures)  # fmt: skip
+        for gate in event.what.split(" closed")[0].split(", "):
+            assert any(c.start == event.day and c.end == event.end
+                       for c in settings.crossings[gate].closures)  # fmt: skip
+            shown.add((gate, event.day, event.end))
+    every = {(gate, c.start, c.end) for gate, crossing in settings.crossings.items()
+             for c in crossing.closures if c.start <= settings.horizon_days}  # fmt: skip
+    assert shown == every  # each gate's closure, once
     # 12 October 2025 is day 41 of an episode starting on 1 September.
     assert any(
         e.day == 41 and e.when(settings.start_date).startswith("2025-10-12") for e in closures
@@ -333,6 +338,20 @@ def test_the_parquet_download_is_the_daily_series(tmp_path):
     # Parquet keeps dates in milliseconds: the same days, another resolution.
     pd.testing.assert_frame_equal(pd.read_parquet(path), model.timeseries().reset_index(drop=True),
                                   check_dtype=False)  # fmt: skip
+
+
+def test_a_session_keeps_the_newest_uploads_within_its_budget():
+    from borderabm.apps.ui.scenario_file import MAX_KEPT_UPLOAD_BYTES, add_upload, uploads_to_keep
+
+    uploads = {}
+    filler = "# " + "x" * 100_000 + "\n"
+    for index in range(8):
+        uploads = add_upload(
+            uploads, read_upload(f"f{index}.toml", (filler + "seed = 1\n").encode())
+        )
+    kept = uploads_to_keep(uploads)
+    assert list(kept) == [f"uploaded:f{index}" for index in range(3, 8)]  # the newest, in order
+    assert sum(len(text) for text in kept.values()) <= MAX_KEPT_UPLOAD_BYTES
 
 
 def test_no_file_of_this_module_writes_into_the_package(tmp_path):

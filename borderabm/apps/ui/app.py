@@ -81,6 +81,7 @@ from borderabm.apps.ui.scenario_file import (
     scenario_hash,
     scenario_toml,
     upload_error_line,
+    uploads_to_keep,
 )
 from borderabm.apps.ui.stepping import catch_up, run_control
 from borderabm.apps.ui.timeline import timeline_events, timeline_html
@@ -881,7 +882,7 @@ def take_upload(payload: object) -> bool:
         upload_message.set(upload_error_line(problem))
         return False
     uploaded_scenarios.set(add_upload(uploaded_scenarios.value, uploaded))
-    session.remember("uploads", {name: e.text for name, e in uploaded_scenarios.value.items()})
+    session.remember("uploads", uploads_to_keep(uploaded_scenarios.value))
     if not open_scenario(uploaded.name):
         upload_failed.set(True)
         upload_message.set(run_error.value)

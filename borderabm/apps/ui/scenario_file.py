@@ -37,8 +37,9 @@ from borderabm.apps.ui.run_setup import (
 )
 from borderabm.scenario import Scenario, ScenarioError, parse_toml, scenario_from_document
 
-MAX_UPLOAD_BYTES = 1024 * 1024  # scenario files are a few kilobytes
-MAX_UPLOADS = 20  # per browser tab; the oldest is forgotten first
+MAX_UPLOAD_BYTES = 256 * 1024  # scenario files are a few kilobytes (the 2014-2025 history: 26 KB)
+MAX_UPLOADS = 10  # per browser tab; the oldest is forgotten first
+MAX_KEPT_UPLOAD_BYTES = 512 * 1024  # a browser session keeps at most this much for a reload
 HASH_CHARS = 12
 # What identifies a scenario's behaviour: everything but its name and description.
 NOT_HASHED = ("name", "description")
@@ -254,6 +255,19 @@ def read_upload(file_name: str, data: bytes) -> ScenarioEntry:
 def upload_error_line(error: ScenarioError) -> str:
     """The ``error: FILE: key: what is wrong (allowed: ...)`` line the CLI prints for the file."""
     return error_line(error.problems, error.source)
+
+
+def uploads_to_keep(uploads: dict[str, ScenarioEntry]) -> dict[str, str]:
+    """The uploads' texts a browser session keeps for a reload: the newest, within a budget."""
+    kept: dict[str, str] = {}
+    size = 0
+    for name, entry in reversed(uploads.items()):
+        text = entry.text or ""
+        size += len(text.encode("utf-8"))
+        if size > MAX_KEPT_UPLOAD_BYTES:
+            break
+        kept[name] = text
+    return dict(reversed(kept.items()))
 
 
 def add_upload(uploads: dict[str, ScenarioEntry], entry: ScenarioEntry) -> dict[str, ScenarioEntry]:

@@ -51,11 +51,14 @@ class TimelineEvent:
 def scenario_events(settings: Scenario) -> list[TimelineEvent]:
     """The scenario's dated events that start within its horizon, in order of day."""
     events = []
+    # Gates closed over the same days for the same reason are one event (one row, gates listed).
+    closed: dict[tuple[int, int, str], list[str]] = {}
     for gate, crossing in settings.crossings.items():
         for closure in crossing.closures:
-            reason = f": {closure.reason}" if closure.reason else ""
-            events.append(TimelineEvent(closure.start, "closure", f"{gate} closed{reason}",
-                                        closure.end))  # fmt: skip
+            closed.setdefault((closure.start, closure.end, closure.reason or ""), []).append(gate)
+    for (start, end, reason), gates in closed.items():
+        why = f": {reason}" if reason else ""
+        events.append(TimelineEvent(start, "closure", f"{', '.join(gates)} closed{why}", end))
     for point in settings.fence.schedule:
         events.append(TimelineEvent(point.day, "fence", f"fence at {point.coverage:.0%} "
                                                         "(built linearly between steps)"))  # fmt: skip
