@@ -238,6 +238,19 @@ def test_the_timeline_shows_a_shipped_episodes_closures_at_their_days():
     assert "data-day='41'" in svg and "class='timeline-today' data-day='50'" in svg
 
 
+def test_the_timeline_shows_fence_steps_dated_changes_and_deportations_of_the_2024_history():
+    settings = scenario_entries()["history_2024"].settings
+    events = scenario_events(settings)
+    kinds = {event.kind for event in events}
+    assert {"fence", "change", "deportation"} <= kinds, kinds
+    for change in settings.changes:
+        if change.day <= settings.horizon_days:
+            assert any(e.kind == "change" and e.day == change.day for e in events)
+    for point in settings.fence.schedule:
+        if point.day <= settings.horizon_days:
+            assert any(e.kind == "fence" and e.day == point.day for e in events)
+
+
 def test_rules_that_fired_are_found_exactly_as_the_model_fired_them():
     levers = {**levers_of(scenario_entries()["closures_oct2025"].settings), "trigger": 5}
     model = page_model("closures_oct2025", levers, 1, 60)

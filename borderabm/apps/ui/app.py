@@ -1,8 +1,18 @@
 """The browser UI (Solara): watch a policy scenario unfold, pull the levers, compare scenarios.
 
 Started by ``borderabm ui``. Scenarios come only from the shipped folder and the folder named by
-``BORDERABM_SCENARIOS`` — never from a path sent by the browser — and every lever is checked here,
-on the server, whatever the page sends (see :mod:`borderabm.apps.ui.run_setup`).
+``BORDERABM_SCENARIOS`` — never from a path sent by the browser — or from a file uploaded in the
+tab, which is checked as the CLI checks it and held in memory for that tab only (see
+:mod:`borderabm.apps.ui.scenario_file`); every lever is checked here, on the server, whatever the
+page sends (see :mod:`borderabm.apps.ui.run_setup`).
+
+Beside the map, the Run tab is an analyst's tool: the levers are saved as a scenario file (with
+its difference from the file it came from), each lever has a help line (its meaning, unit, range
+and source: :mod:`~borderabm.apps.ui.lever_help`), the dated events and the rules that fired are
+drawn on a timeline (:mod:`~borderabm.apps.ui.timeline`), a provenance panel says where the
+numbers come from (:mod:`~borderabm.apps.ui.provenance`), replicates on several seeds run in the
+background with 95% bands (:mod:`~borderabm.apps.ui.replicates`), and the run downloads as CSV,
+Parquet and its own scenario file.
 
 What the Run tab shows is what the model computes: until a lever is changed it runs exactly the
 scenario file with the seed and days shown (``borderabm run FILE --seed S --days N`` gives the same

@@ -13,7 +13,8 @@ population exceeds the page's agent cap is listed as an error entry saying so.
 The page never takes a path from the browser: it lists the shipped scenarios plus, when
 ``BORDERABM_SCENARIOS`` names a folder, the files of that folder (a file there replaces a shipped
 one of the same name). A file that cannot be read or validated is listed with a one-line reason
-that names no server path.
+that names no server path. A file uploaded in a tab (:data:`uploaded_scenarios`, kernel-scoped) is
+held in memory as text and offered to that tab only (:func:`run_entries`), never written anywhere.
 """
 
 from __future__ import annotations
@@ -531,7 +532,7 @@ def settings_for(
     days: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Scenario:
-    """:func:`run_settings` of a listed scenario, by name.
+    """:func:`run_settings` of a listed scenario (or one uploaded in this tab), by name.
 
     Raises:
         ScenarioError: For a name that is not listed, or settings the server refuses.
