@@ -64,10 +64,9 @@ def scenario_events(settings: Scenario) -> list[TimelineEvent]:
                                                         "(built linearly between steps)"))  # fmt: skip
     deportation = settings.deportation
     if deportation.enabled:
-        end = deportation.end_day
         rate = f"{deportation.daily_rate:,} people/day"
         events.append(TimelineEvent(deportation.start_day, "deportation",
-                                    f"deportation drive ({rate})", end))  # fmt: skip
+                                    f"deportation drive ({rate})", deportation.end_day))  # fmt: skip
     for change in settings.changes:
         keys = ", ".join(f"{key} = {value}" for key, value in change.set.items())
         events.append(TimelineEvent(change.day, "change", f"change: {keys}"))
