@@ -39,7 +39,8 @@ from borderabm.scenario import Scenario, ScenarioError, parse_toml, scenario_fro
 
 MAX_UPLOAD_BYTES = 256 * 1024  # scenario files are a few kilobytes (the 2014-2025 history: 26 KB)
 MAX_UPLOADS = 10  # per browser tab; the oldest is forgotten first
-MAX_KEPT_UPLOAD_BYTES = 512 * 1024  # a browser session keeps at most this much for a reload
+# A browser session keeps at most this much for a reload (the store keeps 1,000 sessions: 64 MB).
+MAX_KEPT_UPLOAD_BYTES = 64 * 1024
 HASH_CHARS = 12
 # What identifies a scenario's behaviour: everything but its name and description.
 NOT_HASHED = ("name", "description")
