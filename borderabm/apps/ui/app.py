@@ -1,8 +1,18 @@
 """The browser UI (Solara): watch a policy scenario unfold, pull the levers, compare scenarios.
 
 Started by ``borderabm ui``. Scenarios come only from the shipped folder and the folder named by
-``BORDERABM_SCENARIOS`` — never from a path sent by the browser — and every lever is checked here,
-on the server, whatever the page sends (see :mod:`borderabm.apps.ui.run_setup`).
+``BORDERABM_SCENARIOS`` — never from a path sent by the browser — or from a file uploaded in the
+tab, which is checked as the CLI checks it and held in memory for that tab only (see
+:mod:`borderabm.apps.ui.scenario_file`); every lever is checked here, on the server, whatever the
+page sends (see :mod:`borderabm.apps.ui.run_setup`).
+
+Beside the map, the Run tab is an analyst's tool: the levers are saved as a scenario file (with
+its difference from the file it came from), each lever has a help line (its meaning, unit, range
+and source: :mod:`~borderabm.apps.ui.lever_help`), the dated events and the rules that fired are
+drawn on a timeline (:mod:`~borderabm.apps.ui.timeline`), a provenance panel says where the
+numbers come from (:mod:`~borderabm.apps.ui.provenance`), replicates on several seeds run in the
+background with 95% bands (:mod:`~borderabm.apps.ui.replicates`), and the run downloads as CSV,
+Parquet and its own scenario file.
 
 What the Run tab shows is what the model computes: until a lever is changed it runs exactly the
 scenario file with the seed and days shown (``borderabm run FILE --seed S --days N`` gives the same
@@ -16,6 +26,7 @@ import base64
 import datetime as dt
 import functools
 import html
+import io
 import os
 import threading
 import time
@@ -30,6 +41,20 @@ import solara.server.settings
 from borderabm.apps.ui import session
 from borderabm.apps.ui.compare_page import ComparePage, replay_request
 from borderabm.apps.ui.inspection import cell_html, describe_cell, gate_status_text
+from borderabm.apps.ui.lever_help import help_line
+from borderabm.apps.ui.provenance import provenance, provenance_html
+from borderabm.apps.ui.replicates import (
+    DEFAULT_METRICS,
+    DEFAULT_REPLICATES,
+    MAX_REPLICATES,
+    MIN_REPLICATES,
+    Replicates,
+    ReplicatesCancelled,
+    band_charts,
+    band_table_html,
+    replicate_seeds,
+    run_replicates,
+)
 from borderabm.apps.ui.run_setup import (
     DAYS,
     LEVER_BOUNDS,
@@ -37,6 +62,7 @@ from borderabm.apps.ui.run_setup import (
     NUMBER_LEVERS,
     SEED,
     STRATEGIES,
+    UPLOAD_PREFIX,
     NumberLever,
     ScenarioEntry,
     base_settings,
@@ -46,11 +72,29 @@ from borderabm.apps.ui.run_setup import (
     levers_of,
     parse_permalink,
     permalink,
+    run_entries,
+    run_overrides,
+    run_settings,
     scenario_entries,
     settings_for,
     trigger_lever,
+    uploaded_scenarios,
+)
+from borderabm.apps.ui.scenario_file import (
+    MAX_UPLOAD_BYTES,
+    add_upload,
+    full_scenario_toml,
+    read_upload,
+    read_upload_event,
+    saved_file_name,
+    scenario_changes,
+    scenario_hash,
+    scenario_toml,
+    upload_error_line,
+    uploads_to_keep,
 )
 from borderabm.apps.ui.stepping import catch_up, run_control
+from borderabm.apps.ui.timeline import timeline_events, timeline_html
 from borderabm.experiments.run import build_model as build_scenario_model
 from borderabm.gazetteer import crossing_names, sector_names
 from borderabm.metrics import (
@@ -71,7 +115,7 @@ from borderabm.report.raster import (
     overlay_png,
     terrain_png,
 )
-from borderabm.scenario import Scenario, ScenarioError
+from borderabm.scenario import Scenario, ScenarioError, validate_document
 
 __all__ = ["LEVER_BOUNDS", "MAX_AGENTS", "Page", "build_model", "levers_of", "scenario_names"]
 
@@ -304,22 +348,74 @@ def LiveView(
                 solara.HTML(tag="div", classes=["run-totals"],
                             unsafe_innerHTML=html_table(totals, (f"totals to day {totals_day}", "")))  # fmt: skip
                 CellInfo(model, where, tick)
+                record = solara.use_memo(lambda: provenance(model.settings), [model])
+                solara.HTML(tag="div", classes=["run-provenance"],
+                            unsafe_innerHTML="<b>Provenance</b>" + provenance_html(record))  # fmt: skip
         # While playing, the charts' data go to the browser every few days only.
         chart_key = model.day // CHART_EVERY_DAYS if playing_now else model.day
         charts = solara.use_memo(lambda: chart_series(model), [model, chart_key])
+        timeline = solara.use_memo(
+            lambda: timeline_html(timeline_events(model), model.settings, model.day),
+            [model, chart_key],
+        )
         if model.day:
             solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
                         style={"font-size": "12px"})  # fmt: skip
             LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
-            settings = model.settings
-            solara.FileDownload(
-                lambda: read_model(
-                    lambda: model.timeseries().to_csv(index=False)
-                ),  # when asked for
-                filename=f"{settings.name}-seed{settings.seed}-days1-{model.day}.csv",
-                label="Download the daily series (CSV)",
-                mime_type="text/csv",
-            )
+        solara.HTML(tag="div", classes=["run-timeline-panel"],
+                    unsafe_innerHTML="<b>Timeline: the run's dated events and the rules that fired "
+                    "(the black line is today)</b><br>" + timeline)  # fmt: skip
+        if model.day:
+            RunDownloads(model)
+
+
+@solara.component
+def RunDownloads(model: BorderModel):
+    """The run's daily series (CSV, Parquet) and its scenario file (TOML, levers included)."""
+    settings = model.settings
+    stem = f"{settings.name}-seed{settings.seed}-days1-{model.day}"
+    with solara.Row(style={"flex-wrap": "wrap", "gap": "8px"}):
+        solara.FileDownload(
+            lambda: read_model(lambda: model.timeseries().to_csv(index=False)),  # when asked for
+            filename=f"{stem}.csv",
+            label="Download the daily series (CSV)",
+            mime_type="text/csv",
+        )
+        solara.FileDownload(
+            lambda: read_model(lambda: parquet_bytes(model)),
+            filename=f"{stem}.parquet",
+            label="Download the daily series (Parquet)",
+            mime_type="application/vnd.apache.parquet",
+        )
+        solara.FileDownload(
+            lambda: run_scenario_toml(model),
+            filename=saved_file_name(settings),
+            label="Download the scenario of this run (TOML)",
+            mime_type="application/toml",
+        )
+
+
+def parquet_bytes(model: BorderModel) -> bytes:
+    """The daily series so far as a Parquet file (the format ``borderabm run`` writes)."""
+    buffer = io.BytesIO()
+    model.timeseries().to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def run_scenario_toml(model: BorderModel) -> str:
+    """The scenario file of the run on screen: its file with the run's levers, seed and days.
+
+    Read back, it is exactly ``model.settings`` (else the whole scenario is written out).
+    """
+    current = applied.value
+    entry = run_entries().get(current[0]) if current else None
+    if entry is None or current is None:
+        return full_scenario_toml(model.settings, model.settings.name)
+    try:
+        overrides = run_overrides(entry, current[1], current[2], current[3], current[4])
+    except ScenarioError:
+        return full_scenario_toml(model.settings, entry.path.name)
+    return scenario_toml(entry, overrides, model.settings)
 
 
 @solara.component
@@ -520,7 +616,7 @@ def open_scenario(name: str, seed: int | None = None, days: int | None = None,
     Returns:
         Whether the scenario was opened.
     """
-    entry = scenario_entries().get(name)
+    entry = run_entries().get(name)
     if entry is None or not entry.ok:
         run_error.set(
             plain_line(f"{str(name)[:80]}.toml: {entry.problem if entry else 'not listed'}")
@@ -596,7 +692,8 @@ def _restore_or_open(search: str | None) -> str:
     if live_model.value is not None or replay_request.value:
         return ""
     saved = session.recall("run")
-    entries = scenario_entries()
+    _restore_uploads()
+    entries = run_entries()
     linked, link_error = None, ""
     if search:
         try:
@@ -639,6 +736,24 @@ def _restore_or_open(search: str | None) -> str:
     return link_error
 
 
+class LeverBox:
+    """A lever's column with its help line under it (``with LeverBox(key): <the input>``)."""
+
+    def __init__(self, key: str, wide: bool = False) -> None:
+        self.key = key
+        width = "360px" if wide else "260px"
+        self.column = solara.Column(gap="0px", style={"min-width": "190px", "max-width": width},
+                                    classes=[f"lever-{key}"])  # fmt: skip
+
+    def __enter__(self) -> None:
+        self.column.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        solara.Text(help_line(self.key), classes=[f"lever-help-{self.key}"],
+                    style={"font-size": "11px", "color": "#666"})  # fmt: skip
+        self.column.__exit__(*exc_info)
+
+
 @solara.component
 def Levers(base: Scenario):
     """The levers of the chosen scenario, each typed, bounded and marked when changed."""
@@ -659,31 +774,42 @@ def Levers(base: Scenario):
 
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "flex-start", "gap": "12px"}):
         NumberInput(NUMBER_LEVERS["fence"], lever["fence"], lambda v: set_lever("fence", v),
-                    file_value=original["fence"])  # fmt: skip
+                    file_value=original["fence"], help_text=help_line("fence"))  # fmt: skip
         NumberInput(NUMBER_LEVERS["units"], lever["units"], lambda v: set_lever("units", v),
-                    file_value=original["units"])  # fmt: skip
+                    file_value=original["units"], help_text=help_line("units"))  # fmt: skip
         NumberInput(NUMBER_LEVERS["deportation"], lever["deportation"],
-                    lambda v: set_lever("deportation", v), file_value=original["deportation"])  # fmt: skip
+                    lambda v: set_lever("deportation", v), file_value=original["deportation"],
+                    help_text=help_line("deportation"))  # fmt: skip
         NumberInput(trigger, lever["trigger"], lambda v: set_lever("trigger", v),
-                    file_value=original["trigger"], help_text=trigger_help)  # fmt: skip
-        solara.Select(label="Patrol strategy" + changed_text("strategy"), value=lever["strategy"],
-                      values=list(STRATEGIES), on_value=lambda v: set_lever("strategy", v))  # fmt: skip
-        solara.Switch(label="Lethal force" + changed_text("lethal"), value=bool(lever["lethal"]),
-                      on_value=lambda v: set_lever("lethal", v))  # fmt: skip
-        solara.Switch(label="Trade corridor" + changed_text("corridor"),
-                      value=bool(lever["corridor"]), on_value=lambda v: set_lever("corridor", v))  # fmt: skip
+                    file_value=original["trigger"],
+                    help_text=f"{trigger_help} {help_line('trigger')}")  # fmt: skip
+        with LeverBox("strategy"):
+            solara.Select(label="Patrol strategy" + changed_text("strategy"),
+                          value=lever["strategy"], values=list(STRATEGIES),
+                          on_value=lambda v: set_lever("strategy", v))  # fmt: skip
+        with LeverBox("lethal"):
+            solara.Switch(label="Lethal force" + changed_text("lethal"),
+                          value=bool(lever["lethal"]), on_value=lambda v: set_lever("lethal", v))  # fmt: skip
+        with LeverBox("corridor"):
+            solara.Switch(label="Trade corridor" + changed_text("corridor"),
+                          value=bool(lever["corridor"]),
+                          on_value=lambda v: set_lever("corridor", v))  # fmt: skip
     with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
         gates = list(crossing_names())
-        solara.SelectMultiple("Closed gates" + changed_text("closed_gates"),
-                              values=lever["closed_gates"], all_values=gates,
-                              on_value=lambda v: set_lever("closed_gates", v))  # fmt: skip
-        solara.SelectMultiple("Corridor gates (when the corridor is on)"
-                              + changed_text("corridor_gates"),
-                              values=lever["corridor_gates"], all_values=gates,
-                              on_value=lambda v: set_lever("corridor_gates", v))  # fmt: skip
-        solara.SelectMultiple("Sectors left unfenced" + changed_text("unfenced_sectors"),
-                              values=lever["unfenced_sectors"], all_values=list(sector_names()),
-                              on_value=lambda v: set_lever("unfenced_sectors", v))  # fmt: skip
+        with LeverBox("closed_gates", wide=True):
+            solara.SelectMultiple("Closed gates" + changed_text("closed_gates"),
+                                  values=lever["closed_gates"], all_values=gates,
+                                  on_value=lambda v: set_lever("closed_gates", v))  # fmt: skip
+        with LeverBox("corridor_gates", wide=True):
+            solara.SelectMultiple("Corridor gates (when the corridor is on)"
+                                  + changed_text("corridor_gates"),
+                                  values=lever["corridor_gates"], all_values=gates,
+                                  on_value=lambda v: set_lever("corridor_gates", v))  # fmt: skip
+        with LeverBox("unfenced_sectors", wide=True):
+            solara.SelectMultiple("Sectors left unfenced" + changed_text("unfenced_sectors"),
+                                  values=lever["unfenced_sectors"],
+                                  all_values=list(sector_names()),
+                                  on_value=lambda v: set_lever("unfenced_sectors", v))  # fmt: skip
     if lever["corridor"] and not lever["corridor_gates"]:
         solara.Text("No corridor gates chosen: the run has no corridor.", classes=["corridor-off"],
                     style={"font-size": "12px"})  # fmt: skip
@@ -694,10 +820,201 @@ def Levers(base: Scenario):
                         style={"font-size": "12px"})  # fmt: skip
 
 
+upload_message = solara.reactive("")  # what the last upload became, or the CLI's error line for it
+upload_failed = solara.reactive(False)
+
+
+@solara.component
+def ScenarioFile(entry: ScenarioEntry):
+    """Save the levers shown as a scenario file, with what it changes in the file it comes from."""
+    levers, seed, days, extra = run_levers.value, run_seed.value, run_days.value, run_extra.value
+
+    def saved() -> tuple[str, dict[str, Any], Scenario | None]:
+        try:
+            return "", run_overrides(entry, levers, seed, days, extra), run_settings(
+                entry, levers, seed, days, extra)  # fmt: skip
+        except ScenarioError as problem:  # a lever the server refuses: nothing to save
+            return plain_line(str(problem)), {}, None
+
+    refused, overrides, settings = solara.use_memo(
+        saved, [entry, repr(levers), seed, days, repr(extra)]
+    )
+    if settings is None:
+        solara.Text(f"Cannot save these levers: {refused}", classes=["scenario-save-refused"],
+                    style={"font-size": "12px"})  # fmt: skip
+        return
+    assert entry.settings is not None  # a valid file: the page shows levers for no other
+    changes = scenario_changes(entry.settings, settings)
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "12px"}):
+        solara.FileDownload(lambda: scenario_toml(entry, overrides, settings),
+                            filename=saved_file_name(settings),
+                            label="Save scenario (TOML: the levers, seed and days shown)",
+                            mime_type="application/toml")  # fmt: skip
+        solara.Text(f"Based on {entry.path.name}; `borderabm run FILE` runs it as this page does.",
+                    style={"font-size": "12px"})  # fmt: skip
+    rows = [(key, f"{old} → {new}") for key, old, new in changes]
+    header = (f"changed from {entry.path.name}", "file value → saved value")
+    solara.HTML(tag="div", classes=["scenario-diff"],
+                unsafe_innerHTML=html_table(rows, header) if rows else
+                f"No change from {html.escape(entry.path.name)}: the saved file runs as the "
+                "original.", style={"font-size": "12px"})  # fmt: skip
+
+
+@solara.component
+def ScenarioUploader(on_opened: Callable[[], None], playing: solara.Reactive[bool]):
+    """Upload a scenario file: checked as the CLI checks it, then run-able in this tab only."""
+
+    def take(payload: dict) -> None:
+        playing.set(False)
+        if take_upload(payload):
+            on_opened()
+
+    ScenarioUpload(label="Upload a scenario file (TOML), checked as borderabm run checks it: ",
+                   max_bytes=MAX_UPLOAD_BYTES, event_upload=take)  # fmt: skip
+    if upload_message.value:
+        style = {"font-size": "12px", "font-family": "monospace",
+                 "color": "#c62828" if upload_failed.value else "#2e7d32"}  # fmt: skip
+        solara.Text(upload_message.value, classes=["upload-error" if upload_failed.value
+                                                   else "upload-ok"], style=style)  # fmt: skip
+
+
+@guarded
+def take_upload(payload: object) -> bool:
+    """Read an upload event; a valid file joins this tab's scenarios and opens.
+
+    Returns:
+        Whether it was opened (else the CLI's error line for it is the upload message).
+    """
+    try:
+        uploaded = read_upload_event(payload)
+    except ScenarioError as problem:
+        upload_failed.set(True)
+        upload_message.set(upload_error_line(problem))
+        return False
+    uploaded_scenarios.set(add_upload(uploaded_scenarios.value, uploaded))
+    session.remember("uploads", uploads_to_keep(uploaded_scenarios.value))
+    if not open_scenario(uploaded.name):
+        upload_failed.set(True)
+        upload_message.set(run_error.value)
+        return False
+    upload_failed.set(False)
+    upload_message.set(f"{uploaded.path.name} uploaded: it runs now as “{uploaded.name}” "
+                       "(in this tab only; the server's folders are unchanged).")  # fmt: skip
+    return True
+
+
+@solara.component_vue("scenario_upload.vue", vuetify=False)
+def ScenarioUpload(label: str, max_bytes: int, event_upload: Callable[[dict], None]):
+    """A file input (``scenario_upload.vue``): the picked file's name, size and base64 bytes."""
+
+
+def _restore_uploads() -> None:
+    """Bring back this browser session's uploads (a reload forgets the tab's memory, not these)."""
+    if uploaded_scenarios.value:
+        return
+    kept = session.recall("uploads") or {}
+    uploads: dict[str, ScenarioEntry] = {}
+    for name, text in kept.items():
+        try:
+            entry = read_upload(f"{name.removeprefix(UPLOAD_PREFIX)}.toml", text.encode("utf-8"))
+        except ScenarioError:  # valid when uploaded; a new version of borderabm may refuse it
+            continue
+        uploads = add_upload(uploads, entry)
+    if uploads:
+        uploaded_scenarios.set(uploads)
+
+
+REPLICATES = NumberLever("replicates", "Replicates (seeds)", "seeds", MIN_REPLICATES,
+                         MAX_REPLICATES, True)  # fmt: skip
+# The replicates of this tab (kernel-scoped): what was asked, the result, and how far it got.
+replicates_request: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
+replicates_result: solara.Reactive[Replicates | None] = solara.reactive(None)
+replicates_progress = solara.reactive("")
+replicates_count = solara.reactive(
+    DEFAULT_REPLICATES
+)  # the form, kept across Resets and tab switches
+replicates_metrics: solara.Reactive[list[str]] = solara.reactive(list(DEFAULT_METRICS))
+
+
+@solara.component
+def ReplicatesPanel(model: BorderModel):
+    """Run the run's settings on several seeds in the background; show the mean and 95% band."""
+    count, metrics = replicates_count, replicates_metrics
+
+    def work(cancel: threading.Event) -> None:
+        request = replicates_request.value
+        if request is None:
+            return
+        settings: Scenario = request["settings"]
+        document = settings.model_dump(mode="json")
+
+        def settings_of(seed: int) -> Scenario:  # the run on screen, on another seed
+            return validate_document({**document, "seed": seed}, settings.name)
+
+        def progress(done: int, total: int) -> None:
+            replicates_progress.set(f"Replicates: {done} of {total} runs done…")
+
+        try:
+            progress(0, len(request["seeds"]))
+            result = run_replicates(settings_of, request["seeds"], request["metrics"],
+                                    request["title"], progress, cancel)  # fmt: skip
+        except ReplicatesCancelled:
+            return
+        except Exception as problem:  # noqa: BLE001 - a failing run must not take the server down
+            replicates_progress.set(f"The replicates failed ({type(problem).__name__}).")
+            replicates_request.set(None)
+            return
+        if replicates_request.value is request:
+            replicates_result.set(result)
+            replicates_progress.set("")
+            replicates_request.set(None)
+
+    solara.use_thread(work, dependencies=[replicates_request.value], intrusive_cancel=False)
+
+    def start() -> None:
+        settings = model.settings
+        seeds = replicate_seeds(settings.seed, int(count.value))
+        title = (f"{settings.name}, {settings.horizon_days} days, seeds {seeds[0]}–{seeds[-1]} "
+                 f"(scenario hash {scenario_hash(settings)} with seed {settings.seed})")  # fmt: skip
+        replicates_result.set(None)
+        replicates_request.set({"settings": settings, "seeds": seeds,
+                                "metrics": list(metrics.value) or list(DEFAULT_METRICS),
+                                "title": title})  # fmt: skip
+
+    running = replicates_request.value is not None
+    with solara.Column(classes=["run-replicates"], style={"margin-top": "8px"}):
+        solara.HTML(tag="b", unsafe_innerHTML="Replicates: this run on several seeds "
+                    "(in the background; the map above keeps running)")  # fmt: skip
+        with solara.Row(style={"align-items": "center", "flex-wrap": "wrap", "gap": "12px"}):
+            NumberInput(REPLICATES, count.value, count.set)
+            with solara.Column(style={"min-width": "320px", "max-width": "520px"}):
+                items = [
+                    {"text": metric_label(name), "value": name} for name in BROWSER_CHART_METRICS
+                ]
+                solara.v.Select(label="Metrics", v_model=metrics.value, items=items, multiple=True,
+                                on_v_model=lambda chosen: metrics.set(
+                                    [name for name in chosen if name in BROWSER_CHART_METRICS]),
+                                class_="replicate-metrics")  # fmt: skip
+            solara.Button("Run replicates", on_click=start, disabled=running,
+                          classes=["run-replicates-button"])  # fmt: skip
+            if running:
+                solara.Button("Cancel", on_click=lambda: replicates_request.set(None))
+        if replicates_progress.value:
+            solara.Text(replicates_progress.value, classes=["replicates-progress"],
+                        style={"font-size": "12px"})  # fmt: skip
+        result = replicates_result.value
+        charts = solara.use_memo(lambda: band_charts(result) if result else [], [result])
+        if result is not None:
+            solara.Text(f"Mean of the seeds with its 95% band (percentile bootstrap): {result.title}",
+                        style={"font-size": "12px"})  # fmt: skip
+            LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
+            solara.HTML(tag="div", unsafe_innerHTML=band_table_html(result))
+
+
 @solara.component
 def RunPage():
     """Pick a scenario, set the levers, seed and days, and watch it run."""
-    entries = scenario_entries()
+    entries = run_entries()
     tick = solara.use_reactive(0)
     playing = solara.use_reactive(False)  # Play pressed, Pause not yet
     looping = solara.use_reactive(False)  # a loop (play or catch-up) is still stepping
@@ -855,12 +1172,13 @@ def RunPage():
 
             with solara.Row(style={"flex-wrap": "wrap", "gap": "12px"}):
                 NumberInput(SEED, run_seed.value if run_seed.value is not None else settings.seed,
-                            choose_seed, file_value=settings.seed)  # fmt: skip
+                            choose_seed, file_value=settings.seed, help_text=help_line("seed"))  # fmt: skip
                 NumberInput(DAYS, run_days.value or settings.horizon_days, choose_days,
                             label=f"Days to run (from {settings.start_date.isoformat()})",
-                            file_value=settings.horizon_days)  # fmt: skip
+                            file_value=settings.horizon_days, help_text=help_line("days"))  # fmt: skip
             if run_levers.value is not None:
                 Levers(base)
+                ScenarioFile(entry)
             events = dated_events(settings)
             if events:
                 solara.HTML(tag="div", classes=["scenario-events"],
@@ -884,7 +1202,8 @@ def RunPage():
                     solara.Text(note + ("" if same else " — changes shown above apply on Reset"),
                                 classes=["run-settings"],
                                 style={"font-size": "12px", "font-weight": "bold"})  # fmt: skip
-                    if not current[4]:  # a design point's overrides are not levers: no link
+                    # A link names a listed file and levers: not a design point, not an upload.
+                    if not current[4] and not str(current[0]).startswith(UPLOAD_PREFIX):
                         link = permalink(current[0], base, current[1] or levers_of(base),
                                          seed_now, days_now)  # fmt: skip
                         solara.HTML(tag="a", unsafe_innerHTML="Link to this run",
@@ -894,9 +1213,11 @@ def RunPage():
             solara.Warning(run_notice.value, classes=["run-notice"], dense=True)
         if run_error.value:
             solara.Error(run_error.value, classes=["run-error"])
+        ScenarioUploader(lambda: tick.set(tick.value + 1), playing)
         if model is not None:
             LiveView(model, tick, on_drawn=lambda _frame: frame_drawn.set(),
                      playing_now=playing.value)  # fmt: skip
+            ReplicatesPanel(model)
 
 
 def _kernel_closed_event() -> threading.Event:

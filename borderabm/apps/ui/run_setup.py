@@ -13,7 +13,8 @@ population exceeds the page's agent cap is listed as an error entry saying so.
 The page never takes a path from the browser: it lists the shipped scenarios plus, when
 ``BORDERABM_SCENARIOS`` names a folder, the files of that folder (a file there replaces a shipped
 one of the same name). A file that cannot be read or validated is listed with a one-line reason
-that names no server path.
+that names no server path. A file uploaded in a tab (:data:`uploaded_scenarios`, kernel-scoped) is
+held in memory as text and offered to that tab only (:func:`run_entries`), never written anywhere.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
+
+import solara
 
 from borderabm.experiments.run import build_model as build_scenario_model
 from borderabm.gazetteer import crossing_names, sector_names
@@ -36,6 +39,8 @@ from borderabm.scenario import (
     ScenarioError,
     load_scenario,
     packaged_dir,
+    parse_toml,
+    scenario_from_document,
     shipped_scenarios_dir,
 )
 
@@ -140,17 +145,55 @@ checked: the scenario schema may allow more."""
 
 @dataclass(frozen=True)
 class ScenarioEntry:
-    """One file of the scenario folders, valid (``settings``) or not (``problem``)."""
+    """One file of the scenario folders, valid (``settings``) or not (``problem``).
+
+    An uploaded file (this browser tab only) carries its TOML ``text``: it is read from memory,
+    never from the disk, and its ``path`` is only its file name.
+    """
 
     name: str
     path: Path
     settings: Scenario | None
     problem: str = ""
+    text: str | None = None
 
     @property
     def ok(self) -> bool:
         """Whether the file loads as a valid scenario."""
         return self.settings is not None
+
+    @property
+    def uploaded(self) -> bool:
+        """Whether the file was uploaded in this tab (held in memory, not in a folder)."""
+        return self.text is not None
+
+    def source_text(self) -> str:
+        """The file's TOML text (an upload's own, a listed file's read from its folder).
+
+        Raises:
+            OSError: If a listed file cannot be read any more.
+        """
+        return self.text if self.text is not None else self.path.read_text(encoding="utf-8")
+
+    def load(self, overrides: dict[str, Any] | None = None) -> Scenario:
+        """The file's scenario with dotted-key ``overrides`` applied (as ``--set`` applies them).
+
+        Raises:
+            ScenarioError: For overrides the scenario rejects.
+        """
+        if self.text is None:
+            return load_scenario(self.path, overrides)
+        return scenario_from_document(parse_toml(self.text, self.path.name), self.path, overrides)
+
+
+UPLOAD_PREFIX = "uploaded:"
+# The scenarios uploaded in this browser tab, by picker name (kernel-scoped: one dict per tab).
+uploaded_scenarios: solara.Reactive[dict[str, ScenarioEntry]] = solara.reactive({})
+
+
+def run_entries() -> dict[str, ScenarioEntry]:
+    """What the Run tab may open: the listed files, then this tab's uploads."""
+    return {**scenario_entries(), **uploaded_scenarios.value}
 
 
 class LeverError(ScenarioError):
@@ -235,7 +278,8 @@ def agent_count(settings: Scenario) -> int:
 def one_line(problems: list[str], path: Path) -> str:
     """The first problem as one short line, with the file's folder removed."""
     text = " ".join(str(problems[0] if problems else "invalid").split())
-    for folder in {str(path.parent), str(path.parent.resolve())}:
+    folders = {str(path.parent), str(path.parent.resolve())} if path.parent != Path() else set()
+    for folder in folders:  # an upload's path is its bare name: no folder to remove
         text = text.replace(folder + os.sep, "").replace(folder, "")
     if len(problems) > 1:
         text += f" (and {len(problems) - 1} more)"
@@ -387,7 +431,7 @@ def base_settings(entry: ScenarioEntry, extra: dict[str, Any] | None = None) -> 
     if not extra:
         return entry.settings
     try:
-        return load_scenario(entry.path, extra)
+        return entry.load(extra)
     except ScenarioError as error:
         raise ScenarioError(source, [one_line([p], entry.path) for p in error.problems]) from None
 
@@ -413,6 +457,37 @@ def run_settings(
             too many agents. Messages name the file by its name, never its server path.
     """
     source = entry.path.name
+    overrides = run_overrides(entry, levers, seed, days, extra)
+    if not overrides:
+        settings = base_settings(entry)  # the file's own (no extra overrides either)
+    else:
+        try:
+            settings = entry.load(overrides)
+        except ScenarioError as error:
+            raise ScenarioError(
+                source, [one_line([p], entry.path) for p in error.problems]
+            ) from None
+    if agent_count(settings) > MAX_AGENTS:
+        raise LeverError(source, [f"more than {MAX_AGENTS:,} agents"])
+    return settings
+
+
+def run_overrides(
+    entry: ScenarioEntry,
+    levers: dict[str, Any] | None = None,
+    seed: int | None = None,
+    days: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every dotted-key override of a run, in the order applied: ``extra``, levers, seed, days.
+
+    The file with these overrides is the run (see :func:`run_settings`); a scenario file saved
+    from the page writes them into the file's text.
+
+    Raises:
+        ScenarioError: For a file that is not valid, or levers or a seed/days the server refuses.
+    """
+    source = entry.path.name
     base = base_settings(entry, extra)
     overrides = dict(extra or {})
     if levers is not None:
@@ -428,18 +503,7 @@ def run_settings(
         overrides["seed"] = int(seed)
     if days is not None and days != base.horizon_days:
         overrides["horizon_days"] = int(days)
-    if not overrides:
-        settings = base  # the file's own (no extra overrides either)
-    else:
-        try:
-            settings = load_scenario(entry.path, overrides)
-        except ScenarioError as error:
-            raise ScenarioError(
-                source, [one_line([p], entry.path) for p in error.problems]
-            ) from None
-    if agent_count(settings) > MAX_AGENTS:
-        raise LeverError(source, [f"more than {MAX_AGENTS:,} agents"])
-    return settings
+    return overrides
 
 
 def _same_number(value: Any, own: int) -> bool:
@@ -468,12 +532,12 @@ def settings_for(
     days: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Scenario:
-    """:func:`run_settings` of a listed scenario, by name.
+    """:func:`run_settings` of a listed scenario (or one uploaded in this tab), by name.
 
     Raises:
         ScenarioError: For a name that is not listed, or settings the server refuses.
     """
-    entry = scenario_entries().get(name)
+    entry = run_entries().get(name)
     if entry is None:
         raise ScenarioError(str(name)[:80], ["not a scenario of the configured folders"])
     return run_settings(entry, levers, seed, days, extra)
