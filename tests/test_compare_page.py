@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from borderabm.analysis.places import PLACE_METRICS
 from borderabm.apps.ui import compare_page as cp
 from borderabm.apps.ui.run_setup import scenario_entries
 from tests.conftest import SCENARIOS
@@ -178,11 +179,14 @@ def test_the_page_runs_in_the_background_and_a_replay_sets_the_request(compared)
     ).widgets
     assert '<th scope="col">metric</th>' in table.unsafe_innerHTML
     figures = rc.find(v.Html, tag="figure").widgets
+    maps = ["compare-diffmap"] * len(PLACE_METRICS)
     assert [f.attributes["data-testid"] for f in figures] == [
         "compare-timeseries",
         "compare-cost-effect",
+        "compare-sectors",
+        *maps,
     ]
-    assert len(rc.find(ipywidgets.Image).widgets) == 2
+    assert len(rc.find(ipywidgets.Image).widgets) == 3 + len(maps)
     replays[3].click()
     assert cp.replay_request.value == {"scenario": "fence_full", "seed": 2, "days": cp.MIN_DAYS}
     rc.close()
