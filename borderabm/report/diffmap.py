@@ -21,6 +21,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 
 from borderabm.analysis.places import PLACE_METRICS, PlaceMetric
 from borderabm.metrics import Dim, format_value, metric_info, metric_label
@@ -102,16 +103,17 @@ def _draw_places(ax: Axes, world: World, dim: str, values: pd.Series, norm: Norm
         for name, stretch in sector_lines(world).items():
             if name in values and np.isfinite(values[name]):
                 ax.plot(stretch[:, 0], stretch[:, 1], color=cmap(norm(values[name])), lw=5.0,
-                        solid_capstyle="butt", zorder=3)  # fmt: skip
+                        solid_capstyle="butt", zorder=3, gid=name)  # fmt: skip
         return
     positions = _positions(world, dim)
     shown = [n for n in values.index if n in positions and np.isfinite(values[n])]
     if not shown:
         return
-    xy = np.array([positions[n] for n in shown])
     marker, size = ("D", 70) if dim == Dim.GATE.value else ("o", 45)
-    ax.scatter(xy[:, 0], xy[:, 1], c=[cmap(norm(values[n])) for n in shown], marker=marker,
-               s=size, edgecolor="black", linewidths=0.7, zorder=4)  # fmt: skip
+    for name in shown:  # one artist per place, named by it (gid), so a picture can be checked
+        x, y = positions[name]
+        ax.scatter([x], [y], color=[cmap(norm(values[name]))], marker=marker, s=size,
+                   edgecolor="black", linewidths=0.7, zorder=4, gid=name)  # fmt: skip
 
 
 def _frame(ax: Axes, world: World, title: str) -> None:
@@ -125,6 +127,15 @@ def _frame(ax: Axes, world: World, title: str) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title, fontsize=charts.TITLE_SIZE)
+
+
+def difference_norm(differences: pd.Series) -> Normalize:
+    """The difference panels' colour scale: symmetric about zero, so white is "no change"."""
+    finite = differences.to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    reach = float(np.abs(finite).max()) if finite.size else 0.0
+    reach = reach if reach > 0 else 1.0
+    return Normalize(-reach, reach)
 
 
 def difference_map(
@@ -143,6 +154,16 @@ def difference_map(
     Returns:
         The file written, or None if the table has no rows of this metric.
     """
+    figure = difference_figure(world, places, entry)
+    return None if figure is None else charts.save(figure, out, dpi)
+
+
+def difference_figure(world: World, places: pd.DataFrame, entry: PlaceMetric) -> Figure | None:
+    """The figure of :func:`difference_map` (None without rows of the metric).
+
+    Panels in rows of three per policy (reference, policy, difference); every place is one artist
+    whose ``gid`` is the place's name.
+    """
     rows = places[(places["metric"] == entry.metric) & (places["dim"] == entry.dim)]
     if rows.empty:
         return None
@@ -151,9 +172,7 @@ def difference_map(
     means = rows.pivot(index="place", columns="scenario", values="mean")
     own_top = float(np.nanmax(means.to_numpy())) if means.size else 0.0
     own = Normalize(0.0, own_top if own_top > 0 else 1.0)
-    diffs = rows[rows["scenario"] != reference]
-    reach = float(np.nanmax(np.abs(diffs["diff"].to_numpy()))) if len(diffs) else 0.0
-    centred = Normalize(-reach if reach > 0 else -1.0, reach if reach > 0 else 1.0)
+    centred = difference_norm(rows.loc[rows["scenario"] != reference, "diff"])
     label, kind = metric_label(entry.metric), PLACE_KIND.get(entry.dim, entry.dim)
 
     figure, axes = charts.new_figure(3 * PANEL_INCHES, PANEL_INCHES * 0.95 * len(policies) + 0.6,
@@ -176,7 +195,7 @@ def difference_map(
     charts.title(figure, f"{label} by {kind} ({over_days_text(entry.metric)}; mean of "
                  f"{replicates} replicates)\nΔ = policy − reference on common seeds; a place is "
                  "labelled where its 95% interval excludes zero")  # fmt: skip
-    return charts.save(figure, out, dpi)
+    return figure
 
 
 def signed_value(metric: str, value: float) -> str:
