@@ -722,14 +722,18 @@ def RunsTable(result: ComparisonResult):
                     with _cell("td", style_="padding:2px 8px"):
                         if row.replay:
                             toml_name = f"{row.scenario}-seed{int(row.seed)}.toml"
+                            what = f"Scenario file of {row.scenario} seed {int(row.seed)} (TOML)"
                             solara.FileDownload(
                                 lambda n=row.replay, s=row.seed, d=days, o=row.overrides: (
                                     run_scenario_toml(n, s, d, o)
                                 ),
                                 filename=safe_download_name(toml_name),
-                                label="TOML",
                                 mime_type="application/toml",
-                            )
+                                children=[solara.Button(
+                                    "TOML", icon_name="mdi-download", small=True, text=True,
+                                    classes=["compare-toml"],
+                                    attributes={"aria-label": what, "title": what})],
+                            )  # fmt: skip
                         else:
                             solara.Text("—")
 
