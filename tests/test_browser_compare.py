@@ -9,7 +9,6 @@ page fails its test on an HTTP 4xx/5xx response or a page error. Screenshots go 
 
 from __future__ import annotations
 
-import io
 import re
 import tomllib
 from pathlib import Path
@@ -83,7 +82,9 @@ def test_a_comparison_in_the_page_downloads_what_it_shows(browser, results, seen
         page.keyboard.press("Escape")
         for slider in ("compare-replicates", "compare-days"):  # their smallest: 2 and 30
             page.locator(f".{slider} [role=slider]").press("Home")
-        expect(page.get_by_role("slider", name="Replicates")).to_have_attribute("aria-valuenow", "2")
+        expect(page.get_by_role("slider", name="Replicates")).to_have_attribute(
+            "aria-valuenow", "2"
+        )
         expect(page.get_by_role("slider", name="Days")).to_have_attribute("aria-valuenow", "30")
         page.get_by_role("button", name="Run comparison").click()
         table = shown_table(page)

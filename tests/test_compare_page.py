@@ -459,7 +459,10 @@ def test_a_runs_scenario_file_loads_as_that_run(configured_results):
     expected = build_model("fence_full", None, 7, 45, {"patrols.units": 1234}).settings
     assert settings.model_dump(mode="json") == expected.model_dump(mode="json")
     plain = validate_document(parse_toml(cp.run_scenario_toml("baseline", 2, None, None), "d"), "d")
-    assert plain.seed == 2 and plain.horizon_days == scenario_entries()["baseline"].settings.horizon_days
+    assert (
+        plain.seed == 2
+        and plain.horizon_days == scenario_entries()["baseline"].settings.horizon_days
+    )
     with pytest.raises(cp.ComparisonError, match="not a listed scenario"):
         cp.run_scenario_toml("../baseline", 1, 30, None)
 

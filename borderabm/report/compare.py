@@ -25,7 +25,6 @@ from borderabm.metrics import (
     metric_label,
 )
 from borderabm.report import charts, diffmap
-from borderabm.world import World, build_world
 from borderabm.report.format import (
     estimate_text,
     html_table,
@@ -33,6 +32,7 @@ from borderabm.report.format import (
     markdown_table,
     short_number,
 )
+from borderabm.world import World, build_world
 
 INTERVALS = (
     "Each cell: mean [95% interval: percentile bootstrap of the replicate mean, so never outside the "
@@ -182,7 +182,8 @@ def write_report(
     images = "".join(f'<p><img src="{c.name}" alt="{c.stem}" style="max-width:100%"></p>'
                      for c in chart_files)  # fmt: skip
     where = html_text(MAPS_INTRO.format(reference=names[0])) + (
-        f" <a href=\"{PLACES_CSV}\">{PLACES_CSV}</a> holds the numbers." if len(places) else "")
+        f' <a href="{PLACES_CSV}">{PLACES_CSV}</a> holds the numbers.' if len(places) else ""
+    )
     maps = "".join(f'<figure><img src="{m.name}" alt="{html_text(map_alt(m))}" '
                    'style="max-width:100%"></figure>' for m in map_files)  # fmt: skip
     if map_note:

@@ -187,8 +187,9 @@ def difference_figure(world: World, places: pd.DataFrame, entry: PlaceMetric) ->
         _draw_places(row[2], world, entry.dim, mine["diff"], centred, DIFFERENCE_SCALE)
         _label_clear_differences(row[2], world, entry, mine)
         own_bar = ScalarMappable(own, OWN_SCALE)
-        figure.colorbar(own_bar, ax=list(row[:2]), shrink=0.8, pad=0.01).set_label(label,
-                                                                                   fontsize=8)
+        figure.colorbar(own_bar, ax=list(row[:2]), shrink=0.8, pad=0.01).set_label(
+            label, fontsize=8
+        )
         figure.colorbar(ScalarMappable(centred, DIFFERENCE_SCALE), ax=row[2], shrink=0.8,
                         pad=0.01).set_label(f"Δ {label}", fontsize=8)  # fmt: skip
     replicates = int(rows["runs"].min())
@@ -204,7 +205,9 @@ def signed_value(metric: str, value: float) -> str:
     return "+" + text if value > 0 else text
 
 
-def _label_clear_differences(ax: Axes, world: World, entry: PlaceMetric, mine: pd.DataFrame) -> None:
+def _label_clear_differences(
+    ax: Axes, world: World, entry: PlaceMetric, mine: pd.DataFrame
+) -> None:
     positions = _positions(world, entry.dim)
     for place, row in mine[mine["clear"].astype(bool)].iterrows():
         if place not in positions:
@@ -221,8 +224,10 @@ def write_difference_maps(
     out_dir: Path,
     metrics: Sequence[PlaceMetric] = PLACE_METRICS,
 ) -> list[Path]:
-    """One picture per metric of :data:`PLACE_METRICS` that the table holds (see
-    :func:`difference_map`), named by :func:`map_file_name`."""
+    """One picture per metric that the table holds (:func:`difference_map`).
+
+    Each is named by :func:`map_file_name`; metrics without rows get none.
+    """
     written = []
     for entry in metrics:
         path = difference_map(world, places, entry, out_dir / map_file_name(entry.metric))

@@ -458,8 +458,11 @@ def _result(
         notes=notes,
         comparison_id=identity,
         sectors_png=report.get("sectors.png"),
-        maps=tuple((name.removeprefix("map_").removesuffix(".png"), data)
-                   for name, data in report.items() if name.startswith("map_")),  # fmt: skip
+        maps=tuple(
+            (name.removeprefix("map_").removesuffix(".png"), data)
+            for name, data in report.items()
+            if name.startswith("map_")
+        ),  # fmt: skip
         places_csv=report.get("places.csv", b"").decode(),
         report_zip=zipped(report) if report else None,
     )
