@@ -26,7 +26,8 @@ def configured_results(results_dir, monkeypatch):
     # Outside a server the page's kernel-scoped state is global: each test starts from defaults.
     defaults = {cp.compare_mode: cp.NEW, cp.compare_chosen: None, cp.compare_reference: None,
                 cp.compare_replicates: cp.DEFAULT_REPLICATES, cp.compare_days: cp.DEFAULT_DAYS,
-                cp.compare_saved_choice: None, cp.last_comparison: None}  # fmt: skip
+                cp.compare_saved_choice: None, cp.last_comparison: None,
+                cp.opened_link: None}  # fmt: skip
     for state, value in defaults.items():
         state.set(value)
     return results_dir

@@ -167,3 +167,16 @@ def test_runs_of_another_map_get_a_note_instead_of_maps(arms):
     table, note = report_places(runs, series, ["Atlantis", "Lemuria"], world)
     assert table.empty and list(table.columns) == list(PLACE_COLUMNS)
     assert "sectors are not those" in note
+
+
+def test_a_sweep_of_many_policies_maps_the_first_few_and_says_so(places, arms):
+    _, _, world = arms
+    policy = places[places["scenario"] == "waziristan_fenced"]
+    many = pd.concat([places[places["scenario"] == "no_fence"]]
+                     + [policy.assign(scenario=f"p{k}") for k in range(7)], ignore_index=True)  # fmt: skip
+    entry = PlaceMetric(MetricName.IRREGULAR_CROSSINGS, Dim.SECTOR)
+    figure = diffmap.difference_figure(world, many, entry)
+    titles = [ax.get_title() for ax in figure.axes if ax.get_title()]
+    assert len(titles) == 3 * diffmap.MAX_POLICY_ROWS
+    assert titles[-1] == f"p{diffmap.MAX_POLICY_ROWS - 1} − no_fence"
+    assert figure.get_suptitle().endswith(f"the first {diffmap.MAX_POLICY_ROWS} policies of 7")

@@ -35,6 +35,7 @@ OWN_SCALE = "viridis"  # a level, from zero (dark: none, yellow: most)
 DIFFERENCE_SCALE = "RdBu_r"  # red: the policy has more; blue: fewer; white: no change
 MAP_DPI = 80  # nine panels per picture: enough to read sector colours and labels
 PANEL_INCHES = 4.6
+MAX_POLICY_ROWS = 5  # a sweep of many design points would make a picture too tall to read
 _TERRAIN: dict[int, np.ndarray] = {}  # id(world) -> faded terrain (the world is shared, read-only)
 
 PLACE_KIND = {Dim.SECTOR.value: "sector", Dim.GATE.value: "gate", Dim.TOWN.value: "town"}
@@ -169,6 +170,9 @@ def difference_figure(world: World, places: pd.DataFrame, entry: PlaceMetric) ->
         return None
     names = list(dict.fromkeys(rows["scenario"]))
     reference, policies = names[0], names[1:] or names[:1]
+    left_out = max(len(policies) - MAX_POLICY_ROWS, 0)
+    policies = policies[:MAX_POLICY_ROWS]
+    rows = rows[rows["scenario"].isin([reference, *policies])]
     means = rows.pivot(index="place", columns="scenario", values="mean")
     own_top = float(np.nanmax(means.to_numpy())) if means.size else 0.0
     own = Normalize(0.0, own_top if own_top > 0 else 1.0)
@@ -195,7 +199,9 @@ def difference_figure(world: World, places: pd.DataFrame, entry: PlaceMetric) ->
     replicates = int(rows["runs"].min())
     charts.title(figure, f"{label} by {kind} ({over_days_text(entry.metric)}; mean of "
                  f"{replicates} replicates)\nΔ = policy − reference on common seeds; a place is "
-                 "labelled where its 95% interval excludes zero")  # fmt: skip
+                 "labelled where its 95% interval excludes zero"
+                 + (f"; the first {MAX_POLICY_ROWS} policies of {MAX_POLICY_ROWS + left_out}"
+                    if left_out else ""))  # fmt: skip
     return figure
 
 
