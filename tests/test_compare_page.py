@@ -481,3 +481,15 @@ def test_the_runs_table_offers_each_runs_scenario_file(compared):
     files = [w.filename for w in rc.find(FileDownloadWidget).widgets]
     assert files == [f"{n}-seed{s}.toml" for n in NAMES for s in (1, 2)]
     rc.close()
+
+
+def test_a_download_whose_store_is_gone_gives_its_error_line_not_a_traceback(
+    compared, configured_results
+):
+    import dataclasses
+
+    gone = dataclasses.replace(compared[0], results_dir=configured_results / "deleted-since")
+    text = cp.download_or_error(lambda: cp.series_csv(gone))
+    assert (
+        text == "error: results folder: deleted-since: not a results directory (no manifest.json)\n"
+    )

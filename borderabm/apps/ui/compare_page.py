@@ -724,21 +724,44 @@ def RunsTable(result: ComparisonResult):
                             solara.Text("—")
                     with _cell("td", style_="padding:2px 8px"):
                         if row.replay:
-                            toml_name = f"{row.scenario}-seed{int(row.seed)}.toml"
-                            what = f"Scenario file of {row.scenario} seed {int(row.seed)} (TOML)"
-                            solara.FileDownload(
-                                lambda n=row.replay, s=row.seed, d=days, o=row.overrides: (
-                                    run_scenario_toml(n, s, d, o)
-                                ),
-                                filename=safe_download_name(toml_name),
-                                mime_type="application/toml",
-                                children=[solara.Button(
-                                    "TOML", icon_name="mdi-download", small=True, text=True,
-                                    classes=["compare-toml"],
-                                    attributes={"aria-label": what, "title": what})],
-                            )  # fmt: skip
+                            ScenarioFileDownload(str(row.scenario), str(row.replay),
+                                                 int(row.seed), days, row.overrides)  # fmt: skip
                         else:
                             solara.Text("—")
+
+
+@solara.component
+def ScenarioFileDownload(
+    label: str, scenario: str, seed: int, days: int | None, overrides: dict | None
+):
+    """A button that downloads one run's scenario file (TOML, see :func:`run_scenario_toml`)."""
+    # One callable per run (not one per render): FileDownload restarts when its data changes.
+    data = solara.use_memo(
+        lambda: lambda: download_or_error(lambda: run_scenario_toml(scenario, seed, days,
+                                                                    overrides)),
+        [scenario, seed, days, repr(overrides)],
+    )  # fmt: skip
+    what = f"Scenario file of {label} seed {seed} (TOML)"
+    solara.FileDownload(
+        data,
+        filename=safe_download_name(f"{label}-seed{seed}.toml"),
+        mime_type="application/toml",
+        children=[solara.Button("TOML", icon_name="mdi-download", small=True, text=True,
+                                classes=["compare-toml"],
+                                attributes={"aria-label": what, "title": what})],
+    )  # fmt: skip
+
+
+def download_or_error(make: Callable[[], str | bytes]) -> str | bytes:
+    """What ``make`` returns, or its error as one line of text (a download never shows a traceback).
+
+    A comparison's store may be moved or deleted after the page showed it; the downloaded file
+    then says why instead of the page breaking.
+    """
+    try:
+        return make()
+    except ComparisonError as error:
+        return f"error: {error}\n"
 
 
 def safe_download_name(name: str) -> str:
@@ -750,18 +773,27 @@ def safe_download_name(name: str) -> str:
 def Downloads(result: ComparisonResult):
     """Buttons that download the comparison's tables, daily series, report and numbers by place."""
     stem = safe_download_name(result.comparison_id or result.results_dir.name)
+    # One callable per comparison (not one per render): FileDownload restarts when its data changes.
+    lazy = solara.use_memo(
+        lambda: {
+            "table": lambda: result.table.to_csv(index=False),
+            "csv": lambda: download_or_error(lambda: series_csv(result)),
+            "parquet": lambda: download_or_error(lambda: series_parquet(result)),
+        },
+        [result],
+    )
     with solara.Row(classes=["compare-downloads"], style={"flex-wrap": "wrap"}):
         solara.FileDownload(result.scorecard.to_csv(index=False), filename=f"{stem}-scorecard.csv",
                             label="Scorecard (CSV)", mime_type="text/csv")  # fmt: skip
         solara.FileDownload(
-            lambda: result.table.to_csv(index=False),
+            lazy["table"],
             filename=f"{stem}-table.csv",
-            label="Download the comparison table (CSV)",
+            label="Comparison table, numbers (CSV)",
             mime_type="text/csv",
         )
-        solara.FileDownload(lambda: series_csv(result), filename=f"{stem}-series.csv",
+        solara.FileDownload(lazy["csv"], filename=f"{stem}-series.csv",
                             label="Daily series (CSV)", mime_type="text/csv")  # fmt: skip
-        solara.FileDownload(lambda: series_parquet(result), filename=f"{stem}-series.parquet",
+        solara.FileDownload(lazy["parquet"], filename=f"{stem}-series.parquet",
                             label="Daily series (Parquet)",
                             mime_type="application/vnd.apache.parquet")  # fmt: skip
         if result.places_csv:
