@@ -180,3 +180,11 @@ def test_a_sweep_of_many_policies_maps_the_first_few_and_says_so(places, arms):
     assert len(titles) == 3 * diffmap.MAX_POLICY_ROWS
     assert titles[-1] == f"p{diffmap.MAX_POLICY_ROWS - 1} − no_fence"
     assert figure.get_suptitle().endswith(f"the first {diffmap.MAX_POLICY_ROWS} policies of 7")
+
+
+def test_deaths_by_sector_add_up_to_the_days_border_deaths(arms):
+    _, series, world = arms
+    sectors = [f"{MetricName.BORDER_DEATHS}.{s}" for s in place_labels(world)[Dim.SECTOR]]
+    assert set(sectors) <= set(series.columns)
+    assert (series[sectors].sum(axis=1) == series[MetricName.BORDER_DEATHS]).all()
+    assert series[MetricName.BORDER_DEATHS].sum() > 0  # the check is not vacuous

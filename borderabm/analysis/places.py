@@ -1,8 +1,8 @@
 """Where a policy changes things: per-place figures of each scenario and their paired differences.
 
 The daily series of every run holds breakdowns by place (``metric.<place>`` columns, see
-:func:`borderabm.metrics.breakdown_column`): crossings and interdictions by sector of the border,
-attacks by town, people and trucks stranded by gate. :func:`place_table` turns them into one row per
+:func:`borderabm.metrics.breakdown_column`): crossings, interdictions and deaths by sector of the
+border, attacks by town, people and trucks stranded by gate. :func:`place_table` makes one row per
 metric, place and scenario: the run's figure for that place (over days as the metric's registry
 entry says: a total for counts, the most on any day for the stranded), its mean over replicates with
 a percentile-bootstrap interval (never below zero for counts), and the paired difference against
@@ -38,6 +38,7 @@ PLACE_METRICS: tuple[PlaceMetric, ...] = (
     PlaceMetric(MetricName.IRREGULAR_CROSSINGS.value, Dim.SECTOR.value),
     PlaceMetric(MetricName.MILITANT_CROSSINGS.value, Dim.SECTOR.value),
     PlaceMetric(MetricName.MILITANT_INTERDICTIONS.value, Dim.SECTOR.value),
+    PlaceMetric(MetricName.BORDER_DEATHS.value, Dim.SECTOR.value),
     PlaceMetric(MetricName.ATTACKS.value, Dim.TOWN.value),
     PlaceMetric(MetricName.STRANDED_PEOPLE.value, Dim.GATE.value),
     PlaceMetric(MetricName.STRANDED_TRUCKS.value, Dim.GATE.value),

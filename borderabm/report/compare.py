@@ -214,8 +214,7 @@ def write_report(
 PLACES_CSV = "places.csv"
 MAPS_INTRO = (
     "Per place, each scenario's own map and the policy minus {reference} (paired on common seeds; "
-    "red: more, blue: fewer). Sectors are stretches of the border line, gates diamonds, towns dots. "
-    "Border deaths are counted for the whole line only (runs record no place), so they have no map."
+    "red: more, blue: fewer). Sectors are stretches of the border line, gates diamonds, towns dots."
 )
 
 

@@ -859,8 +859,7 @@ def ComparisonView(result: ComparisonResult):
                 f"Each row: {result.names[0]} (reference), the policy, and the policy minus "
                 f"{result.names[0]} on common seeds (red: more, blue: fewer; a place is labelled "
                 "where the 95% interval of the difference excludes zero). Sectors are stretches "
-                "of the border line, gates diamonds, towns dots. Border deaths are counted for "
-                "the whole line only (runs record no place), so they have no map."
+                "of the border line, gates diamonds, towns dots."
             )
             for metric, png in result.maps:
                 Figure(png, f"Difference map: {metric_label(metric)} by place, policy minus "
