@@ -185,6 +185,7 @@ BREAKDOWNS: dict[str, tuple[str, ...]] = {
         Tally.MILITANT_INTERDICTIONS.value,
         Tally.IRREGULAR_CROSSINGS.value,
         Tally.INFORMAL_TRADE_USD.value,
+        Tally.BORDER_DEATHS.value,  # where people die crossing (recorded only: for the maps)
     ),
     Dim.PROVINCE.value: (Tally.ATTACKS.value,),
     Dim.TOWN.value: (Tally.ATTACKS.value,),

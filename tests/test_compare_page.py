@@ -4,8 +4,10 @@ import shutil
 import threading
 import time
 
+import pandas as pd
 import pytest
 
+from borderabm.analysis.places import PLACE_METRICS
 from borderabm.apps.ui import compare_page as cp
 from borderabm.apps.ui.run_setup import scenario_entries
 from tests.conftest import SCENARIOS
@@ -24,7 +26,8 @@ def configured_results(results_dir, monkeypatch):
     # Outside a server the page's kernel-scoped state is global: each test starts from defaults.
     defaults = {cp.compare_mode: cp.NEW, cp.compare_chosen: None, cp.compare_reference: None,
                 cp.compare_replicates: cp.DEFAULT_REPLICATES, cp.compare_days: cp.DEFAULT_DAYS,
-                cp.compare_saved_choice: None, cp.last_comparison: None}  # fmt: skip
+                cp.compare_saved_choice: None, cp.last_comparison: None,
+                cp.opened_link: None}  # fmt: skip
     for state, value in defaults.items():
         state.set(value)
     return results_dir
@@ -178,11 +181,14 @@ def test_the_page_runs_in_the_background_and_a_replay_sets_the_request(compared)
     ).widgets
     assert '<th scope="col">metric</th>' in table.unsafe_innerHTML
     figures = rc.find(v.Html, tag="figure").widgets
+    maps = ["compare-diffmap"] * len(PLACE_METRICS)
     assert [f.attributes["data-testid"] for f in figures] == [
         "compare-timeseries",
         "compare-cost-effect",
+        "compare-sectors",
+        *maps,
     ]
-    assert len(rc.find(ipywidgets.Image).widgets) == 2
+    assert len(rc.find(ipywidgets.Image).widgets) == 3 + len(maps)
     replays[3].click()
     assert cp.replay_request.value == {"scenario": "fence_full", "seed": 2, "days": cp.MIN_DAYS}
     rc.close()
@@ -316,3 +322,174 @@ def test_a_run_whose_scenario_file_changed_since_the_sweep_is_not_offered_for_re
     assert rc.find(v.Html, children=["no replay: its scenario file changed since the sweep"])
     rc.close()
     assert cp.replay_refusal({"file": "x.toml"}, None) == "no scenario of that name is listed"
+
+
+# Permanent comparisons, downloads and the maps ------------------------------------------------
+def test_a_comparison_has_a_stable_id_made_of_what_was_compared(compared):
+    result = compared[0]
+    import hashlib
+
+    entries = scenario_entries()
+    scenarios = [(n, hashlib.sha256(entries[n].path.read_bytes()).hexdigest()) for n in NAMES]
+    identity = result.comparison_id
+    assert len(identity) == cp.ID_LENGTH and result.results_dir.name.endswith("-" + identity)
+    same = cp.comparison_id([("baseline", "a"), ("fence_full", "b")], 2, 1, 30)
+    assert same == cp.comparison_id([("baseline", "a"), ("fence_full", "b")], 2, 1, 30)
+    others = [cp.comparison_id([("baseline", "a"), ("fence_full", "c")], 2, 1, 30),
+              cp.comparison_id([("fence_full", "b"), ("baseline", "a")], 2, 1, 30),
+              cp.comparison_id([("baseline", "a"), ("fence_full", "b")], 3, 1, 30),
+              cp.comparison_id([("baseline", "a"), ("fence_full", "b")], 2, 2, 30),
+              cp.comparison_id([("baseline", "a"), ("fence_full", "b")], 2, 1, 31)]  # fmt: skip
+    assert same not in others and len(set(others)) == len(others)
+    assert identity == cp.comparison_id(scenarios, 2, 1, cp.MIN_DAYS)
+    assert cp.comparison_link(identity) == f"?comparison={identity}"
+    assert cp.linked_id(f"?comparison={identity}&x=1") == identity
+    assert cp.linked_id("?scenario=baseline") is None and cp.linked_id(None) is None
+
+
+def test_opening_a_comparison_by_its_id_reads_the_store_and_runs_nothing(compared, monkeypatch):
+    from borderabm.experiments import sweep
+
+    result = compared[0]
+    monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: pytest.fail("re-ran the runs"))
+    opened = cp.open_comparison(result.comparison_id)
+    assert opened.title == result.title and opened.comparison_id == result.comparison_id
+    pd.testing.assert_frame_equal(opened.scorecard, result.scorecard)
+    pd.testing.assert_frame_equal(opened.table, result.table)
+    assert [m for m, _ in opened.maps] == [e.metric for e in PLACE_METRICS]
+    assert opened.maps == result.maps and opened.places_csv == result.places_csv
+    assert list(opened.runs["replay"]) == list(result.runs["replay"])
+    # A saved sweep's id is its folder's name.
+    assert cp.open_comparison(result.results_dir.name).scorecard.equals(result.scorecard)
+
+
+@pytest.mark.parametrize(
+    ("identity", "problem"),
+    [("0123456789ab", "no stored comparison has this id"),
+     ("../etc", "not a comparison id"), ("", "not a comparison id"),
+     ("a" * 300, "not a comparison id"), ("ui-<script>", "not a comparison id")],
+)  # fmt: skip
+def test_an_unknown_or_malformed_id_is_one_plain_error(compared, identity, problem):
+    with pytest.raises(cp.ComparisonError, match=problem) as caught:
+        cp.open_comparison(identity)
+    message = str(caught.value)
+    assert message.startswith("comparison: ") and "\n" not in message and len(message) < 200
+
+
+def test_the_page_opens_the_comparison_of_its_link_and_reports_a_bad_one(compared):
+    import ipyvuetify as v
+    import solara
+    from solara.routing import Router, router_context
+
+    identity = compared[0].comparison_id
+
+    @solara.component
+    def Linked(search: str):
+        router_context.provide(Router(f"/?{search}", routes=[solara.Route("/")]))
+        cp.ComparePage()
+
+    cp.opened_link.set(None)
+    _, rc = solara.render(Linked(f"comparison={identity}"), handle_error=False)
+    deadline = time.monotonic() + 30
+    while not rc.find(v.Btn, children=["Replay"]).widgets and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(rc.find(v.Btn, children=["Replay"]).widgets) == 4
+    (link,) = rc.find(v.Html, tag="a", attributes={"href": f"?comparison={identity}",
+                                                   "data-testid": "compare-link"}).widgets  # fmt: skip
+    (table,) = rc.find(solara.widgets.HTML, attributes={"class": "compare-table",
+                                                       "data-testid": "compare-table"}).widgets  # fmt: skip
+    assert table.unsafe_innerHTML == cp.scorecard_html(compared[0].scorecard)
+    rc.close()
+
+    cp.opened_link.set(None)
+    cp.last_comparison.set(None)
+    _, rc = solara.render(Linked("comparison=0123456789ab"), handle_error=False)
+    deadline = time.monotonic() + 10
+    message = ("comparison: '0123456789ab': no stored comparison has this id (it may have been "
+               "deleted from the results folder)")  # fmt: skip
+    while not rc.find(v.Alert, children=[message]).widgets and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert rc.find(v.Alert, children=[message]).widgets
+    assert not rc.find(v.Btn, children=["Replay"]).widgets
+    rc.close()
+
+
+def test_the_daily_series_downloads_as_csv_and_parquet_with_every_metric(compared):
+    import io
+
+    result = compared[0]
+    frame = pd.read_parquet(io.BytesIO(cp.series_parquet(result)))
+    assert list(frame.columns[:4]) == ["scenario", "replicate", "seed", "day"]
+    assert {"attacks", "militant_crossings", "formal_trade_usd", "stranded_people",
+            "irregular_crossings.Zhob"} <= set(frame.columns)  # fmt: skip
+    assert list(dict.fromkeys(frame["scenario"])) == NAMES
+    assert len(frame) == len(NAMES) * 2 * cp.MIN_DAYS
+    from_csv = pd.read_csv(io.StringIO(cp.series_csv(result)), parse_dates=["date"])
+    pd.testing.assert_frame_equal(from_csv, frame, check_dtype=False)
+    # The run totals are the stored summaries: the download is the runs' own series.
+    totals = frame.groupby(["scenario", "seed"], sort=False)["attacks"].sum()
+    table = result.table.set_index(["scenario", "metric"])
+    for name in NAMES:
+        assert totals[name].mean() == pytest.approx(table.loc[(name, "attacks"), "mean"])
+
+
+def test_the_report_zip_holds_the_html_report_with_its_charts_and_maps(compared):
+    import io
+    import zipfile
+
+    result = compared[0]
+    archive = zipfile.ZipFile(io.BytesIO(result.report_zip))
+    names = set(archive.namelist())
+    assert {"index.html", "report.md", "timeseries.png", "cost_effect.png", "places.csv",
+            *(f"map_{e.metric}.png" for e in PLACE_METRICS)} <= names  # fmt: skip
+    assert archive.read("timeseries.png") == result.timeseries_png
+    assert dict(result.maps)["irregular_crossings"] == archive.read("map_irregular_crossings.png")
+    assert archive.read("places.csv").decode() == result.places_csv
+    assert "Where it changes" in archive.read("index.html").decode()
+
+
+def test_a_runs_scenario_file_loads_as_that_run(configured_results):
+    from borderabm.apps.ui.run_setup import build_model
+    from borderabm.scenario import validate_document
+    from borderabm.scenario.load import parse_toml
+
+    text = cp.run_scenario_toml("fence_full", 7, 45, {"patrols.units": 1234})
+    assert text.startswith("# fence_full.toml as run: seed 7, 45 days; overrides: patrols.units\n")
+    settings = validate_document(parse_toml(text, "download"), "download")
+    assert (settings.seed, settings.horizon_days, settings.patrols.units) == (7, 45, 1234)
+    expected = build_model("fence_full", None, 7, 45, {"patrols.units": 1234}).settings
+    assert settings.model_dump(mode="json") == expected.model_dump(mode="json")
+    plain = validate_document(parse_toml(cp.run_scenario_toml("baseline", 2, None, None), "d"), "d")
+    assert (
+        plain.seed == 2
+        and plain.horizon_days == scenario_entries()["baseline"].settings.horizon_days
+    )
+    with pytest.raises(cp.ComparisonError, match="not a listed scenario"):
+        cp.run_scenario_toml("../baseline", 1, 30, None)
+
+
+def test_the_runs_table_offers_each_runs_scenario_file(compared):
+    import ipyvuetify as v
+    import solara
+
+    _, rc = solara.render(cp.RunsTable(compared[0]), handle_error=False)
+    from solara.components.file_download import FileDownloadWidget
+
+    buttons = rc.find(v.Btn, class_="compare-toml").widgets
+    assert [b.attributes["aria-label"] for b in buttons] == [
+        f"Scenario file of {n} seed {s} (TOML)" for n in NAMES for s in (1, 2)]  # fmt: skip
+    files = [w.filename for w in rc.find(FileDownloadWidget).widgets]
+    assert files == [f"{n}-seed{s}.toml" for n in NAMES for s in (1, 2)]
+    rc.close()
+
+
+def test_a_download_whose_store_is_gone_gives_its_error_line_not_a_traceback(
+    compared, configured_results
+):
+    import dataclasses
+
+    gone = dataclasses.replace(compared[0], results_dir=configured_results / "deleted-since")
+    text = cp.download_or_error(lambda: cp.series_csv(gone))
+    assert (
+        text == "error: results folder: deleted-since: not a results directory (no manifest.json)\n"
+    )

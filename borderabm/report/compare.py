@@ -1,7 +1,9 @@
 """The comparison report: a table of paired differences and charts, as HTML and Markdown.
 
 Charts: cumulative time series of key metrics with 95% bands across replicates; militant and
-irregular crossings by sector; cost against effect for each scenario.
+irregular crossings by sector; cost against effect for each scenario; and the difference maps ("where
+it changes", :mod:`borderabm.report.diffmap`) with their numbers in ``places.csv``
+(:func:`borderabm.analysis.places.place_table`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from borderabm.analysis.compare import band
+from borderabm.analysis.places import PLACE_COLUMNS, place_labels, place_table
 from borderabm.metrics import (
     REPORT_CUMULATIVE_METRICS,
     REPORT_EFFECT_METRICS,
@@ -21,7 +24,7 @@ from borderabm.metrics import (
     breakdown_column,
     metric_label,
 )
-from borderabm.report import charts
+from borderabm.report import charts, diffmap
 from borderabm.report.format import (
     estimate_text,
     html_table,
@@ -29,6 +32,7 @@ from borderabm.report.format import (
     markdown_table,
     short_number,
 )
+from borderabm.world import World, build_world
 
 INTERVALS = (
     "Each cell: mean [95% interval: percentile bootstrap of the replicate mean, so never outside the "
@@ -136,14 +140,33 @@ def write_report(
     out_dir: Path,
     title: str,
     replicates: int,
+    *,
+    world: World | None = None,
 ) -> list[Path]:
-    """Write ``index.html``, ``report.md`` and the charts into ``out_dir``."""
+    """Write ``index.html``, ``report.md``, the charts, the maps and ``places.csv`` into ``out_dir``.
+
+    Args:
+        table: :func:`~borderabm.analysis.compare.compare_table` of the runs.
+        runs: The compared runs (labelled, in comparison order).
+        series: Their daily series (``run_id``, ``day``, the metrics and their breakdowns).
+        sectors: The sectors the series breaks crossings down by.
+        out_dir: The report's folder (created if missing).
+        title: The report's title.
+        replicates: Replicates per scenario.
+        world: The map the runs were made on (the default map if None); the difference maps are
+            left out, with a note, if the series' places are not this map's.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     chart_files = [
         time_series_chart(series, runs, out_dir / "timeseries.png"),
         sector_chart(series, runs, sectors, out_dir / "sectors.png"),
         cost_effect_chart(runs, out_dir / "cost_effect.png"),
     ]
+    places, map_note = report_places(runs, series, sectors, world)
+    places_csv = out_dir / PLACES_CSV
+    places.to_csv(places_csv, index=False)
+    map_files = diffmap.write_difference_maps(places_world(world), places, out_dir) if len(
+        places) else []  # fmt: skip
     names = list(dict.fromkeys(table["scenario"]))
     metrics = list(dict.fromkeys(table["metric"]))
     lookup = table.set_index(["scenario", "metric"])
@@ -158,20 +181,65 @@ def write_report(
     header = ["metric", *names]
     images = "".join(f'<p><img src="{c.name}" alt="{c.stem}" style="max-width:100%"></p>'
                      for c in chart_files)  # fmt: skip
+    where = html_text(MAPS_INTRO.format(reference=names[0])) + (
+        f' <a href="{PLACES_CSV}">{PLACES_CSV}</a> holds the numbers.' if len(places) else ""
+    )
+    maps = "".join(f'<figure><img src="{m.name}" alt="{html_text(map_alt(m))}" '
+                   'style="max-width:100%"></figure>' for m in map_files)  # fmt: skip
+    if map_note:
+        maps += f"<p>{html_text(map_note)}</p>"
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html_text(title)}</title>
 <style>{STYLE}</style></head>
 <body><h1>{html_text(title)}</h1><p>{html_text(intro)}</p>
 {html_table([html_text(h) for h in header], rows("<br>", html_text), row_headers=True)}
-{images}</body></html>
+{images}
+<h2>Where it changes</h2><p>{where}</p>
+{maps}</body></html>
 """
     index = out_dir / "index.html"
     index.write_text(page)
 
     markdown = "\n".join(
         [f"# {title}", "", intro, "", markdown_table(header, rows(" ", str)), "",
-         *[f"![{c.stem}]({c.name})" for c in chart_files], ""]
+         *[f"![{c.stem}]({c.name})" for c in chart_files], "", "## Where it changes", "",
+         MAPS_INTRO.format(reference=names[0]) + f" {PLACES_CSV} holds the numbers.", "",
+         *[f"![{map_alt(m)}]({m.name})" for m in map_files], map_note, ""]
     )  # fmt: skip
     report_md = out_dir / "report.md"
     report_md.write_text(markdown)
-    return [index, report_md, *chart_files]
+    return [index, report_md, *chart_files, places_csv, *map_files]
+
+
+PLACES_CSV = "places.csv"
+MAPS_INTRO = (
+    "Per place, each scenario's own map and the policy minus {reference} (paired on common seeds; "
+    "red: more, blue: fewer). Sectors are stretches of the border line, gates diamonds, towns dots."
+)
+
+
+def map_alt(path: Path) -> str:
+    """The text of a difference map for a reader who cannot see it."""
+    metric = path.stem.removeprefix("map_")
+    return f"Difference map: {metric_label(metric)} by place, policy minus reference"
+
+
+def places_world(world: World | None) -> World:
+    """The map to draw on: the one given, else the default map (every shipped scenario's)."""
+    return world if world is not None else build_world()
+
+
+def report_places(
+    runs: pd.DataFrame, series: pd.DataFrame, sectors: list[str], world: World | None
+) -> tuple[pd.DataFrame, str]:
+    """The report's per-place table (:func:`place_table`) and a note if it cannot be made.
+
+    The table is empty (with its columns) when the series' sectors are not the map's: runs made on
+    another map cannot be drawn on this one.
+    """
+    empty = pd.DataFrame(columns=list(PLACE_COLUMNS))
+    drawn_on = places_world(world)
+    labels = place_labels(drawn_on)
+    if sectors and set(sectors) != set(labels["sector"]):
+        return empty, "No difference maps: the runs' sectors are not those of the default map."
+    return place_table(runs, series, labels), ""

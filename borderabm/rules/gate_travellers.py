@@ -396,6 +396,7 @@ class GateTravellers(Travellers):
         metrics.add(Tally.IRREGULAR_CIVILIAN_CROSSINGS, int(crossed.sum()) * people)
         metrics.add(Tally.CIVILIAN_INTERDICTIONS, int(outcome.interdicted.sum()) * people)
         metrics.add(Tally.BORDER_DEATHS, int(outcome.deaths.sum()))
+        metrics.add_by(Tally.BORDER_DEATHS, Dim.SECTOR, points.sector[point], outcome.deaths)
         metrics.add_by(Tally.IRREGULAR_CROSSINGS, Dim.SECTOR, points.sector[point[crossed]],
                        np.full(int(crossed.sum()), people))  # fmt: skip
         self._cross(rows[crossed], irregular=True)

@@ -432,6 +432,7 @@ class Refugees(Travellers):
         sectors = points.sector[self.point[rows]]
         metrics.add_by(Tally.IRREGULAR_CROSSINGS, Dim.SECTOR, sectors[crossed],
                        crossed_people[crossed])  # fmt: skip
+        metrics.add_by(Tally.BORDER_DEATHS, Dim.SECTOR, sectors, deaths)
 
         dead = rows[died]
         self.state[dead] = DEAD

@@ -595,6 +595,7 @@ class Traders(Travellers):
             sectors = today.points.sector[self.point[at_point]]
             metrics.add_by(Tally.INFORMAL_TRADE_USD, Dim.SECTOR, sectors[outcome.crossed],
                            value[outcome.crossed])  # fmt: skip
+            metrics.add_by(Tally.BORDER_DEATHS, Dim.SECTOR, sectors, outcome.deaths)
             crossed = at_point[outcome.crossed]
             foot = today.routes.hours(FOOT)
             point_cells = today.points.flat_cells[self.point[crossed]]

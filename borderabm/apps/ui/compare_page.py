@@ -16,19 +16,36 @@ otherwise the row says why not.
 The form and the last comparison are kernel-scoped, so switching tabs keeps them; the request of
 the last finished comparison is kept per browser session, so a reloaded page asks for it again
 (its runs are in the results folder, so nothing is recomputed).
+
+**Permanent results.** Every comparison has an id (:func:`comparison_id`: a short hash of the
+scenarios with their files' sha256, the replicates, the first seed and the days; a saved sweep's id
+is its folder's name), and its runs are stored in ``<results folder>/ui-...-<id>``. The page shows
+the link ``?comparison=<id>``; opening it (another browser, after a restart) reads the stored runs
+again (:func:`open_comparison`) and shows the same scorecard, charts and maps; nothing is re-run. An
+id that does not exist gives one plain error line.
+
+**What is shown is what is reported.** The charts, the difference maps and ``places.csv`` are the
+files of the comparison report (:func:`borderabm.report.compare.write_report`), made once per opened
+comparison and offered for download with it (the report as a zip).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
+import io
+import json
 import os
+import re
 import tempfile
 import threading
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote
 
 import pandas as pd
 import solara
@@ -51,6 +68,11 @@ RESULTS_ENV = "BORDERABM_RESULTS_DIR"
 MAX_RUN_ROWS = 200  # rows of the runs table (a big saved sweep would otherwise flood the page)
 CHART_SCENARIOS = 10  # the report's charts draw one colour each for the first ten scenarios
 NEW, SAVED = "New comparison", "Saved results"
+LINK = "link"  # a job opened from ``?comparison=<id>``
+LINK_KEY = "comparison"  # the query key of a comparison's permanent link
+ID_LENGTH = 12  # hex digits of a comparison id
+# What an id may look like: a hash, or a saved results folder's name (no path, no leading dot).
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@=+-]{0,199}")
 
 # Kernel-scoped (one value per browser tab): switching tabs keeps the form and the last result.
 compare_mode = solara.reactive(NEW)
@@ -60,6 +82,8 @@ compare_replicates = solara.reactive(DEFAULT_REPLICATES)
 compare_days = solara.reactive(DEFAULT_DAYS)
 compare_saved_choice: solara.Reactive[str | None] = solara.reactive(None)
 last_comparison: solara.Reactive[ComparisonResult | None] = solara.reactive(None)  # the last result
+# The comparison id of the page's address once opened: a tab switch does not open it again.
+opened_link: solara.Reactive[str | None] = solara.reactive(None)
 
 replay_request: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 """Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked (with
@@ -95,6 +119,11 @@ class ComparisonResult:
     timeseries_png: bytes | None = None
     cost_effect_png: bytes | None = None
     notes: list[str] = field(default_factory=list)
+    comparison_id: str = ""  # the id of its permanent link (see comparison_link)
+    sectors_png: bytes | None = None
+    maps: tuple[tuple[str, bytes], ...] = ()  # (metric, PNG) of each difference map
+    places_csv: str = ""  # the numbers of the maps: the report's places.csv
+    report_zip: bytes | None = None  # the report folder (index.html, report.md, charts, maps)
 
 
 # Inputs ----------------------------------------------------------------------------------------
@@ -200,7 +229,10 @@ def run_comparison(
         sweep = comparison_sweep([entries[n].path for n in names], replicates, seed, days)
     except ScenarioError as error:
         raise ComparisonError(str(error)) from None
-    label = f"ui-{sweep.spec.name}-r{replicates}-d{days}-s{seed}-{sweep.source_sha256[:10]}"
+    identity = comparison_id(
+        [(name, sha) for name, (_path, sha) in sweep.scenario_files.items()], replicates, seed, days
+    )
+    label = f"ui-{sweep.spec.name}-r{replicates}-d{days}-s{seed}-{identity}"
     store = ResultsStore(results_root() / label)
     ids = {run.run_id for run in sweep.runs}
     total = len(sweep.runs)
@@ -230,7 +262,7 @@ def run_comparison(
     files = {name: Path(path) for name, (path, _) in sweep.scenario_files.items()}
     replay = {name: path.stem for name, path in files.items()}
     title = "Comparison: " + " vs ".join(comparison.order)
-    return _result(comparison, title, replay)
+    return _result(comparison, title, replay, identity=identity)
 
 
 def load_saved_comparison(name: str, progress: Progress | None = None) -> ComparisonResult:
@@ -280,7 +312,68 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
             f"{name}: only one scenario ({comparison.order[0]}); nothing to compare"
         )
     title = f"Saved results {name}: " + " vs ".join(comparison.order)
-    return _result(comparison, title, replay, overrides, refused)
+    return _result(comparison, title, replay, overrides, refused, identity=name)
+
+
+def comparison_id(
+    scenarios: Sequence[tuple[str, str]], replicates: int, seed: int, days: int | None
+) -> str:
+    """The id of a comparison: a short, stable hash of what was compared.
+
+    Args:
+        scenarios: (name, sha256 of its file) of each scenario, in comparison order.
+        replicates: Runs per scenario.
+        seed: Seed of the first replicate.
+        days: Days simulated.
+    """
+    what = {"scenarios": [list(pair) for pair in scenarios], "replicates": int(replicates),
+            "seed": int(seed), "days": None if days is None else int(days)}  # fmt: skip
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:ID_LENGTH]
+
+
+def comparison_link(identity: str) -> str:
+    """The query string of a comparison's permanent link: ``?comparison=<id>``."""
+    return f"?{LINK_KEY}={quote(identity, safe='')}"
+
+
+def linked_id(search: str | None) -> str | None:
+    """The comparison id a page address asks for (``?comparison=<id>``), or None."""
+    values = parse_qs((search or "").lstrip("?"), keep_blank_values=True).get(LINK_KEY)
+    return values[-1] if values else None
+
+
+def comparison_dir(identity: str) -> Path:
+    """The results directory of a comparison id: a saved sweep of that name, or ``ui-...-<id>``.
+
+    Raises:
+        ComparisonError: For an id that is not one, or that no stored comparison has.
+    """
+    shown = identity[:40] + ("…" if len(identity) > 40 else "")
+    if not ID_PATTERN.fullmatch(identity):
+        raise ComparisonError(f"comparison: {shown!r}: not a comparison id (allowed: the id of "
+                              "a stored comparison, letters, digits and . _ - )")  # fmt: skip
+    saved = saved_sweeps()
+    if identity in saved:
+        return results_root() / identity
+    matches = [n for n in saved if n.startswith("ui-") and n.endswith("-" + identity)]
+    if len(matches) != 1:
+        raise ComparisonError(f"comparison: {shown!r}: no stored comparison has this id "
+                              "(it may have been deleted from the results folder)")  # fmt: skip
+    return results_root() / matches[0]
+
+
+def open_comparison(identity: str, progress: Progress | None = None) -> ComparisonResult:
+    """The stored comparison of an id, as the page showed it when it was run (nothing is re-run).
+
+    Raises:
+        ComparisonError: For an unknown id, or a store that cannot be read.
+    """
+    folder = comparison_dir(identity)
+    result = load_saved_comparison(folder.name, progress)
+    if folder.name.startswith("ui-"):  # made by this page: shown under the title it had then
+        title = "Comparison: " + " vs ".join(result.names)
+        return dataclasses.replace(result, title=title, comparison_id=identity)
+    return result
 
 
 def replay_refusal(recorded: dict, listed: ScenarioEntry | None) -> str:
@@ -321,6 +414,8 @@ def _result(
     replay: dict[str, str],
     overrides: dict[str, dict] | None = None,
     refused: dict[str, str] | None = None,
+    *,
+    identity: str = "",
 ) -> ComparisonResult:
     runs, order = comparison.runs, comparison.order
     table = comparison.table()
@@ -333,7 +428,13 @@ def _result(
         notes.append(f"The charts show the first {CHART_SCENARIOS} of {len(order)} scenarios.")
     if len(runs) > MAX_RUN_ROWS:
         notes.append(f"The runs table lists the first {MAX_RUN_ROWS} of {len(runs)} runs.")
-    timeseries_png, cost_effect_png = charts(runs, None if series.empty else series)
+    report: dict[str, bytes] = {}
+    if series.empty:
+        timeseries_png, cost_effect_png = charts(runs, None)
+        notes.append("No daily series stored: no difference maps and no report to download.")
+    else:
+        report = report_files(comparison, table, series, title)
+        timeseries_png, cost_effect_png = report["timeseries.png"], report["cost_effect.png"]
     listing = runs[["scenario", "replicate", "seed"]].copy()
     listing["days"] = runs[MetricName.DAYS].astype(int) if MetricName.DAYS in runs else None
     # Object columns: pandas' string dtype would turn None into NaN, which is truthy.
@@ -355,7 +456,114 @@ def _result(
         timeseries_png=timeseries_png,
         cost_effect_png=cost_effect_png,
         notes=notes,
+        comparison_id=identity,
+        sectors_png=report.get("sectors.png"),
+        maps=tuple(
+            (name.removeprefix("map_").removesuffix(".png"), data)
+            for name, data in report.items()
+            if name.startswith("map_")
+        ),  # fmt: skip
+        places_csv=report.get("places.csv", b"").decode(),
+        report_zip=zipped(report) if report else None,
     )
+
+
+def report_files(
+    comparison: Comparison, table: pd.DataFrame, series: pd.DataFrame, title: str
+) -> dict[str, bytes]:
+    """The comparison report's files by name (as ``compare --report`` writes them), in file order."""
+    from borderabm.analysis.compare import sector_names
+    from borderabm.report.compare import write_report
+
+    with tempfile.TemporaryDirectory(prefix="borderabm-ui-") as folder:
+        written = write_report(table, comparison.runs, series, sector_names(series), Path(folder),
+                               title, comparison.replicates)  # fmt: skip
+        return {path.name: path.read_bytes() for path in written}
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    """The files in one zip archive (fixed dates, so the same report gives the same bytes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    return buffer.getvalue()
+
+
+def stored_series(result: ComparisonResult) -> pd.DataFrame:
+    """The daily series of a comparison's runs, read from its results directory, labelled.
+
+    Columns: ``scenario``, ``replicate``, ``seed``, ``day``, then the metrics and breakdowns.
+
+    Raises:
+        ComparisonError: For a store that cannot be read.
+    """
+    from borderabm.experiments.store import ResultsStore, StoreError
+
+    try:
+        comparison = load_comparison(ResultsStore(result.results_dir))
+        series = comparison.series()
+    except StoreError as error:
+        raise ComparisonError(without_server_paths(str(error))) from None
+    if series.empty:
+        return series
+    series = series.merge(comparison.runs[["run_id", "replicate", "seed"]], on="run_id")
+    first = ["scenario", "replicate", "seed", "day"]
+    ordered = series[first + [c for c in series.columns if c not in first and c != "run_id"]]
+    return ordered.sort_values(["scenario", "replicate", "day"], key=_in_order(result.names),
+                               kind="stable").reset_index(drop=True)  # fmt: skip
+
+
+def _in_order(names: Sequence[str]) -> Callable[[pd.Series], pd.Series]:
+    rank = {name: index for index, name in enumerate(names)}
+    return lambda column: column.map(rank) if column.name == "scenario" else column
+
+
+def series_csv(result: ComparisonResult) -> str:
+    """The daily series as CSV (see :func:`stored_series`)."""
+    return stored_series(result).to_csv(index=False)
+
+
+def series_parquet(result: ComparisonResult) -> bytes:
+    """The daily series as Parquet (see :func:`stored_series`)."""
+    buffer = io.BytesIO()
+    stored_series(result).to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def run_scenario_toml(name: str, seed: int, days: int | None, overrides: dict | None) -> str:
+    """The scenario file of one run: the listed file with the run's seed, days and overrides.
+
+    Comments and layout of the file are kept; the values the run changed are written in (a design
+    point's ``section.key`` parameters too), so loading the text gives the run's scenario.
+
+    Raises:
+        ComparisonError: For a scenario that is not listed, or an override that cannot be written.
+    """
+    import tomlkit
+
+    entry = scenario_entries().get(name)
+    if entry is None or not entry.ok:
+        raise ComparisonError(f"{name}: not a listed scenario")
+    document = tomlkit.parse(entry.path.read_text())
+    values: dict[str, Any] = {"seed": int(seed)}
+    if days is not None:
+        values["horizon_days"] = int(days)
+    values |= dict(overrides or {})
+    for dotted, value in values.items():
+        *sections, key = dotted.split(".")
+        node: Any = document
+        for section in sections:
+            if section not in node:
+                node[section] = tomlkit.table()
+            node = node[section]
+            if not isinstance(node, dict):
+                raise ComparisonError(f"{dotted}: {section!r} is not a table of the scenario file")
+        node[key] = value
+    what = (f"{entry.path.name} as run: seed {int(seed)}"
+            + ("" if days is None else f", {int(days)} days")
+            + (f"; overrides: {', '.join(sorted(overrides))}" if overrides else ""))  # fmt: skip
+    return "# " + " ".join(what.splitlines()) + "\n" + tomlkit.dumps(document)
 
 
 def charts(runs: pd.DataFrame, series: pd.DataFrame | None) -> tuple[bytes | None, bytes]:
@@ -435,8 +643,11 @@ def scorecard_html(frame: pd.DataFrame) -> str:
 
 # Components ------------------------------------------------------------------------------------
 @solara.component
-def Figure(png: bytes, label: str, testid: str):
-    """A chart: ``solara.Image`` in a ``<figure role="img">`` named by ``label``, with a caption."""
+def Figure(png: bytes, label: str, testid: str, download: str = ""):
+    """A chart: ``solara.Image`` in a ``<figure role="img">`` named by ``label``, with a caption.
+
+    With ``download`` (a file name), a button below it downloads the PNG under that name.
+    """
     with solara.v.Html(
         tag="figure",
         attributes={"role": "img", "aria-label": label, "title": label, "data-testid": testid},
@@ -445,6 +656,9 @@ def Figure(png: bytes, label: str, testid: str):
     ):
         solara.Image(png, format="png", width="100%", classes=[testid + "-image"])
         solara.v.Html(tag="figcaption", children=[label], style_="font-size:12px;color:#555")
+    if download:
+        solara.FileDownload(png, filename=download, label=f"Download {download} (PNG)",
+                            mime_type="image/png")  # fmt: skip
 
 
 def _cell(tag: str, *children, **kwargs):
@@ -462,7 +676,7 @@ def RunsTable(result: ComparisonResult):
     runs = result.runs
     fixed = ("scenario", "replicate", "seed", "days", "replay", "overrides", "replay_refused")
     metrics = [c for c in runs.columns if c not in fixed]
-    columns = ["scenario", "replicate", "seed", "days", *metrics, "replay"]
+    columns = ["scenario", "replicate", "seed", "days", *metrics, "replay", "scenario file"]
 
     def replay(name: str, seed: int, days: int | None, overrides: dict | None):
         request = {"scenario": name, "seed": int(seed), "days": days}
@@ -508,6 +722,86 @@ def RunsTable(result: ComparisonResult):
                                         style={"font-size": "12px"})  # fmt: skip
                         else:
                             solara.Text("—")
+                    with _cell("td", style_="padding:2px 8px"):
+                        if row.replay:
+                            ScenarioFileDownload(str(row.scenario), str(row.replay),
+                                                 int(row.seed), days, row.overrides)  # fmt: skip
+                        else:
+                            solara.Text("—")
+
+
+@solara.component
+def ScenarioFileDownload(
+    label: str, scenario: str, seed: int, days: int | None, overrides: dict | None
+):
+    """A button that downloads one run's scenario file (TOML, see :func:`run_scenario_toml`)."""
+    # One callable per run (not one per render): FileDownload restarts when its data changes.
+    data = solara.use_memo(
+        lambda: lambda: download_or_error(lambda: run_scenario_toml(scenario, seed, days,
+                                                                    overrides)),
+        [scenario, seed, days, repr(overrides)],
+    )  # fmt: skip
+    what = f"Scenario file of {label} seed {seed} (TOML)"
+    solara.FileDownload(
+        data,
+        filename=safe_download_name(f"{label}-seed{seed}.toml"),
+        mime_type="application/toml",
+        children=[solara.Button("TOML", icon_name="mdi-download", small=True, text=True,
+                                classes=["compare-toml"],
+                                attributes={"aria-label": what, "title": what})],
+    )  # fmt: skip
+
+
+def download_or_error(make: Callable[[], str | bytes]) -> str | bytes:
+    """What ``make`` returns, or its error as one line of text (a download never shows a traceback).
+
+    A comparison's store may be moved or deleted after the page showed it; the downloaded file
+    then says why instead of the page breaking.
+    """
+    try:
+        return make()
+    except ComparisonError as error:
+        return f"error: {error}\n"
+
+
+def safe_download_name(name: str) -> str:
+    """A download's file name made of safe characters only (names come from the results folder)."""
+    return re.sub(r"[^A-Za-z0-9._@=+-]", "_", name)[:150] or "download"
+
+
+@solara.component
+def Downloads(result: ComparisonResult):
+    """Buttons that download the comparison's tables, daily series, report and numbers by place."""
+    stem = safe_download_name(result.comparison_id or result.results_dir.name)
+    # One callable per comparison (not one per render): FileDownload restarts when its data changes.
+    lazy = solara.use_memo(
+        lambda: {
+            "table": lambda: result.table.to_csv(index=False),
+            "csv": lambda: download_or_error(lambda: series_csv(result)),
+            "parquet": lambda: download_or_error(lambda: series_parquet(result)),
+        },
+        [result],
+    )
+    with solara.Row(classes=["compare-downloads"], style={"flex-wrap": "wrap"}):
+        solara.FileDownload(result.scorecard.to_csv(index=False), filename=f"{stem}-scorecard.csv",
+                            label="Scorecard (CSV)", mime_type="text/csv")  # fmt: skip
+        solara.FileDownload(
+            lazy["table"],
+            filename=f"{stem}-table.csv",
+            label="Comparison table, numbers (CSV)",
+            mime_type="text/csv",
+        )
+        solara.FileDownload(lazy["csv"], filename=f"{stem}-series.csv",
+                            label="Daily series (CSV)", mime_type="text/csv")  # fmt: skip
+        solara.FileDownload(lazy["parquet"], filename=f"{stem}-series.parquet",
+                            label="Daily series (Parquet)",
+                            mime_type="application/vnd.apache.parquet")  # fmt: skip
+        if result.places_csv:
+            solara.FileDownload(result.places_csv, filename=f"{stem}-places.csv",
+                                label="By place (CSV)", mime_type="text/csv")  # fmt: skip
+        if result.report_zip is not None:
+            solara.FileDownload(result.report_zip, filename=f"{stem}-report.zip",
+                                label="Report (HTML, zip)", mime_type="application/zip")  # fmt: skip
 
 
 @solara.component
@@ -519,18 +813,19 @@ def ComparisonView(result: ComparisonResult):
             f"{result.replicates} replicates per scenario on common seeds; saved as "
             f"{result.results_dir.name} in the results folder"
         )
+        if result.comparison_id:
+            link = comparison_link(result.comparison_id)
+            with solara.Row(classes=["compare-permalink"], style={"align-items": "center"}):
+                solara.Text(f"Comparison id {result.comparison_id}; permanent link:")
+                _cell("a", link, attributes={"href": link, "data-testid": "compare-link"})
         for note in result.notes:
             solara.Info(note)
+        _heading("h4", "Downloads")
+        Downloads(result)
         _heading("h4", "Scorecard")
         solara.Text(
             "Each cell: mean [95% interval]; Δ = paired difference against "
             f"{result.names[0]} [95% interval]; ✱ = the interval excludes zero."
-        )
-        solara.FileDownload(
-            lambda: result.table.to_csv(index=False),
-            filename=f"{result.results_dir.name}-table.csv",
-            label="Download the comparison table (CSV)",
-            mime_type="text/csv",
         )
         solara.HTML(
             tag="div",
@@ -544,6 +839,7 @@ def ComparisonView(result: ComparisonResult):
                 result.timeseries_png,
                 "Time series: mean of replicates with 95% band per scenario",
                 "compare-timeseries",
+                "timeseries.png",
             )
         if result.cost_effect_png is not None:
             _heading("h4", "Cost against effect (mean and 95% interval)")
@@ -551,7 +847,23 @@ def ComparisonView(result: ComparisonResult):
                 result.cost_effect_png,
                 "Cost against effect: policy cost vs attacks, formal trade, militant crossings",
                 "compare-cost-effect",
+                "cost_effect.png",
             )
+        if result.sectors_png is not None:
+            _heading("h4", "By sector (run totals, mean and 95% interval)")
+            Figure(result.sectors_png, "By sector: militant and irregular crossings per sector",
+                   "compare-sectors", "sectors.png")  # fmt: skip
+        if result.maps:
+            _heading("h4", "Where it changes (difference maps)")
+            solara.Text(
+                f"Each row: {result.names[0]} (reference), the policy, and the policy minus "
+                f"{result.names[0]} on common seeds (red: more, blue: fewer; a place is labelled "
+                "where the 95% interval of the difference excludes zero). Sectors are stretches "
+                "of the border line, gates diamonds, towns dots."
+            )
+            for metric, png in result.maps:
+                Figure(png, f"Difference map: {metric_label(metric)} by place, policy minus "
+                       "reference", "compare-diffmap", f"map_{metric}.png")  # fmt: skip
         _heading("h4", "Runs")
         solara.Text("Replay a run to watch it on the map (same scenario, seed and days).")
         RunsTable(result)
@@ -566,10 +878,19 @@ def ComparePage():
     # (generation, kind, arguments): a new value starts the work
     job: solara.Reactive[tuple[int, str, tuple[Any, ...]] | None] = solara.use_reactive(None)
     progress = solara.use_reactive((0, 0))
+    router = solara.use_router()
 
     def restore():
+        if job.value is not None:
+            return
+        # A permanent link (?comparison=<id>) opens its stored comparison, once per tab.
+        asked_id = linked_id(router.search)
+        if asked_id is not None and opened_link.value != asked_id:
+            opened_link.set(asked_id)
+            job.set((1, LINK, (asked_id,)))
+            return
         # A reloaded page asks again for the comparison it showed (the stored runs are reused).
-        if last_comparison.value is not None or job.value is not None:
+        if last_comparison.value is not None:
             return
         form = session.recall("compare_form")
         if form:
@@ -603,6 +924,9 @@ def ComparePage():
                 names_asked, replicates_asked, days_asked = arguments
                 return run_comparison(names_asked, replicates_asked, days_asked, report,
                                       cancel=cancel)  # fmt: skip
+            if kind == LINK:
+                (identity,) = arguments
+                return open_comparison(identity, report)
             (saved_name,) = arguments
             return load_saved_comparison(saved_name, report)
         except ComparisonCancelled:
