@@ -41,7 +41,7 @@ def seen():
 class Tab:
     """A page in its own browser context that collects HTTP errors and page errors."""
 
-    def __init__(self, browser, url: str, name: str):
+    def __init__(self, browser, url: str, name: str, click_compare: bool = True):
         self.name = name
         self.context = browser.new_context(viewport={"width": 1600, "height": 1200},
                                            accept_downloads=True)  # fmt: skip
@@ -51,7 +51,8 @@ class Tab:
         self.page.on("response", lambda r: self.problems.append(f"HTTP {r.status} {r.url}")
                      if r.status >= 400 else None)  # fmt: skip
         self.page.goto(url)
-        self.page.get_by_role("tab", name="Compare").click()
+        if click_compare:
+            self.page.get_by_role("tab", name="Compare").click()
 
     def download(self, button: str, folder: Path) -> Path:
         with self.page.expect_download(timeout=30_000) as info:
@@ -129,8 +130,11 @@ def test_a_comparison_link_opens_the_same_results_after_a_server_restart(browser
         pytest.fail("the comparison of the previous test did not finish")
     stored = {p: p.stat().st_mtime_ns for p in results.rglob("*.parquet")}
     with running_ui_server({"BORDERABM_RESULTS_DIR": str(results)}) as (url, _port, _pid):
-        tab = Tab(browser, url + seen["link"], "compare_link_after_restart")
+        # The link alone opens the Compare tab: no click.
+        tab = Tab(browser, url + seen["link"], "compare_link_after_restart", click_compare=False)
         assert shown_table(tab.page) == seen["table"]
+        expect(tab.page.get_by_role("tab", name="Compare")).to_have_attribute("aria-selected",
+                                                                             "true")  # fmt: skip
         widths = tab.page.evaluate(MAP_WIDTHS_JS)
         assert len(widths) == len(PLACE_METRICS) and min(widths) >= 600, widths
         expect(tab.page.get_by_text("Comparison: baseline vs fence_full")).to_be_visible()

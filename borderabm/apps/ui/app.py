@@ -39,7 +39,7 @@ import solara.lab
 import solara.server.settings
 
 from borderabm.apps.ui import session
-from borderabm.apps.ui.compare_page import ComparePage, replay_request
+from borderabm.apps.ui.compare_page import ComparePage, linked_id, replay_request
 from borderabm.apps.ui.inspection import cell_html, describe_cell, gate_status_text
 from borderabm.apps.ui.lever_help import help_line
 from borderabm.apps.ui.provenance import provenance, provenance_html
@@ -1241,7 +1241,9 @@ solara.lab.on_kernel_start(_on_kernel_start)
 @solara.component
 def Page():  # noqa: D103 - Solara's entry point
     solara.Title("borderabm")
-    tab = solara.use_reactive(0)
+    router = solara.use_router()
+    # A comparison's permanent link (?comparison=<id>) opens on the Compare tab.
+    tab = solara.use_reactive(1 if linked_id(router.search) else 0)
     # A replay request from the compare page opens the run page on that exact run.
     solara.use_effect(lambda: tab.set(0) if replay_request.value else None, [replay_request.value])
     # The bottom padding keeps the last rows clear of Solara's corner badge.
