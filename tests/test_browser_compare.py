@@ -149,3 +149,50 @@ def test_a_comparison_link_opens_the_same_results_after_a_server_restart(browser
         tab.close()
     # Nothing was run again: the stored runs are the same files, untouched.
     assert {p: p.stat().st_mtime_ns for p in results.rglob("*.parquet")} == stored
+
+
+ROBUST_CELLS_JS = """() => [...document.querySelectorAll('[data-testid=robust-table] tr')]
+    .map(row => [...row.children].map(cell => cell.innerText))"""
+
+
+def test_a_comparison_across_plausible_worlds_shows_what_the_command_computes(browser, tmp_path):
+    """The robust scorecard in the page is the one ``compare --uncertainty`` reads from the store."""
+    from borderabm.analysis.robust import load_robust
+    from borderabm.experiments.store import ResultsStore
+    from borderabm.report.robust import HEADER, all_answers, scorecard_rows
+
+    results = tmp_path / "results"
+    results.mkdir()
+    with running_ui_server({"BORDERABM_RESULTS_DIR": str(results)}) as (url, _port, _pid):
+        tab = Tab(browser, url, "compare_robust")
+        page = tab.page
+        page.get_by_role("button", name="Across plausible worlds").click()
+        page.locator(".v-select", has_text="Scenarios").locator(".v-select__slot").click()
+        for name in ("trade_corridor", "fence_and_corridor"):  # leave baseline and fence_full
+            page.get_by_role("option", name=name, exact=True).click()
+        page.keyboard.press("Escape")
+        for slider in ("compare-replicates", "compare-days", "compare-draws"):
+            page.locator(f".{slider} [role=slider]").press("Home")
+        page.locator(".compare-draws [role=slider]").press("ArrowRight")  # two worlds
+        expect(page.get_by_role("slider", name="Plausible worlds (posterior draws)")
+               ).to_have_attribute("aria-valuenow", "2")  # fmt: skip
+        page.get_by_role("button", name="Run comparison").click()
+        page.locator("[data-testid=robust-table] table").wait_for(timeout=180_000)
+        shown = page.evaluate(ROBUST_CELLS_JS)
+        link = page.get_by_test_id("robust-link").get_attribute("href")
+        answers = page.locator(".robust-answers li").all_inner_texts()
+        tab.close()
+
+        (store,) = [p for p in results.iterdir() if p.name.startswith("ui-robust-")]
+        robust = load_robust(ResultsStore(store))
+        assert (robust.worlds, robust.seeds, robust.order) == (2, 2, ["baseline", "fence_full"])
+        assert shown == [HEADER, *scorecard_rows(robust)]
+        assert answers == all_answers(robust)
+        assert re.fullmatch(r"\?comparison=[0-9a-f]{12}", link) and store.name.endswith(link[-12:])
+
+        # Its link, in a new browser context, shows the same scorecard from the store.
+        again = Tab(browser, url + link, "compare_robust_link", click_compare=False)
+        again.page.locator("[data-testid=robust-table] table").wait_for(timeout=60_000)
+        assert again.page.evaluate(ROBUST_CELLS_JS) == shown
+        assert not again.problems, again.problems
+        again.close()

@@ -52,6 +52,17 @@ import solara
 
 from borderabm.analysis.compare import Comparison, load_comparison
 from borderabm.apps.ui import session
+from borderabm.apps.ui.robust_view import (
+    DEFAULT_DRAWS,
+    MAX_DRAWS,
+    RobustError,
+    RobustResult,
+    RobustView,
+    is_robust_store,
+    robust_result,
+    robust_sweep,
+    run_robust,
+)
 from borderabm.apps.ui.run_setup import ScenarioEntry, scenario_entries
 from borderabm.metrics import BROWSER_RUNS_TABLE_METRICS, MetricName, format_value, metric_label
 from borderabm.scenario import ScenarioError
@@ -67,7 +78,7 @@ DEFAULT_SCENARIOS = ("baseline", "fence_full", "trade_corridor", "fence_and_corr
 RESULTS_ENV = "BORDERABM_RESULTS_DIR"
 MAX_RUN_ROWS = 200  # rows of the runs table (a big saved sweep would otherwise flood the page)
 CHART_SCENARIOS = 10  # the report's charts draw one colour each for the first ten scenarios
-NEW, SAVED = "New comparison", "Saved results"
+NEW, ROBUST, SAVED = "New comparison", "Across plausible worlds", "Saved results"
 LINK = "link"  # a job opened from ``?comparison=<id>``
 LINK_KEY = "comparison"  # the query key of a comparison's permanent link
 ID_LENGTH = 12  # hex digits of a comparison id
@@ -81,7 +92,9 @@ compare_reference: solara.Reactive[str | None] = solara.reactive(None)
 compare_replicates = solara.reactive(DEFAULT_REPLICATES)
 compare_days = solara.reactive(DEFAULT_DAYS)
 compare_saved_choice: solara.Reactive[str | None] = solara.reactive(None)
-last_comparison: solara.Reactive[ComparisonResult | None] = solara.reactive(None)  # the last result
+compare_draws = solara.reactive(DEFAULT_DRAWS)
+# The last result: a comparison on common seeds, or one across plausible worlds.
+last_comparison: solara.Reactive[ComparisonResult | RobustResult | None] = solara.reactive(None)
 # The comparison id of the page's address once opened: a tab switch does not open it again.
 opened_link: solara.Reactive[str | None] = solara.reactive(None)
 
@@ -265,6 +278,59 @@ def run_comparison(
     return _result(comparison, title, replay, identity=identity)
 
 
+def run_robust_comparison(
+    names: Sequence[str],
+    draws: int,
+    replicates: int,
+    days: int,
+    progress: Progress | None = None,
+    *,
+    cancel: threading.Event | None = None,
+) -> RobustResult:
+    """Run shipped scenarios across plausible worlds (in this process) and read the result.
+
+    Every scenario runs on the same ``draws`` rows of the shipped posterior x the same seeds, as
+    ``borderabm compare ... --uncertainty ... --draws N`` does; the runs go to
+    ``<results folder>/ui-robust-...-<id>``, so asking again reuses them and the id opens them.
+
+    Raises:
+        ComparisonError: For a request out of bounds or a store that cannot be used.
+        ComparisonCancelled: When ``cancel`` was set.
+    """
+    from borderabm.experiments.engines import InProcess
+
+    names = [str(n) for n in names]
+    problems = check_request(names, int(replicates), int(days))
+    if problems:
+        raise ComparisonError("; ".join(problems))
+    entries = scenario_entries()
+    paths = [entries[n].path for n in names]
+    try:
+        sweep = robust_sweep(paths, draws, replicates, days, seed=DEFAULT_SEED)
+    except RobustError as error:
+        raise ComparisonError(str(error)) from None
+    identity = comparison_id([(name, sha) for name, (_path, sha) in sweep.scenario_files.items()],
+                             replicates, DEFAULT_SEED, days, draws=draws)  # fmt: skip
+    folder = results_root() / f"ui-robust-w{draws}-r{replicates}-d{days}-{identity}"
+    total = len(sweep.runs)
+    report = progress or (lambda done, total: None)
+    done = {"n": 0}
+    report(0, total)
+
+    def on_done(_result: dict) -> None:
+        done["n"] += 1
+        report(min(done["n"], total), total)
+        if cancel is not None and cancel.is_set():
+            raise ComparisonCancelled(f"cancelled after {done['n']} of {total} runs")
+
+    with _dir_lock(folder):
+        try:
+            return run_robust(paths, draws, replicates, days, folder, on_done, InProcess(),
+                              identity)  # fmt: skip
+        except RobustError as error:
+            raise ComparisonError(str(error)) from None
+
+
 def load_saved_comparison(name: str, progress: Progress | None = None) -> ComparisonResult:
     """Compare the runs of a saved sweep in the results folder (as ``compare --sweep`` does).
 
@@ -316,7 +382,11 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
 
 
 def comparison_id(
-    scenarios: Sequence[tuple[str, str]], replicates: int, seed: int, days: int | None
+    scenarios: Sequence[tuple[str, str]],
+    replicates: int,
+    seed: int,
+    days: int | None,
+    draws: int | None = None,
 ) -> str:
     """The id of a comparison: a short, stable hash of what was compared.
 
@@ -325,9 +395,12 @@ def comparison_id(
         replicates: Runs per scenario.
         seed: Seed of the first replicate.
         days: Days simulated.
+        draws: Plausible worlds of a comparison across them (None: on common seeds only).
     """
     what = {"scenarios": [list(pair) for pair in scenarios], "replicates": int(replicates),
             "seed": int(seed), "days": None if days is None else int(days)}  # fmt: skip
+    if draws is not None:  # the ids of comparisons on common seeds stay what they were
+        what["draws"] = int(draws)
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:ID_LENGTH]
 
 
@@ -362,13 +435,17 @@ def comparison_dir(identity: str) -> Path:
     return results_root() / matches[0]
 
 
-def open_comparison(identity: str, progress: Progress | None = None) -> ComparisonResult:
+def open_comparison(
+    identity: str, progress: Progress | None = None
+) -> ComparisonResult | RobustResult:
     """The stored comparison of an id, as the page showed it when it was run (nothing is re-run).
 
     Raises:
         ComparisonError: For an unknown id, or a store that cannot be read.
     """
     folder = comparison_dir(identity)
+    if is_robust_store(folder):
+        return robust_result(folder, identity)
     result = load_saved_comparison(folder.name, progress)
     if folder.name.startswith("ui-"):  # made by this page: shown under the title it had then
         title = "Comparison: " + " vs ".join(result.names)
@@ -927,7 +1004,13 @@ def ComparePage():
             if kind == LINK:
                 (identity,) = arguments
                 return open_comparison(identity, report)
+            if kind == ROBUST:
+                names_asked, draws_asked, replicates_asked, days_asked = arguments
+                return run_robust_comparison(names_asked, draws_asked, replicates_asked,
+                                             days_asked, report, cancel=cancel)  # fmt: skip
             (saved_name,) = arguments
+            if is_robust_store(saved_sweep_dir(saved_name)):
+                return robust_result(saved_sweep_dir(saved_name), saved_name)
             return load_saved_comparison(saved_name, report)
         except ComparisonCancelled:
             return None
@@ -957,8 +1040,9 @@ def ComparePage():
 
     with solara.Column(classes=["compare-page"], style={"padding": "12px"}):
         _heading("h2", "Compare scenarios")
-        solara.ToggleButtonsSingle(value=mode, values=[NEW, SAVED], classes=["compare-mode"])
-        if mode.value == NEW:
+        solara.ToggleButtonsSingle(value=mode, values=[NEW, ROBUST, SAVED],
+                                   classes=["compare-mode"])  # fmt: skip
+        if mode.value in (NEW, ROBUST):
             with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
                 solara.SelectMultiple(
                     f"Scenarios ({MIN_SCENARIOS}-{MAX_SCENARIOS})",
@@ -984,9 +1068,19 @@ def ComparePage():
                 with solara.Column(classes=["compare-days"], style={"min-width": "260px"}):
                     solara.SliderInt("Days", value=days, min=MIN_DAYS, max=MAX_DAYS, step=10)
                 solara.Text(str(days.value), style={"min-width": "3em"})
+                if mode.value == ROBUST:
+                    with solara.Column(classes=["compare-draws"], style={"min-width": "260px"}):
+                        solara.SliderInt("Plausible worlds (posterior draws)", value=compare_draws,
+                                         min=1, max=MAX_DRAWS)  # fmt: skip
+                    solara.Text(str(compare_draws.value), style={"min-width": "2em"})
+                arguments = (
+                    (tuple(order), replicates.value, days.value)
+                    if mode.value == NEW
+                    else (tuple(order), compare_draws.value, replicates.value, days.value)
+                )
                 solara.Button(
                     "Run comparison",
-                    on_click=lambda: start(NEW, (tuple(order), replicates.value, days.value)),
+                    on_click=lambda kind=mode.value, asked=arguments: start(kind, asked),
                     disabled=busy or bool(request_problems),
                     color="primary",
                     classes=["compare-run"],
@@ -1020,13 +1114,16 @@ def ComparePage():
             solara.ProgressLinear(done / total * 100 if total else True)
         if result.state == solara.ResultState.ERROR and result.error is not None:
             error = result.error
-            message = str(error) if isinstance(error, ComparisonError) else (
+            message = str(error) if isinstance(error, ComparisonError | RobustError) else (
                 f"The comparison failed: {type(error).__name__}: {error}"
             )  # fmt: skip
             solara.Error(without_server_paths(message), classes=["compare-error"])
         elif result.state == solara.ResultState.CANCELLED and current is not None:
             solara.Warning("Cancelled; finished runs are kept and reused next time.")
-        if result.value is not None and result.state != solara.ResultState.ERROR:
-            ComparisonView(result.value)
-        elif last_comparison.value is not None and not busy:
-            ComparisonView(last_comparison.value)
+        shown = (result.value if result.value is not None
+                 and result.state != solara.ResultState.ERROR
+                 else last_comparison.value if not busy else None)  # fmt: skip
+        if isinstance(shown, RobustResult):
+            RobustView(shown)
+        elif shown is not None:
+            ComparisonView(shown)

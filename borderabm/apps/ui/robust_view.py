@@ -16,7 +16,9 @@ from pathlib import Path
 import solara
 
 from borderabm.analysis.robust import RobustComparison, load_robust
+from borderabm.experiments.engines import Engine
 from borderabm.experiments.store import ResultsStore, StoreError
+from borderabm.experiments.sweep import Sweep
 from borderabm.report.format import html_table, html_text
 from borderabm.report.robust import HEADER, NOTES, all_answers, scorecard_rows, share_png
 from borderabm.scenario.paths import PACKAGE_DATA
@@ -33,12 +35,13 @@ class RobustError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class RobustResult:
-    """A robust comparison as the page shows it."""
+    """A robust comparison as the page shows it (``link_id``: the id of its permanent link)."""
 
     robust: RobustComparison
     answers: list[str]
     chart_png: bytes
     results_dir: Path
+    link_id: str = ""
 
 
 def is_robust_store(folder: Path) -> bool:
@@ -50,7 +53,7 @@ def is_robust_store(folder: Path) -> bool:
     return manifest is not None and manifest.design is not None and manifest.design.kind == "draws"
 
 
-def robust_result(folder: Path) -> RobustResult:
+def robust_result(folder: Path, link_id: str = "") -> RobustResult:
     """Read a robust comparison from its results folder.
 
     Raises:
@@ -60,7 +63,27 @@ def robust_result(folder: Path) -> RobustResult:
         robust = load_robust(ResultsStore(folder))
     except StoreError as error:
         raise RobustError(str(error).replace(str(folder), folder.name)) from None
-    return RobustResult(robust, all_answers(robust), share_png(robust), folder)
+    return RobustResult(robust, all_answers(robust), share_png(robust), folder, link_id)
+
+
+def robust_sweep(paths: Sequence[Path], draws: int, replicates: int, days: int,
+                 seed: int = 1) -> Sweep:  # fmt: skip
+    """The runs of a robust comparison on the shipped posterior's draws.
+
+    Raises:
+        RobustError: For a request the sweep refuses (one line).
+    """
+    from borderabm.experiments.sweep import comparison_sweep
+    from borderabm.experiments.uncertainty import load_draws
+    from borderabm.scenario import ScenarioError
+
+    if not 1 <= draws <= MAX_DRAWS:
+        raise RobustError(f"draws: {draws} (allowed: 1 to {MAX_DRAWS})")
+    try:
+        return comparison_sweep(list(paths), replicates, seed, days,
+                                load_draws(SHIPPED_POSTERIOR, draws, seed=seed))  # fmt: skip
+    except ScenarioError as error:
+        raise RobustError("; ".join(error.problems)) from None
 
 
 def run_robust(
@@ -70,35 +93,48 @@ def run_robust(
     days: int,
     folder: Path,
     on_done: Callable[[dict], None] = lambda result: None,
+    engine: Engine | None = None,
+    link_id: str = "",
 ) -> RobustResult:
     """Run a robust comparison on the shipped posterior into ``folder`` (resuming it) and read it.
 
+    Args:
+        paths: The scenario files; the first is the reference.
+        draws: Plausible worlds (rows of the shipped posterior).
+        replicates: Seeds per world.
+        days: Days per run.
+        folder: The results store.
+        on_done: Called after every run.
+        engine: Where the runs execute (default: local processes).
+        link_id: The id of the result's permanent link.
+
     Raises:
-        RobustError: For a request the sweep refuses (one line).
+        RobustError: For a request the sweep refuses, or a store that cannot be used (one line).
     """
     from borderabm.experiments.engines import engine_for
-    from borderabm.experiments.sweep import comparison_sweep, run_sweep
-    from borderabm.experiments.uncertainty import load_draws
-    from borderabm.scenario import ScenarioError
+    from borderabm.experiments.sweep import run_sweep
 
-    if not 1 <= draws <= MAX_DRAWS:
-        raise RobustError(f"draws: {draws} (allowed: 1 to {MAX_DRAWS})")
+    sweep = robust_sweep(paths, draws, replicates, days)
     try:
-        sweep = comparison_sweep(list(paths), replicates, 1, days,
-                                 load_draws(SHIPPED_POSTERIOR, draws, seed=1))  # fmt: skip
-    except ScenarioError as error:
-        raise RobustError("; ".join(error.problems)) from None
-    try:
-        run_sweep(sweep, ResultsStore(folder), engine=engine_for(None, None), on_done=on_done)
+        run_sweep(sweep, ResultsStore(folder), engine=engine or engine_for(None, None),
+                  on_done=on_done)  # fmt: skip
     except StoreError as error:
         raise RobustError(str(error).replace(str(folder), folder.name)) from None
-    return robust_result(folder)
+    return robust_result(folder, link_id)
+
+
+TABLE_STYLE = (
+    "<style>.robust-table table{border-collapse:collapse;font-size:13px}"
+    ".robust-table td,.robust-table th{padding:2px 8px;border-bottom:1px solid #e5e5e5;"
+    "text-align:right}.robust-table td:first-child,.robust-table td:nth-child(2){text-align:left}"
+    "</style>"
+)
 
 
 def scorecard_html(robust: RobustComparison) -> str:
     """The scorecard as an HTML table (every cell escaped)."""
     rows = [[html_text(cell) for cell in row] for row in scorecard_rows(robust)]
-    return html_table([html_text(h) for h in HEADER], rows)
+    return TABLE_STYLE + html_table([html_text(h) for h in HEADER], rows)
 
 
 @solara.component
@@ -112,6 +148,12 @@ def RobustView(result: RobustResult):
             f"{robust.seeds} seeds per policy; saved as {result.results_dir.name} in the results "
             "folder."
         )
+        if result.link_id:
+            link = f"?comparison={result.link_id}"
+            with solara.Row(style={"align-items": "center"}):
+                solara.Text(f"Comparison id {result.link_id}; permanent link:")
+                solara.v.Html(tag="a", children=[link],
+                              attributes={"href": link, "data-testid": "robust-link"})  # fmt: skip
         solara.v.Html(tag="h4", children=["In words"])
         with solara.v.Html(tag="ul", class_="robust-answers"):
             for text in result.answers:
