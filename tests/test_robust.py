@@ -205,3 +205,12 @@ def test_robust_comparison_is_the_same_on_a_dask_cluster(tmp_path):
         assert result.exit_code == 0, result.output
         tables[engine[0]] = json.loads(result.stdout)["table"]
     assert tables["--workers"] == tables["--dask"]
+
+
+def test_a_comparison_over_too_many_worlds_is_refused_before_any_run_is_listed():
+    from borderabm.experiments.sweep import comparison_sweep
+
+    draws = load_draws(CALIBRATION_SPEC, 10_000, seed=1)
+    baseline = resolve_scenario_path("baseline")
+    with pytest.raises(ScenarioError, match=r"draws: 200,000 runs .* too many for one comparison"):
+        comparison_sweep([baseline, baseline], 10, 1, 5, draws)

@@ -264,6 +264,7 @@ def comparison_sweep(
         )
     except ValidationError as error:
         raise ScenarioError(source, [_sweep_problem(e) for e in error.errors()]) from None
+    check_size(spec, source)  # before any scenario is loaded or any run listed
     points: list[dict[str, Any]] = draws.points if draws is not None else [{}]
     runs_total = len(scenario_paths) * len(points) * replicates
     if runs_total > MAX_RUNS:
@@ -271,7 +272,6 @@ def comparison_sweep(
             f"draws: {runs_total:,} runs (scenarios x draws x replicates) is too many for one "
             f"comparison (allowed: at most {MAX_RUNS:,})"
         ])  # fmt: skip
-    check_size(spec, source)  # before any scenario is loaded or any run listed
     scenario_files: dict[str, tuple[str, str]] = {}
     runs: list[RunSpec] = []
     for path in scenario_paths:
