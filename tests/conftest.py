@@ -111,3 +111,31 @@ def browser():
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture()
+def page_state(monkeypatch):
+    """A clean Run tab state (no run, no uploads, no replay asked) and one browser session."""
+    from collections import OrderedDict
+
+    from borderabm.apps.ui import app, session
+    from borderabm.apps.ui.run_setup import uploaded_scenarios
+    from borderabm.apps.ui.stepping import run_control
+
+    store: OrderedDict = OrderedDict()
+    monkeypatch.setattr(session, "_STORE", store)
+    monkeypatch.setattr(session, "_session_id", lambda: "one-browser")
+    for state, value in ((app.run_scenario, None), (app.run_levers, None), (app.run_seed, None),
+                         (app.run_days, None), (app.live_model, None), (app.run_extra, None),
+                         (app.applied, None), (app.run_error, ""), (app.run_notice, ""),
+                         (app.catch_up_to, 0), (app.run_link, None)):  # fmt: skip
+        state.set(value)
+    uploaded_scenarios.set({})
+    app.upload_message.set("")
+    app.replay_request.set(None)
+    yield store
+    model = app.live_model.value
+    if model is not None:
+        run_control().release(model)
+    app.live_model.set(None)
+    uploaded_scenarios.set({})

@@ -214,7 +214,7 @@ def test_replay_reproduces_the_row_and_state_survives_tab_switches_and_reloads(p
         for cell in row.locator("td[data-metric]").all()
     }
     assert set(expected) == {"attacks", "militant_crossings", "formal_trade_usd"}
-    row.get_by_role("button").click()
+    row.get_by_role("button", name="Replay fence_full seed 2").click()
     expect(page.get_by_text(re.compile(r"Day: 0 of 30"))).to_be_visible(timeout=30_000)
     page.wait_for_timeout(1500)  # the replay is not reset afterwards to a default run
     assert day_and_horizon(page) == (0, 30)

@@ -7,14 +7,13 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from borderabm.apps.ui import app, provenance, session
+from borderabm.apps.ui import app, provenance
 from borderabm.apps.ui.lever_help import LEVER_HELP, help_line
 from borderabm.apps.ui.replicates import band_charts, replicate_seeds, run_replicates
 from borderabm.apps.ui.run_setup import build_model as page_model
@@ -39,7 +38,6 @@ from borderabm.apps.ui.scenario_file import (
     upload_error_line,
     write_overrides,
 )
-from borderabm.apps.ui.stepping import run_control
 from borderabm.apps.ui.timeline import fired_rules, scenario_events, timeline_events, timeline_html
 from borderabm.experiments.run import run_one
 from borderabm.scenario import Fence, PatrolParams, load_scenario
@@ -153,27 +151,6 @@ def test_an_upload_never_reads_a_server_path_and_its_name_is_made_safe():
             read_upload_event(malformed)
     with pytest.raises(UploadError, match="too large"):
         read_upload_event({"name": "big.toml", "size": 10**9, "data": None})
-
-
-@pytest.fixture()
-def page_state(monkeypatch):
-    """A clean Run tab state and one browser session."""
-    store: OrderedDict = OrderedDict()
-    monkeypatch.setattr(session, "_STORE", store)
-    monkeypatch.setattr(session, "_session_id", lambda: "one-browser")
-    for state, value in ((app.run_scenario, None), (app.run_levers, None), (app.run_seed, None),
-                         (app.run_days, None), (app.live_model, None), (app.run_extra, None),
-                         (app.applied, None), (app.run_error, ""), (app.run_notice, ""),
-                         (app.catch_up_to, 0), (app.run_link, None)):  # fmt: skip
-        state.set(value)
-    uploaded_scenarios.set({})
-    app.upload_message.set("")
-    yield store
-    model = app.live_model.value
-    if model is not None:
-        run_control().release(model)
-    app.live_model.set(None)
-    uploaded_scenarios.set({})
 
 
 def upload_event(name: str, text: str) -> dict:

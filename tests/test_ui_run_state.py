@@ -7,10 +7,8 @@ from a clean slate.
 
 import threading
 import time
-from collections import OrderedDict
 
 import numpy as np
-import pytest
 
 from borderabm.apps.ui import app, session
 from borderabm.apps.ui.inspection import describe_cell, gate_status_text
@@ -18,25 +16,6 @@ from borderabm.apps.ui.run_setup import NUMBER_LEVERS, SEED, permalink, scenario
 from borderabm.apps.ui.stepping import RunControl, catch_up, run_control
 from borderabm.model import BorderModel
 from borderabm.scenario import validate_document
-
-
-@pytest.fixture()
-def page_state(monkeypatch):
-    """A clean Run tab state and one browser session."""
-    store: OrderedDict = OrderedDict()
-    monkeypatch.setattr(session, "_STORE", store)
-    monkeypatch.setattr(session, "_session_id", lambda: "one-browser")
-    for state, value in ((app.run_scenario, None), (app.run_levers, None), (app.run_seed, None),
-                         (app.run_days, None), (app.live_model, None), (app.run_extra, None),
-                         (app.applied, None), (app.run_error, ""), (app.run_notice, ""),
-                         (app.catch_up_to, 0), (app.run_link, None)):  # fmt: skip
-        state.set(value)
-    app.replay_request.set(None)
-    yield store
-    model = app.live_model.value
-    if model is not None:
-        run_control().release(model)
-    app.live_model.set(None)
 
 
 # Defect: a rule's name was added to every closed gate once any rule had ever fired.

@@ -334,19 +334,16 @@ def flip_table(order: list[str], metric: str, per_world: np.ndarray, world_param
 
 
 def describe_box(step, names: list[str], x: pd.DataFrame, integers: tuple[str, ...]) -> str:
-    """A box as words: ``population.militants >= 608 and conditions.ceasefire < 0.31``."""
+    """A box as words: ``population.militants >= 608 and conditions.ceasefire <= 0.31``."""
     lower, upper = reported_limits(step, names, integers)
     parts = []
     for j, name in enumerate(names):
         if name not in step.restricted:
             continue
-        data_low, data_high = float(x[name].min()), float(x[name].max())
-        if lower[j] > data_low:
-            parts.append(f"{name} >= {_number(lower[j])}")
-        if upper[j] < data_high:
-            parts.append(f"{name} <= {_number(upper[j])}")
+        # Whole-number parameters keep whole limits; others three significant digits.
+        shown = "{:.0f}" if name in integers else "{:.3g}"
+        if lower[j] > float(x[name].min()):
+            parts.append(f"{name} >= {shown.format(lower[j])}")
+        if upper[j] < float(x[name].max()):
+            parts.append(f"{name} <= {shown.format(upper[j])}")
     return " and ".join(parts)
-
-
-def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"

@@ -161,7 +161,7 @@ def _ranges(path: Path, draws: int, seed: int) -> Draws:
     for key, entry in table.items():
         entry = entry if isinstance(entry, dict) else {}
         given = (entry.get("low"), entry.get("high"))
-        low, high = (_number(v) for v in given)
+        low, high = (_finite_or_nan(v) for v in given)
         if not low < high:  # NaN (not a number) compares False too
             problems.append(f'parameters."{key}": needs numbers low < high (got {given[0]!r}, '
                             f"{given[1]!r})")  # fmt: skip
@@ -178,7 +178,7 @@ def _ranges(path: Path, draws: int, seed: int) -> Draws:
     return Draws(source, "ranges", tuple(p.key for p in parameters), points)
 
 
-def _number(value: Any) -> float:
+def _finite_or_nan(value: Any) -> float:
     """A finite number as a float, NaN for anything else (a string, a boolean, an infinity)."""
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
         return float(value)

@@ -202,6 +202,20 @@ def check_request(names: Sequence[str], replicates: int, days: int) -> list[str]
 
 
 # Work ------------------------------------------------------------------------------------------
+def checked_paths(names: Sequence[str], replicates: int, days: int) -> list[Path]:
+    """The files of the shipped scenarios a comparison asks for, once the request is checked.
+
+    Raises:
+        ComparisonError: For a request out of bounds (every problem on one line).
+    """
+    names = [str(n) for n in names]
+    problems = check_request(names, int(replicates), int(days))
+    if problems:
+        raise ComparisonError("; ".join(problems))
+    entries = scenario_entries()
+    return [entries[n].path for n in names]
+
+
 def run_comparison(
     names: Sequence[str],
     replicates: int,
@@ -233,13 +247,9 @@ def run_comparison(
     from borderabm.experiments.store import ResultsStore, StoreError
     from borderabm.experiments.sweep import comparison_sweep, run_sweep
 
-    names = [str(n) for n in names]
-    problems = check_request(names, int(replicates), int(days))
-    if problems:
-        raise ComparisonError("; ".join(problems))
-    entries = scenario_entries()
+    paths = checked_paths(names, replicates, days)
     try:
-        sweep = comparison_sweep([entries[n].path for n in names], replicates, seed, days)
+        sweep = comparison_sweep(paths, replicates, seed, days)
     except ScenarioError as error:
         raise ComparisonError(str(error)) from None
     identity = comparison_id(
@@ -299,12 +309,7 @@ def run_robust_comparison(
     """
     from borderabm.experiments.engines import InProcess
 
-    names = [str(n) for n in names]
-    problems = check_request(names, int(replicates), int(days))
-    if problems:
-        raise ComparisonError("; ".join(problems))
-    entries = scenario_entries()
-    paths = [entries[n].path for n in names]
+    paths = checked_paths(names, replicates, days)
     try:
         sweep = robust_sweep(paths, draws, replicates, days, seed=DEFAULT_SEED)
     except RobustError as error:

@@ -164,13 +164,17 @@ def calibration_status(settings: Scenario) -> str:
     return f"{lead}; {use}; {_verification(fit)}"
 
 
-def _verification(fit: _Fit) -> str:
+def _report_text(relative: str) -> str:
+    """A report of the checkout's docs/ folder ("" when it is not there, e.g. in a wheel)."""
     docs = source_docs()
-    report = docs / "calibration" / "calibration.md" if docs else None
     try:
-        text = report.read_text(encoding="utf-8") if report else ""
+        return (docs / relative).read_text(encoding="utf-8") if docs else ""
     except OSError:
-        text = ""
+        return ""
+
+
+def _verification(fit: _Fit) -> str:
+    text = _report_text("calibration/calibration.md")
     found = _CALIBRATION_RESULT.search(text)
     if not found:
         return f"verification report {NOT_SHIPPED}"
@@ -180,12 +184,7 @@ def _verification(fit: _Fit) -> str:
 
 def validation_status() -> str:
     """The validation suite's headline from the checkout's report, or that it is not shipped."""
-    docs = source_docs()
-    report = docs / "validation" / "validation.md" if docs else None
-    try:
-        text = report.read_text(encoding="utf-8") if report else ""
-    except OSError:
-        text = ""
+    text = _report_text("validation/validation.md")
     headline = _VALIDATION_HEADLINE.search(text)
     if not headline:
         return f"validation report {NOT_SHIPPED}"

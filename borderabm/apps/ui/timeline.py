@@ -12,7 +12,7 @@ import datetime as dt
 import html
 from dataclasses import dataclass
 
-from borderabm.metrics import metric_label
+from borderabm.metrics import MetricName, metric_label
 from borderabm.model import BorderModel
 from borderabm.scenario import Scenario
 
@@ -96,7 +96,7 @@ def fired_rules(model: BorderModel) -> list[tuple[int, int]]:
             if total > rule.threshold:
                 fired.append((index, day))
                 armed_from = day + 1 + rule.duration_days + rule.cooldown_days
-    counted = [int(v) for v in model.daily("trigger_closures")]
+    counted = [int(v) for v in model.daily(MetricName.TRIGGER_CLOSURES)]
     found = [0] * len(counted)
     for _index, day in fired:
         found[day] += 1
@@ -111,7 +111,7 @@ def rule_events(model: BorderModel) -> list[TimelineEvent]:
     try:
         fired = fired_rules(model)
     except ValueError:  # never expected; then say only that a rule fired, and when
-        days = [day for day, count in enumerate(model.daily("trigger_closures")) if count]
+        days = [day for day, count in enumerate(model.daily(MetricName.TRIGGER_CLOSURES)) if count]
         return [TimelineEvent(day, "rule", "a trigger rule fired") for day in days]
     events = []
     for index, day in fired:
