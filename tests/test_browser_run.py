@@ -81,6 +81,8 @@ def play_to_end(page, horizon: int) -> None:
     expect(page.get_by_text(re.compile(rf"Day: {horizon} of {horizon}"))).to_be_visible(
         timeout=120_000
     )
+    # The day counter and the totals reach the browser as separate updates of one render.
+    expect(page.locator(".run-totals")).to_contain_text(f"totals to day {horizon}")
 
 
 def child_rss_mib(wrapper_pid: int) -> float:
