@@ -1,5 +1,6 @@
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -139,3 +140,32 @@ def page_state(monkeypatch):
         run_control().release(model)
     app.live_model.set(None)
     uploaded_scenarios.set({})
+
+
+# Run-tab helpers shared by the browser tests ---------------------------------------------------------
+def type_into(page, lever: str, value) -> None:
+    """Type a value into a lever's field and press Enter."""
+    field = page.locator(f".lever-input-{lever} input")
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def play_to_end(page, horizon: int) -> None:
+    """Press Play and wait for the last day and its totals."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("button", name="Play").click()
+    expect(page.get_by_text(re.compile(rf"Day: {horizon} of {horizon}\b"))).to_be_visible(
+        timeout=120_000
+    )
+    # The day counter and the totals reach the browser as separate updates of one render.
+    expect(page.locator(".run-totals")).to_contain_text(f"totals to day {horizon}")
+
+
+def shown_totals(page) -> dict[str, float]:
+    """The Run tab's totals: metric name -> the exact value behind the text shown."""
+    cells = page.locator(".run-totals td[data-metric]")
+    return {
+        cell.get_attribute("data-metric"): float(cell.get_attribute("data-value"))
+        for cell in cells.all()
+    }

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from borderabm.apps.ui.run_setup import levers_of, scenario_entries, settings_for
 from borderabm.apps.ui.scenario_file import scenario_hash
-from tests.conftest import ARTIFACTS, running_ui_server
+from tests.conftest import ARTIFACTS, play_to_end, running_ui_server, shown_totals, type_into
 
 DAY = re.compile(r"Day: (\d+) of (\d+)")
 EXE = os.path.join(os.path.dirname(sys.executable), "borderabm")
@@ -50,24 +50,10 @@ def page(browser, server, request):
     assert not problems, problems
 
 
-def type_into(page, lever: str, value) -> None:
-    field = page.locator(f".lever-input-{lever} input")
-    field.fill(str(value))
-    field.press("Enter")
-
-
 def reset_and_play(page, days: int) -> None:
     page.get_by_role("button", name="Reset").click()
     expect(page.get_by_text(re.compile(rf"Day: 0 of {days}\b"))).to_be_visible(timeout=30_000)
-    page.get_by_role("button", name="Play").click()
-    expect(page.get_by_text(re.compile(rf"Day: {days} of {days}\b"))).to_be_visible(timeout=120_000)
-
-
-def shown_totals(page) -> dict[str, float]:
-    cells = page.locator(".run-totals td[data-metric]")
-    return {
-        c.get_attribute("data-metric"): float(c.get_attribute("data-value")) for c in cells.all()
-    }
+    play_to_end(page, days)
 
 
 def cli_summary(*args: str, cwd=None) -> dict:

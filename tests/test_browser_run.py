@@ -16,7 +16,14 @@ import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, SCENARIOS, running_ui_server
+from tests.conftest import (
+    ARTIFACTS,
+    SCENARIOS,
+    play_to_end,
+    running_ui_server,
+    shown_totals,
+    type_into,
+)
 
 DAY = re.compile(r"Day: (\d+) of (\d+)")
 
@@ -59,30 +66,6 @@ def page(browser, server, request):
 def day_and_horizon(page) -> tuple[int, int]:
     match = DAY.search(page.get_by_text(DAY).inner_text())
     return int(match.group(1)), int(match.group(2))
-
-
-def shown_totals(page) -> dict[str, float]:
-    """The Run tab's totals: metric name -> the exact value behind the text shown."""
-    cells = page.locator(".run-totals td[data-metric]")
-    return {
-        cell.get_attribute("data-metric"): float(cell.get_attribute("data-value"))
-        for cell in cells.all()
-    }
-
-
-def type_into(page, lever: str, value) -> None:
-    field = page.locator(f".lever-input-{lever} input")
-    field.fill(str(value))
-    field.press("Enter")
-
-
-def play_to_end(page, horizon: int) -> None:
-    page.get_by_role("button", name="Play").click()
-    expect(page.get_by_text(re.compile(rf"Day: {horizon} of {horizon}"))).to_be_visible(
-        timeout=120_000
-    )
-    # The day counter and the totals reach the browser as separate updates of one render.
-    expect(page.locator(".run-totals")).to_contain_text(f"totals to day {horizon}")
 
 
 def child_rss_mib(wrapper_pid: int) -> float:
