@@ -138,14 +138,7 @@ class BorderModel(mesa.Model):
         self.point_distance_km = informal_point_distance_km(self.world, self.routes)
         self.gates = self._gates_today()
 
-        self.metrics = DailyMetrics(
-            {
-                "gate": list(self.policy.gate_names),
-                "sector": [s.name for s in self.world.sectors],
-                "province": [p.name for p in self.world.provinces],
-                "town": [t.name for t in self.world.towns],
-            }
-        )
+        self.metrics = DailyMetrics(self.world.place_labels())
         population = settings.population
         self.patrols = Patrols(
             settings.patrols.units, rng=self.stream("patrol"), places=self, settings=settings

@@ -188,3 +188,15 @@ def test_deaths_by_sector_add_up_to_the_days_border_deaths(arms):
     assert set(sectors) <= set(series.columns)
     assert (series[sectors].sum(axis=1) == series[MetricName.BORDER_DEATHS]).all()
     assert series[MetricName.BORDER_DEATHS].sum() > 0  # the check is not vacuous
+
+
+def test_every_town_is_drawn_under_its_own_label_kabul_apart_from_its_province(places, arms):
+    _, _, world = arms
+    labels = place_labels(world)[Dim.TOWN]
+    assert "Kabul (town)" in labels and "Kabul" in place_labels(world)[Dim.PROVINCE]
+    entry = PlaceMetric(MetricName.ATTACKS, Dim.TOWN)
+    towns = places[(places["metric"] == entry.metric) & (places["dim"] == entry.dim)]
+    assert set(towns["place"]) == set(labels)  # Kabul's town row read from its own column
+    figure = diffmap.difference_figure(world, towns, entry)
+    drawn = {c.get_gid() for c in figure.axes[0].collections if c.get_gid()}
+    assert drawn == set(labels)

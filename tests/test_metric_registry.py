@@ -5,7 +5,15 @@ import pandas as pd
 import pytest
 
 from borderabm.analysis.compare import band, compare_table, level_interval
-from borderabm.metrics import METRICS, format_value, metric_info, metric_label
+from borderabm.metrics import (
+    METRICS,
+    Dim,
+    MetricName,
+    breakdown_column,
+    format_value,
+    metric_info,
+    metric_label,
+)
 from borderabm.model import BorderModel
 from borderabm.scenario import load_scenario, shipped_scenarios_dir
 
@@ -122,3 +130,25 @@ def test_the_summary_keeps_gate_totals_per_gate_and_the_worst_day_of_stranding()
     assert summary["gate_people.Torkham"] == 30_000.0
     gates = [key for key in summary if key.startswith("gate_trucks.")]
     assert summary["gate_trucks"] == pytest.approx(sum(summary[g] for g in gates))
+
+
+def test_every_breakdown_part_has_a_column_of_its_own(short_run):
+    """A metric broken down by two kinds of place (attacks: provinces and towns) never merges two
+    places into one column: Kabul is a province and a town, and each keeps its own count."""
+    metrics = short_run.metrics
+    expected = [
+        breakdown_column(name, label) for (name, dim) in metrics.by for label in metrics.labels[dim]
+    ]
+    assert len(set(expected)) == len(expected), "two places share a column"
+    row = metrics.row()
+    assert len(row) == len(metrics.today) + len(expected)
+    provinces = metrics.labels[Dim.PROVINCE]
+    towns = metrics.labels[Dim.TOWN]
+    assert "Kabul" in provinces and "Kabul (town)" in towns
+    # A count added to the town shows under the town's column only.
+    town = towns.index("Kabul (town)")
+    metrics.add_by(MetricName.ATTACKS, Dim.TOWN, np.array([town]), np.array([1.0]))
+    row = metrics.row()
+    assert row[breakdown_column(MetricName.ATTACKS, "Kabul (town)")] == 1.0
+    assert row[breakdown_column(MetricName.ATTACKS, "Kabul")] == 0.0
+    metrics.start_day()

@@ -49,13 +49,8 @@ PLACE_COLUMNS = ("metric", "dim", "place", "scenario", "runs", "mean", "low", "h
 
 
 def place_labels(world: World) -> dict[str, list[str]]:
-    """The places of each kind, in the world's order (the labels the model's breakdowns use)."""
-    return {
-        Dim.SECTOR.value: [s.name for s in world.sectors],
-        Dim.GATE.value: [c.name for c in world.crossings],
-        Dim.TOWN.value: [t.name for t in world.towns],
-        Dim.PROVINCE.value: [p.name for p in world.provinces],
-    }
+    """The places of each kind, in the world's order: the labels the model's breakdowns use."""
+    return world.place_labels()
 
 
 def run_place_figures(series: pd.DataFrame, metric: str, places: Sequence[str]) -> pd.DataFrame:

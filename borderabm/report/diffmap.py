@@ -91,7 +91,9 @@ def _positions(world: World, dim: str) -> dict[str, tuple[float, float]]:
     if dim == Dim.SECTOR.value:
         return {name: tuple(s[len(s) // 2]) for name, s in sector_lines(world).items()}
     places = world.crossings if dim == Dim.GATE.value else world.towns
-    return {p.name: _cell_km(world, p.cell) for p in places}
+    # By the breakdown's labels, which name a town like a province apart ("Kabul (town)").
+    labels = world.place_labels()[dim]
+    return {label: _cell_km(world, p.cell) for label, p in zip(labels, places, strict=True)}
 
 
 def _draw_places(ax: Axes, world: World, dim: str, values: pd.Series, norm: Normalize,

@@ -17,6 +17,7 @@ import shapely
 from scipy import ndimage
 from shapely.geometry import LineString
 
+from borderabm.metrics import Dim
 from borderabm.world import border as border_mod
 from borderabm.world import grid as grid_mod
 from borderabm.world import terrain
@@ -172,6 +173,22 @@ class World:
     def sector_by_name(self, name: str) -> Sector:
         """Look a sector up by name."""
         return next(s for s in self.sectors if s.name == name)
+
+    def place_labels(self) -> dict[str, list[str]]:
+        """The places each breakdown is by (``Dim`` value -> labels, in the world's order).
+
+        A metric broken down by two kinds of place names its columns ``metric.place`` for both
+        (attacks: by province and by town), so a label must not serve two kinds: a town named like
+        a province (Kabul) is labelled ``Kabul (town)`` and keeps a column of its own.
+        """
+        provinces = [p.name for p in self.provinces]
+        taken = set(provinces)
+        return {
+            Dim.GATE.value: [c.name for c in self.crossings],
+            Dim.SECTOR.value: [s.name for s in self.sectors],
+            Dim.PROVINCE.value: provinces,
+            Dim.TOWN.value: [f"{t.name} (town)" if t.name in taken else t.name for t in self.towns],
+        }
 
     def country_at(self, cell: tuple[int, int]) -> str:
         """Country code ('AF', 'PK' or 'other') of a cell."""
