@@ -118,9 +118,7 @@ def test_a_stored_runs_link_replays_it_in_a_new_browser(browser, stored, seen):
         tab.close()
 
 
-def test_a_stored_runs_link_replays_it_after_a_restart_and_bad_links_say_why(
-    browser, stored, seen
-):
+def test_a_stored_runs_link_replays_it_after_a_restart_and_bad_links_say_why(browser, stored, seen):
     if "link" not in seen:
         pytest.fail("the link of the previous test was not opened")
     env, sweep, runs = stored

@@ -42,9 +42,13 @@ def stored(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def configured(stored, monkeypatch):
+    from borderabm.apps.ui import app
+
     folder, results, _sweep, _runs = stored
     monkeypatch.setenv("BORDERABM_SCENARIOS", str(folder))
     monkeypatch.setenv(cp.RESULTS_ENV, str(results))
+    yield
+    app.replayed.set(None)  # outside a server the Run tab's state is global
 
 
 # The query string --------------------------------------------------------------------------------
@@ -107,6 +111,18 @@ def test_each_stored_run_resolves_to_its_exact_replay(stored):
         assert summary[metric] == row[metric]
 
 
+def test_a_run_of_a_comparison_made_in_the_page_has_a_link_too(stored):
+    result = cp.run_comparison(["mine_a", "mine_b"], 2, cp.MIN_DAYS)
+    row = result.runs.iloc[3]
+    request = cp.stored_replay(result.comparison_id, row.run_id)
+    link = cp.replay_link(result.comparison_id, row.run_id)
+    assert result.results_dir.name.endswith("-" + result.comparison_id)
+    assert {k: request[k] for k in ("scenario", "seed", "days", "link")} == {
+        "scenario": "mine_b", "seed": 2, "days": cp.MIN_DAYS, "link": link}  # fmt: skip
+    assert "overrides" not in request  # no design point: the run of the file itself
+    assert request["stored"]["formal_trade_usd"] == row.formal_trade_usd
+
+
 def test_a_link_to_no_stored_run_says_why(stored):
     _folder, _results, _sweep, runs = stored
     with pytest.raises(cp.ComparisonError, match="no stored comparison has this id"):
@@ -161,9 +177,7 @@ def test_the_runs_table_links_each_run_and_its_replay_carries_the_link(stored):
 
 
 # The Run tab -------------------------------------------------------------------------------------
-def test_the_run_tab_opens_a_replay_link_exactly_and_offers_it_as_the_runs_link(
-    stored, page_state
-):
+def test_the_run_tab_opens_a_replay_link_exactly_and_offers_it_as_the_runs_link(stored, page_state):
     from borderabm.apps.ui import app
     from borderabm.apps.ui.run_setup import base_settings, levers_of, run_entries
 
