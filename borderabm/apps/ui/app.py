@@ -39,7 +39,16 @@ import solara.lab
 import solara.server.settings
 
 from borderabm.apps.ui import session
-from borderabm.apps.ui.compare_page import ComparePage, linked_id, replay_request
+from borderabm.apps.ui.compare_page import (
+    ComparePage,
+    ComparisonError,
+    is_replay_link,
+    linked_id,
+    linked_run,
+    replay_request,
+    stored_replay,
+    without_server_paths,
+)
 from borderabm.apps.ui.inspection import cell_html, describe_cell, gate_status_text
 from borderabm.apps.ui.lever_help import help_line
 from borderabm.apps.ui.provenance import provenance, provenance_html
@@ -543,6 +552,8 @@ picker_version = solara.reactive(0)  # a refused choice redraws the picker at th
 run_extra: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 # (scenario, levers, seed, days, extra) of that model
 applied: solara.Reactive[tuple[Any, ...] | None] = solara.reactive(None)
+# the last stored run replayed: {"link": its permanent link, "run": its value of ``applied``}
+replayed: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 run_error = solara.reactive("")
 run_notice = solara.reactive("")
 
@@ -557,6 +568,7 @@ def _remember_run() -> None:
     day = max(model.day if model is not None else 0, catch_up_to.value)  # mid catch-up: the goal
     session.remember("run", {"scenario": name, "levers": levers, "seed": seed, "days": days,
                              "extra": extra, "day": day, "link": run_link.value,
+                             "replayed": replayed.value,
                              "shown": {"scenario": run_scenario.value, "levers": run_levers.value,
                                        "seed": run_seed.value, "days": run_days.value}})  # fmt: skip
 
@@ -645,6 +657,48 @@ def open_scenario(name: str, seed: int | None = None, days: int | None = None,
     return True
 
 
+def open_replay(request: dict[str, Any]) -> bool:
+    """Open a stored run (asked for by its Replay button or its link) at day 0, exactly.
+
+    Args:
+        request: As :data:`~borderabm.apps.ui.compare_page.replay_request`: the listed scenario,
+            seed, days, the design point's ``overrides`` if any, and the run's ``link`` if it has
+            one (then offered as the link of this run while it is the run on screen).
+
+    Returns:
+        Whether it was opened (else the reason is shown and the run on screen stays).
+    """
+    if not open_scenario(request["scenario"], request.get("seed"), request.get("days"),
+                         request.get("overrides")):  # fmt: skip
+        return False
+    link = request.get("link")
+    replayed.set({"link": link, "run": applied.value} if link else None)
+    _remember_run()
+    return True
+
+
+def run_permalink(
+    current: tuple[Any, ...], base: Scenario, replay: dict[str, Any] | None
+) -> str | None:
+    """The link of the run on screen (None: it has none).
+
+    A run of a listed file and levers links to them (:func:`permalink`); a replayed stored run
+    with a design point links to the stored run (its replay link), as long as it is exactly that
+    run (no lever changed since); an upload has no link.
+
+    Args:
+        current: The run's (scenario, levers, seed, days, design point overrides).
+        base: The scenario's settings with those overrides (what the levers are changes from).
+        replay: The last stored run replayed (:data:`replayed`), if any.
+    """
+    name, levers, seed, days, extra = current
+    if extra:
+        return replay["link"] if replay and replay.get("run") == tuple(current) else None
+    if str(name).startswith(UPLOAD_PREFIX):
+        return None
+    return permalink(name, base, levers or levers_of(base), seed, days)
+
+
 def plain_line(text: str, limit: int = 300) -> str:
     """Text as one plain line of at most ``limit`` characters."""
     line = " ".join(str(text).split())
@@ -684,7 +738,8 @@ def _restore_or_open(search: str | None) -> str:
     """A new tab: the run of a link, the run this browser had (rebuilt at its day), or the default.
 
     Args:
-        search: The page's query string (a link made by :func:`permalink`), if any.
+        search: The page's query string (a link made by :func:`permalink`, or a stored run's
+            link made by :func:`~borderabm.apps.ui.compare_page.replay_link`), if any.
 
     Returns:
         Why the link could not be opened ("" if there was none, or it was opened).
@@ -695,7 +750,21 @@ def _restore_or_open(search: str | None) -> str:
     _restore_uploads()
     entries = run_entries()
     linked, link_error = None, ""
-    if search:
+    if search and is_replay_link(search):
+        try:
+            asked = linked_run(search)
+            request = stored_replay(*asked) if asked else None
+        except ComparisonError as problem:
+            request = None
+            link_error = f"This link cannot be opened: {without_server_paths(str(problem))}"
+        # A reload keeps the address of the link: the run this browser has now comes back.
+        if request is not None and not (saved is not None and saved.get("link") == search):
+            run_link.set(search)
+            if open_replay(request):
+                return ""
+            run_link.set(None)
+            link_error = f"This link cannot be opened: {run_error.value}"
+    elif search:
         try:
             linked = parse_permalink(search)
             if linked is not None:  # refused values are reported, not clamped
@@ -723,6 +792,7 @@ def _restore_or_open(search: str | None) -> str:
         start_run(saved["scenario"], saved["levers"], saved["seed"], saved["days"],
                   saved.get("extra"), fast_forward=int(saved.get("day") or 0))  # fmt: skip
         run_extra.set(saved.get("extra"))
+        replayed.set(saved.get("replayed"))
         shown = saved.get("shown") or {}
         run_scenario.set(shown.get("scenario") or saved["scenario"])
         run_levers.set(shown.get("levers") or saved["levers"])
@@ -1035,8 +1105,7 @@ def RunPage():
         replay_request.set(None)
         playing.set(False)
         if request.get("scenario") in entries:
-            open_scenario(request["scenario"], request.get("seed"), request.get("days"),
-                          request.get("overrides"))  # fmt: skip
+            open_replay(request)
             tick.set(tick.value + 1)
 
     solara.use_effect(take_replay, [replay_request.value])
@@ -1202,10 +1271,8 @@ def RunPage():
                     solara.Text(note + ("" if same else " — changes shown above apply on Reset"),
                                 classes=["run-settings"],
                                 style={"font-size": "12px", "font-weight": "bold"})  # fmt: skip
-                    # A link names a listed file and levers: not a design point, not an upload.
-                    if not current[4] and not str(current[0]).startswith(UPLOAD_PREFIX):
-                        link = permalink(current[0], base, current[1] or levers_of(base),
-                                         seed_now, days_now)  # fmt: skip
+                    link = run_permalink(current, base, replayed.value)
+                    if link:
                         solara.HTML(tag="a", unsafe_innerHTML="Link to this run",
                                     attributes={"href": link}, classes=["run-permalink"],
                                     style={"font-size": "12px"})  # fmt: skip
@@ -1242,8 +1309,10 @@ solara.lab.on_kernel_start(_on_kernel_start)
 def Page():  # noqa: D103 - Solara's entry point
     solara.Title("borderabm")
     router = solara.use_router()
-    # A comparison's permanent link (?comparison=<id>) opens on the Compare tab.
-    tab = solara.use_reactive(1 if linked_id(router.search) else 0)
+    # A comparison's permanent link (?comparison=<id>) opens on the Compare tab; the link of one
+    # of its runs (?comparison=<id>&run=<run id>) on the Run tab, where that run is replayed.
+    linked = linked_id(router.search) and not is_replay_link(router.search)
+    tab = solara.use_reactive(1 if linked else 0)
     # A replay request from the compare page opens the run page on that exact run.
     solara.use_effect(lambda: tab.set(0) if replay_request.value else None, [replay_request.value])
     # The bottom padding keeps the last rows clear of Solara's corner badge.

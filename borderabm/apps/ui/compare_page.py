@@ -22,7 +22,10 @@ scenarios with their files' sha256, the replicates, the first seed and the days;
 is its folder's name), and its runs are stored in ``<results folder>/ui-...-<id>``. The page shows
 the link ``?comparison=<id>``; opening it (another browser, after a restart) reads the stored runs
 again (:func:`open_comparison`) and shows the same scorecard, charts and maps; nothing is re-run. An
-id that does not exist gives one plain error line.
+id that does not exist gives one plain error line. Every replayable run has its own link too,
+``?comparison=<id>&run=<run id>`` (:func:`replay_link`; the run id is the store's, so the link does
+not depend on the table's order): it opens the Run tab on exactly that run, design point included
+(:func:`stored_replay`), or says in one line why it cannot.
 
 **What is shown is what is reported.** The charts, the difference maps and ``places.csv`` are the
 files of the comparison report (:func:`borderabm.report.compare.write_report`), made once per opened
@@ -32,6 +35,7 @@ comparison and offered for download with it (the report as a zip).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import html
 import io
@@ -81,9 +85,11 @@ CHART_SCENARIOS = 10  # the report's charts draw one colour each for the first t
 NEW, ROBUST, SAVED = "New comparison", "Across plausible worlds", "Saved results"
 LINK = "link"  # a job opened from ``?comparison=<id>``
 LINK_KEY = "comparison"  # the query key of a comparison's permanent link
+RUN_KEY = "run"  # with it, the query key of a stored run's permanent link (its replay)
 ID_LENGTH = 12  # hex digits of a comparison id
 # What an id may look like: a hash, or a saved results folder's name (no path, no leading dot).
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@=+-]{0,199}")
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a stored run's file name
 
 # Kernel-scoped (one value per browser tab): switching tabs keeps the form and the last result.
 compare_mode = solara.reactive(NEW)
@@ -100,7 +106,8 @@ opened_link: solara.Reactive[str | None] = solara.reactive(None)
 
 replay_request: solara.Reactive[dict[str, Any] | None] = solara.reactive(None)
 """Set to ``{"scenario": name, "seed": seed, "days": days}`` when a run's Replay is clicked (with
-``"overrides"``, the design point's parameters, whenever the run's point has any)."""
+``"overrides"``, the design point's parameters, whenever the run's point has any, and then
+``"link"``, the stored run's permanent link)."""
 
 Progress = Callable[[int, int], None]
 
@@ -352,6 +359,24 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
         raise ComparisonError(str(error)) from None
     if progress is not None:
         progress(len(comparison.runs), len(comparison.runs))
+    replay, overrides, refused = replay_plan(comparison)
+    if len(comparison.order) < 2:
+        raise ComparisonError(
+            f"{name}: only one scenario ({comparison.order[0]}); nothing to compare"
+        )
+    title = f"Saved results {name}: " + " vs ".join(comparison.order)
+    return _result(comparison, title, replay, overrides, refused, identity=name)
+
+
+def replay_plan(
+    comparison: Comparison,
+) -> tuple[dict[str, str], dict[str, dict], dict[str, str]]:
+    """How each label of a stored comparison is replayed, and why not where it cannot be.
+
+    Returns:
+        (label -> listed scenario name to replay, label -> its design point's overrides (only
+        for a point that has any), label -> why it cannot be replayed exactly).
+    """
     entries = scenario_entries()
     replay_scenario, refused_scenario = {}, {}
     for scenario, entry in comparison.manifest.scenarios.items():
@@ -378,12 +403,7 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
             refused[label] = "its design point is not in the manifest"
         else:
             replay[label] = replay_scenario[scenario]
-    if len(comparison.order) < 2:
-        raise ComparisonError(
-            f"{name}: only one scenario ({comparison.order[0]}); nothing to compare"
-        )
-    title = f"Saved results {name}: " + " vs ".join(comparison.order)
-    return _result(comparison, title, replay, overrides, refused, identity=name)
+    return replay, overrides, refused
 
 
 def comparison_id(
@@ -418,6 +438,83 @@ def linked_id(search: str | None) -> str | None:
     """The comparison id a page address asks for (``?comparison=<id>``), or None."""
     values = parse_qs((search or "").lstrip("?"), keep_blank_values=True).get(LINK_KEY)
     return values[-1] if values else None
+
+
+def replay_link(identity: str, run_id: str) -> str:
+    """The query string of a stored run's permanent link: ``?comparison=<id>&run=<run id>``.
+
+    The run id is the one the results store files the run under (``runs/<run id>.parquet``), a
+    hash of the run's scenario, design point, replicate and seed: it does not depend on the order
+    of a table, and stays the same however many runs the store holds.
+    """
+    return f"{comparison_link(identity)}&{RUN_KEY}={quote(run_id, safe='')}"
+
+
+def is_replay_link(search: str | None) -> bool:
+    """Whether a page address asks for a stored run (it has ``run=``): the Run tab opens it."""
+    return RUN_KEY in parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+
+
+def linked_run(search: str | None) -> tuple[str, str] | None:
+    """(comparison id, run id) a replay link asks for (see :func:`replay_link`), or None.
+
+    None when the address names no run. Only the form is checked here; whether the run exists
+    is :func:`stored_replay`'s question.
+
+    Raises:
+        ComparisonError: For a run without a comparison, or a run id that is not one.
+    """
+    query = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+    if RUN_KEY not in query:
+        return None
+    run_id = query[RUN_KEY][-1]
+    identity = query.get(LINK_KEY, [""])[-1]
+    if not identity:
+        raise ComparisonError(f"{RUN_KEY}: a run needs its comparison (allowed: "
+                              f"?{LINK_KEY}=<id>&{RUN_KEY}=<run id>)")  # fmt: skip
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        shown = run_id[:40] + ("…" if len(run_id) > 40 else "")
+        raise ComparisonError(f"{RUN_KEY}: {shown!r}: not a run id (allowed: the run id of a "
+                              "stored run, letters, digits and . _ - )")  # fmt: skip
+    return identity, run_id
+
+
+def stored_replay(identity: str, run_id: str) -> dict[str, Any]:
+    """The replay request of one stored run: what its Replay button asks the Run tab for.
+
+    Returns:
+        ``{"scenario", "seed", "days", "link"}`` plus ``"overrides"`` when its design point has
+        any (as :data:`replay_request`), ``"label"`` and ``"stored"`` (the run's stored summary).
+
+    Raises:
+        ComparisonError: For an unknown comparison, a run it does not hold, or a run that cannot
+            be replayed exactly (its scenario file changed since, or is no longer listed).
+    """
+    from borderabm.experiments.store import ResultsStore, StoreError
+
+    folder = comparison_dir(identity)
+    try:
+        comparison = load_comparison(ResultsStore(folder))
+    except StoreError as error:
+        raise ComparisonError(without_server_paths(str(error))) from None
+    rows = comparison.runs[comparison.runs["run_id"] == run_id]
+    if rows.empty:
+        raise ComparisonError(f"{RUN_KEY}: {run_id!r}: comparison {identity} holds no such run "
+                              f"(it holds {len(comparison.runs)} runs)")  # fmt: skip
+    row = rows.iloc[0]
+    label = str(row["scenario"])
+    replay, overrides, refused = replay_plan(comparison)
+    if label not in replay:
+        why = refused.get(label, "it cannot be replayed")
+        raise ComparisonError(f"{RUN_KEY}: {run_id}: {label} seed {int(row['seed'])} of "
+                              f"comparison {identity} cannot be replayed exactly: {why}")  # fmt: skip
+    stored_days = row.get(MetricName.DAYS)
+    days = None if stored_days is None or pd.isna(stored_days) else int(stored_days)
+    request: dict[str, Any] = {"scenario": replay[label], "seed": int(row["seed"]), "days": days}
+    if label in overrides:
+        request["overrides"] = dict(overrides[label])
+    return request | {"link": replay_link(identity, run_id), "label": label,
+                      "stored": row.to_dict()}  # fmt: skip
 
 
 def comparison_dir(identity: str) -> Path:
@@ -517,7 +614,7 @@ def _result(
     else:
         report = report_files(comparison, table, series, title)
         timeseries_png, cost_effect_png = report["timeseries.png"], report["cost_effect.png"]
-    listing = runs[["scenario", "replicate", "seed"]].copy()
+    listing = runs[["scenario", "replicate", "seed", "run_id"]].copy()
     listing["days"] = runs[MetricName.DAYS].astype(int) if MetricName.DAYS in runs else None
     # Object columns: pandas' string dtype would turn None into NaN, which is truthy.
     listing["replay"] = pd.Series([replay.get(s) for s in runs["scenario"]], dtype=object,
@@ -756,14 +853,17 @@ def _heading(tag: str, text: str):
 def RunsTable(result: ComparisonResult):
     """Every run (scenario, replicate, seed, days, key metrics), each with a Replay button."""
     runs = result.runs
-    fixed = ("scenario", "replicate", "seed", "days", "replay", "overrides", "replay_refused")
+    fixed = ("scenario", "replicate", "seed", "days", "replay", "overrides", "replay_refused",
+             "run_id")  # fmt: skip
     metrics = [c for c in runs.columns if c not in fixed]
     columns = ["scenario", "replicate", "seed", "days", *metrics, "replay", "scenario file"]
 
-    def replay(name: str, seed: int, days: int | None, overrides: dict | None):
-        request = {"scenario": name, "seed": int(seed), "days": days}
-        if overrides:
+    def replay(name: str, seed: int, days: int | None, overrides: dict | None, link: str):
+        request: dict[str, Any] = {"scenario": name, "seed": int(seed), "days": days}
+        if overrides:  # a design point: the Run tab offers the stored run's link as its own
             request["overrides"] = dict(overrides)
+            if link:
+                request["link"] = link
         replay_request.set(request)
 
     with solara.v.Html(tag="table", class_="compare-runs", attributes={"aria-label": "runs"},
@@ -788,16 +888,24 @@ def RunsTable(result: ComparisonResult):
                     with _cell("td", style_="padding:2px 8px"):
                         if row.replay:
                             name = f"Replay {row.scenario} seed {int(row.seed)}"
-                            solara.Button(
-                                "Replay",
-                                on_click=lambda n=row.replay, s=row.seed, d=days, o=row.overrides: (
-                                    replay(n, s, d, o)
-                                ),
-                                small=True,
-                                outlined=True,
-                                classes=["compare-replay"],
-                                attributes={"aria-label": name, "title": name},
-                            )
+                            link = (replay_link(result.comparison_id, str(row.run_id))
+                                    if result.comparison_id else "")  # fmt: skip
+                            with solara.Row(style={"align-items": "center", "gap": "6px"}):
+                                solara.Button(
+                                    "Replay",
+                                    on_click=functools.partial(
+                                        replay, row.replay, row.seed, days, row.overrides, link
+                                    ),
+                                    small=True,
+                                    outlined=True,
+                                    classes=["compare-replay"],
+                                    attributes={"aria-label": name, "title": name},
+                                )
+                                if link:
+                                    what = f"Permanent link to {row.scenario} seed {int(row.seed)}"
+                                    _cell("a", "link", class_="compare-run-link",
+                                          attributes={"href": link, "title": what,
+                                                      "aria-label": what})  # fmt: skip
                         elif row.replay_refused:
                             solara.Text(f"no replay: {row.replay_refused}",
                                         classes=["compare-no-replay"],
