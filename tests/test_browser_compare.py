@@ -87,6 +87,7 @@ def test_a_comparison_in_the_page_downloads_what_it_shows(browser, results, seen
             "aria-valuenow", "2"
         )
         expect(page.get_by_role("slider", name="Days")).to_have_attribute("aria-valuenow", "30")
+        expect_server_values(page, replicates=2, days=30)
         page.get_by_role("button", name="Run comparison").click()
         table = shown_table(page)
         assert table[0] == ["metric", "baseline", "fence_full"]
@@ -176,6 +177,7 @@ def test_a_comparison_across_plausible_worlds_shows_what_the_command_computes(br
         page.locator(".compare-draws [role=slider]").press("ArrowRight")  # two worlds
         expect(page.get_by_role("slider", name="Plausible worlds (posterior draws)")
                ).to_have_attribute("aria-valuenow", "2")  # fmt: skip
+        expect_server_values(page, replicates=2, days=30, draws=2)
         page.get_by_role("button", name="Run comparison").click()
         page.locator("[data-testid=robust-table] table").wait_for(timeout=180_000)
         shown = page.evaluate(ROBUST_CELLS_JS)
@@ -196,3 +198,13 @@ def test_a_comparison_across_plausible_worlds_shows_what_the_command_computes(br
         assert again.page.evaluate(ROBUST_CELLS_JS) == shown
         assert not again.problems, again.problems
         again.close()
+
+
+def expect_server_values(page, **values: int) -> None:
+    """Wait until the server holds the sliders' values (its echo beside each slider).
+
+    The slider's own ``aria-valuenow`` changes in the browser first; a click on *Run comparison*
+    sent before the server has the new value would run the old request.
+    """
+    for name, value in values.items():
+        expect(page.locator(f".compare-{name}-value")).to_have_text(str(value), timeout=15_000)

@@ -189,6 +189,8 @@ def test_replay_reproduces_the_row_and_state_survives_tab_switches_and_reloads(p
     for slider in ("compare-replicates", "compare-days"):  # the smallest comparison: 2 x 30 days
         page.locator(f".{slider} .v-slider__thumb-container").first.focus()
         page.keyboard.press("Home")
+    for name, value in (("replicates", "2"), ("days", "30")):  # the server has them: run those
+        expect(page.locator(f".compare-{name}-value")).to_have_text(value, timeout=15_000)
     page.get_by_role("button", name="Run comparison").click()
     expect(page.locator("[data-testid=compare-table]")).to_be_visible(timeout=180_000)
     row = page.locator("table.compare-runs tbody tr").filter(

@@ -1177,15 +1177,22 @@ def ComparePage():
                     solara.SliderInt(
                         "Replicates", value=replicates, min=MIN_REPLICATES, max=MAX_REPLICATES
                     )
-                solara.Text(str(replicates.value), style={"min-width": "2em"})
+                solara.Text(
+                    str(replicates.value),
+                    style={"min-width": "2em"},
+                    classes=["compare-replicates-value"],
+                )  # the value the server has
                 with solara.Column(classes=["compare-days"], style={"min-width": "260px"}):
                     solara.SliderInt("Days", value=days, min=MIN_DAYS, max=MAX_DAYS, step=10)
-                solara.Text(str(days.value), style={"min-width": "3em"})
+                solara.Text(
+                    str(days.value), style={"min-width": "3em"}, classes=["compare-days-value"]
+                )  # the value the server has
                 if mode.value == ROBUST:
                     with solara.Column(classes=["compare-draws"], style={"min-width": "260px"}):
                         solara.SliderInt("Plausible worlds (posterior draws)", value=compare_draws,
                                          min=1, max=MAX_DRAWS)  # fmt: skip
-                    solara.Text(str(compare_draws.value), style={"min-width": "2em"})
+                    solara.Text(str(compare_draws.value), style={"min-width": "2em"},
+                                classes=["compare-draws-value"])  # fmt: skip
                 arguments = (
                     (tuple(order), replicates.value, days.value)
                     if mode.value == NEW
