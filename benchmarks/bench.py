@@ -12,7 +12,10 @@ Run with ``make bench`` (about a minute). Measures:
   split into single people so that the people stay the same): a few million agents over 365 days,
   wall time and peak memory in a child process (issue 12: < 1 minute on two cores, < 8 GB);
 * the history 2014-2025 (4,383 days) at the default scale, in a child process pinned to one core:
-  wall and CPU time of building and running the model (issue 13: < 10 s on one core).
+  wall and CPU time of building and running the model (issue 13: < 10 s on one core);
+* the same twelve years with 1% of every kind of agent (``--history-floor``): what a day costs when
+  almost no agent acts, i.e. the fixed cost of the day's array operations, which no saving on the
+  agents' work can go below.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from borderabm.world import build_world
 from borderabm.world.routes import build_routes
 
 REPO = Path(__file__).resolve().parent.parent
+FLOOR_SHARE = 0.01  # of every kind of agent, for the fixed cost of a day
 MILLION = {
     "population.traders": 100_000,
     "population.refugees": 850_000,
@@ -107,11 +111,29 @@ def one_agent_per_person_run() -> dict:
     return timed_big_run(settings)
 
 
-def history_run() -> dict:
-    """Run in a child process on one core: the history 2014-2025 at the default scale."""
+def history_run(share: float = 1.0) -> dict:
+    """Run in a child process on one core: the history 2014-2025, with ``share`` of every kind.
+
+    At ``share`` 1 this is the default scale. A small share keeps every rule, event and day but
+    leaves almost no agent to act: the time left is the day's fixed cost.
+    """
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    path = REPO / "scenarios" / "history_2014_2025.toml"
+    overrides = {}
+    if share != 1.0:
+        full = load_scenario(path)
+        population = full.population
+        counts = {
+            "traders": population.traders,
+            "refugees": population.refugees,
+            "communities": population.communities or 0,
+            "militants": population.militants,
+        }
+        overrides = {f"population.{kind}": max(1, round(count * share))
+                     for kind, count in counts.items()}  # fmt: skip
+        overrides["gate_travellers.people_scale"] = full.gate_travellers.people_scale * share
     cpu = time.process_time()
-    result = timed_big_run(load_scenario(REPO / "scenarios" / "history_2014_2025.toml"))
+    result = timed_big_run(load_scenario(path, overrides))
     return {**result, "cpu_seconds": time.process_time() - cpu}
 
 
@@ -142,6 +164,9 @@ def main() -> None:
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--history":
         print(json.dumps(history_run()))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--history-floor":
+        print(json.dumps(history_run(FLOOR_SHARE)))
         return
     rows = []
     for cell_km in (2.0, 5.0, 10.0, 20.0):
@@ -190,6 +215,9 @@ def main() -> None:
                  f"{history['days']:,} days (target < 10 s)",
                  f"{history['seconds']:.1f} s ({history['cpu_seconds']:.1f} s CPU)"))  # fmt: skip
     rows.append(("  peak memory", f"{history['peak_gb']:.2f} GB"))
+    floor = child_run("--history-floor")
+    rows.append((f"  the same with {FLOOR_SHARE:.0%} of every kind ({floor['agents']:,} agents): "
+                 "the day's fixed cost", f"{floor['cpu_seconds']:.1f} s CPU"))  # fmt: skip
 
     print(f"borderabm benchmarks — Python {platform.python_version()}, Mesa {mesa.__version__}, "
           f"numpy {np.__version__}, {platform.machine()}")  # fmt: skip
