@@ -954,6 +954,8 @@ def ComparisonView(result: ComparisonResult):
 @solara.component
 def ComparePage():
     """Choose 2-4 scenarios (or a saved sweep), run in the background, show the comparison."""
+    from borderabm.apps.ui.variants import VARIANTS, VariantsForm, run_variants  # imports this
+
     names = shipped_names()
     mode, chosen, reference = compare_mode, compare_chosen, compare_reference
     replicates, days, saved_choice = compare_replicates, compare_days, compare_saved_choice
@@ -1009,6 +1011,8 @@ def ComparePage():
             if kind == LINK:
                 (identity,) = arguments
                 return open_comparison(identity, report)
+            if kind == VARIANTS:
+                return run_variants(*arguments, report, cancel=cancel)
             if kind == ROBUST:
                 names_asked, draws_asked, replicates_asked, days_asked = arguments
                 return run_robust_comparison(names_asked, draws_asked, replicates_asked,
@@ -1045,7 +1049,7 @@ def ComparePage():
 
     with solara.Column(classes=["compare-page"], style={"padding": "12px"}):
         _heading("h2", "Compare scenarios")
-        solara.ToggleButtonsSingle(value=mode, values=[NEW, ROBUST, SAVED],
+        solara.ToggleButtonsSingle(value=mode, values=[NEW, ROBUST, VARIANTS, SAVED],
                                    classes=["compare-mode"])  # fmt: skip
         if mode.value in (NEW, ROBUST):
             with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
@@ -1092,6 +1096,8 @@ def ComparePage():
                 )
             for problem in request_problems:
                 solara.Error(problem, classes=["compare-input-error"])
+        elif mode.value == VARIANTS:
+            VariantsForm(busy, start)
         else:
             if not saved:
                 solara.Info(f"No saved results in the results folder yet (set ${RESULTS_ENV}).")
