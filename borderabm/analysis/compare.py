@@ -231,8 +231,9 @@ def load_comparison(store: ResultsStore) -> Comparison:
     Labels: the scenario's name, or ``scenario@point`` for every run when the store has several
     design points; the runs of lever variants (a design of kind ``variants``) are labelled by
     their levers instead (``baseline``, ``baseline: fence.coverage=0.5``, see
-    :func:`~borderabm.experiments.sweep.variant_label`). Order: the sweep's own scenario order (its first scenario is the reference; a
-    scenario the manifest does not list comes after those it lists, by name), then design point.
+    :func:`~borderabm.experiments.sweep.variant_label`). Order: the sweep's own scenario order
+    (its first scenario is the reference; a scenario the manifest does not list comes after those
+    it lists, by name), then design point.
 
     Raises:
         StoreError: Naming the folder or file: no manifest (not a results directory), a manifest
@@ -268,7 +269,9 @@ def _variant_labels(runs: pd.DataFrame, points: list[dict]) -> pd.Series:
     A point the manifest does not describe keeps the ``scenario@point`` label.
     """
     labels = [
-        variant_label(scenario, points[point]) if 0 <= point < len(points) else f"{scenario}@{point}"
+        variant_label(scenario, points[point])
+        if 0 <= point < len(points)
+        else f"{scenario}@{point}"
         for scenario, point in zip(runs["scenario"], runs["point"].astype(int), strict=True)
     ]
     return pd.Series(labels, index=runs.index, dtype=object)

@@ -408,7 +408,9 @@ def parse_variant(text: str, number: int, source: str) -> dict[str, Any]:
         try:
             key, value = parse_override(item)
         except ScenarioError as error:
-            raise ScenarioError(source, [f"variant {number}: {p}" for p in error.problems]) from None
+            raise ScenarioError(
+                source, [f"variant {number}: {p}" for p in error.problems]
+            ) from None
         if key in overrides:
             raise ScenarioError(source, [f"variant {number}: {key}: given twice (allowed: once)"])
         overrides[key] = value
@@ -423,7 +425,9 @@ def variant_label(scenario: str, point: Mapping[str, Any]) -> str:
     """
     if not point:
         return scenario
-    levers = " ".join(f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in point.items())
+    levers = " ".join(
+        f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in point.items()
+    )
     return f"{scenario}: {levers}"
 
 
@@ -469,7 +473,9 @@ def variant_sweep(
         spec = SweepSpec(name="variants", scenarios=(source,), replicates=replicates, seed=seed,
                          days=days, series=True)  # fmt: skip
     except ValidationError as error:
-        raise ScenarioError("borderabm compare", [_sweep_problem(e) for e in error.errors()]) from None
+        raise ScenarioError(
+            "borderabm compare", [_sweep_problem(e) for e in error.errors()]
+        ) from None
     check_size(spec, source)
     if text is None:
         raw, document = read_toml_file(path, "scenario file")

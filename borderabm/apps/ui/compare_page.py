@@ -1012,7 +1012,9 @@ def ComparePage():
                 (identity,) = arguments
                 return open_comparison(identity, report)
             if kind == VARIANTS:
-                return run_variants(*arguments, report, cancel=cancel)
+                base_asked, lines_asked, replicates_asked, days_asked = arguments
+                return run_variants(base_asked, lines_asked, replicates_asked, days_asked, report,
+                                    cancel=cancel)  # fmt: skip
             if kind == ROBUST:
                 names_asked, draws_asked, replicates_asked, days_asked = arguments
                 return run_robust_comparison(names_asked, draws_asked, replicates_asked,

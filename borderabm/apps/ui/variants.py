@@ -68,8 +68,10 @@ def default_base(names: Sequence[str]) -> str | None:
 
 
 def asked_lines(lines: Sequence[str]) -> list[str]:
-    """The variants a form asks for: the first line (empty: the file as written), then the others
-    that are not empty."""
+    """The variant lines a form asks for: the first, then the others that are not empty.
+
+    The first line is the reference even when empty (the file as written).
+    """
     lines = [str(line).strip() for line in lines]
     return lines[:1] + [line for line in lines[1:] if line]
 
@@ -112,7 +114,9 @@ def _sweep_of(base: str, lines: Sequence[str], replicates: int, days: int,
         sweep = variant_sweep(entry.path, variants, int(replicates), seed, int(days),
                               text=entry.text)  # fmt: skip
     except ScenarioError as error:
-        raise ComparisonError(without_server_paths(error_line(error.problems, error.source))) from None
+        raise ComparisonError(
+            without_server_paths(error_line(error.problems, error.source))
+        ) from None
     return entry, sweep
 
 
@@ -238,6 +242,9 @@ def VariantsForm(busy: bool, start: Callable[[str, tuple[Any, ...]], None]):
         changed[index] = text
         variants_lines.set(tuple(changed))
 
+    def line_setter(index: int) -> Callable[[str], None]:
+        return lambda text: set_line(index, text)
+
     solara.Text(
         "One scenario under 2-4 variants of its levers, on common seeds. Each line: key=value "
         "items separated by spaces (e.g. fence.coverage=0.5 patrols.units=400), as "
@@ -253,7 +260,7 @@ def VariantsForm(busy: bool, start: Callable[[str, tuple[Any, ...]], None]):
             label = f"Variant {index + 1}" + (" (reference; empty: the file as written)"
                                               if index == 0 else "")  # fmt: skip
             solara.InputText(label, value=lines[index],
-                             on_value=lambda text, i=index: set_line(i, text),
+                             on_value=line_setter(index),
                              continuous_update=False,
                              classes=["variants-line", f"variants-line-{index + 1}"])  # fmt: skip
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
