@@ -128,7 +128,10 @@ def test_bad_variants_are_lines_naming_the_variant_and_key():
     out_of_range, unknown = problems_of([{}, {"fence.coverag": 0.5, "fence.coverage": 1.5}])
     assert unknown.startswith("variant 2: fence.coverag: unknown key; did you mean 'coverage'? "
                               "(allowed: coverage, ")  # fmt: skip
-    assert out_of_range == "variant 2: fence.coverage: 1.5 is out of range (allowed: >= 0.0 and <= 1.0)"
+    assert (
+        out_of_range
+        == "variant 2: fence.coverage: 1.5 is out of range (allowed: >= 0.0 and <= 1.0)"
+    )
     assert problems_of([{}, {"patrols.units": 400.5}]) == [
         "variant 2: patrols.units: Input should be a valid integer, got a number with a "
         "fractional part (got 400.5) (allowed: >= 0 and <= 1000000)"]  # fmt: skip
