@@ -254,7 +254,7 @@ def VariantsForm(busy: bool, start: Callable[[str, tuple[Any, ...]], None]):
     )
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
         solara.Select("Base scenario", values=names, value=base, on_value=variants_base.set,
-                      classes=["variants-base"])  # fmt: skip
+                      classes=["variants-base"], style={"min-width": "320px"})  # fmt: skip
     with solara.Column(style={"max-width": "760px"}):
         for index in range(MAX_VARIANTS):
             label = f"Variant {index + 1}" + (" (reference; empty: the file as written)"
