@@ -12,11 +12,13 @@ schema refuses shows the CLI's error line, with the server's folders named, not 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shlex
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import solara
@@ -33,10 +35,9 @@ from borderabm.apps.ui.compare_page import (
     ComparisonError,
     ComparisonResult,
     Progress,
-    _dir_lock,
-    _result,
     compare_days,
     compare_replicates,
+    open_comparison,
     results_root,
     without_server_paths,
 )
@@ -170,7 +171,6 @@ def run_variants(
             store that cannot be used.
         ComparisonCancelled: When ``cancel`` was set.
     """
-    from borderabm.analysis.compare import load_comparison
     from borderabm.experiments.engines import InProcess
     from borderabm.experiments.store import ResultsStore, StoreError
     from borderabm.experiments.sweep import run_sweep
@@ -197,26 +197,31 @@ def run_variants(
             raise ComparisonCancelled("cancelled before the first run")
         try:
             run_sweep(sweep, store, engine=InProcess(), on_done=on_done)
-            comparison = load_comparison(store)
         except StoreError as error:
             raise ComparisonError(without_server_paths(str(error))) from None
         except OSError as error:
             raise ComparisonError(
                 f"{store.root.name}: cannot write results ({error.strerror or 'error'})"
             ) from None
-    replay: dict[str, str] = {}
-    overrides: dict[str, dict] = {}
-    refused: dict[str, str] = {}
-    for label in comparison.order:
-        point = comparison.design_point(label) or {}
-        if entry.uploaded:  # not in the scenario folders: the Run tab holds it
-            refused[label] = UPLOADED_NO_REPLAY
-            continue
-        replay[label] = entry.path.stem
-        if point:
-            overrides[label] = point
-    title = "Comparison: " + " vs ".join(comparison.order)
-    return _result(comparison, title, replay, overrides, refused, identity=identity)
+    # Shown as its permanent link shows it: a listed base's runs replay with their variant's
+    # overrides (the manifest's design points), checked against the listed file's sha256.
+    result = open_comparison(identity)
+    if not isinstance(result, ComparisonResult):  # pragma: no cover - a variant store is not robust
+        raise ComparisonError(f"{identity}: not a comparison on common seeds")
+    if entry.uploaded:  # not in the scenario folders: the Run tab holds it
+        runs = result.runs.assign(replay=None, replay_refused=UPLOADED_NO_REPLAY)
+        result = dataclasses.replace(result, runs=runs)
+    return result
+
+
+_DIR_LOCKS: dict[Path, threading.Lock] = {}
+_DIR_LOCKS_GUARD = threading.Lock()
+
+
+def _dir_lock(path: Path) -> threading.Lock:
+    """One variant comparison at a time per results directory (two tabs asking share it)."""
+    with _DIR_LOCKS_GUARD:
+        return _DIR_LOCKS.setdefault(path.resolve(), threading.Lock())
 
 
 # Component -------------------------------------------------------------------------------------
