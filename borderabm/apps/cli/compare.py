@@ -91,20 +91,10 @@ def compare(
     """
     from borderabm.analysis.compare import load_comparison
     from borderabm.analysis.results import check_metrics_stored
-    from borderabm.experiments.store import ResultsStore
     from borderabm.report.tables import COMPARISON_WIDTH, comparison_table
 
-    if variants is not None:
-        if sweep_dir is not None or uncertainty is not None:
-            fail(["--variant: runs lever variants of one scenario on common seeds (allowed: "
-                  "without --sweep and --uncertainty)"], "borderabm compare")  # fmt: skip
-        store = _run_variants(scenario_files or [], variants, replicates, seed, days, out,
-                              workers, dask)  # fmt: skip
-    elif sweep_dir is not None:
-        store = ResultsStore(sweep_dir)
-    else:
-        store = _run_comparison(scenario_files or [], replicates, seed, days, out, workers, dask,
-                                _load_draws(uncertainty, draws, seed))  # fmt: skip
+    store = _store_to_compare(scenario_files or [], variants, sweep_dir, uncertainty, draws,
+                              replicates, seed, days, out, workers, dask)  # fmt: skip
     if _is_robust(store):
         _robust(store, report, as_json)
         return
@@ -118,6 +108,22 @@ def compare(
         print_wide(comparison_table(table, comparison.replicates), COMPARISON_WIDTH)
     if report is not None:
         _write_report(comparison, table, report)
+
+
+def _store_to_compare(names: list[str], variants: list[str] | None, sweep_dir: Path | None,
+                      uncertainty: Path | None, draws: int, replicates: int, seed: int,
+                      days: int | None, out: Path | None, workers: int | None,
+                      dask: str | None) -> ResultsStore:  # fmt: skip
+    """The results store to compare: lever variants run, a sweep opened, or scenarios run."""
+    from borderabm.experiments.store import ResultsStore
+
+    if variants is not None:
+        return _run_variants(names, variants, replicates, seed, days, out, workers, dask,
+                             sweep_dir or uncertainty)  # fmt: skip
+    if sweep_dir is not None:
+        return ResultsStore(sweep_dir)
+    return _run_comparison(names, replicates, seed, days, out, workers, dask,
+                           _load_draws(uncertainty, draws, seed))  # fmt: skip
 
 
 def _load_draws(path: Path | None, draws: int, seed: int) -> Draws | None:
@@ -187,13 +193,19 @@ def _run_comparison(names: list[str], replicates: int, seed: int, days: int | No
 
 
 def _run_variants(names: list[str], lines: list[str], replicates: int, seed: int,
-                  days: int | None, out: Path | None, workers: int | None,
-                  dask: str | None) -> ResultsStore:  # fmt: skip
-    """Run one scenario under each lever variant on common seeds into a results store."""
+                  days: int | None, out: Path | None, workers: int | None, dask: str | None,
+                  other_source: Path | None) -> ResultsStore:  # fmt: skip
+    """Run one scenario under each lever variant on common seeds into a results store.
+
+    ``other_source`` is a ``--sweep`` or ``--uncertainty`` given as well: refused.
+    """
     from borderabm.experiments.engines import engine_for
     from borderabm.experiments.store import ResultsStore, default_results_dir
     from borderabm.experiments.sweep import parse_variant, run_sweep, variant_sweep
 
+    if other_source is not None:
+        fail(["--variant: runs lever variants of one scenario on common seeds (allowed: "
+              "without --sweep and --uncertainty)"], "borderabm compare")  # fmt: skip
     if len(names) != 1:
         fail([f"SCENARIO_FILES: lever variants run one scenario (got {len(names)}; allowed: one "
               "scenario and 2-4 --variant)"], "borderabm compare")  # fmt: skip
