@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -277,3 +278,33 @@ def test_a_listed_base_replays_each_variant_and_its_link_opens_it_again(results_
     assert again.names == result.names and again.title == result.title
     pd.testing.assert_frame_equal(again.table, result.table)
     assert list(again.runs["overrides"]) == list(runs["overrides"])
+
+
+def test_the_compare_tab_offers_lever_variants_and_refuses_a_bad_line(results_folder, monkeypatch):
+    import ipyvuetify as v
+    import solara
+
+    from borderabm.apps.ui import session
+
+    monkeypatch.setattr(session, "_STORE", OrderedDict())
+    monkeypatch.setattr(session, "_session_id", lambda: "one-browser")
+    for state, value in ((cp.compare_mode, uv.VARIANTS), (cp.last_comparison, None),
+                         (cp.compare_replicates, 2), (cp.compare_days, cp.MIN_DAYS),
+                         (uv.variants_base, None), (uv.variants_lines, uv.DEFAULT_LINES)):  # fmt: skip
+        state.set(value)
+    _, rc = solara.render(cp.ComparePage(), handle_error=False)
+    assert rc.find(v.Select, label="Base scenario").widget.v_model == "baseline"
+    field = rc.find(v.TextField, label="Variant 2").widget
+    assert field.v_model == "fence.coverage=1.0"
+    assert not rc.find(v.Btn, children=["Run lever variants"]).widget.disabled
+    field.v_model = "fence.coverage=2"
+    field.fire_event("keyup.enter", None)  # the field reports its value on Enter
+    (alert,) = rc.find(v.Alert).widgets
+    assert alert.children == [
+        "error: scenarios folder: baseline.toml: variant 2: fence.coverage: 2 is out of range "
+        "(allowed: >= 0.0 and <= 1.0)"]  # fmt: skip
+    assert rc.find(v.Btn, children=["Run lever variants"]).widget.disabled
+    # The session keeps the lines for a reload.
+    assert session.recall(uv.FORM_KEY) == {"base": "baseline",
+                                           "lines": ["", "fence.coverage=2", "", ""]}  # fmt: skip
+    rc.close()

@@ -24,6 +24,7 @@ from typing import Any
 import solara
 
 from borderabm.apps.cli.common import error_line
+from borderabm.apps.ui import session
 from borderabm.apps.ui.compare_page import (
     DEFAULT_SEED,
     ID_LENGTH,
@@ -50,6 +51,7 @@ VARIANTS = "Lever variants"  # the Compare tab's mode
 DEFAULT_BASE = "baseline"
 # The file as written against the whole fence: the question the issue asks first.
 DEFAULT_LINES = ("", "fence.coverage=1.0", "", "")
+FORM_KEY = "variants_form"  # what a browser session keeps of the form (see session.remember)
 UPLOADED_NO_REPLAY = "its scenario was uploaded in a tab (open it on the Run tab to replay)"
 
 # Kernel-scoped (one value per browser tab): switching tabs keeps the form.
@@ -242,10 +244,24 @@ def VariantsForm(busy: bool, start: Callable[[str, tuple[Any, ...]], None]):
     problems = solara.use_memo(lambda: check_variants(base, lines, replicates, days),
                                [base, lines, replicates, days, len(entries)])  # fmt: skip
 
+    def restore() -> None:
+        # A reloaded page shows the lines of the comparison it asks for again.
+        form = session.recall(FORM_KEY)
+        if form and variants_base.value is None and variants_lines.value == DEFAULT_LINES:
+            variants_base.set(form["base"])
+            variants_lines.set(tuple(form["lines"]))
+
+    solara.use_effect(restore, [])
+
+    def keep(new_base: str | None, new_lines: tuple[str, ...]) -> None:
+        variants_base.set(new_base)
+        variants_lines.set(new_lines)
+        session.remember(FORM_KEY, {"base": new_base, "lines": list(new_lines)})
+
     def set_line(index: int, text: str) -> None:
         changed = list(lines)
         changed[index] = text
-        variants_lines.set(tuple(changed))
+        keep(base, tuple(changed))
 
     def line_setter(index: int) -> Callable[[str], None]:
         return lambda text: set_line(index, text)
@@ -258,7 +274,7 @@ def VariantsForm(busy: bool, start: Callable[[str, tuple[Any, ...]], None]):
         "folders; uploads (Run tab) are offered too."
     )
     with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
-        solara.Select("Base scenario", values=names, value=base, on_value=variants_base.set,
+        solara.Select("Base scenario", values=names, value=base, on_value=lambda name: keep(name, lines),
                       classes=["variants-base"], style={"min-width": "320px"})  # fmt: skip
     with solara.Column(style={"max-width": "760px"}):
         for index in range(MAX_VARIANTS):
