@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from borderabm.experiments.store import MANIFEST, RUN_COLUMNS, Manifest, ResultsStore, StoreError
+from borderabm.experiments.sweep import VARIANT_DESIGN, variant_label
 from borderabm.metrics import HEADLINE_METRICS, MetricName, breakdown_column, metric_info
 
 
@@ -180,7 +181,8 @@ class Comparison:
     Attributes:
         store: Where the runs are.
         runs: One row per run, in comparison order; ``scenario`` holds the label (the scenario's
-            name, or ``scenario@point`` when the store has several design points).
+            name, ``scenario@point`` when the store has several design points, or a lever
+            variant's label).
         order: The labels in comparison order; the first is the reference.
         replicates: The smallest number of replicates of any label (the pairs every label has).
         members: Label -> (scenario, design point) of its runs.
@@ -227,8 +229,11 @@ def load_comparison(store: ResultsStore) -> Comparison:
     """The finished runs of a results store as a comparison.
 
     Labels: the scenario's name, or ``scenario@point`` for every run when the store has several
-    design points. Order: the sweep's own scenario order (its first scenario is the reference; a
-    scenario the manifest does not list comes after those it lists, by name), then design point.
+    design points; the runs of lever variants (a design of kind ``variants``) are labelled by
+    their levers instead (``baseline``, ``baseline: fence.coverage=0.5``, see
+    :func:`~borderabm.experiments.sweep.variant_label`). Order: the sweep's own scenario order
+    (its first scenario is the reference; a scenario the manifest does not list comes after those
+    it lists, by name), then design point.
 
     Raises:
         StoreError: Naming the folder or file: no manifest (not a results directory), a manifest
@@ -248,12 +253,28 @@ def load_comparison(store: ResultsStore) -> Comparison:
     ).reset_index(drop=True)
     several = runs["point"].nunique() > 1
     labels = runs["scenario"] + "@" + runs["point"].astype(str) if several else runs["scenario"]
+    if manifest.design is not None and manifest.design.kind == VARIANT_DESIGN:
+        labels = _variant_labels(runs, manifest.design.points)
     members = {str(label): (str(scenario), int(point)) for label, scenario, point
                in zip(labels, runs["scenario"], runs["point"], strict=True)}  # fmt: skip
     runs = runs.assign(scenario=labels.astype(str))
     order = list(dict.fromkeys(runs["scenario"]))
     replicates = int(runs.groupby("scenario").size().min())
     return Comparison(store, runs, order, replicates, manifest, members)
+
+
+def _variant_labels(runs: pd.DataFrame, points: list[dict]) -> pd.Series:
+    """Labels of lever variants: ``baseline``, ``baseline: fence.coverage=0.5`` (:func:`variant_label`).
+
+    A point the manifest does not describe keeps the ``scenario@point`` label.
+    """
+    labels = [
+        variant_label(scenario, points[point])
+        if 0 <= point < len(points)
+        else f"{scenario}@{point}"
+        for scenario, point in zip(runs["scenario"], runs["point"].astype(int), strict=True)
+    ]
+    return pd.Series(labels, index=runs.index, dtype=object)
 
 
 def sector_names(series: pd.DataFrame, metric: str = MetricName.MILITANT_CROSSINGS) -> list[str]:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,11 +59,23 @@ from borderabm.experiments.store import (
     write_failure,
 )
 from borderabm.experiments.uncertainty import Draws, typed_overrides
-from borderabm.scenario import ScenarioError, StrictModel, read_toml_file, with_overrides
+from borderabm.scenario import (
+    Scenario,
+    ScenarioError,
+    StrictModel,
+    parse_override,
+    parse_toml,
+    read_toml_file,
+    scenario_from_document,
+    with_overrides,
+)
 from borderabm.scenario.errors import bounds_from_context, format_path, suggest
 
 __all__ = [
     "MAX_RUNS",
+    "MAX_VARIANTS",
+    "MIN_VARIANTS",
+    "VARIANT_DESIGN",
     "DesignSpec",
     "ParameterSpec",
     "RunSpec",
@@ -72,7 +84,10 @@ __all__ = [
     "comparison_sweep",
     "load_sweep",
     "manifest_for",
+    "parse_variant",
     "run_sweep",
+    "variant_label",
+    "variant_sweep",
 ]
 
 # Bounds a sweep's size before it is expanded, so a typo (replicates = 100000) is an error line, not
@@ -168,6 +183,7 @@ class Sweep:
     points: list[dict[str, Any]]
     runs: list[RunSpec]
     draws: Draws | None = None  # a robust comparison's parameter draws (its design points)
+    variants: bool = False  # lever variants of one scenario: its points are the variants
 
 
 def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
@@ -314,6 +330,234 @@ def comparison_sweep(
     )
 
 
+# Lever variants ----------------------------------------------------------------------------------
+MIN_VARIANTS, MAX_VARIANTS = 2, 4
+VARIANT_DESIGN = "variants"  # the manifest's design kind of a comparison of lever variants
+# Keys a variant may not set: the comparison sets them alike for every variant (common seeds, one
+# horizon), and the scenario's name labels every variant's runs.
+FIXED_KEYS = {
+    "name": "the scenario's name labels every variant (allowed: levers and parameters)",
+    "seed": "the seeds are common to every variant (allowed: levers and parameters; set the "
+    "first seed with --seed)",
+    "horizon_days": "every variant runs the same days (allowed: levers and parameters; set the "
+    "days with --days)",
+}
+_ITEM_SEPARATORS = " \t,;"
+
+
+def variant_items(text: str) -> list[str]:
+    """The ``key=value`` items of one variant line.
+
+    Items are separated by spaces, commas or semicolons outside quotes and brackets, so a value may
+    be a quoted string with spaces or a TOML array (``gates.open=["Torkham", "Chaman"]``); spaces
+    around ``=`` are allowed.
+    """
+    items: list[str] = []
+    current = ""
+    depth = 0
+    quote = ""
+    index = 0
+    while index < len(text):
+        char = text[index]
+        index += 1
+        if quote:
+            current += char
+            if char == "\\" and quote == '"' and index < len(text):  # an escaped character
+                current += text[index]
+                index += 1
+            elif char == quote:
+                quote = ""
+            continue
+        if char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif char in _ITEM_SEPARATORS and depth == 0:
+            rest = text[index:].lstrip(_ITEM_SEPARATORS)
+            if current.endswith("=") or rest.startswith("="):  # "key = value": one item
+                continue
+            if current:
+                items.append(current)
+            current = ""
+            continue
+        current += char
+    if current:
+        items.append(current)
+    return items
+
+
+def parse_variant(text: str, number: int, source: str) -> dict[str, Any]:
+    """One variant line (``fence.coverage=0.5 patrols.units=400``) as dotted keys and values.
+
+    Each item is read by the ``--set`` parser (:func:`~borderabm.scenario.parse_override`): the
+    value is a TOML literal or a bare word. An empty line is the scenario file as written.
+
+    Args:
+        text: The line.
+        number: The variant's number (1 is the reference), for the error lines.
+        source: The scenario file, named by the error lines.
+
+    Raises:
+        ScenarioError: ``variant N: ...`` lines for an item that is not ``key=value`` or a key
+            given twice.
+    """
+    overrides: dict[str, Any] = {}
+    for item in variant_items(text):
+        try:
+            key, value = parse_override(item)
+        except ScenarioError as error:
+            raise ScenarioError(
+                source, [f"variant {number}: {p}" for p in error.problems]
+            ) from None
+        if key in overrides:
+            raise ScenarioError(source, [f"variant {number}: {key}: given twice (allowed: once)"])
+        overrides[key] = value
+    return overrides
+
+
+def variant_label(scenario: str, point: Mapping[str, Any]) -> str:
+    """How a variant is named in tables, charts and reports.
+
+    ``baseline`` for the file as written, ``baseline: fence.coverage=0.5 patrols.units=400`` for a
+    variant (values written as TOML literals).
+    """
+    if not point:
+        return scenario
+    levers = " ".join(
+        f"{key}={json.dumps(value, ensure_ascii=False)}" for key, value in point.items()
+    )
+    return f"{scenario}: {levers}"
+
+
+def variant_sweep(
+    scenario_path: str | Path,
+    variants: Sequence[Mapping[str, Any]],
+    replicates: int,
+    seed: int,
+    days: int | None,
+    *,
+    text: str | None = None,
+) -> Sweep:
+    """One scenario under 2-4 lever variants on the same seeds (``compare SCENARIO --variant ...``).
+
+    Each variant is a mapping of dotted keys to values laid over the scenario as ``--set`` lays
+    them (``{}``: the file as written); the first is the reference. The values are checked by the
+    scenario schema and stored as it types them (``fence.coverage = 1`` is stored as ``1.0``): the
+    sweep's design points are the typed variants, so the manifest records them, :func:`load_comparison`
+    labels their runs with :func:`variant_label`, and a replay applies a point's overrides.
+
+    Args:
+        scenario_path: The scenario file (or, with ``text``, the name of an uploaded one).
+        variants: The variants; the first is the reference.
+        replicates: Seeds per variant.
+        seed: The first seed (replicate k of every variant uses seed + k - 1).
+        days: Overrides the scenario's horizon.
+        text: The scenario file's text, when it is held in memory (an upload): nothing is read
+            from the disk.
+
+    Raises:
+        ScenarioError: Naming the scenario file: a file that cannot be loaded, fewer or more
+            variants than allowed, ``variant N: key: ...`` lines for a key or value the schema
+            refuses, two variants alike, options out of range, or too many runs.
+    """
+    path = Path(scenario_path)
+    source = str(scenario_path)
+    if not MIN_VARIANTS <= len(variants) <= MAX_VARIANTS:
+        raise ScenarioError(source, [
+            f"variants: {len(variants)} given (allowed: {MIN_VARIANTS} to {MAX_VARIANTS} "
+            "variants; the first is the reference)"
+        ])  # fmt: skip
+    try:
+        spec = SweepSpec(name="variants", scenarios=(source,), replicates=replicates, seed=seed,
+                         days=days, series=True)  # fmt: skip
+    except ValidationError as error:
+        raise ScenarioError(
+            "borderabm compare", [_sweep_problem(e) for e in error.errors()]
+        ) from None
+    check_size(spec, source)
+    if text is None:
+        raw, document = read_toml_file(path, "scenario file")
+    else:
+        raw, document = text.encode("utf-8"), parse_toml(text, source)
+    base = scenario_from_document(document, path)
+    points: list[dict[str, Any]] = []
+    for number, variant in enumerate(variants, start=1):
+        point = _typed_variant(base, variant, number, source)
+        if point in points:
+            raise ScenarioError(source, [
+                f"variant {number}: the same levers as variant {points.index(point) + 1} "
+                "(allowed: different variants)"
+            ])  # fmt: skip
+        points.append(point)
+    digest = hashlib.sha256(json.dumps(points, sort_keys=True).encode()).hexdigest()
+    spec = spec.model_copy(update={"name": f"variants-{path.stem}-{digest[:8]}"})
+    scenario_files = {base.name: (source, hashlib.sha256(raw).hexdigest())}
+    runs: list[RunSpec] = []
+    for index, point in enumerate(points):
+        for replicate in range(replicates):
+            overrides: dict[str, Any] = {**point, "seed": seed + replicate}
+            if days is not None:
+                overrides["horizon_days"] = days
+            settings = with_overrides(base, overrides, source)
+            runs.append(RunSpec.of_scenario(settings, index, replicate, point))
+    identity = [VARIANT_DESIGN, spec.model_dump(), sorted(scenario_files.items()), points]
+    fingerprint = json.dumps(identity, sort_keys=True)
+    return Sweep(
+        spec=spec,
+        source=Path("<compare>"),
+        source_sha256=hashlib.sha256(fingerprint.encode()).hexdigest(),
+        scenario_files=scenario_files,
+        points=points,
+        runs=runs,
+        variants=True,
+    )
+
+
+def _typed_variant(
+    base: Scenario, variant: Mapping[str, Any], number: int, source: str
+) -> dict[str, Any]:
+    """A variant checked by the scenario schema, each value as the validated scenario holds it.
+
+    Raises:
+        ScenarioError: ``variant N: ...`` lines naming the keys the schema refuses.
+    """
+    fixed = [f"variant {number}: {key}: {why}" for key, why in FIXED_KEYS.items() if key in variant]
+    if fixed:
+        raise ScenarioError(source, fixed)
+    try:
+        settings = with_overrides(base, dict(variant), source)
+    except ScenarioError as error:
+        raise ScenarioError(source, [f"variant {number}: {p}" for p in error.problems]) from None
+    document = settings.model_dump(mode="json")
+    return {str(key): _value_at(document, str(key), value) for key, value in variant.items()}
+
+
+def _value_at(document: Any, key: str, default: Any) -> Any:
+    """The value at a dotted key of a scenario document (a numeric part indexes a list)."""
+    node = document
+    for part in key.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return default
+    return node
+
+
+def _variant_design(sweep: Sweep) -> DesignRecord:
+    """The manifest's design of lever variants: every variant a point, its keys' levels."""
+    keys = dict.fromkeys(key for point in sweep.points for key in point)
+    return DesignRecord(
+        kind=VARIANT_DESIGN,
+        samples=len(sweep.points),
+        parameters={key: {"levels": [p[key] for p in sweep.points if key in p]} for key in keys},
+        points=sweep.points,
+    )
+
+
 def manifest_for(sweep: Sweep) -> Manifest:
     """What the results directory records about the sweep (the fingerprint decides resumption)."""
     spec = sweep.spec
@@ -325,7 +569,9 @@ def manifest_for(sweep: Sweep) -> Manifest:
         scenarios={
             n: ScenarioRecord(file=f, sha256=h) for n, (f, h) in sweep.scenario_files.items()
         },
-        design=DesignRecord(
+        design=_variant_design(sweep)
+        if sweep.variants
+        else DesignRecord(
             kind=spec.design.kind,
             samples=spec.design.samples,
             parameters={k: v.model_dump() for k, v in spec.parameters.items()},

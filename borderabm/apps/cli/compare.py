@@ -69,23 +69,32 @@ def compare(
     draws: Annotated[
         int, typer.Option(min=1, max=10_000, help="Parameter draws (worlds) from --uncertainty.")
     ] = 50,
+    variants: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--variant",
+            help="Lever variants of ONE scenario (2-4; the first is the reference): "
+            "'fence.coverage=0.5 patrols.units=400' (--set items separated by spaces); '' is the "
+            "file as written.",
+        ),
+    ] = None,
 ) -> None:
     """Compare scenarios on common seeds: means, 95% intervals, paired differences vs the first.
 
     With --uncertainty, every scenario runs on the same parameter draws x the same seeds, and the
     table says in what share of plausible worlds each policy beats the first, its regret and
     where the ranking flips.
+
+    With --variant (2-4 times), ONE scenario runs under each variant of its levers on the same
+    seeds: ``compare baseline --variant "" --variant "fence.coverage=1.0"``; nothing is written to
+    the scenario folders.
     """
     from borderabm.analysis.compare import load_comparison
     from borderabm.analysis.results import check_metrics_stored
-    from borderabm.experiments.store import ResultsStore
     from borderabm.report.tables import COMPARISON_WIDTH, comparison_table
 
-    if sweep_dir is not None:
-        store = ResultsStore(sweep_dir)
-    else:
-        store = _run_comparison(scenario_files or [], replicates, seed, days, out, workers, dask,
-                                _load_draws(uncertainty, draws, seed))  # fmt: skip
+    store = _store_to_compare(scenario_files or [], variants, sweep_dir, uncertainty, draws,
+                              replicates, seed, days, out, workers, dask)  # fmt: skip
     if _is_robust(store):
         _robust(store, report, as_json)
         return
@@ -99,6 +108,22 @@ def compare(
         print_wide(comparison_table(table, comparison.replicates), COMPARISON_WIDTH)
     if report is not None:
         _write_report(comparison, table, report)
+
+
+def _store_to_compare(names: list[str], variants: list[str] | None, sweep_dir: Path | None,
+                      uncertainty: Path | None, draws: int, replicates: int, seed: int,
+                      days: int | None, out: Path | None, workers: int | None,
+                      dask: str | None) -> ResultsStore:  # fmt: skip
+    """The results store to compare: lever variants run, a sweep opened, or scenarios run."""
+    from borderabm.experiments.store import ResultsStore
+
+    if variants is not None:
+        return _run_variants(names, variants, replicates, seed, days, out, workers, dask,
+                             sweep_dir or uncertainty)  # fmt: skip
+    if sweep_dir is not None:
+        return ResultsStore(sweep_dir)
+    return _run_comparison(names, replicates, seed, days, out, workers, dask,
+                           _load_draws(uncertainty, draws, seed))  # fmt: skip
 
 
 def _load_draws(path: Path | None, draws: int, seed: int) -> Draws | None:
@@ -158,6 +183,37 @@ def _run_comparison(names: list[str], replicates: int, seed: int, days: int | No
     paths = [scenario_path(name) for name in names]
     try:
         loaded = comparison_sweep(paths, replicates, seed, days, draws)
+    except ScenarioError as error:
+        fail(error.problems, error.source)
+    refuse_package_data(out := out or default_results_dir(loaded.spec.name))
+    store = ResultsStore(out)
+    with store_problems_as_bad_input(store.root, dask):
+        run_sweep(loaded, store, engine=engine_for(workers, dask))
+    return store
+
+
+def _run_variants(names: list[str], lines: list[str], replicates: int, seed: int,
+                  days: int | None, out: Path | None, workers: int | None, dask: str | None,
+                  other_source: Path | None) -> ResultsStore:  # fmt: skip
+    """Run one scenario under each lever variant on common seeds into a results store.
+
+    ``other_source`` is a ``--sweep`` or ``--uncertainty`` given as well: refused.
+    """
+    from borderabm.experiments.engines import engine_for
+    from borderabm.experiments.store import ResultsStore, default_results_dir
+    from borderabm.experiments.sweep import parse_variant, run_sweep, variant_sweep
+
+    if other_source is not None:
+        fail(["--variant: runs lever variants of one scenario on common seeds (allowed: "
+              "without --sweep and --uncertainty)"], "borderabm compare")  # fmt: skip
+    if len(names) != 1:
+        fail([f"SCENARIO_FILES: lever variants run one scenario (got {len(names)}; allowed: one "
+              "scenario and 2-4 --variant)"], "borderabm compare")  # fmt: skip
+    path = scenario_path(names[0])
+    try:
+        parsed = [parse_variant(line, number, str(path)) for number, line in
+                  enumerate(lines, start=1)]  # fmt: skip
+        loaded = variant_sweep(path, parsed, replicates, seed, days)
     except ScenarioError as error:
         fail(error.problems, error.source)
     refuse_package_data(out := out or default_results_dir(loaded.spec.name))

@@ -1062,6 +1062,8 @@ def ComparisonView(result: ComparisonResult):
 @solara.component
 def ComparePage():
     """Choose 2-4 scenarios (or a saved sweep), run in the background, show the comparison."""
+    from borderabm.apps.ui.variants import VARIANTS, VariantsForm, run_variants  # imports this
+
     names = shipped_names()
     mode, chosen, reference = compare_mode, compare_chosen, compare_reference
     replicates, days, saved_choice = compare_replicates, compare_days, compare_saved_choice
@@ -1117,6 +1119,10 @@ def ComparePage():
             if kind == LINK:
                 (identity,) = arguments
                 return open_comparison(identity, report)
+            if kind == VARIANTS:
+                base_asked, lines_asked, replicates_asked, days_asked = arguments
+                return run_variants(base_asked, lines_asked, replicates_asked, days_asked, report,
+                                    cancel=cancel)  # fmt: skip
             if kind == ROBUST:
                 names_asked, draws_asked, replicates_asked, days_asked = arguments
                 return run_robust_comparison(names_asked, draws_asked, replicates_asked,
@@ -1153,7 +1159,7 @@ def ComparePage():
 
     with solara.Column(classes=["compare-page"], style={"padding": "12px"}):
         _heading("h2", "Compare scenarios")
-        solara.ToggleButtonsSingle(value=mode, values=[NEW, ROBUST, SAVED],
+        solara.ToggleButtonsSingle(value=mode, values=[NEW, ROBUST, VARIANTS, SAVED],
                                    classes=["compare-mode"])  # fmt: skip
         if mode.value in (NEW, ROBUST):
             with solara.Row(style={"flex-wrap": "wrap", "align-items": "center"}):
@@ -1207,6 +1213,8 @@ def ComparePage():
                 )
             for problem in request_problems:
                 solara.Error(problem, classes=["compare-input-error"])
+        elif mode.value == VARIANTS:
+            VariantsForm(busy, start)
         else:
             if not saved:
                 solara.Info(f"No saved results in the results folder yet (set ${RESULTS_ENV}).")

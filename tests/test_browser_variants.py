@@ -1,0 +1,98 @@
+"""The Compare tab's lever variants in a real browser: the CLI's numbers, the CLI's error line.
+
+Debian's Chromium driven by Playwright against a `borderabm ui` server the test starts (see
+tests/test_browser.py). The page runs the baseline as written against one variant of its levers
+(2 replicates of 30 days, the smallest the page allows); its scorecard must be, cell for cell, the
+scorecard of the same runs made by the Python API (which the CLI's numbers equal, see
+tests/test_variants.py). A line the schema refuses shows the CLI's error line and disables the
+run. The page fails the test on an HTTP 4xx/5xx response or a page error.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+from typer.testing import CliRunner
+
+from borderabm.analysis.compare import load_comparison
+from borderabm.apps.cli.main import app
+from borderabm.apps.ui.compare_page import scorecard
+from borderabm.experiments.engines import InProcess
+from borderabm.experiments.store import ResultsStore
+from borderabm.experiments.sweep import run_sweep, variant_sweep
+from borderabm.scenario import resolve_scenario_path
+from tests.conftest import ARTIFACTS, running_ui_server
+
+BASELINE = resolve_scenario_path("baseline")
+VARIANT = "fence.coverage=0.5 patrols.units=400"
+BAD = "fence.coverage=2"
+TABLE_CELLS_JS = """() => [...document.querySelectorAll('[data-testid=compare-table] tr')]
+    .map(row => [...row.children].map(cell => cell.innerText))"""
+
+
+def type_line(page, number: int, text: str) -> None:
+    """Type a variant line and press Enter (the field reports its value on Enter)."""
+    field = page.locator(f".variants-line-{number} input")
+    field.fill(text)
+    field.press("Enter")
+
+
+def api_scorecard(folder) -> list[list[str]]:
+    """The scorecard of the same runs made by the Python API: seeds 1 and 2, 30 days."""
+    sweep = variant_sweep(BASELINE, [{}, {"fence.coverage": 0.5, "patrols.units": 400}], 2, 1, 30)
+    store = ResultsStore(folder / "api")
+    run_sweep(sweep, store, engine=InProcess())
+    frame = scorecard(load_comparison(store).table())
+    return [list(frame.columns), *frame.values.tolist()]
+
+
+def test_lever_variants_in_the_page_show_the_numbers_and_errors_of_the_cli(browser, tmp_path):
+    cli = CliRunner().invoke(app, ["compare", "baseline", "--variant", "", "--variant", BAD])
+    cli_line = cli.stderr.strip().replace(str(BASELINE.parent) + "/", "scenarios folder: ")
+    assert cli.exit_code == 2 and "variant 2: fence.coverage: 2 is out of range" in cli_line
+    expected = api_scorecard(tmp_path)
+
+    results = tmp_path / "results"
+    with running_ui_server({"BORDERABM_RESULTS_DIR": str(results)}) as (url, _port, _pid):
+        context = browser.new_context(viewport={"width": 1600, "height": 1200})
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("response", lambda r: problems.append(f"HTTP {r.status} {r.url}")
+                if r.status >= 400 else None)  # fmt: skip
+        page.goto(url)
+        page.get_by_role("tab", name="Compare").click()
+        page.get_by_role("button", name="Lever variants").click()
+        run = page.get_by_role("button", name="Run lever variants")
+
+        # A line the schema refuses: the CLI's error line, and no run.
+        type_line(page, 2, BAD)
+        expect(page.locator(".variants-error")).to_have_text(cli_line)
+        expect(run).to_be_disabled()
+
+        type_line(page, 2, VARIANT)
+        expect(page.locator(".variants-error")).to_have_count(0)
+        for slider in ("compare-replicates", "compare-days"):  # their smallest: 2 and 30
+            page.locator(f".{slider} [role=slider]").press("Home")
+        expect(page.get_by_role("slider", name="Days")).to_have_attribute("aria-valuenow", "30")
+        expect(page.locator(".variants-cli")).to_contain_text(
+            f"borderabm compare baseline --variant '' --variant '{VARIANT}' --replicates 2 "
+            "--days 30 --seed 1"
+        )
+        run.click()
+        page.locator("[data-testid=compare-table] table").wait_for(timeout=120_000)
+        shown = page.evaluate(TABLE_CELLS_JS)
+        assert shown[0] == ["metric", "baseline", f"baseline: {VARIANT}"]
+        assert shown == expected
+        expect(
+            page.get_by_text(re.compile(r"^Comparison: baseline vs baseline: fence"))
+        ).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "compare_lever_variants.png"), full_page=True)
+        context.close()
+    assert not problems, problems
+    # The runs went to the results folder, as every comparison of the page.
+    assert [p.name.startswith("ui-variants-baseline-r2-d30-s1-") for p in results.iterdir()] == [
+        True
+    ]
