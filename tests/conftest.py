@@ -15,8 +15,10 @@ from pathlib import Path
 import distributed  # noqa: F401
 import pytest
 
-# One private world cache for the whole session (subprocesses inherit it): tests never touch the
-# user's cache and still build each world only once.
+# One private world cache for the whole session: tests never touch the user's cache and still build
+# each world only once. Set here in the main pytest process, before pytest-xdist starts its workers,
+# so every worker and subprocess inherits the same folder (its entries are written atomically, so
+# two workers building the same world at once is safe).
 os.environ.setdefault("BORDERABM_CACHE_DIR", tempfile.mkdtemp(prefix="borderabm-test-cache-"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -27,6 +29,35 @@ OFFICIAL_CROSSINGS = [
     "Torkham", "Chaman", "Angoor Adda", "Ghulam Khan", "Kharlachi", "Arandu", "Badini", "Gursal",
     "Nawa Pass",
 ]  # fmt: skip
+
+
+# Under pytest-xdist (`--dist loadscope`, no reordering) each module goes whole to the next free
+# worker, in collection order. The slowest modules go first (seconds of one suite run on two busy
+# cores in brackets), so the workers end together instead of one waiting for the other's last long
+# module. A stale list costs only speed; a run in one process keeps the usual order.
+SLOWEST_MODULES_FIRST = (
+    "tests/validation/test_validation_facts.py",  # 573 (the validation runs of its fixture)
+    "tests/test_results_unchanged.py",  # 512
+    "tests/test_compare_page.py",  # 213
+    "tests/test_browser_run.py",  # 187
+    "tests/test_experiments.py",  # 178
+    "tests/test_behaviour.py",  # 166
+    "tests/test_fuzz_cli.py",  # 145
+    "tests/test_cli.py",  # 136
+    "tests/test_calibration.py",  # 134
+    "tests/test_discovery.py",  # 123
+    "tests/test_hindcast.py",  # 121
+    "tests/test_ui_run_setup.py",  # 103
+    "tests/test_browser_analyst.py",  # 100
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """On pytest-xdist workers: the slowest modules first, each module's tests in their order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank = {module: place for place, module in enumerate(SLOWEST_MODULES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +92,42 @@ CHROMIUM_ARGS = [
 ARTIFACTS = REPO / "test-artifacts"
 
 
+def _start_ui_server(env: dict[str, str]) -> tuple[subprocess.Popen, str, int] | None:
+    """Start `borderabm ui` on a free loopback port; None if it exited before it answered.
+
+    Another test worker may take the probed port before the server binds it (the server then
+    exits at once, "the port is in use"); the caller tries a new port.
+    """
+    port = free_port()
+    exe = os.path.join(os.path.dirname(sys.executable), "borderabm")
+    process = subprocess.Popen([exe, "ui", "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return process, url, port
+        except OSError:
+            if process.poll() is not None:
+                return None
+            time.sleep(0.3)
+    _stop(process)
+    pytest.fail("the UI server did not answer within 60 s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """End a `borderabm ui` server and the session it leads."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=20)
+
+
 @contextlib.contextmanager
 def running_ui_server(extra_env: dict[str, str] | None = None):
     """A real `borderabm ui` server on a free loopback port, with ``extra_env`` set.
@@ -68,31 +135,18 @@ def running_ui_server(extra_env: dict[str, str] | None = None):
     Yields:
         (url, port, pid of the `borderabm ui` wrapper process).
     """
-    port = free_port()
-    exe = os.path.join(os.path.dirname(sys.executable), "borderabm")
     env = {**os.environ, **(extra_env or {})}
-    process = subprocess.Popen([exe, "ui", "--port", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True, env=env)  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
+    for _attempt in range(3):
+        started = _start_ui_server(env)
+        if started is not None:
+            break
+    else:
+        pytest.fail("the UI server exited at start three times (ports taken?)")
+    process, url, port = started
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the UI server did not answer within 60 s")
         yield url, port, process.pid
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
+        _stop(process)
 
 
 @pytest.fixture(scope="module")
