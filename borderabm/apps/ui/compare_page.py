@@ -48,7 +48,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
 
 import pandas as pd
@@ -70,6 +70,10 @@ from borderabm.apps.ui.robust_view import (
 from borderabm.apps.ui.run_setup import ScenarioEntry, scenario_entries
 from borderabm.metrics import BROWSER_RUNS_TABLE_METRICS, MetricName, format_value, metric_label
 from borderabm.scenario import ScenarioError
+
+if TYPE_CHECKING:
+    from borderabm.experiments.store import ResultsStore
+    from borderabm.experiments.sweep import Sweep
 
 MIN_SCENARIOS, MAX_SCENARIOS = 2, 4
 MIN_REPLICATES, MAX_REPLICATES = 2, 20
@@ -250,9 +254,8 @@ def run_comparison(
             that cannot be used.
         ComparisonCancelled: When ``cancel`` was set.
     """
-    from borderabm.experiments.engines import InProcess
     from borderabm.experiments.store import ResultsStore, StoreError
-    from borderabm.experiments.sweep import comparison_sweep, run_sweep
+    from borderabm.experiments.sweep import comparison_sweep
 
     paths = checked_paths(names, replicates, days)
     try:
@@ -264,10 +267,45 @@ def run_comparison(
     )
     label = f"ui-{sweep.spec.name}-r{replicates}-d{days}-s{seed}-{identity}"
     store = ResultsStore(results_root() / label)
+    run_into_store(sweep, store, progress, cancel)
+    try:
+        comparison = load_comparison(store)
+    except StoreError as error:
+        raise ComparisonError(str(error)) from None
+    files = {name: Path(path) for name, (path, _) in sweep.scenario_files.items()}
+    replay = {name: path.stem for name, path in files.items()}
+    title = "Comparison: " + " vs ".join(comparison.order)
+    return _result(comparison, title, replay, identity=identity)
+
+
+def run_into_store(
+    sweep: Sweep,
+    store: ResultsStore,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Run the sweep's runs that ``store`` lacks, in this process, as the page's comparisons do.
+
+    One request at a time per store (two tabs asking for the same comparison share its runs);
+    runs already stored count as done.
+
+    Args:
+        sweep: The runs.
+        store: Where they go.
+        progress: Called with (runs done, runs in total) at the start and after every run.
+        cancel: When set, the work stops after the run in progress.
+
+    Raises:
+        ComparisonError: For a store that cannot be used or written (no server path spelled out).
+        ComparisonCancelled: When ``cancel`` was set.
+    """
+    from borderabm.experiments.engines import InProcess
+    from borderabm.experiments.store import StoreError
+    from borderabm.experiments.sweep import run_sweep
+
     ids = {run.run_id for run in sweep.runs}
     total = len(sweep.runs)
     report = progress or (lambda done, total: None)
-
     with _dir_lock(store.root):
         done = {"n": len(store.done() & ids)}
         report(done["n"], total)
@@ -282,17 +320,12 @@ def run_comparison(
             raise ComparisonCancelled("cancelled before the first run")
         try:
             run_sweep(sweep, store, engine=InProcess(), on_done=on_done)
-            comparison = load_comparison(store)
         except StoreError as error:
-            raise ComparisonError(str(error)) from None
+            raise ComparisonError(without_server_paths(str(error))) from None
         except OSError as error:
             raise ComparisonError(
                 f"{store.root.name}: cannot write results ({error.strerror or 'error'})"
             ) from None
-    files = {name: Path(path) for name, (path, _) in sweep.scenario_files.items()}
-    replay = {name: path.stem for name, path in files.items()}
-    title = "Comparison: " + " vs ".join(comparison.order)
-    return _result(comparison, title, replay, identity=identity)
 
 
 def run_robust_comparison(

@@ -18,7 +18,6 @@ import json
 import shlex
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import solara
@@ -32,7 +31,6 @@ from borderabm.apps.ui.compare_page import (
     MAX_REPLICATES,
     MIN_DAYS,
     MIN_REPLICATES,
-    ComparisonCancelled,
     ComparisonError,
     ComparisonResult,
     Progress,
@@ -40,6 +38,7 @@ from borderabm.apps.ui.compare_page import (
     compare_replicates,
     open_comparison,
     results_root,
+    run_into_store,
     without_server_paths,
 )
 from borderabm.apps.ui.run_setup import ScenarioEntry, run_entries
@@ -173,38 +172,14 @@ def run_variants(
             store that cannot be used.
         ComparisonCancelled: When ``cancel`` was set.
     """
-    from borderabm.experiments.engines import InProcess
-    from borderabm.experiments.store import ResultsStore, StoreError
-    from borderabm.experiments.sweep import run_sweep
+    from borderabm.experiments.store import ResultsStore
 
     entry, sweep = _sweep_of(base, lines, replicates, days, seed)
     identity = variants_id(sweep, replicates, seed, days)
     stem = safe_file_name(entry.path.stem)[:40]
     store = ResultsStore(results_root() / f"ui-variants-{stem}-r{replicates}-d{days}-s{seed}-"
                          f"{identity}")  # fmt: skip
-    ids = {run.run_id for run in sweep.runs}
-    total = len(sweep.runs)
-    report = progress or (lambda done, total: None)
-    with _dir_lock(store.root):
-        done = {"n": len(store.done() & ids)}
-        report(done["n"], total)
-
-        def on_done(_result: dict) -> None:
-            done["n"] += 1
-            report(min(done["n"], total), total)
-            if cancel is not None and cancel.is_set():
-                raise ComparisonCancelled(f"cancelled after {done['n']} of {total} runs")
-
-        if cancel is not None and cancel.is_set():
-            raise ComparisonCancelled("cancelled before the first run")
-        try:
-            run_sweep(sweep, store, engine=InProcess(), on_done=on_done)
-        except StoreError as error:
-            raise ComparisonError(without_server_paths(str(error))) from None
-        except OSError as error:
-            raise ComparisonError(
-                f"{store.root.name}: cannot write results ({error.strerror or 'error'})"
-            ) from None
+    run_into_store(sweep, store, progress, cancel)
     # Shown as its permanent link shows it: a listed base's runs replay with their variant's
     # overrides (the manifest's design points), checked against the listed file's sha256.
     result = open_comparison(identity)
@@ -214,16 +189,6 @@ def run_variants(
         runs = result.runs.assign(replay=None, replay_refused=UPLOADED_NO_REPLAY)
         result = dataclasses.replace(result, runs=runs)
     return result
-
-
-_DIR_LOCKS: dict[Path, threading.Lock] = {}
-_DIR_LOCKS_GUARD = threading.Lock()
-
-
-def _dir_lock(path: Path) -> threading.Lock:
-    """One variant comparison at a time per results directory (two tabs asking share it)."""
-    with _DIR_LOCKS_GUARD:
-        return _DIR_LOCKS.setdefault(path.resolve(), threading.Lock())
 
 
 # Component -------------------------------------------------------------------------------------
