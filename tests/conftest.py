@@ -223,3 +223,33 @@ def shown_totals(page) -> dict[str, float]:
         cell.get_attribute("data-metric"): float(cell.get_attribute("data-value"))
         for cell in cells.all()
     }
+
+
+def stored_points_sweep(tmp_path_factory, prefix: str, days: int):
+    """A scenarios folder (copies of baseline and fence_full) and a stored sweep of them at two
+    design points (patrol units): stored runs whose replays carry overrides.
+
+    Returns:
+        (scenarios folder, results folder, the sweep, its stored runs).
+    """
+    import shutil
+
+    from borderabm.experiments.store import ResultsStore
+    from borderabm.experiments.sweep import load_sweep, run_sweep
+    from borderabm.scenario import resolve_relative
+
+    folder = tmp_path_factory.mktemp(f"{prefix}-scenarios")
+    shutil.copy(SCENARIOS / "baseline.toml", folder / "mine_a.toml")
+    shutil.copy(SCENARIOS / "fence_full.toml", folder / "mine_b.toml")
+    results = tmp_path_factory.mktemp(f"{prefix}-results")
+    sweep_file = tmp_path_factory.mktemp(f"{prefix}-sweeps") / "points.toml"
+    sweep_file.write_text(
+        f'name = "points"\nscenarios = ["{folder / "mine_a.toml"}", "{folder / "mine_b.toml"}"]\n'
+        f"replicates = 1\nseed = 3\ndays = {days}\n"
+        '[design]\nkind = "lhs"\nsamples = 2\n'
+        '[parameters."patrols.units"]\nlow = 200\nhigh = 1500\ninteger = true\n'
+    )
+    sweep = load_sweep(sweep_file, resolve_relative)
+    store = ResultsStore(results / "points")
+    run_sweep(sweep, store, workers=1)
+    return folder, results, sweep, store.runs()

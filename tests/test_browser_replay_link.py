@@ -13,13 +13,18 @@ test-artifacts/.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, SCENARIOS, play_to_end, running_ui_server, shown_totals
+from tests.conftest import (
+    ARTIFACTS,
+    play_to_end,
+    running_ui_server,
+    shown_totals,
+    stored_points_sweep,
+)
 
 DAYS = 8
 METRICS = ("attacks", "militant_crossings", "formal_trade_usd")
@@ -29,26 +34,9 @@ DAY = re.compile(r"Day: (\d+) of (\d+)")
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     """(server environment, the sweep, its stored runs): a sweep of two scenarios x two points."""
-    from borderabm.experiments.store import ResultsStore
-    from borderabm.experiments.sweep import load_sweep, run_sweep
-    from borderabm.scenario import resolve_relative
-
-    folder = tmp_path_factory.mktemp("replay-link-scenarios")
-    shutil.copy(SCENARIOS / "baseline.toml", folder / "mine_a.toml")
-    shutil.copy(SCENARIOS / "fence_full.toml", folder / "mine_b.toml")
-    results = tmp_path_factory.mktemp("replay-link-results")
-    sweep_file = tmp_path_factory.mktemp("replay-link-sweeps") / "points.toml"
-    sweep_file.write_text(
-        f'name = "points"\nscenarios = ["{folder / "mine_a.toml"}", "{folder / "mine_b.toml"}"]\n'
-        f"replicates = 1\nseed = 3\ndays = {DAYS}\n"
-        '[design]\nkind = "lhs"\nsamples = 2\n'
-        '[parameters."patrols.units"]\nlow = 200\nhigh = 1500\ninteger = true\n'
-    )
-    sweep = load_sweep(sweep_file, resolve_relative)
-    store = ResultsStore(results / "points")
-    run_sweep(sweep, store, workers=1)
+    folder, results, sweep, runs = stored_points_sweep(tmp_path_factory, "replay-link", DAYS)
     env = {"BORDERABM_SCENARIOS": str(folder), "BORDERABM_RESULTS_DIR": str(results)}
-    return env, sweep, store.runs()
+    return env, sweep, runs
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from borderabm.apps.ui import compare_page as cp
-from tests.conftest import SCENARIOS
+from tests.conftest import stored_points_sweep
 
 DAYS = 6
 
@@ -19,25 +19,7 @@ DAYS = 6
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     """A scenarios folder (copies of baseline and fence_full) and a sweep of them with 2 points."""
-    from borderabm.experiments.store import ResultsStore
-    from borderabm.experiments.sweep import load_sweep, run_sweep
-    from borderabm.scenario import resolve_relative
-
-    folder = tmp_path_factory.mktemp("replay-scenarios")
-    shutil.copy(SCENARIOS / "baseline.toml", folder / "mine_a.toml")
-    shutil.copy(SCENARIOS / "fence_full.toml", folder / "mine_b.toml")
-    results = tmp_path_factory.mktemp("replay-results")
-    sweep_file = tmp_path_factory.mktemp("replay-sweeps") / "points.toml"
-    sweep_file.write_text(
-        f'name = "points"\nscenarios = ["{folder / "mine_a.toml"}", "{folder / "mine_b.toml"}"]\n'
-        f"replicates = 1\nseed = 3\ndays = {DAYS}\n"
-        '[design]\nkind = "lhs"\nsamples = 2\n'
-        '[parameters."patrols.units"]\nlow = 200\nhigh = 1500\ninteger = true\n'
-    )
-    sweep = load_sweep(sweep_file, resolve_relative)
-    store = ResultsStore(results / "points")
-    run_sweep(sweep, store, workers=1)
-    return folder, results, sweep, store.runs()
+    return stored_points_sweep(tmp_path_factory, "replay", DAYS)
 
 
 @pytest.fixture(autouse=True)

@@ -318,16 +318,7 @@ def comparison_sweep(
     identity: list[Any] = [spec.model_dump(), sorted(scenario_files.items())]
     if draws is not None:  # a plain comparison keeps the fingerprint its stores were made with
         identity.append(points)
-    fingerprint = json.dumps(identity, sort_keys=True)
-    return Sweep(
-        spec=spec,
-        source=Path("<compare>"),
-        source_sha256=hashlib.sha256(fingerprint.encode()).hexdigest(),
-        scenario_files=scenario_files,
-        points=points,
-        runs=runs,
-        draws=draws,
-    )
+    return _compare_sweep(spec, identity, scenario_files, points, runs, draws=draws)
 
 
 # Lever variants ----------------------------------------------------------------------------------
@@ -503,6 +494,13 @@ def variant_sweep(
             settings = with_overrides(base, overrides, source)
             runs.append(RunSpec.of_scenario(settings, index, replicate, point))
     identity = [VARIANT_DESIGN, spec.model_dump(), sorted(scenario_files.items()), points]
+    return _compare_sweep(spec, identity, scenario_files, points, runs, variants=True)
+
+
+def _compare_sweep(spec: SweepSpec, identity: list[Any], scenario_files: dict[str, tuple[str, str]],
+                   points: list[dict[str, Any]], runs: list[RunSpec], *,
+                   draws: Draws | None = None, variants: bool = False) -> Sweep:  # fmt: skip
+    """A comparison's sweep, fingerprinted by ``identity`` (what decides whether a store resumes)."""
     fingerprint = json.dumps(identity, sort_keys=True)
     return Sweep(
         spec=spec,
@@ -511,7 +509,8 @@ def variant_sweep(
         scenario_files=scenario_files,
         points=points,
         runs=runs,
-        variants=True,
+        draws=draws,
+        variants=variants,
     )
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from borderabm.analysis.compare import Comparison
     from borderabm.experiments.store import ResultsStore
+    from borderabm.experiments.sweep import Sweep
     from borderabm.experiments.uncertainty import Draws
 
 
@@ -173,9 +174,7 @@ def _run_comparison(names: list[str], replicates: int, seed: int, days: int | No
                     out: Path | None, workers: int | None, dask: str | None,
                     draws: Draws | None = None) -> ResultsStore:  # fmt: skip
     """Run the scenarios on common seeds (and draws) into a results store (resuming it)."""
-    from borderabm.experiments.engines import engine_for
-    from borderabm.experiments.store import ResultsStore, default_results_dir
-    from borderabm.experiments.sweep import comparison_sweep, run_sweep
+    from borderabm.experiments.sweep import comparison_sweep
 
     if len(names) < 2:
         fail(["SCENARIO_FILES: compare needs at least two scenarios (or --sweep DIR)"],
@@ -185,11 +184,7 @@ def _run_comparison(names: list[str], replicates: int, seed: int, days: int | No
         loaded = comparison_sweep(paths, replicates, seed, days, draws)
     except ScenarioError as error:
         fail(error.problems, error.source)
-    refuse_package_data(out := out or default_results_dir(loaded.spec.name))
-    store = ResultsStore(out)
-    with store_problems_as_bad_input(store.root, dask):
-        run_sweep(loaded, store, engine=engine_for(workers, dask))
-    return store
+    return _run_into_store(loaded, out, workers, dask)
 
 
 def _run_variants(names: list[str], lines: list[str], replicates: int, seed: int,
@@ -199,9 +194,7 @@ def _run_variants(names: list[str], lines: list[str], replicates: int, seed: int
 
     ``other_source`` is a ``--sweep`` or ``--uncertainty`` given as well: refused.
     """
-    from borderabm.experiments.engines import engine_for
-    from borderabm.experiments.store import ResultsStore, default_results_dir
-    from borderabm.experiments.sweep import parse_variant, run_sweep, variant_sweep
+    from borderabm.experiments.sweep import parse_variant, variant_sweep
 
     if other_source is not None:
         fail(["--variant: runs lever variants of one scenario on common seeds (allowed: "
@@ -216,11 +209,7 @@ def _run_variants(names: list[str], lines: list[str], replicates: int, seed: int
         loaded = variant_sweep(path, parsed, replicates, seed, days)
     except ScenarioError as error:
         fail(error.problems, error.source)
-    refuse_package_data(out := out or default_results_dir(loaded.spec.name))
-    store = ResultsStore(out)
-    with store_problems_as_bad_input(store.root, dask):
-        run_sweep(loaded, store, engine=engine_for(workers, dask))
-    return store
+    return _run_into_store(loaded, out, workers, dask)
 
 
 def _write_report(comparison: Comparison, table: pd.DataFrame, folder: Path) -> None:
@@ -239,3 +228,18 @@ def _write_report(comparison: Comparison, table: pd.DataFrame, folder: Path) -> 
     except (OSError, ValueError) as error:  # the table is printed above: nothing is lost
         fail([f"cannot write the report: {reason(error)}"], str(folder))
     stderr.print(f"wrote {written[0]} (and report.md, charts)", soft_wrap=True)
+
+
+def _run_into_store(
+    loaded: Sweep, out: Path | None, workers: int | None, dask: str | None
+) -> ResultsStore:
+    """Run a comparison's runs into ``out`` (default: the results folder named after it)."""
+    from borderabm.experiments.engines import engine_for
+    from borderabm.experiments.store import ResultsStore, default_results_dir
+    from borderabm.experiments.sweep import run_sweep
+
+    refuse_package_data(out := out or default_results_dir(loaded.spec.name))
+    store = ResultsStore(out)
+    with store_problems_as_bad_input(store.root, dask):
+        run_sweep(loaded, store, engine=engine_for(workers, dask))
+    return store
