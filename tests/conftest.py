@@ -253,3 +253,37 @@ def stored_points_sweep(tmp_path_factory, prefix: str, days: int):
     store = ResultsStore(results / "points")
     run_sweep(sweep, store, workers=1)
     return folder, results, sweep, store.runs()
+
+
+class Tab:
+    """A page in its own browser context that collects HTTP errors and page errors.
+
+    It opens ``url`` and, unless ``click_compare`` is False (a link that opens a tab of its own),
+    clicks the Compare tab; :meth:`close` keeps a screenshot and fails on any problem collected.
+    """
+
+    def __init__(self, browser, url: str, name: str, click_compare: bool = True):
+        self.name = name
+        self.context = browser.new_context(viewport={"width": 1600, "height": 1200},
+                                           accept_downloads=True)  # fmt: skip
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        self.page.on("response", lambda r: self.problems.append(f"HTTP {r.status} {r.url}")
+                     if r.status >= 400 else None)  # fmt: skip
+        self.page.goto(url)
+        if click_compare:
+            self.page.get_by_role("tab", name="Compare").click()
+
+    def download(self, button: str, folder: Path) -> Path:
+        with self.page.expect_download(timeout=30_000) as info:
+            self.page.get_by_role("button", name=button).first.click()
+        path = folder / info.value.suggested_filename
+        info.value.save_as(path)
+        return path
+
+    def close(self) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}.png"), full_page=True)
+        self.context.close()
+        assert not self.problems, self.problems

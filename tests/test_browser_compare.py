@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from playwright.sync_api import expect
 
 from borderabm.analysis.places import PLACE_METRICS
-from tests.conftest import ARTIFACTS, running_ui_server
+from tests.conftest import Tab, running_ui_server
 
 TABLE_CELLS_JS = """() => [...document.querySelectorAll('[data-testid=compare-table] tr')]
     .map(row => [...row.children].map(cell => cell.innerText))"""
@@ -36,36 +35,6 @@ def results(tmp_path_factory):
 def seen():
     """What the first page showed, for the pages that open its link."""
     return {}
-
-
-class Tab:
-    """A page in its own browser context that collects HTTP errors and page errors."""
-
-    def __init__(self, browser, url: str, name: str, click_compare: bool = True):
-        self.name = name
-        self.context = browser.new_context(viewport={"width": 1600, "height": 1200},
-                                           accept_downloads=True)  # fmt: skip
-        self.page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on("response", lambda r: self.problems.append(f"HTTP {r.status} {r.url}")
-                     if r.status >= 400 else None)  # fmt: skip
-        self.page.goto(url)
-        if click_compare:
-            self.page.get_by_role("tab", name="Compare").click()
-
-    def download(self, button: str, folder: Path) -> Path:
-        with self.page.expect_download(timeout=30_000) as info:
-            self.page.get_by_role("button", name=button).first.click()
-        path = folder / info.value.suggested_filename
-        info.value.save_as(path)
-        return path
-
-    def close(self) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}.png"), full_page=True)
-        self.context.close()
-        assert not self.problems, self.problems
 
 
 def shown_table(page) -> list[list[str]]:

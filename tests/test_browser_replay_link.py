@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import (
-    ARTIFACTS,
+    Tab,
     play_to_end,
     running_ui_server,
     shown_totals,
@@ -43,26 +43,6 @@ def stored(tmp_path_factory):
 def seen():
     """What the first server showed, for the restarted one."""
     return {}
-
-
-class Tab:
-    """A page in its own browser context that collects HTTP errors and page errors."""
-
-    def __init__(self, browser, url: str, name: str):
-        self.name = name
-        self.context = browser.new_context(viewport={"width": 1600, "height": 1200})
-        self.page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        self.page.on("response", lambda r: self.problems.append(f"HTTP {r.status} {r.url}")
-                     if r.status >= 400 else None)  # fmt: skip
-        self.page.goto(url)
-
-    def close(self) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.name}.png"), full_page=True)
-        self.context.close()
-        assert not self.problems, self.problems
 
 
 def units_note(units: int) -> str:
@@ -89,7 +69,7 @@ def test_a_stored_runs_link_replays_it_in_a_new_browser(browser, stored, seen):
     row = runs[(runs["scenario"] == "baseline") & (runs["point"] == 1)].iloc[0]
     with running_ui_server(env) as (url, _port, _pid):
         # The Compare tab lists every run with its link.
-        tab = Tab(browser, url + "?comparison=points", "replay_link_compare")
+        tab = Tab(browser, url + "?comparison=points", "replay_link_compare", click_compare=False)
         anchors = tab.page.locator("table.compare-runs a.compare-run-link")
         expect(anchors).to_have_count(4, timeout=120_000)
         links = [anchor.get_attribute("href") for anchor in anchors.all()]
@@ -101,7 +81,7 @@ def test_a_stored_runs_link_replays_it_in_a_new_browser(browser, stored, seen):
         tab.close()
 
         # The link alone, in another browser: the Run tab on exactly that run.
-        tab = Tab(browser, url + link, "replay_link_run")
+        tab = Tab(browser, url + link, "replay_link_run", click_compare=False)
         seen |= {"link": link, "totals": check_replayed_run(tab, link, row, sweep)}
         tab.close()
 
@@ -116,7 +96,7 @@ def test_a_stored_runs_link_replays_it_after_a_restart_and_bad_links_say_why(bro
     path = Path(env["BORDERABM_SCENARIOS"]) / "mine_b.toml"
     path.write_text(path.read_text().replace("[fence]", "[fence]\nbreach_hours = 99", 1))
     with running_ui_server(env) as (url, _port, _pid):
-        tab = Tab(browser, url + seen["link"], "replay_link_after_restart")
+        tab = Tab(browser, url + seen["link"], "replay_link_after_restart", click_compare=False)
         assert check_replayed_run(tab, seen["link"], row, sweep) == seen["totals"]
         tab.close()
 
@@ -128,7 +108,7 @@ def test_a_stored_runs_link_replays_it_after_a_restart_and_bad_links_say_why(bro
             ),
         }
         for index, (search, message) in enumerate(bad.items()):
-            tab = Tab(browser, url + search, f"replay_link_bad_{index}")
+            tab = Tab(browser, url + search, f"replay_link_bad_{index}", click_compare=False)
             page = tab.page
             expect(page.locator(".run-error")).to_contain_text(
                 "This link cannot be opened: ", timeout=60_000
