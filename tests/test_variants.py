@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import OrderedDict
 
 import numpy as np
@@ -36,22 +35,14 @@ from borderabm.experiments.sweep import (
     variant_sweep,
 )
 from borderabm.scenario import ScenarioError, load_scenario, resolve_scenario_path
+from tests.test_bad_input_cli import error_of  # the CLI tests' check of one clean error line
 
 runner = CliRunner()
-ERROR_LINE = re.compile(r"^error: .+: .+$")
+
 BASELINE = resolve_scenario_path("baseline")
 VARIANT = "fence.coverage=1 patrols.units=400"
 LABEL = "baseline: fence.coverage=1.0 patrols.units=400"
 SEED, DAYS, REPLICATES = 3, 20, 2
-
-
-def error_of(result) -> str:
-    """The one error line of a command that must have failed cleanly (exit 2, no traceback)."""
-    assert result.exit_code == 2, (result.exit_code, result.exception, result.output)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and ERROR_LINE.match(lines[0]), result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    return lines[0]
 
 
 def problems_of(variants, **options) -> list[str]:
