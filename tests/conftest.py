@@ -216,13 +216,26 @@ def play_to_end(page, horizon: int) -> None:
     expect(page.locator(".run-totals")).to_contain_text(f"totals to day {horizon}")
 
 
-def shown_totals(page) -> dict[str, float]:
-    """The Run tab's totals: metric name -> the exact value behind the text shown."""
-    cells = page.locator(".run-totals td[data-metric]")
-    return {
-        cell.get_attribute("data-metric"): float(cell.get_attribute("data-value"))
-        for cell in cells.all()
-    }
+TOTALS_READ = """table => ({
+    header: table.querySelector("th").textContent,
+    cells: [...table.querySelectorAll("td[data-metric]")].map(c => [c.dataset.metric, c.dataset.value]),
+})"""
+
+
+def shown_totals(page, day: int) -> dict[str, float]:
+    """The Run tab's totals to ``day``: metric name -> the exact value behind the text shown.
+
+    The table is read in one evaluation in the page, once its header says ``day``: the day counter
+    and the totals reach the browser as separate updates of one render, and a cell-by-cell read
+    could mix the totals of two days.
+    """
+    from playwright.sync_api import expect
+
+    table = page.locator(".run-totals table")
+    expect(table).to_contain_text(f"totals to day {day}", timeout=30_000)
+    read = table.evaluate(TOTALS_READ)
+    assert read["header"] == f"totals to day {day}", read["header"]
+    return {metric: float(value) for metric, value in read["cells"]}
 
 
 def stored_points_sweep(tmp_path_factory, prefix: str, days: int):

@@ -78,13 +78,13 @@ def test_a_saved_scenario_downloads_reads_back_and_runs_as_the_page_did(page, tm
     assert "units = 900" in text and "seed = 4" in text and "horizon_days = 12" in text
     assert "# Seed 002" in text  # the file's own comments are kept
     reset_and_play(page, 12)
-    summary, totals = cli_summary(str(saved)), shown_totals(page)
+    summary, totals = cli_summary(str(saved)), shown_totals(page, 12)
     assert len(totals) >= 8 and totals == {name: summary[name] for name in totals}
     # The run's own downloads: the daily series as Parquet, and the run's scenario file.
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the daily series (Parquet)").click()
     daily = pd.read_parquet(download.value.path())
-    assert len(daily) == 12 and daily["attacks"].sum() == shown_totals(page)["attacks"]
+    assert len(daily) == 12 and daily["attacks"].sum() == shown_totals(page, 12)["attacks"]
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the scenario of this run (TOML)").click()
     assert "units = 900" in Path(download.value.path()).read_text()
@@ -109,7 +109,7 @@ def test_an_uploaded_bad_file_shows_the_clis_error_line_and_a_good_one_runs(page
     reset_and_play(page, 8)
     expect(page.locator(".run-settings")).to_contain_text("levers changed from the file: units")
     good.write_text(good.read_text().replace("700", "650"))
-    summary, totals = cli_summary(str(good)), shown_totals(page)
+    summary, totals = cli_summary(str(good)), shown_totals(page, 8)
     assert totals == {name: summary[name] for name in totals}
 
 

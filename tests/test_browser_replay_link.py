@@ -59,7 +59,7 @@ def check_replayed_run(tab: Tab, link: str, row, sweep) -> dict[str, float]:
     assert page.locator(".lever-input-units input").input_value() == str(units)
     assert page.locator(".run-permalink").get_attribute("href") == link
     play_to_end(page, DAYS)
-    totals = shown_totals(page)
+    totals = shown_totals(page, DAYS)
     assert {m: totals[m] for m in METRICS} == {m: float(row[m]) for m in METRICS}
     return totals
 

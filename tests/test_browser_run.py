@@ -142,8 +142,7 @@ def test_the_run_tab_shows_exactly_what_the_cli_computes(page):
          "--json"], capture_output=True, text=True, check=True, timeout=300,
     )  # fmt: skip
     summary = json.loads(cli.stdout)["summary"]
-    expect(page.locator(".run-totals")).to_contain_text("totals to day 15")
-    totals = shown_totals(page)
+    totals = shown_totals(page, 15)
     assert len(totals) >= 8
     assert totals == {name: summary[name] for name in totals}
     # The people and trucks through the gates are shown, in the thousands over 15 days.
@@ -207,7 +206,7 @@ def test_replay_reproduces_the_row_and_state_survives_tab_switches_and_reloads(p
     assert day_and_horizon(page) == (0, 30)
     expect(page.locator(".run-settings")).to_contain_text("Running fence_full, seed 2, 30 days")
     play_to_end(page, 30)
-    totals = shown_totals(page)
+    totals = shown_totals(page, 30)
     assert {name: totals[name] for name in expected} == expected
     # A tab switch and a reload bring back the same run at the same day, and the comparison.
     page.get_by_role("tab", name="Compare").click()
@@ -217,7 +216,7 @@ def test_replay_reproduces_the_row_and_state_survives_tab_switches_and_reloads(p
     page.reload()
     expect(page.get_by_text(re.compile(r"Day: 30 of 30"))).to_be_visible(timeout=60_000)
     expect(page.locator(".run-settings")).to_contain_text("Running fence_full, seed 2, 30 days")
-    assert shown_totals(page) == totals
+    assert shown_totals(page, 30) == totals
     page.get_by_role("tab", name="Compare").click()
     expect(page.locator("[data-testid=compare-table]")).to_be_visible(timeout=60_000)
     text = page.locator("body").inner_text()
@@ -237,10 +236,34 @@ def test_a_link_opens_its_run_and_a_bad_link_says_why(page, server):
     for _ in range(3):
         page.get_by_role("button", name="Step").click()
     expect(page.get_by_text(re.compile(r"Day: 3 of 12"))).to_be_visible(timeout=30_000)
-    totals = shown_totals(page)
+    totals = shown_totals(page, 3)
     page.reload()
     expect(page.get_by_text(re.compile(r"Day: 3 of 12"))).to_be_visible(timeout=60_000)
-    assert shown_totals(page) == totals
+    assert shown_totals(page, 3) == totals
     page.goto(server[0] + "?scenario=baseline&units=20000")
     expect(page.locator(".run-error")).to_contain_text("allowed: 0 to 10,000", timeout=60_000)
     expect(page.get_by_text(DAY)).to_be_visible()
+
+
+def test_the_totals_are_read_for_the_day_asked_never_mixed_with_the_day_before(browser):
+    # The server sends the day counter before the totals, as two updates: a read between them
+    # (CI once read "Day: 3" with the attacks of day 2) must wait for the totals of day 3.
+    context = browser.new_context()
+    page = context.new_page()
+    table = "<table><tr><th>totals to day {day}</th><th></th></tr>{cells}</table>"
+    cell = "<tr><td>{m}</td><td data-metric='{m}' data-value='{v}'>{v}</td></tr>"
+    day_2 = table.format(
+        day=2, cells=cell.format(m="attacks", v=0.0) + cell.format(m="deaths", v=4)
+    )
+    day_3 = table.format(
+        day=3, cells=cell.format(m="attacks", v=1.0) + cell.format(m="deaths", v=5)
+    )
+    page.set_content(
+        f"<div>Day: 3 of 12</div><div class='run-totals'>{day_2}</div>"
+        f"<script>setTimeout(() => document.querySelector('.run-totals').innerHTML = "
+        f"{json.dumps(day_3)}, 400)</script>"
+    )
+    try:
+        assert shown_totals(page, 3) == {"attacks": 1.0, "deaths": 5.0}
+    finally:
+        context.close()
