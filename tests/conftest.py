@@ -222,6 +222,15 @@ TOTALS_READ = """table => ({
 })"""
 
 
+def table_cells(page, test_id: str) -> list[list[str]]:
+    """The text of every cell of the table with this ``data-testid``, row by row (one evaluation)."""
+    return page.evaluate(
+        """id => [...document.querySelectorAll(`[data-testid=${id}] tr`)]
+            .map(row => [...row.children].map(cell => cell.innerText))""",
+        test_id,
+    )
+
+
 def shown_totals(page, day: int) -> dict[str, float]:
     """The Run tab's totals to ``day``: metric name -> the exact value behind the text shown.
 

@@ -17,10 +17,8 @@ import pytest
 from playwright.sync_api import expect
 
 from borderabm.analysis.places import PLACE_METRICS
-from tests.conftest import Tab, running_ui_server
+from tests.conftest import Tab, running_ui_server, table_cells
 
-TABLE_CELLS_JS = """() => [...document.querySelectorAll('[data-testid=compare-table] tr')]
-    .map(row => [...row.children].map(cell => cell.innerText))"""
 MAP_WIDTHS_JS = """() => [...document.querySelectorAll('[data-testid=compare-diffmap] img')]
     .map(image => image.naturalWidth)"""
 
@@ -39,7 +37,7 @@ def seen():
 
 def shown_table(page) -> list[list[str]]:
     page.locator("[data-testid=compare-table] table").wait_for(timeout=120_000)
-    return page.evaluate(TABLE_CELLS_JS)
+    return table_cells(page, "compare-table")
 
 
 def test_a_comparison_in_the_page_downloads_what_it_shows(browser, results, seen, tmp_path):
@@ -121,10 +119,6 @@ def test_a_comparison_link_opens_the_same_results_after_a_server_restart(browser
     assert {p: p.stat().st_mtime_ns for p in results.rglob("*.parquet")} == stored
 
 
-ROBUST_CELLS_JS = """() => [...document.querySelectorAll('[data-testid=robust-table] tr')]
-    .map(row => [...row.children].map(cell => cell.innerText))"""
-
-
 def test_a_comparison_across_plausible_worlds_shows_what_the_command_computes(browser, tmp_path):
     """The robust scorecard in the page is the one ``compare --uncertainty`` reads from the store."""
     from borderabm.analysis.robust import load_robust
@@ -149,7 +143,7 @@ def test_a_comparison_across_plausible_worlds_shows_what_the_command_computes(br
         expect_server_values(page, replicates=2, days=30, draws=2)
         page.get_by_role("button", name="Run comparison").click()
         page.locator("[data-testid=robust-table] table").wait_for(timeout=180_000)
-        shown = page.evaluate(ROBUST_CELLS_JS)
+        shown = table_cells(page, "robust-table")
         link = page.get_by_test_id("robust-link").get_attribute("href")
         answers = page.locator(".robust-answers li").all_inner_texts()
         tab.close()
@@ -164,7 +158,7 @@ def test_a_comparison_across_plausible_worlds_shows_what_the_command_computes(br
         # Its link, in a new browser context, shows the same scorecard from the store.
         again = Tab(browser, url + link, "compare_robust_link", click_compare=False)
         again.page.locator("[data-testid=robust-table] table").wait_for(timeout=60_000)
-        assert again.page.evaluate(ROBUST_CELLS_JS) == shown
+        assert table_cells(again.page, "robust-table") == shown
         assert not again.problems, again.problems
         again.close()
 

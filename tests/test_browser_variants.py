@@ -22,13 +22,11 @@ from borderabm.experiments.engines import InProcess
 from borderabm.experiments.store import ResultsStore
 from borderabm.experiments.sweep import run_sweep, variant_sweep
 from borderabm.scenario import resolve_scenario_path
-from tests.conftest import ARTIFACTS, running_ui_server
+from tests.conftest import ARTIFACTS, Tab, running_ui_server, table_cells
 
 BASELINE = resolve_scenario_path("baseline")
 VARIANT = "fence.coverage=0.5 patrols.units=400"
 BAD = "fence.coverage=2"
-TABLE_CELLS_JS = """() => [...document.querySelectorAll('[data-testid=compare-table] tr')]
-    .map(row => [...row.children].map(cell => cell.innerText))"""
 
 
 def type_line(page, number: int, text: str) -> None:
@@ -82,7 +80,7 @@ def test_lever_variants_in_the_page_show_the_numbers_and_errors_of_the_cli(brows
         )
         run.click()
         page.locator("[data-testid=compare-table] table").wait_for(timeout=120_000)
-        shown = page.evaluate(TABLE_CELLS_JS)
+        shown = table_cells(page, "compare-table")
         assert shown[0] == ["metric", "baseline", f"baseline: {VARIANT}"]
         assert shown == expected
         expect(
@@ -96,3 +94,39 @@ def test_lever_variants_in_the_page_show_the_numbers_and_errors_of_the_cli(brows
     assert [p.name.startswith("ui-variants-baseline-r2-d30-s1-") for p in results.iterdir()] == [
         True
     ]
+
+
+def test_lever_variants_across_plausible_worlds_show_the_apis_robust_scorecard(browser, tmp_path):
+    from borderabm.analysis.robust import load_robust
+    from borderabm.apps.ui.robust_view import SHIPPED_POSTERIOR
+    from borderabm.experiments.uncertainty import load_draws
+    from borderabm.report.robust import HEADER, scorecard_rows
+
+    # The Python API: the baseline and one variant in 2 draws of the shipped posterior x 2 seeds.
+    draws = load_draws(SHIPPED_POSTERIOR, 2, seed=1)
+    sweep = variant_sweep(BASELINE, [{}, {"fence.coverage": 0.5, "patrols.units": 400}], 2, 1, 30,
+                          draws=draws)  # fmt: skip
+    run_sweep(sweep, ResultsStore(tmp_path / "api"), engine=InProcess())
+    expected = [HEADER, *scorecard_rows(load_robust(ResultsStore(tmp_path / "api")))]
+
+    with running_ui_server({"BORDERABM_RESULTS_DIR": str(tmp_path / "results")}) as (url, _, _):
+        tab = Tab(browser, url, "compare_variants_worlds")
+        page = tab.page
+        page.get_by_role("button", name="Lever variants").click()
+        type_line(page, 2, VARIANT)
+        for slider in ("compare-replicates", "compare-days", "variants-worlds"):
+            page.locator(f".{slider} [role=slider]").press("Home")
+        for _ in range(2):
+            page.locator(".variants-worlds [role=slider]").press("ArrowRight")
+        expect(page.locator(".variants-worlds-value")).to_have_text("2")  # the server holds 2
+        expect(page.locator(".variants-cli")).to_contain_text(
+            "--uncertainty docs/calibration/posterior.csv --draws 2"
+        )
+        page.get_by_role("button", name="Run lever variants").click()
+        page.locator("[data-testid=robust-table] table").wait_for(timeout=180_000)
+        assert table_cells(page, "robust-table") == expected
+        expect(page.locator(".robust-results h3")).to_have_text(
+            f"Across plausible worlds: baseline vs baseline: {VARIANT}"
+        )
+        assert not tab.problems, tab.problems
+        tab.close()

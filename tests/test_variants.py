@@ -9,8 +9,12 @@ runs, so they show the same numbers. Real scenario files, real runs (2 variants 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
+import shlex
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,10 +22,12 @@ import pytest
 from typer.testing import CliRunner
 
 from borderabm.analysis.compare import load_comparison
+from borderabm.apps.cli.common import dump_json
 from borderabm.apps.cli.main import app
 from borderabm.apps.ui import compare_page as cp
 from borderabm.apps.ui import variants as uv
-from borderabm.apps.ui.run_setup import uploaded_scenarios
+from borderabm.apps.ui.robust_view import runs_html
+from borderabm.apps.ui.run_setup import build_model, uploaded_scenarios
 from borderabm.apps.ui.scenario_file import read_upload
 from borderabm.experiments.engines import InProcess
 from borderabm.experiments.store import ResultsStore
@@ -197,7 +203,7 @@ def test_the_command_line_gives_the_numbers_of_the_api(api_store, tmp_path):
          "allowed: one scenario and 2-4 --variant)"),
         (["baseline", "--variant", "", "--variant", "fence.coverage=0.5", "--sweep", "x"],
          "error: borderabm compare: --variant: runs lever variants of one scenario on common seeds "
-         "(allowed: without --sweep and --uncertainty)"),
+         "(allowed: without --sweep)"),
     ],
 )  # fmt: skip
 def test_bad_variants_on_the_command_line_are_one_error_line(args, expected, tmp_path):
@@ -281,7 +287,8 @@ def test_the_compare_tab_offers_lever_variants_and_refuses_a_bad_line(results_fo
     monkeypatch.setattr(session, "_session_id", lambda: "one-browser")
     for state, value in ((cp.compare_mode, uv.VARIANTS), (cp.last_comparison, None),
                          (cp.compare_replicates, 2), (cp.compare_days, cp.MIN_DAYS),
-                         (uv.variants_base, None), (uv.variants_lines, uv.DEFAULT_LINES)):  # fmt: skip
+                         (uv.variants_base, None), (uv.variants_lines, uv.DEFAULT_LINES),
+                         (uv.variants_worlds, 0)):  # fmt: skip
         state.set(value)
     _, rc = solara.render(cp.ComparePage(), handle_error=False)
     assert rc.find(v.Select, label="Base scenario").widget.v_model == "baseline"
@@ -297,5 +304,96 @@ def test_the_compare_tab_offers_lever_variants_and_refuses_a_bad_line(results_fo
     assert rc.find(v.Btn, children=["Run lever variants"]).widget.disabled
     # The session keeps the lines for a reload.
     assert session.recall(uv.FORM_KEY) == {"base": "baseline",
-                                           "lines": ["", "fence.coverage=2", "", ""]}  # fmt: skip
+                                           "lines": ["", "fence.coverage=2", "", ""],
+                                           "worlds": 0}  # fmt: skip
     rc.close()
+
+
+# Lever variants across plausible worlds (--variant with --uncertainty) ----------------------------
+POSTERIOR = Path(__file__).resolve().parents[1] / "docs" / "calibration" / "posterior.csv"
+
+
+def test_variants_across_worlds_equal_the_same_policies_as_scenario_files(tmp_path):
+    """The robust comparison of two variants gives the numbers of the same two policies written
+    as scenario files and compared with --uncertainty: same draws, same seeds, same runs."""
+    fenced = tmp_path / "baseline_fenced.toml"
+    text = BASELINE.read_text()
+    assert "coverage = 0.94" in text  # the line the copy changes
+    fenced.write_text(text.replace('name = "baseline"', 'name = "baseline_fenced"', 1)
+                      .replace("coverage = 0.94", "coverage = 1.0", 1))  # fmt: skip
+    common = ["--uncertainty", str(POSTERIOR), "--draws", "2", "--replicates", "2", "--days",
+              "12", "--workers", "1", "--json"]  # fmt: skip
+    variants = runner.invoke(app, ["compare", "baseline", "--variant", "", "--variant",
+                                   "fence.coverage=1", *common, "--out", str(tmp_path / "v")])  # fmt: skip
+    files = runner.invoke(app, ["compare", str(BASELINE), str(fenced), *common, "--out",
+                                str(tmp_path / "f")])  # fmt: skip
+    assert variants.exit_code == 0, variants.output
+    assert files.exit_code == 0, files.output
+    by_variant, by_file = json.loads(variants.stdout), json.loads(files.stdout)
+    assert (by_variant["worlds"], by_variant["seeds"]) == (2, 2)
+    labels = {"baseline": "baseline", "baseline: fence.coverage=1.0": "baseline_fenced"}
+    assert {row["scenario"] for row in by_variant["table"]} == set(labels)
+    for row in by_variant["table"]:
+        row["scenario"] = labels[row["scenario"]]
+    assert by_variant["table"] == by_file["table"]
+    # Each stored run is the variant laid over its world's draw: 2 variants x 2 worlds x 2 seeds.
+    runs = ResultsStore(tmp_path / "v").runs()
+    assert len(runs) == 8 and sorted(runs["point"].unique()) == [0, 1, 2, 3]
+    assert (runs[runs["point"] >= 2]["fence.coverage"] == 1.0).all()
+    worlds = runs.groupby(runs["point"] % 2)["population.militants"].nunique()
+    assert (worlds == 1).all()  # the reference and the variant saw the same world
+
+
+def test_a_variant_may_not_set_a_parameter_the_worlds_draw(tmp_path):
+    result = runner.invoke(app, [
+        "compare", "baseline", "--variant", "", "--variant", "population.militants=500",
+        "--uncertainty", str(POSTERIOR), "--draws", "2", "--out", str(tmp_path / "o"),
+    ])  # fmt: skip
+    assert error_of(result) == (
+        f"error: {BASELINE}: population.militants: set by a variant and drawn across worlds by "
+        f"{POSTERIOR} (allowed: a variant sets levers the draws leave alone)"
+    )
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_page_runs_variants_across_worlds_as_its_command_line_does(results_folder):
+    result = uv.run_variants("baseline", ["", "fence.coverage=0.5"], 2, 30, worlds=2)
+    assert isinstance(result, uv.RobustResult)
+    assert result.results_dir.name.startswith("ui-variants-baseline-w2-r2-d30-s1-")
+    robust = result.robust
+    assert robust.order == ["baseline", "baseline: fence.coverage=0.5"]
+    assert (robust.worlds, robust.seeds) == (2, 2)
+    line = uv.cli_command("baseline", uv.base_entries()["baseline"], ["", "fence.coverage=0.5"],
+                          2, 30, worlds=2)  # fmt: skip
+    assert line.endswith(f"--uncertainty {uv.POSTERIOR_IN_CHECKOUT} --draws 2")
+    args = shlex.split(line)[1:]
+    args[args.index(uv.POSTERIOR_IN_CHECKOUT)] = str(POSTERIOR)  # the same file, from anywhere
+    cli = runner.invoke(app, [*args, "--json", "--out", str(results_folder.parent / "cli")])
+    assert cli.exit_code == 0, cli.output
+    shown = json.loads(dump_json(robust.table.to_dict(orient="records")))
+    assert shown == json.loads(cli.stdout)["table"]
+    # Its link opens it again, from the store; the worlds are part of its id.
+    again = cp.open_comparison(result.link_id)
+    assert isinstance(again, uv.RobustResult) and again.robust.order == robust.order
+    plain = uv.run_variants("baseline", ["", "fence.coverage=0.5"], 2, 30)
+    assert plain.comparison_id != result.link_id
+    # Every run is listed with its replay link; the last (the variant, world 2, seed 2) replays
+    # on the Run tab exactly: the variant's levers over the world's draw.
+    links = re.findall(r"href='([^']+)'", runs_html(robust, result.link_id))
+    assert len(links) == len(robust.runs) == 8
+    identity, run_id = cp.linked_run(html.unescape(links[-1]))
+    row = robust.runs.set_index("run_id").loc[run_id]
+    assert (row["scenario"], row["point"], row["seed"]) == ("baseline: fence.coverage=0.5", 1, 2)
+    request = cp.stored_replay(identity, run_id)
+    assert request["overrides"]["fence.coverage"] == 0.5
+    assert request["overrides"]["population.militants"] == row["population.militants"]
+    model = build_model(request["scenario"], None, request["seed"], request["days"],
+                        request["overrides"])  # fmt: skip
+    model.run(request["days"])
+    assert all(model.summary()[m] == row[m] for m in ("attacks", "formal_trade_usd"))
+    assert uv.check_variants("baseline", ("", "fence.coverage=0.5"), 2, 30, 51) == [
+        "plausible worlds must be 0 to 50 (got 51)"]  # fmt: skip
+    assert uv.check_variants("baseline", ("", "population.militants=500"), 2, 30, 2) == [
+        "error: scenarios folder: baseline.toml: population.militants: set by a variant and "
+        "drawn across worlds by shipped calibration: baseline_posterior.csv "
+        "(allowed: a variant sets levers the draws leave alone)"]  # fmt: skip

@@ -38,6 +38,7 @@ import pandas as pd
 from borderabm.analysis.compare import interval
 from borderabm.analysis.prim import PrimUnavailableError, prim, reported_limits
 from borderabm.experiments.store import MANIFEST, ResultsStore, StoreError
+from borderabm.experiments.sweep import variant_label
 from borderabm.metrics import HEADLINE_METRICS, MetricName
 
 LOWER = "lower"
@@ -84,6 +85,8 @@ class RobustComparison:
         world_values: Seed-averaged value per policy, metric and world (long form), with the
             world's parameters: what the tables are computed from.
         source: The uncertainty file the draws came from.
+        runs: The runs compared, one row each: ``scenario`` (the policy), ``point`` (the world),
+            ``seed``, the metrics and, from a results store, ``run_id``.
     """
 
     order: list[str]
@@ -94,6 +97,7 @@ class RobustComparison:
     flips: pd.DataFrame
     world_values: pd.DataFrame
     source: str
+    runs: pd.DataFrame
 
     @property
     def reference(self) -> str:
@@ -150,10 +154,33 @@ def load_robust(store: ResultsStore, metrics: Sequence[str] = HEADLINE_METRICS) 
     runs = store.runs()
     if runs.empty:
         raise StoreError(f"{store.root}: runs: no finished runs yet")
-    order = [s for s in manifest.scenarios if s in set(runs["scenario"])]
+    variants = getattr(design, "variants", None)
+    if variants:
+        runs, order = _variants_as_policies(runs, variants, len(design.points) // len(variants))
+    else:
+        order = [s for s in manifest.scenarios if s in set(runs["scenario"])]
     parameters = [p for p in design.parameters if p in runs]
     source = str((getattr(design, "uncertainty", None) or {}).get("file", ""))
     return robust_comparison(runs, order, parameters, metrics, source)
+
+
+def _variants_as_policies(
+    runs: pd.DataFrame, variants: list[dict], worlds: int
+) -> tuple[pd.DataFrame, list[str]]:
+    """Runs of lever variants across worlds, as policies (variant labels) x worlds (draws).
+
+    Design point ``v x worlds + w`` is variant ``v`` in world ``w`` (see
+    :func:`~borderabm.experiments.sweep.variant_sweep`).
+    """
+    variant, world = np.divmod(runs["point"].to_numpy(dtype=int), max(worlds, 1))
+    labels = [
+        variant_label(scenario, variants[v])
+        for scenario, v in zip(runs["scenario"], variant, strict=True)
+    ]
+    finished = set(labels)
+    order = [label for label in dict.fromkeys(
+        variant_label(runs["scenario"].iloc[0], v) for v in variants) if label in finished]  # fmt: skip
+    return runs.assign(scenario=labels, point=world), order
 
 
 def robust_comparison(
@@ -197,6 +224,7 @@ def robust_comparison(
         flips=pd.concat(flips, ignore_index=True) if flips else pd.DataFrame(),
         world_values=pd.concat(values, ignore_index=True) if values else pd.DataFrame(),
         source=source,
+        runs=runs.reset_index(drop=True),
     )
 
 

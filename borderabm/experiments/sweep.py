@@ -182,8 +182,10 @@ class Sweep:
     scenario_files: dict[str, tuple[str, str]]  # name -> (path, sha256)
     points: list[dict[str, Any]]
     runs: list[RunSpec]
-    draws: Draws | None = None  # a robust comparison's parameter draws (its design points)
-    variants: bool = False  # lever variants of one scenario: its points are the variants
+    draws: Draws | None = None  # a robust comparison's parameter draws (its worlds)
+    # Lever variants of one scenario (its policies): without draws its points are the variants;
+    # with draws, point v x worlds + w is variant v in world w.
+    variants: list[dict[str, Any]] | None = None
 
 
 def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
@@ -282,12 +284,7 @@ def comparison_sweep(
         raise ScenarioError(source, [_sweep_problem(e) for e in error.errors()]) from None
     check_size(spec, source)  # before any scenario is loaded or any run listed
     points: list[dict[str, Any]] = draws.points if draws is not None else [{}]
-    runs_total = len(scenario_paths) * len(points) * replicates
-    if runs_total > MAX_RUNS:
-        raise ScenarioError(source, [
-            f"draws: {runs_total:,} runs (scenarios x draws x replicates) is too many for one "
-            f"comparison (allowed: at most {MAX_RUNS:,})"
-        ])  # fmt: skip
+    _check_runs(len(scenario_paths) * len(points) * replicates, draws)
     scenario_files: dict[str, tuple[str, str]] = {}
     runs: list[RunSpec] = []
     for path in scenario_paths:
@@ -295,26 +292,7 @@ def comparison_sweep(
         if base.name in scenario_files:
             raise ScenarioError(str(path), [f"scenario name '{base.name}' appears twice"])
         scenario_files[base.name] = (str(path), hashlib.sha256(Path(path).read_bytes()).hexdigest())
-        for index, point in enumerate(points):
-            typed, unknown = typed_overrides(base, point)
-            if unknown:
-                raise ScenarioError(draws.source if draws else str(path), [
-                    f"{key}: not a key of scenario {base.name} (allowed: dotted keys of scenario "
-                    "fields, e.g. population.militants)" for key in unknown
-                ])  # fmt: skip
-            for replicate in range(replicates):
-                overrides: dict[str, Any] = {**typed, "seed": seed + replicate}
-                if days is not None:
-                    overrides["horizon_days"] = days
-                try:
-                    settings = with_overrides(base, overrides, str(path))
-                except ScenarioError as error:
-                    if draws is None:
-                        raise
-                    raise ScenarioError(draws.source, [
-                        f"draw {index + 1} on {base.name}: {p}" for p in error.problems
-                    ]) from None  # fmt: skip
-                runs.append(RunSpec.of_scenario(settings, index, replicate, typed))
+        runs += _policy_runs(base, str(path), {}, 0, draws, replicates, seed, days)[1]
     identity: list[Any] = [spec.model_dump(), sorted(scenario_files.items())]
     if draws is not None:  # a plain comparison keeps the fingerprint its stores were made with
         identity.append(points)
@@ -430,6 +408,7 @@ def variant_sweep(
     days: int | None,
     *,
     text: str | None = None,
+    draws: Draws | None = None,
 ) -> Sweep:
     """One scenario under 2-4 lever variants on the same seeds (``compare SCENARIO --variant ...``).
 
@@ -439,6 +418,11 @@ def variant_sweep(
     sweep's design points are the typed variants, so the manifest records them, :func:`load_comparison`
     labels their runs with :func:`variant_label`, and a replay applies a point's overrides.
 
+    With ``draws`` (``--uncertainty``), every variant runs in every world x seed, as the scenarios
+    of a robust comparison do: design point ``v x worlds + w`` is variant ``v`` laid over draw
+    ``w``, and the manifest's design (of kind ``draws``) lists the variants, so
+    :func:`~borderabm.analysis.robust.load_robust` compares the variants across the worlds.
+
     Args:
         scenario_path: The scenario file (or, with ``text``, the name of an uploaded one).
         variants: The variants; the first is the reference.
@@ -447,11 +431,13 @@ def variant_sweep(
         days: Overrides the scenario's horizon.
         text: The scenario file's text, when it is held in memory (an upload): nothing is read
             from the disk.
+        draws: Plausible worlds (parameter draws) to run every variant in (None: the file's own).
 
     Raises:
         ScenarioError: Naming the scenario file: a file that cannot be loaded, fewer or more
             variants than allowed, ``variant N: key: ...`` lines for a key or value the schema
-            refuses, two variants alike, options out of range, or too many runs.
+            refuses, two variants alike, a variant setting a drawn parameter, options out of
+            range, or too many runs; naming the draws' file for a draw the schema refuses.
     """
     path = Path(scenario_path)
     source = str(scenario_path)
@@ -462,7 +448,7 @@ def variant_sweep(
         ])  # fmt: skip
     try:
         spec = SweepSpec(name="variants", scenarios=(source,), replicates=replicates, seed=seed,
-                         days=days, series=True)  # fmt: skip
+                         days=days, series=draws is None)  # fmt: skip
     except ValidationError as error:
         raise ScenarioError(
             "borderabm compare", [_sweep_problem(e) for e in error.errors()]
@@ -482,24 +468,101 @@ def variant_sweep(
                 "(allowed: different variants)"
             ])  # fmt: skip
         points.append(point)
+    drawn = set(draws.parameters) if draws is not None else set()
+    conflicts = sorted({key for point in points for key in point} & drawn)
+    if draws is not None and conflicts:
+        raise ScenarioError(source, [
+            f"{key}: set by a variant and drawn across worlds by {draws.source} (allowed: a "
+            "variant sets levers the draws leave alone)" for key in conflicts
+        ])  # fmt: skip
+    _check_runs(len(points) * (len(draws.points) if draws else 1) * replicates, draws)
     digest = hashlib.sha256(json.dumps(points, sort_keys=True).encode()).hexdigest()
     spec = spec.model_copy(update={"name": f"variants-{path.stem}-{digest[:8]}"})
     scenario_files = {base.name: (source, hashlib.sha256(raw).hexdigest())}
+    worlds = len(draws.points) if draws is not None else 1
+    design_points: list[dict[str, Any]] = []
     runs: list[RunSpec] = []
     for index, point in enumerate(points):
+        policy_points, policy_runs = _policy_runs(base, source, point, index * worlds, draws,
+                                                  replicates, seed, days)  # fmt: skip
+        design_points += policy_points
+        runs += policy_runs
+    identity = [VARIANT_DESIGN, spec.model_dump(), sorted(scenario_files.items()), points]
+    if draws is not None:  # lever variants alone keep the fingerprint their stores were made with
+        identity.append(draws.points)
+    return _compare_sweep(spec, identity, scenario_files, design_points, runs, draws=draws,
+                          variants=points)  # fmt: skip
+
+
+def _check_runs(runs_total: int, draws: Draws | None) -> None:
+    """Refuse a comparison of more runs (policies x worlds x replicates) than one may have."""
+    if runs_total > MAX_RUNS:
+        raise ScenarioError("borderabm compare", [
+            f"draws: {runs_total:,} runs (policies x draws x replicates) is too many for one "
+            f"comparison (allowed: at most {MAX_RUNS:,})"
+        ])  # fmt: skip
+
+
+def _policy_runs(
+    base: Scenario,
+    source: str,
+    levers: Mapping[str, Any],
+    first_point: int,
+    draws: Draws | None,
+    replicates: int,
+    seed: int,
+    days: int | None,
+) -> tuple[list[dict[str, Any]], list[RunSpec]]:
+    """The runs of one policy (a scenario, or one lever variant of it) in every world x seed.
+
+    Args:
+        base: The scenario as its file gives it.
+        source: The scenario file, named by error lines.
+        levers: The policy's own overrides (a lever variant; empty for a scenario as written).
+        first_point: The design point of the policy's first world (its worlds follow in order).
+        draws: The worlds' parameter draws (None: one world, the scenario's own parameters).
+        replicates: Seeds per world.
+        seed: The first seed.
+        days: Overrides the scenario's horizon.
+
+    Returns:
+        The policy's design points (a world's typed draw with the levers laid over it) and runs.
+
+    Raises:
+        ScenarioError: Naming the draws' file for a draw the scenario schema refuses or a key
+            that is not a scenario field; naming the scenario for options out of range.
+    """
+    points: list[dict[str, Any]] = []
+    runs: list[RunSpec] = []
+    for world, values in enumerate(draws.points if draws is not None else [{}]):
+        typed, unknown = typed_overrides(base, values)
+        if unknown:
+            raise ScenarioError(draws.source if draws else source, [
+                f"{key}: not a key of scenario {base.name} (allowed: dotted keys of scenario "
+                "fields, e.g. population.militants)" for key in unknown
+            ])  # fmt: skip
+        point = {**typed, **levers}
+        points.append(point)
         for replicate in range(replicates):
             overrides: dict[str, Any] = {**point, "seed": seed + replicate}
             if days is not None:
                 overrides["horizon_days"] = days
-            settings = with_overrides(base, overrides, source)
-            runs.append(RunSpec.of_scenario(settings, index, replicate, point))
-    identity = [VARIANT_DESIGN, spec.model_dump(), sorted(scenario_files.items()), points]
-    return _compare_sweep(spec, identity, scenario_files, points, runs, variants=True)
+            try:
+                settings = with_overrides(base, overrides, source)
+            except ScenarioError as error:
+                if draws is None:
+                    raise
+                raise ScenarioError(draws.source, [
+                    f"draw {world + 1} on {base.name}: {p}" for p in error.problems
+                ]) from None  # fmt: skip
+            runs.append(RunSpec.of_scenario(settings, first_point + world, replicate, point))
+    return points, runs
 
 
 def _compare_sweep(spec: SweepSpec, identity: list[Any], scenario_files: dict[str, tuple[str, str]],
                    points: list[dict[str, Any]], runs: list[RunSpec], *,
-                   draws: Draws | None = None, variants: bool = False) -> Sweep:  # fmt: skip
+                   draws: Draws | None = None,
+                   variants: list[dict[str, Any]] | None = None) -> Sweep:  # fmt: skip
     """A comparison's sweep, fingerprinted by ``identity`` (what decides whether a store resumes)."""
     fingerprint = json.dumps(identity, sort_keys=True)
     return Sweep(
@@ -557,6 +620,29 @@ def _variant_design(sweep: Sweep) -> DesignRecord:
     )
 
 
+def _design_record(sweep: Sweep) -> DesignRecord:
+    """The manifest's design: lever variants, a sweep file's design, or parameter draws."""
+    spec, draws = sweep.spec, sweep.draws
+    if draws is None and sweep.variants:
+        return _variant_design(sweep)
+    if draws is None:
+        return DesignRecord(
+            kind=spec.design.kind,
+            samples=spec.design.samples,
+            parameters={k: v.model_dump() for k, v in spec.parameters.items()},
+            points=sweep.points,
+        )
+    extra = {"variants": sweep.variants} if sweep.variants else {}
+    return DesignRecord(
+        kind="draws",
+        samples=len(sweep.points),
+        parameters=draws.ranges(),
+        points=sweep.points,
+        uncertainty={"file": draws.source, "kind": draws.kind},
+        **extra,
+    )
+
+
 def manifest_for(sweep: Sweep) -> Manifest:
     """What the results directory records about the sweep (the fingerprint decides resumption)."""
     spec = sweep.spec
@@ -568,22 +654,7 @@ def manifest_for(sweep: Sweep) -> Manifest:
         scenarios={
             n: ScenarioRecord(file=f, sha256=h) for n, (f, h) in sweep.scenario_files.items()
         },
-        design=_variant_design(sweep)
-        if sweep.variants
-        else DesignRecord(
-            kind=spec.design.kind,
-            samples=spec.design.samples,
-            parameters={k: v.model_dump() for k, v in spec.parameters.items()},
-            points=sweep.points,
-        )
-        if sweep.draws is None
-        else DesignRecord(
-            kind="draws",
-            samples=len(sweep.points),
-            parameters=sweep.draws.ranges(),
-            points=sweep.points,
-            uncertainty={"file": sweep.draws.source, "kind": sweep.draws.kind},
-        ),
+        design=_design_record(sweep),
         replicates=spec.replicates,
         seeds=[spec.seed + k for k in range(spec.replicates)],
         days=spec.days,

@@ -88,7 +88,7 @@ def compare(
 
     With --variant (2-4 times), ONE scenario runs under each variant of its levers on the same
     seeds: ``compare baseline --variant "" --variant "fence.coverage=1.0"``; nothing is written to
-    the scenario folders.
+    the scenario folders. With --uncertainty as well, the variants are compared across worlds.
     """
     from borderabm.analysis.compare import load_comparison
     from borderabm.analysis.results import check_metrics_stored
@@ -120,7 +120,7 @@ def _store_to_compare(names: list[str], variants: list[str] | None, sweep_dir: P
 
     if variants is not None:
         return _run_variants(names, variants, replicates, seed, days, out, workers, dask,
-                             sweep_dir or uncertainty)  # fmt: skip
+                             sweep_dir, _load_draws(uncertainty, draws, seed))  # fmt: skip
     if sweep_dir is not None:
         return ResultsStore(sweep_dir)
     return _run_comparison(names, replicates, seed, days, out, workers, dask,
@@ -189,16 +189,16 @@ def _run_comparison(names: list[str], replicates: int, seed: int, days: int | No
 
 def _run_variants(names: list[str], lines: list[str], replicates: int, seed: int,
                   days: int | None, out: Path | None, workers: int | None, dask: str | None,
-                  other_source: Path | None) -> ResultsStore:  # fmt: skip
-    """Run one scenario under each lever variant on common seeds into a results store.
+                  sweep_dir: Path | None, draws: Draws | None) -> ResultsStore:  # fmt: skip
+    """Run one scenario under each lever variant on common seeds (and draws) into a results store.
 
-    ``other_source`` is a ``--sweep`` or ``--uncertainty`` given as well: refused.
+    ``sweep_dir`` is a ``--sweep`` given as well: refused.
     """
     from borderabm.experiments.sweep import parse_variant, variant_sweep
 
-    if other_source is not None:
+    if sweep_dir is not None:
         fail(["--variant: runs lever variants of one scenario on common seeds (allowed: "
-              "without --sweep and --uncertainty)"], "borderabm compare")  # fmt: skip
+              "without --sweep)"], "borderabm compare")  # fmt: skip
     if len(names) != 1:
         fail([f"SCENARIO_FILES: lever variants run one scenario (got {len(names)}; allowed: one "
               "scenario and 2-4 --variant)"], "borderabm compare")  # fmt: skip
@@ -206,7 +206,7 @@ def _run_variants(names: list[str], lines: list[str], replicates: int, seed: int
     try:
         parsed = [parse_variant(line, number, str(path)) for number, line in
                   enumerate(lines, start=1)]  # fmt: skip
-        loaded = variant_sweep(path, parsed, replicates, seed, days)
+        loaded = variant_sweep(path, parsed, replicates, seed, days, draws=draws)
     except ScenarioError as error:
         fail(error.problems, error.source)
     return _run_into_store(loaded, out, workers, dask)

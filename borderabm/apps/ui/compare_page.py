@@ -49,16 +49,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
 import pandas as pd
 import solara
 
 from borderabm.analysis.compare import Comparison, load_comparison
 from borderabm.apps.ui import session
+from borderabm.apps.ui.links import LINK_KEY, RUN_KEY, comparison_link, replay_link
 from borderabm.apps.ui.robust_view import (
     DEFAULT_DRAWS,
     MAX_DRAWS,
+    SHIPPED_POSTERIOR,
     RobustError,
     RobustResult,
     RobustView,
@@ -88,8 +90,6 @@ MAX_RUN_ROWS = 200  # rows of the runs table (a big saved sweep would otherwise 
 CHART_SCENARIOS = 10  # the report's charts draw one colour each for the first ten scenarios
 NEW, ROBUST, SAVED = "New comparison", "Across plausible worlds", "Saved results"
 LINK = "link"  # a job opened from ``?comparison=<id>``
-LINK_KEY = "comparison"  # the query key of a comparison's permanent link
-RUN_KEY = "run"  # with it, the query key of a stored run's permanent link (its replay)
 ID_LENGTH = 12  # hex digits of a comparison id
 # What an id may look like: a hash, or a saved results folder's name (no path, no leading dot).
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@=+-]{0,199}")
@@ -462,25 +462,10 @@ def comparison_id(
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:ID_LENGTH]
 
 
-def comparison_link(identity: str) -> str:
-    """The query string of a comparison's permanent link: ``?comparison=<id>``."""
-    return f"?{LINK_KEY}={quote(identity, safe='')}"
-
-
 def linked_id(search: str | None) -> str | None:
     """The comparison id a page address asks for (``?comparison=<id>``), or None."""
     values = parse_qs((search or "").lstrip("?"), keep_blank_values=True).get(LINK_KEY)
     return values[-1] if values else None
-
-
-def replay_link(identity: str, run_id: str) -> str:
-    """The query string of a stored run's permanent link: ``?comparison=<id>&run=<run id>``.
-
-    The run id is the one the results store files the run under (``runs/<run id>.parquet``), a
-    hash of the run's scenario, design point, replicate and seed: it does not depend on the order
-    of a table, and stays the same however many runs the store holds.
-    """
-    return f"{comparison_link(identity)}&{RUN_KEY}={quote(run_id, safe='')}"
 
 
 def is_replay_link(search: str | None) -> bool:
@@ -794,7 +779,10 @@ def charts(runs: pd.DataFrame, series: pd.DataFrame | None) -> tuple[bytes | Non
 # Presentation ----------------------------------------------------------------------------------
 def without_server_paths(message: str) -> str:
     """A message for the page with the server's folders named, not spelled out."""
-    folders = [(results_root(), "results folder")]
+    folders = [
+        (results_root(), "results folder"),
+        (SHIPPED_POSTERIOR.parent, "shipped calibration"),
+    ]
     folders += [(entry.path.parent, "scenarios folder") for entry in scenario_entries().values()]
     for folder, name in folders:
         for spelled in {str(folder.resolve()), str(folder)} - {"", "."}:
@@ -1153,9 +1141,9 @@ def ComparePage():
                 (identity,) = arguments
                 return open_comparison(identity, report)
             if kind == VARIANTS:
-                base_asked, lines_asked, replicates_asked, days_asked = arguments
+                base_asked, lines_asked, replicates_asked, days_asked, worlds_asked = arguments
                 return run_variants(base_asked, lines_asked, replicates_asked, days_asked, report,
-                                    cancel=cancel)  # fmt: skip
+                                    cancel=cancel, worlds=worlds_asked)  # fmt: skip
             if kind == ROBUST:
                 names_asked, draws_asked, replicates_asked, days_asked = arguments
                 return run_robust_comparison(names_asked, draws_asked, replicates_asked,

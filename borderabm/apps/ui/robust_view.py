@@ -16,9 +16,11 @@ from pathlib import Path
 import solara
 
 from borderabm.analysis.robust import RobustComparison, load_robust
+from borderabm.apps.ui.links import replay_link
 from borderabm.experiments.engines import Engine
 from borderabm.experiments.store import ResultsStore, StoreError
 from borderabm.experiments.sweep import Sweep
+from borderabm.metrics import format_value, metric_label
 from borderabm.report.format import html_table, html_text
 from borderabm.report.robust import HEADER, NOTES, all_answers, scorecard_rows, share_png
 from borderabm.scenario.paths import PACKAGE_DATA
@@ -27,6 +29,7 @@ from borderabm.scenario.paths import PACKAGE_DATA
 SHIPPED_POSTERIOR = PACKAGE_DATA / "calibration" / "baseline_posterior.csv"
 DEFAULT_DRAWS = 10
 MAX_DRAWS = 50
+MAX_RUN_ROWS = 1_000  # rows of the runs table (50 worlds x 4 policies x 5 seeds)
 
 
 class RobustError(ValueError):
@@ -137,9 +140,35 @@ def scorecard_html(robust: RobustComparison) -> str:
     return TABLE_STYLE + html_table([html_text(h) for h in HEADER], rows)
 
 
+def runs_html(robust: RobustComparison, link_id: str = "") -> str:
+    """Every run, world by world: world, policy, seed, the metrics compared and its replay link.
+
+    Args:
+        robust: The robust comparison.
+        link_id: The comparison's id: each stored run gets its permanent link (its replay on the
+            Run tab; see :func:`~borderabm.apps.ui.links.replay_link`). Empty: no links.
+    """
+    runs = robust.runs
+    metrics = list(dict.fromkeys(robust.table["metric"])) if not robust.table.empty else []
+    rank = {policy: index for index, policy in enumerate(robust.order)}
+    runs = runs.assign(_rank=runs["scenario"].map(rank)).sort_values(["point", "_rank", "seed"])
+    header = ["world", "policy", "seed", *(metric_label(m) for m in metrics), "replay"]
+    rows = []
+    for row in runs.head(MAX_RUN_ROWS).to_dict(orient="records"):
+        run_id = row.get("run_id")
+        link = replay_link(link_id, run_id) if link_id and isinstance(run_id, str) else ""
+        what = f"Replay {row['scenario']} in world {int(row['point']) + 1}, seed {int(row['seed'])}"
+        cells = [str(int(row["point"]) + 1), html_text(row["scenario"]), str(int(row["seed"]))]
+        cells += [html_text(format_value(m, float(row[m]))) for m in metrics]
+        cells.append(f"<a class='robust-run-link' href='{html_text(link)}' title='{html_text(what)}'"
+                     f" aria-label='{html_text(what)}'>replay</a>" if link else "—")  # fmt: skip
+        rows.append(cells)
+    return TABLE_STYLE + html_table([html_text(h) for h in header], rows)
+
+
 @solara.component
 def RobustView(result: RobustResult):
-    """The answers in words, the scorecard, the chart and the downloads of a robust comparison."""
+    """The answers in words, the scorecard, the chart, every run and downloads of a comparison."""
     robust = result.robust
     with solara.Column(classes=["robust-results"]):
         solara.v.Html(tag="h3", children=["Across plausible worlds: " + " vs ".join(robust.order)])
@@ -169,3 +198,18 @@ def RobustView(result: RobustResult):
         solara.HTML(tag="div", unsafe_innerHTML=scorecard_html(robust),
                     classes=["robust-table"], attributes={"data-testid": "robust-table"})  # fmt: skip
         solara.Image(result.chart_png, format="png", width="100%", classes=["robust-chart"])
+        solara.v.Html(tag="h4", children=["Every run, world by world"])
+        solara.Text(
+            "World n is the n-th draw of the uncertain parameters (their values are in the CSV). "
+            "A run's link opens it on the Run tab: the same scenario, levers, world and seed."
+        )
+        solara.FileDownload(
+            lambda: robust.world_values.to_csv(index=False),
+            filename=f"{result.results_dir.name}-worlds.csv",
+            label="Download each world's parameters and seed-averaged values (CSV)",
+            mime_type="text/csv",
+        )
+        with solara.Details(f"Show the {len(robust.runs):,} runs"):
+            html = solara.use_memo(lambda: runs_html(robust, result.link_id), [result])
+            solara.HTML(tag="div", unsafe_innerHTML=html, classes=["robust-table"],
+                        attributes={"data-testid": "robust-runs"})  # fmt: skip
