@@ -710,6 +710,15 @@ def metric_info(name: str) -> Metric:
     raise KeyError(f"unknown metric {name!r}")
 
 
+def is_metric(name: str) -> bool:
+    """Whether ``name`` is a metric of the registry or a breakdown of one (see :func:`metric_info`)."""
+    try:
+        metric_info(name)
+    except KeyError:
+        return False
+    return True
+
+
 def metric_label(name: str) -> str:
     """The label with its unit, for tables and axes: "Formal trade (US$)"; the name if unknown."""
     try:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from borderabm.experiments.designs import DesignKind, Parameter, generate
 from borderabm.experiments.engines import (
@@ -59,6 +59,7 @@ from borderabm.experiments.store import (
     write_failure,
 )
 from borderabm.experiments.uncertainty import Draws, typed_overrides
+from borderabm.metrics import METRICS, is_metric
 from borderabm.scenario import (
     Scenario,
     ScenarioError,
@@ -90,6 +91,12 @@ __all__ = [
     "variant_sweep",
 ]
 
+# Keys a sweep may not vary: the sweep sets them alike for every run of a scenario.
+SWEEP_FIXED_KEYS = {
+    "seed": "the seeds come from the sweep's seed and replicates (allowed: levers and parameters)",
+    "horizon_days": "every run lasts the sweep's days (allowed: levers and parameters; set days)",
+    "name": "the scenario's name labels its runs (allowed: levers and parameters)",
+}
 # Bounds a sweep's size before it is expanded, so a typo (replicates = 100000) is an error line, not
 # an hour spent listing runs nobody meant to make.
 MAX_RUNS = 100_000
@@ -164,6 +171,26 @@ class SweepSpec(StrictModel):
     series: bool = True
     design: DesignSpec = DesignSpec()
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, metrics: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [name for name in metrics if not is_metric(name)]
+        if unknown:
+            raise ValueError(f"unknown metric {', '.join(map(repr, unknown))} (allowed: "
+                             f"{', '.join(sorted(METRICS))}, or a breakdown such as "
+                             "gate_people.Torkham)")  # fmt: skip
+        return metrics
+
+    @field_validator("parameters")
+    @classmethod
+    def _no_fixed_keys(cls, parameters: dict[str, ParameterSpec]) -> dict[str, ParameterSpec]:
+        fixed = [
+            f'"{key}": {SWEEP_FIXED_KEYS[key]}' for key in parameters if key in SWEEP_FIXED_KEYS
+        ]
+        if fixed:
+            raise ValueError("; ".join(fixed))
+        return parameters
 
     def parameter_list(self) -> list[Parameter]:
         """The varied parameters, in file order."""
@@ -286,12 +313,17 @@ def comparison_sweep(
     points: list[dict[str, Any]] = draws.points if draws is not None else [{}]
     _check_runs(len(scenario_paths) * len(points) * replicates, draws)
     scenario_files: dict[str, tuple[str, str]] = {}
-    runs: list[RunSpec] = []
+    bases: list[Scenario] = []
     for path in scenario_paths:
         base = load_scenario(path)
         if base.name in scenario_files:
             raise ScenarioError(str(path), [f"scenario name '{base.name}' appears twice"])
         scenario_files[base.name] = (str(path), hashlib.sha256(Path(path).read_bytes()).hexdigest())
+        bases.append(base)
+    if draws is not None:
+        _check_drawn_keys_shared(bases, draws)
+    runs: list[RunSpec] = []
+    for path, base in zip(scenario_paths, bases, strict=True):
         runs += _policy_runs(base, str(path), {}, 0, draws, replicates, seed, days)[1]
     identity: list[Any] = [spec.model_dump(), sorted(scenario_files.items())]
     if draws is not None:  # a plain comparison keeps the fingerprint its stores were made with
@@ -310,6 +342,9 @@ FIXED_KEYS = {
     "first seed with --seed)",
     "horizon_days": "every variant runs the same days (allowed: levers and parameters; set the "
     "days with --days)",
+    # The same dates: a dated change or closure must fall on the same day of every variant, so
+    # a paired difference is the levers' effect, not the calendar's.
+    "start_date": "every variant runs the same dates (allowed: levers and parameters)",
 }
 _ITEM_SEPARATORS = " \t,;"
 
@@ -492,6 +527,28 @@ def variant_sweep(
         identity.append(draws.points)
     return _compare_sweep(spec, identity, scenario_files, design_points, runs, draws=draws,
                           variants=points)  # fmt: skip
+
+
+def _check_drawn_keys_shared(bases: Sequence[Scenario], draws: Draws) -> None:
+    """Refuse draws of a key in which the compared scenarios differ.
+
+    The draw would overwrite the very lever the comparison is about: ``no_fence`` would run with
+    a fence in every world. (A key some scenario lacks is left to the unknown-key check.)
+
+    Raises:
+        ScenarioError: Naming the draws' file, each such key and the scenarios' values.
+    """
+    documents = [(base.name, base.model_dump(mode="json")) for base in bases]
+    problems = []
+    for key in draws.parameters:
+        values = {name: _value_at(document, key, None) for name, document in documents}
+        distinct = {json.dumps(value, sort_keys=True) for value in values.values()}
+        if None not in values.values() and len(distinct) > 1:
+            shown = ", ".join(f"{name} {value}" for name, value in values.items())
+            problems.append(f"{key}: drawn across worlds, but the scenarios compared differ in it "
+                            f"({shown}; allowed: draws of parameters the policies share)")  # fmt: skip
+    if problems:
+        raise ScenarioError(draws.source, problems)
 
 
 def _check_runs(runs_total: int, draws: Draws | None) -> None:

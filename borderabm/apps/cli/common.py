@@ -249,6 +249,29 @@ def refuse_package_data(out: Path | None, option: str = "--out") -> None:
               "it, e.g. results/)"], str(out))  # fmt: skip
 
 
+def refuse_store_file(path: Path, option: str) -> None:
+    """Refuse an output file that is one of a results store's own files.
+
+    ``results sw --csv sw/manifest.json`` would replace the store's record of its runs with a
+    table, and the store could not be read or resumed any more. A file beside them in the store's
+    folder (``sw/summary.csv``) is fine.
+    """
+    from borderabm.experiments.store import MANIFEST
+
+    try:
+        target = Path(os.path.abspath(path)).resolve()
+    except (OSError, ValueError, RuntimeError):  # a path the system refuses: reported later
+        return
+    for folder in target.parents:
+        if not (folder / MANIFEST).is_file():
+            continue
+        inside = target.relative_to(folder).parts
+        if inside == (MANIFEST,) or len(inside) > 1:
+            fail([f"{option}: a file of the results store {folder} (allowed: a file outside its "
+                  f"{MANIFEST} and subfolders, e.g. {folder / 'summary.csv'})"], str(path))  # fmt: skip
+        return
+
+
 def prepare_output(out: Path) -> None:
     """Create an output folder before computing anything; a bad one is an error line."""
     from borderabm.experiments.run import prepare_output_dir

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 
 def compare(
+    context: typer.Context,
     scenario_files: Annotated[
         list[str] | None, typer.Argument(help="Two or more scenarios; the first is the reference.")
     ] = None,
@@ -94,6 +95,10 @@ def compare(
     from borderabm.analysis.results import check_metrics_stored
     from borderabm.report.tables import COMPARISON_WIDTH, comparison_table
 
+    if report is not None:  # a folder that cannot be written is an error line before any run
+        prepare_output(report)
+    if sweep_dir is not None and variants is None:  # (variants name --sweep themselves)
+        _refuse_run_options_with_sweep(scenario_files or [], context)
     store = _store_to_compare(scenario_files or [], variants, sweep_dir, uncertainty, draws,
                               replicates, seed, days, out, workers, dask)  # fmt: skip
     if _is_robust(store):
@@ -125,6 +130,21 @@ def _store_to_compare(names: list[str], variants: list[str] | None, sweep_dir: P
         return ResultsStore(sweep_dir)
     return _run_comparison(names, replicates, seed, days, out, workers, dask,
                            _load_draws(uncertainty, draws, seed))  # fmt: skip
+
+
+# What makes runs: with --sweep the stored runs are compared as they are, so these would be ignored.
+RUN_OPTIONS = ("replicates", "seed", "days", "out", "workers", "dask", "uncertainty", "draws")
+
+
+def _refuse_run_options_with_sweep(names: list[str], context: typer.Context) -> None:
+    """Refuse scenarios and run options given with ``--sweep`` (they would be silently ignored)."""
+    given = ["--" + name for name in RUN_OPTIONS
+             if getattr(context.get_parameter_source(name), "name", "") == "COMMANDLINE"]  # fmt: skip
+    if names:
+        given.insert(0, "SCENARIO_FILES")
+    if given:
+        fail([f"{', '.join(given)}: not used with --sweep, which compares the stored runs as they "
+              "are (allowed: --sweep DIR with --report and --json)"], "borderabm compare")  # fmt: skip
 
 
 def _load_draws(path: Path | None, draws: int, seed: int) -> Draws | None:

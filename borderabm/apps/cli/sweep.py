@@ -15,6 +15,7 @@ from borderabm.apps.cli.common import (
     print_wide,
     reason,
     refuse_package_data,
+    refuse_store_file,
     stderr,
     store_problems_as_bad_input,
 )
@@ -78,6 +79,8 @@ def results(
     from borderabm.analysis.results import summary_metric_names, unknown_metrics
     from borderabm.experiments.store import ResultsStore
 
+    if csv is not None:
+        refuse_store_file(csv, "--csv")
     store = ResultsStore(results_dir)
     runs = _finished_runs(store)
     unknown = unknown_metrics(runs, metric or ())
