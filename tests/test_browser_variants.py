@@ -22,7 +22,14 @@ from borderabm.experiments.engines import InProcess
 from borderabm.experiments.store import ResultsStore
 from borderabm.experiments.sweep import run_sweep, variant_sweep
 from borderabm.scenario import resolve_scenario_path
-from tests.conftest import ARTIFACTS, Tab, running_ui_server, table_cells
+from tests.conftest import (
+    ARTIFACTS,
+    Tab,
+    play_to_end,
+    running_ui_server,
+    shown_totals,
+    table_cells,
+)
 
 BASELINE = resolve_scenario_path("baseline")
 VARIANT = "fence.coverage=0.5 patrols.units=400"
@@ -106,8 +113,9 @@ def test_lever_variants_across_plausible_worlds_show_the_apis_robust_scorecard(b
     draws = load_draws(SHIPPED_POSTERIOR, 2, seed=1)
     sweep = variant_sweep(BASELINE, [{}, {"fence.coverage": 0.5, "patrols.units": 400}], 2, 1, 30,
                           draws=draws)  # fmt: skip
-    run_sweep(sweep, ResultsStore(tmp_path / "api"), engine=InProcess())
-    expected = [HEADER, *scorecard_rows(load_robust(ResultsStore(tmp_path / "api")))]
+    api = ResultsStore(tmp_path / "api")
+    run_sweep(sweep, api, engine=InProcess())
+    expected = [HEADER, *scorecard_rows(load_robust(api))]
 
     with running_ui_server({"BORDERABM_RESULTS_DIR": str(tmp_path / "results")}) as (url, _, _):
         tab = Tab(browser, url, "compare_variants_worlds")
@@ -128,5 +136,21 @@ def test_lever_variants_across_plausible_worlds_show_the_apis_robust_scorecard(b
         expect(page.locator(".robust-results h3")).to_have_text(
             f"Across plausible worlds: baseline vs baseline: {VARIANT}"
         )
+        # Every run is listed with its replay link; the variant's last run (world 2, seed 2),
+        # opened in a new browser, replays on the Run tab to the stored totals.
+        page.get_by_text("Show the 8 runs").click()
+        anchors = page.locator("[data-testid=robust-runs] a.robust-run-link")
+        expect(anchors).to_have_count(8)
+        link = anchors.last.get_attribute("href")
         assert not tab.problems, tab.problems
         tab.close()
+        replay = Tab(browser, url + link, "compare_variants_worlds_replay", click_compare=False)
+        expect(replay.page.get_by_text(re.compile(r"Day: 0 of 30\b"))).to_be_visible(timeout=60_000)
+        play_to_end(replay.page, 30)
+        shown = shown_totals(replay.page, 30)
+        replay.close()
+    stored = api.runs().set_index("run_id").loc[link.rsplit("run=", 1)[1]]
+    assert (stored["point"], stored["seed"], stored["fence.coverage"]) == (3, 2, 0.5)
+    assert {m: shown[m] for m in ("attacks", "formal_trade_usd")} == {
+        m: float(stored[m]) for m in ("attacks", "formal_trade_usd")
+    }
