@@ -134,3 +134,26 @@ def test_a_report_folder_that_cannot_be_written_is_refused_before_any_run(tmp_pa
     assert error_of(result).startswith(f"error: {blocker}: cannot write output directory")
     assert not (tmp_path / "o").exists()  # nothing was run
     assert result.stdout == ""  # no table printed either
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("fence.coverage=true", "fence.coverage: a switch (true/false), not a number (got True)"),
+        ('fence.coverage="0.5"', "fence.coverage: quoted text, not a number (got '0.5')"),
+        ('patrols.units="400"', "patrols.units: quoted text, not a number (got '400')"),
+    ],
+)
+def test_a_switch_or_quoted_text_is_not_taken_for_a_number(item, expected, tmp_path):
+    line = error_of(runner.invoke(app, ["run", "baseline", "--days", "2", "--set", item]))
+    assert line.startswith(f"error: {BASELINE}: {expected} (allowed: >= 0")
+    variant = runner.invoke(app, ["compare", "baseline", "--variant", "", "--variant", item,
+                                  "--out", str(tmp_path / "o")])  # fmt: skip
+    assert f"variant 2: {expected}" in error_of(variant)
+    scenario = tmp_path / "quoted.toml"
+    key, value = item.split("=")
+    section, field = key.split(".")
+    scenario.write_text(f'name = "quoted"\n[{section}]\n{field} = {value}\n')
+    assert error_of(runner.invoke(app, ["validate", str(scenario)])).startswith(
+        f"error: {scenario}: {expected}"
+    )

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from borderabm.gazetteer import crossing_names, province_names, sector_names
 from borderabm.metrics import MetricName, TriggerMetric
@@ -53,6 +60,27 @@ class StrictModel(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # JSON has no inf
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic would read "0.5" as 0.5 and true as 1.0: a quoted number or a switch where a
+        # number belongs is a mistake to name, not to guess at.
+        field = cls.model_fields.get(info.field_name or "")
+        if (
+            isinstance(value, bool | str)
+            and field is not None
+            and _is_number_type(field.annotation)
+        ):
+            kind = "a switch (true/false)" if isinstance(value, bool) else "quoted text"
+            raise ValueError(f"{kind}, not a number")
+        return value
+
+
+def _is_number_type(annotation: Any) -> bool:
+    """Whether a field holds a number: ``float``, ``int`` or either of them or None."""
+    kinds = set(get_args(annotation)) - {type(None)} if get_args(annotation) else {annotation}
+    return bool(kinds) and kinds <= {float, int}
 
 
 # --------------------------------------------------------------------------------------------
