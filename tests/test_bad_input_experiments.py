@@ -157,3 +157,18 @@ def test_a_switch_or_quoted_text_is_not_taken_for_a_number(item, expected, tmp_p
     assert error_of(runner.invoke(app, ["validate", str(scenario)])).startswith(
         f"error: {scenario}: {expected}"
     )
+
+
+def test_validate_names_dated_events_after_the_last_day(tmp_path):
+    # Not an error (a run with more --days reaches them), but a reader of the file is told.
+    late = tmp_path / "late.toml"
+    late.write_text(BASELINE.read_text() + '\n[[changes]]\ndate = 2040-01-01\nset = { "fence.coverage" = 0.5 }\n'
+                    '\n[crossings.Torkham]\nclosures = [{ start = 500, end = 900, reason = "x" }]\n')  # fmt: skip
+    result = runner.invoke(app, ["validate", str(late)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "note: 2 dated event(s) after the last day, 2025-12-31, apply only with more --days: "
+        "changes[0] (2040-01-01), crossings.Torkham.closures[0] (2026-05-16)"
+    ) in " ".join(result.stdout.split())
+    plain = runner.invoke(app, ["validate", str(BASELINE)])
+    assert plain.exit_code == 0 and "note:" not in plain.stdout

@@ -798,6 +798,22 @@ class Scenario(StrictModel):
         """Calendar date of the last simulated day."""
         return self.start_date + dt.timedelta(days=self.horizon_days - 1)
 
+    def events_after_end(self) -> list[str]:
+        """The dated events that fall after the last day, so never apply at this horizon.
+
+        They are not errors: a run with more days (``--days``) reaches them.
+        """
+
+        def when(day: int) -> str:
+            return (self.start_date + dt.timedelta(days=day)).isoformat()
+
+        late = [f"changes[{i}] ({when(c.day)})" for i, c in enumerate(self.changes)
+                if c.day >= self.horizon_days]  # fmt: skip
+        late += [f"crossings.{gate}.closures[{i}] ({when(c.start)})"
+                 for gate, policy in self.crossings.items()
+                 for i, c in enumerate(policy.closures) if c.start >= self.horizon_days]  # fmt: skip
+        return late  # (a fence point after the end still shapes the build-up before it)
+
 
 def _as_date(value: Any) -> dt.date | None:
     """A calendar date from a TOML date or an ISO string (as JSON dumps hold), else None."""

@@ -42,7 +42,10 @@ def validate(
             bad += 1
             sys.stderr.write(error_line(error.problems, error.source) + "\n")
             continue
-        stdout.print(one_line(f"ok: {path} ({settings.name}, {settings.horizon_days} days)"),
+        late = settings.events_after_end()
+        note = (f"; note: {len(late)} dated event(s) after the last day, {settings.end_date}, "
+                f"apply only with more --days: {', '.join(late)}") if late else ""  # fmt: skip
+        stdout.print(one_line(f"ok: {path} ({settings.name}, {settings.horizon_days} days{note})"),
                      soft_wrap=True)  # fmt: skip
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
