@@ -8,6 +8,8 @@ unknown metric or a fixed key in a sweep file, a variant on other dates, run opt
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
@@ -172,3 +174,14 @@ def test_validate_names_dated_events_after_the_last_day(tmp_path):
     ) in " ".join(result.stdout.split())
     plain = runner.invoke(app, ["validate", str(BASELINE)])
     assert plain.exit_code == 0 and "note:" not in plain.stdout
+
+
+def test_results_reads_the_manifest_as_sweep_does(store, tmp_path):
+    import shutil
+
+    edited = tmp_path / "edited"
+    shutil.copytree(store, edited)
+    manifest = json.loads((edited / MANIFEST).read_text())
+    (edited / MANIFEST).write_text(json.dumps({**manifest, "seeds": ["x"]}))
+    line = error_of(runner.invoke(app, ["results", str(edited)]))
+    assert line.startswith(f"error: {edited / MANIFEST}: ") and "seeds.0" in line

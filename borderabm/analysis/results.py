@@ -22,7 +22,7 @@ def finished_runs(store: ResultsStore) -> pd.DataFrame:
         StoreError: Naming the folder or file: no manifest (not a results directory), a manifest
             or a run row that cannot be read, or no finished runs yet.
     """
-    if store.manifest() is None:
+    if store.read_manifest() is None:  # typed: a hand-edited key of the wrong type is named
         raise StoreError(f"{store.root}: not a results directory (no {MANIFEST})")
     runs = store.runs()
     if runs.empty:
