@@ -185,3 +185,27 @@ def test_results_reads_the_manifest_as_sweep_does(store, tmp_path):
     (edited / MANIFEST).write_text(json.dumps({**manifest, "seeds": ["x"]}))
     line = error_of(runner.invoke(app, ["results", str(edited)]))
     assert line.startswith(f"error: {edited / MANIFEST}: ") and "seeds.0" in line
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ('\n[[changes]]\nday = 5\nset = {}\n', "changes: changes[0] sets nothing"),
+        ('\n[[changes]]\nday = 5\nset = { "fence.coverage" = 0.5 }\n'
+         '\n[[changes]]\nday = 5\nset = { "fence.coverage" = 0.7 }\n',
+         "changes: changes[1] sets fence.coverage on the day changes[0] sets it"),
+        ('\n[conditions]\nactive = ["ceasefire", "ceasefire"]\n',
+         "conditions.active: ceasefire listed twice (allowed: each condition once)"),
+    ],
+)  # fmt: skip
+def test_a_scenario_says_which_event_or_condition_is_ambiguous(tmp_path, extra, expected):
+    path = tmp_path / "ambiguous.toml"
+    path.write_text('name = "ambiguous"\n' + extra)
+    assert error_of(runner.invoke(app, ["validate", str(path)])).startswith(
+        f"error: {path}: {expected}"
+    )
+
+
+def test_a_scenario_needs_a_name_to_label_its_results():
+    line = error_of(runner.invoke(app, ["run", "baseline", "--days", "2", "--set", 'name=""']))
+    assert line.startswith(f"error: {BASELINE}: name: ")

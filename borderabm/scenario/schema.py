@@ -724,6 +724,14 @@ class Conditions(StrictModel):
         description="multiplier during a TTP ceasefire (June-November 2022)",
     )
 
+    @field_validator("active")
+    @classmethod
+    def _each_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} listed twice (allowed: each condition once)")
+        return value
+
     @property
     def militancy_multiplier(self) -> float:
         """The product of the strengths of the conditions in force (1 with none)."""
@@ -733,7 +741,7 @@ class Conditions(StrictModel):
 class Scenario(StrictModel):
     """One fully validated, immutable scenario."""
 
-    name: str = "scenario"
+    name: str = Field("scenario", min_length=1)  # it labels tables, charts and results folders
     description: str = ""
     start_date: dt.date = Field(dt.date(2025, 1, 1), description="calendar date of day 0")
     horizon_days: int = Field(365, ge=1, le=36_500)
@@ -784,6 +792,15 @@ class Scenario(StrictModel):
         days = [c.day for c in value]
         if days != sorted(days):
             raise ValueError(f"changes must be in day order, got days {days}")
+        seen: dict[tuple[int, str], int] = {}
+        for index, change in enumerate(value):
+            if not change.set:
+                raise ValueError(f"changes[{index}] sets nothing (allowed: at least one key)")
+            for key in change.set:  # two values for one key on one day: which one holds?
+                if (change.day, key) in seen:
+                    raise ValueError(f"changes[{index}] sets {key} on the day changes"
+                                     f"[{seen[change.day, key]}] sets it (allowed: once a day)")  # fmt: skip
+                seen[change.day, key] = index
         for change in value:
             for key in change.set:
                 if key.split(".")[0] not in POLICY_SECTIONS:
