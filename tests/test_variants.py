@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import json
 import re
 import shlex
@@ -26,7 +27,7 @@ from borderabm.apps.cli.common import dump_json
 from borderabm.apps.cli.main import app
 from borderabm.apps.ui import compare_page as cp
 from borderabm.apps.ui import variants as uv
-from borderabm.apps.ui.robust_view import runs_html
+from borderabm.apps.ui.robust_view import runs_html, worlds_csv
 from borderabm.apps.ui.run_setup import build_model, uploaded_scenarios
 from borderabm.apps.ui.scenario_file import read_upload
 from borderabm.experiments.engines import InProcess
@@ -379,6 +380,8 @@ def test_the_page_runs_variants_across_worlds_as_its_command_line_does(results_f
     assert plain.comparison_id != result.link_id
     # Every run is listed with its replay link; the last (the variant, world 2, seed 2) replays
     # on the Run tab exactly: the variant's levers over the world's draw.
+    worlds = pd.read_csv(io.StringIO(worlds_csv(robust)))
+    assert sorted(set(worlds["world"])) == [1, 2] and (worlds["world"] == worlds["point"] + 1).all()
     links = re.findall(r"href='([^']+)'", runs_html(robust, result.link_id))
     assert len(links) == len(robust.runs) == 8
     identity, run_id = cp.linked_run(html.unescape(links[-1]))

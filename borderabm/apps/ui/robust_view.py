@@ -166,6 +166,15 @@ def runs_html(robust: RobustComparison, link_id: str = "") -> str:
     return TABLE_STYLE + html_table([html_text(h) for h in header], rows)
 
 
+def worlds_csv(robust: RobustComparison) -> str:
+    """Each world's parameters and seed-averaged values per policy and metric, as CSV.
+
+    ``world`` numbers the worlds from 1, as the runs table does (``point`` is the store's index).
+    """
+    values = robust.world_values
+    return values.assign(world=values["point"] + 1)[["world", *values.columns]].to_csv(index=False)
+
+
 @solara.component
 def RobustView(result: RobustResult):
     """The answers in words, the scorecard, the chart, every run and downloads of a comparison."""
@@ -204,7 +213,7 @@ def RobustView(result: RobustResult):
             "A run's link opens it on the Run tab: the same scenario, levers, world and seed."
         )
         solara.FileDownload(
-            lambda: robust.world_values.to_csv(index=False),
+            lambda: worlds_csv(robust),
             filename=f"{result.results_dir.name}-worlds.csv",
             label="Download each world's parameters and seed-averaged values (CSV)",
             mime_type="text/csv",
