@@ -596,13 +596,12 @@ def test_a_manifest_is_strict_json(tmp_path):
     assert not (tmp_path / "store" / "manifest.json").exists()
 
 
-def test_a_map_without_an_extension_reports_the_file_written(tmp_path, monkeypatch):
-    # A relative path: the line must not wrap at 80 columns, whatever the depth of tmp_path (a
-    # pytest-xdist worker's tmp_path is one folder deeper).
+def test_a_map_without_an_extension_is_refused_before_drawing(tmp_path, monkeypatch):
+    # Audit D8: "noext" used to be written as noext.png, a file the user did not name.
     monkeypatch.chdir(tmp_path)
-    result = ok(invoke("map", "--out", "noext", "--resolution", "20"))
-    assert result.stdout.startswith("wrote noext.png:")
-    assert (tmp_path / "noext.png").is_file()
+    line = error_of(invoke("map", "--out", "noext", "--resolution", "20"))
+    assert line.startswith("error: noext: --out: has no picture extension (allowed: a .png file")
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("command", ["sweep", "compare", "calibrate", "sensitivity"])

@@ -1,0 +1,118 @@
+"""Fixes from the bad-input audit (docs: /work/notes/audit.md, items D3, D7, D8, D11, D12).
+
+Each test fails without its fix: user text escaped in every report, bad options refused before
+any run with the standard error line, messages that name what the user typed.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from borderabm.apps.cli.main import app
+from borderabm.report.format import markdown_cell, markdown_text, one_line
+from tests.conftest import SCENARIOS
+
+runner = CliRunner()
+ERROR_LINE = re.compile(r"^error: .+: .+$")
+EVIL_NAME = "<script>alert(1)</script> **bold** | pipe \x1b[31mRED"
+
+
+def invoke(*args: str | Path):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def error_of(result) -> str:
+    """The one error line of a result that must have failed cleanly."""
+    assert result.exit_code == 2, (result.exit_code, result.exception, result.output)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and ERROR_LINE.match(lines[0]), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return lines[0]
+
+
+def evil_scenario(folder: Path) -> Path:
+    """A copy of the baseline whose name holds HTML, Markdown, a pipe and an escape sequence."""
+    text = (SCENARIOS / "baseline.toml").read_text()
+    text = re.sub(r'^name = ".*"$', 'name = "<script>alert(1)</script> **bold** | pipe '
+                  '\\\\u001b[31mRED"', text, count=1, flags=re.M)  # fmt: skip
+    path = folder / "evil.toml"
+    path.write_text(text)
+    return path
+
+
+# ---- D3: user text in reports ---------------------------------------------------------------------
+def test_markdown_text_renders_as_typed():
+    escaped = markdown_text(EVIL_NAME)
+    assert "<script>" not in escaped and "**bold**" not in escaped and "\x1b" not in escaped
+    assert escaped == r"\<script\>alert(1)\</script\> \*\*bold\*\* \| pipe \x1b\[31mRED"
+    assert markdown_text("# title") == r"\# title"
+    assert markdown_text("- item") == r"\- item" and markdown_text("1. item") == r"1\. item"
+    assert markdown_text("`code` _x_ [a](b)") == r"\`code\` \_x\_ \[a\](b)"
+    # A pipe already escaped for Markdown is not escaped again inside a table cell.
+    assert markdown_cell(markdown_text("a|b")) == r"a\|b" and markdown_cell("a|b") == r"a\|b"
+    assert one_line("\u202eabc\x9b") == r"\u202eabc\x9b"
+
+
+def test_a_comparison_report_shows_user_text_as_plain_text(tmp_path):
+    report = tmp_path / "report"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = invoke("compare", "baseline", evil_scenario(tmp_path), "--days", 3,
+                        "--replicates", 1, "--out", tmp_path / "runs", "--report", report)  # fmt: skip
+    assert result.exit_code == 0, (result.exception, result.stderr)
+    glyphs = [str(w.message) for w in caught if "Glyph" in str(w.message)]
+    assert not glyphs, glyphs  # chart labels show the escape byte as \x1b
+    text_files = [p for p in report.rglob("*") if p.suffix in {".md", ".html", ".csv", ".json"}]
+    assert {p.name for p in text_files} >= {"report.md", "index.html", "places.csv"}
+    for path in text_files:
+        assert b"\x1b" not in path.read_bytes(), path
+    markdown = (report / "report.md").read_text()
+    assert "<script>" not in markdown and "**bold**" not in markdown
+    assert markdown.splitlines()[0] == (
+        r"# Comparison: baseline vs \<script\>alert(1)\</script\> \*\*bold\*\* \| pipe "
+        r"\x1b\[31mRED"
+    )
+    assert "<script>" not in (report / "index.html").read_text()
+    assert r"pipe \x1b[31mRED" in (report / "places.csv").read_text()
+
+
+# ---- D8: map --out names the picture file itself ------------------------------------------------
+@pytest.mark.parametrize("kind", ["folder", "text file", "folder named .png"])
+def test_map_out_that_is_not_a_picture_path_is_refused_and_writes_nothing(tmp_path, kind):
+    target = {"folder": tmp_path / "u", "text file": tmp_path / "afile",
+              "folder named .png": tmp_path / "pics.png"}[kind]  # fmt: skip
+    if kind == "text file":
+        target.write_text("notes")
+    else:
+        target.mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    line = error_of(invoke("map", "--out", target, "--resolution", "20"))
+    what = "has no picture extension" if kind == "text file" else "is a folder"
+    assert line.startswith(f"error: {target}: --out: {what} (allowed: a .png file path"), line
+    assert sorted(tmp_path.rglob("*")) == before  # no sibling u.png / afile.png
+
+
+# ---- D7: sensitivity --metric is checked before the sweep runs ----------------------------------
+def morris_sweep(folder: Path) -> Path:
+    baseline = str(SCENARIOS / "baseline.toml")
+    path = folder / "mo.toml"
+    path.write_text(f'name = "mo"\nscenarios = ["{baseline}"]\nreplicates = 1\nseed = 1\n'
+                    'days = 2\nmetrics = ["attacks"]\n[design]\nkind = "morris"\nsamples = 2\n'
+                    '[parameters."fence.coverage"]\nlow = 0.5\nhigh = 1.0\n')  # fmt: skip
+    return path
+
+
+def test_sensitivity_refuses_an_unknown_metric_before_any_run(tmp_path):
+    out = tmp_path / "mo"
+    line = error_of(invoke("sensitivity", morris_sweep(tmp_path), "--out", out, "--workers", 1,
+                           "--metric", "attacks", "--metric", "nosuch"))  # fmt: skip
+    assert f"--metric: unknown metric 'nosuch' (allowed: " in line and "available" not in line
+    allowed = line.split("(allowed: ")[1].rstrip(")").split(", ")
+    assert {"attacks", "border_deaths", "policy_cost_usd"} <= set(allowed)
+    assert "stranded_people" not in allowed  # a daily column, not a run's summary
+    assert not (out / "runs").exists() or not any((out / "runs").iterdir())
