@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -111,8 +112,59 @@ def test_sensitivity_refuses_an_unknown_metric_before_any_run(tmp_path):
     out = tmp_path / "mo"
     line = error_of(invoke("sensitivity", morris_sweep(tmp_path), "--out", out, "--workers", 1,
                            "--metric", "attacks", "--metric", "nosuch"))  # fmt: skip
-    assert f"--metric: unknown metric 'nosuch' (allowed: " in line and "available" not in line
+    assert "--metric: unknown metric 'nosuch' (allowed: " in line and "available" not in line
     allowed = line.split("(allowed: ")[1].rstrip(")").split(", ")
     assert {"attacks", "border_deaths", "policy_cost_usd"} <= set(allowed)
     assert "stranded_people" not in allowed  # a daily column, not a run's summary
     assert not (out / "runs").exists() or not any((out / "runs").iterdir())
+
+
+# ---- D11 items 1, 2, 11, 12 and D12: discover's messages ---------------------------------------
+@pytest.fixture(scope="module")
+def one_scenario_store(tmp_path_factory) -> Path:
+    """A finished sweep of the baseline alone: 4 design points of 2 days."""
+    folder = tmp_path_factory.mktemp("one_scenario")
+    sweep = folder / "sw.toml"
+    sweep.write_text(f'name = "one"\nscenarios = ["{SCENARIOS / "baseline.toml"}"]\n'
+                     'replicates = 1\nseed = 1\ndays = 2\nmetrics = ["attacks"]\n'
+                     '[design]\nkind = "lhs"\nsamples = 4\n'
+                     '[parameters."fence.coverage"]\nlow = 0.5\nhigh = 1.0\n')  # fmt: skip
+    result = invoke("sweep", sweep, "--out", folder / "store", "--workers", 1)
+    assert result.exit_code == 0, result.stderr
+    return folder / "store"
+
+
+def test_discover_relative_to_the_only_scenario_says_so(one_scenario_store):
+    for extra in ([], ["--scenario", "baseline"]):
+        line = error_of(invoke("discover", one_scenario_store, "--metric", "attacks",
+                               "--threshold", 1, "--relative-to", "baseline", *extra))  # fmt: skip
+        assert "several" not in line and "(allowed: )" not in line, line
+        assert "--relative-to: 'baseline' is the only scenario in the store" in line, line
+        assert re.search(r"\(allowed: \S.*\)$", line), line
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_discover_refuses_a_threshold_that_is_not_finite(one_scenario_store, value):
+    line = error_of(invoke("discover", one_scenario_store, "--metric", "attacks",
+                           "--threshold", value))  # fmt: skip
+    assert "--threshold: " in line and "is not a finite number (allowed: a finite number" in line
+
+
+def test_discover_max_quasi_p_accepts_what_its_help_says(one_scenario_store):
+    import typer.main
+
+    command = typer.main.get_command(app).commands["discover"]  # type: ignore[attr-defined]
+    option: Any = next(p for p in command.params if p.name == "max_quasi_p")
+    assert (option.min, option.max) == (0.0, 1.0)  # the help's [0.0<=x<=1.0]
+    result = invoke("discover", one_scenario_store, "--metric", "fence_share_mean",
+                    "--threshold", 0.75, "--max-quasi-p", 0)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "max_quasi_p" not in result.stderr
+
+
+def test_discover_settings_errors_name_the_options(one_scenario_store):
+    line = error_of(invoke("discover", one_scenario_store, "--metric", "attacks", "--threshold",
+                           1, "--peel-alpha", 2, "--min-mass", 0))  # fmt: skip
+    assert "peel_alpha" not in line and "min_mass" not in line, line
+    assert "--peel-alpha: 2 is out of range (allowed: above 0 and below 0.5)" in line
+    assert "--min-mass: 0 is out of range (allowed: above 0, up to 1)" in line
