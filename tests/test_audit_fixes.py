@@ -168,3 +168,16 @@ def test_discover_settings_errors_name_the_options(one_scenario_store):
     assert "peel_alpha" not in line and "min_mass" not in line, line
     assert "--peel-alpha: 2 is out of range (allowed: above 0 and below 0.5)" in line
     assert "--min-mass: 0 is out of range (allowed: above 0, up to 1)" in line
+
+
+# ---- D11 item 8: run --days names the option, like compare ---------------------------------------
+@pytest.mark.parametrize(("option", "value", "words"), [
+    ("--days", "0", "--days: Input should be greater than or equal to 1 (allowed: >= 1 and <= 36500)"),
+    ("--days", "-3", "--days: Input should be greater than or equal to 1"),
+    ("--days", "99999", "--days: Input should be less than or equal to 36500"),
+    ("--seed", "-1", "--seed: Input should be greater than or equal to 0 (allowed: >= 0 and "),
+])  # fmt: skip
+def test_run_blames_the_option_not_the_file(option, value, words):
+    line = error_of(invoke("run", "baseline", option, value))
+    assert line.startswith(f"error: borderabm run: {words}"), line
+    assert "horizon_days" not in line and ".toml" not in line
