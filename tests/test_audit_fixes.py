@@ -181,3 +181,30 @@ def test_run_blames_the_option_not_the_file(option, value, words):
     line = error_of(invoke("run", "baseline", option, value))
     assert line.startswith(f"error: borderabm run: {words}"), line
     assert "horizon_days" not in line and ".toml" not in line
+
+
+# ---- D11 items 3 and 4: a posterior table's header -------------------------------------------------
+POSTERIOR = (
+    Path(__file__).resolve().parents[1] / "borderabm/data/calibration/baseline_posterior.csv"
+)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (POSTERIOR.read_text().splitlines()[0] + "\n",
+     "the table has no rows, only its header (allowed: at least 2 rows, one per world)"),
+    ("population.militants,population.militants\n100,120\n110,130\n",
+     "population.militants: column given twice (allowed: each column once)"),
+    ("population.militants,fence.coverage,population.militants,population.militants\n"
+     "1,0.5,2,3\n4,0.6,5,6\n",
+     "population.militants: column given 3 times (allowed: each column once)"),
+])  # fmt: skip
+def test_a_posterior_header_problem_is_named_before_any_run(tmp_path, text, expected):
+    table = tmp_path / "posterior.csv"
+    table.write_text(text)
+    line = error_of(invoke("compare", "baseline", "no_fence", "--uncertainty", table, "--draws", 2,
+                           "--days", 3, "--replicates", 1, "--out", tmp_path / "out"))  # fmt: skip
+    assert line == f"error: {table}: {expected}", line
+    assert ".1" not in line and "1 to 0" not in line
+    assert not (tmp_path / "out" / "runs").exists() or not any(
+        (tmp_path / "out" / "runs").iterdir()
+    )
