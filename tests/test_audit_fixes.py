@@ -208,3 +208,26 @@ def test_a_posterior_header_problem_is_named_before_any_run(tmp_path, text, expe
     assert not (tmp_path / "out" / "runs").exists() or not any(
         (tmp_path / "out" / "runs").iterdir()
     )
+
+
+# ---- D11 item 5: an unknown shipped name is reported as typed, with the allowed names ---------------
+def shipped(kind: str) -> str:
+    folder = Path(__file__).resolve().parents[1] / "borderabm" / "data" / kind
+    return ", ".join(sorted(p.stem for p in folder.glob("*.toml")))
+
+
+@pytest.mark.parametrize(("args", "kind", "words"), [
+    (["compare", "baseline", "no_fence", "nosuch"], "scenarios", "a scenario file or a shipped scenario"),
+    (["run", "nosuch"], "scenarios", "a scenario file or a shipped scenario"),
+    (["sweep", "nosuch"], "sweeps", "a sweep file or a shipped sweep"),
+    (["calibrate", "nosuch"], "calibration", "a calibration spec file or a shipped calibration spec"),
+])  # fmt: skip
+def test_an_unknown_name_is_named_as_typed_with_the_shipped_names(args, kind, words):
+    line = error_of(invoke(*args))
+    assert line == f"error: nosuch: not {words} (allowed: {shipped(kind)})", line
+    assert "data/" not in line
+
+
+def test_a_missing_path_typed_as_a_path_is_still_no_such_file(tmp_path):
+    missing = tmp_path / "nosuch.toml"
+    assert error_of(invoke("run", missing)) == f"error: {missing}: no such file"

@@ -102,7 +102,10 @@ def test_run_writes_parquet_and_summary(tmp_path):
             ["run", "baseline", "--days", "0"],
             "borderabm run: --days: Input should be greater than or equal to 1",
         ),
-        (["run", "no_such_scenario"], "no_such_scenario.toml: no such file"),
+        (
+            ["run", "no_such_scenario"],
+            "no_such_scenario: not a scenario file or a shipped scenario (allowed: baseline, ",
+        ),
     ],
 )
 def test_bad_input_exits_2_without_traceback(args, expected):
