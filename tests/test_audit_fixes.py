@@ -231,3 +231,13 @@ def test_an_unknown_name_is_named_as_typed_with_the_shipped_names(args, kind, wo
 def test_a_missing_path_typed_as_a_path_is_still_no_such_file(tmp_path):
     missing = tmp_path / "nosuch.toml"
     assert error_of(invoke("run", missing)) == f"error: {missing}: no such file"
+
+
+# ---- D11 item 7: results --csv under a file ---------------------------------------------------------
+def test_results_csv_under_a_file_says_the_parent_is_a_file(one_scenario_store, tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("notes")
+    for csv in (afile / "x.csv", afile / "sub" / "x.csv"):
+        line = error_of(invoke("results", one_scenario_store, "--metric", "attacks", "--csv", csv))
+        assert line == f"error: {csv}: cannot write: {afile} is a file, not a folder", line
+    assert afile.read_text() == "notes"
