@@ -82,6 +82,23 @@ def test_a_comparison_report_shows_user_text_as_plain_text(tmp_path):
     assert r"pipe \x1b[31mRED" in (report / "places.csv").read_text()
 
 
+def test_a_robust_report_shows_user_text_as_plain_text(tmp_path):
+    report = tmp_path / "report"
+    posterior = (
+        Path(__file__).resolve().parents[1] / "borderabm/data/calibration/baseline_posterior.csv"
+    )
+    result = invoke("compare", "baseline", evil_scenario(tmp_path), "--uncertainty", posterior,
+                    "--draws", 2, "--days", 3, "--replicates", 1, "--out", tmp_path / "runs",
+                    "--report", report)  # fmt: skip
+    assert result.exit_code == 0, (result.exception, result.stderr)
+    for path in report.iterdir():
+        if path.suffix in {".md", ".html", ".csv"}:
+            assert b"\x1b" not in path.read_bytes(), path
+    markdown = (report / "robust.md").read_text()
+    assert "<script>" not in markdown and "**bold**" not in markdown
+    assert markdown.startswith(r"# Robust comparison: baseline vs \<script\>alert(1)\</script\> ")
+
+
 # ---- D8: map --out names the picture file itself ------------------------------------------------
 @pytest.mark.parametrize("kind", ["folder", "text file", "folder named .png"])
 def test_map_out_that_is_not_a_picture_path_is_refused_and_writes_nothing(tmp_path, kind):
@@ -241,3 +258,22 @@ def test_results_csv_under_a_file_says_the_parent_is_a_file(one_scenario_store, 
         line = error_of(invoke("results", one_scenario_store, "--metric", "attacks", "--csv", csv))
         assert line == f"error: {csv}: cannot write: {afile} is a file, not a folder", line
     assert afile.read_text() == "notes"
+
+
+def test_a_discovery_report_shows_the_sweep_name_as_plain_text(tmp_path):
+    sweep = tmp_path / "sw.toml"
+    sweep.write_text('name = "<b>x</b> *y* \\u001b[31m"\n'
+                     f'scenarios = ["{SCENARIOS / "baseline.toml"}"]\n'
+                     'replicates = 1\nseed = 1\ndays = 2\nmetrics = ["attacks"]\n'
+                     '[design]\nkind = "lhs"\nsamples = 4\n'
+                     '[parameters."fence.coverage"]\nlow = 0.5\nhigh = 1.0\n')  # fmt: skip
+    store, out = tmp_path / "store", tmp_path / "found"
+    assert invoke("sweep", sweep, "--out", store, "--workers", 1).exit_code == 0
+    result = invoke("discover", store, "--metric", "fence_share_mean", "--threshold", 0.75,
+                    "--out", out)  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    for path in out.iterdir():
+        if path.suffix in {".md", ".csv"}:
+            assert b"\x1b" not in path.read_bytes(), path
+    first = (out / "discovery.md").read_text().splitlines()[0]
+    assert first == r"# Scenario discovery: \<b\>x\</b\> \*y\* \x1b\[31m", first
