@@ -541,7 +541,7 @@ def test_an_evil_sweep_name_is_shown_escaped_in_titles_and_cells(tmp_path):
 
 
 def test_an_evil_map_path_is_reported_escaped(tmp_path):
-    out = tmp_path / "m\u001b[2J"
+    out = tmp_path / "m\u001b[2J.png"  # a picture file name (D8: no extension is refused)
     result = ok(invoke("map", "--out", out, "--resolution", "20"))
     assert "m\\x1b[2J" in result.stdout and no_raw_controls(result.stdout)
 
