@@ -11,11 +11,12 @@ import html
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pandas import CategoricalDtype, DataFrame
-from pandas.api.types import is_object_dtype, is_string_dtype
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 Align = Literal["left", "right"]
 
@@ -147,6 +148,9 @@ def plain_frame(frame: DataFrame) -> DataFrame:
     For CSV files: a name with an escape sequence would act on the terminal of whoever runs
     ``cat`` on the file.
     """
+    from pandas import CategoricalDtype  # here: the terminal's escaping needs no pandas
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     frame = frame.rename(columns=lambda c: one_line(c) if isinstance(c, str) else c)
     for column in frame.columns:
         kind = frame[column].dtype
