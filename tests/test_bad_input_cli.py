@@ -541,7 +541,7 @@ def test_an_evil_sweep_name_is_shown_escaped_in_titles_and_cells(tmp_path):
 
 
 def test_an_evil_map_path_is_reported_escaped(tmp_path):
-    out = tmp_path / "m\u001b[2J"
+    out = tmp_path / "m\u001b[2J.png"  # a picture file name (D8: no extension is refused)
     result = ok(invoke("map", "--out", out, "--resolution", "20"))
     assert "m\\x1b[2J" in result.stdout and no_raw_controls(result.stdout)
 
@@ -596,13 +596,12 @@ def test_a_manifest_is_strict_json(tmp_path):
     assert not (tmp_path / "store" / "manifest.json").exists()
 
 
-def test_a_map_without_an_extension_reports_the_file_written(tmp_path, monkeypatch):
-    # A relative path: the line must not wrap at 80 columns, whatever the depth of tmp_path (a
-    # pytest-xdist worker's tmp_path is one folder deeper).
+def test_a_map_without_an_extension_is_refused_before_drawing(tmp_path, monkeypatch):
+    # Audit D8: "noext" used to be written as noext.png, a file the user did not name.
     monkeypatch.chdir(tmp_path)
-    result = ok(invoke("map", "--out", "noext", "--resolution", "20"))
-    assert result.stdout.startswith("wrote noext.png:")
-    assert (tmp_path / "noext.png").is_file()
+    line = error_of(invoke("map", "--out", "noext", "--resolution", "20"))
+    assert line.startswith("error: noext: --out: has no picture extension (allowed: a .png file")
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("command", ["sweep", "compare", "calibrate", "sensitivity"])

@@ -98,8 +98,14 @@ def test_run_writes_parquet_and_summary(tmp_path):
         (["run", "baseline", "--set", "fence.coverage=1.5"], "fence.coverage: 1.5 is out of range"),
         (["run", "baseline", "--set", 'corridor.gates=["Torkam"]'], "did you mean 'Torkham'"),
         (["run", "baseline", "--set", "nonsense"], "--set: 'nonsense' is not of the form"),
-        (["run", "baseline", "--days", "0"], "horizon_days: 0 is out of range"),
-        (["run", "no_such_scenario"], "no_such_scenario.toml: no such file"),
+        (
+            ["run", "baseline", "--days", "0"],
+            "borderabm run: --days: Input should be greater than or equal to 1",
+        ),
+        (
+            ["run", "no_such_scenario"],
+            "no_such_scenario: not a scenario file or a shipped scenario (allowed: baseline, ",
+        ),
     ],
 )
 def test_bad_input_exits_2_without_traceback(args, expected):

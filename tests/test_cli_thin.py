@@ -202,11 +202,14 @@ def test_scenarios_table_lists_invalid_files_with_their_problem(tmp_path):
 
 
 # report.worldmap: the map's file name ----------------------------------------------------------
-def test_picture_path_adds_png_keeps_known_formats_and_refuses_others():
+def test_picture_path_keeps_known_formats_and_refuses_others(tmp_path):
     from borderabm.report.worldmap import picture_path
 
-    assert picture_path(Path("out/world")) == Path("out/world.png")
     assert picture_path(Path("world.SVG")) == Path("world.SVG")
+    with pytest.raises(ValueError, match=r"^has no picture extension \(allowed: a \.png file path"):
+        picture_path(Path("out/world"))
+    with pytest.raises(ValueError, match=r"^is a folder \(allowed: a \.png file path"):
+        picture_path(tmp_path)
     with pytest.raises(ValueError, match=r"unknown picture format '\.txt' \(allowed: \.png, "):
         picture_path(Path("world.txt"))
 

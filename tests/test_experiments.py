@@ -121,7 +121,10 @@ def test_sweep_expands_on_common_seeds(small_sweep):
             "levels = [1.0]\n",
             "lhs designs need 'low' and 'high'",
         ),
-        ('scenarios = ["nowhere"]\n', "nowhere.toml: no such file"),
+        (
+            'scenarios = ["nowhere"]\n',
+            "nowhere: not a scenario file or a shipped scenario (allowed: baseline, ",
+        ),
         ("scenarios = [\n", "TOML syntax error"),
     ],
 )

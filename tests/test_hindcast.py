@@ -185,7 +185,11 @@ def test_published_figures_are_complete():
         (["--start-year", "2010"], "--start-year", "outside the scenario's years (allowed: 2023"),
         (["--start-year", "2024", "--end-year", "2023"], "--start-year", "after --end-year"),
         (["--posterior", "missing.csv"], "missing.csv", "file: cannot read"),
-        (["--scenario", "no_such_history"], "no_such_history", "no such file"),
+        (
+            ["--scenario", "no_such_history"],
+            "no_such_history",
+            "not a scenario file or a shipped scenario (allowed: ",
+        ),
     ],
 )
 def test_bad_options_give_one_error_line(scenario_file, tmp_path, args, where, what):

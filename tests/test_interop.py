@@ -131,7 +131,9 @@ def test_batch_model_keywords():
         BatchBorderModel(days=3, fence__coverage=0.1, **{"fence.coverage": 0.2})
     with pytest.raises(ScenarioError, match="did you mean 'coverage'"):
         BatchBorderModel(days=3, **{"fence.coverag": 1.0})
-    with pytest.raises(ScenarioError, match="no such file"):
+    with pytest.raises(
+        ScenarioError, match="no_such_scenario: not a scenario file or a shipped scenario"
+    ):
         BatchBorderModel("no_such_scenario", days=3)
 
 

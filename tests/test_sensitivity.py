@@ -242,7 +242,7 @@ def test_other_designs_are_refused(tmp_path, kind):
 
 def test_unknown_metric_and_unfinished_sweep_are_refused(tmp_path):
     store, _ = synthetic_store(tmp_path, "morris", 6, linear)
-    with pytest.raises(ValueError, match=r"unknown or non-numeric metric 'nope'.*available: y"):
+    with pytest.raises(ValueError, match=r"unknown or non-numeric metric 'nope'.*allowed: y"):
         analyse(store, ["nope"])
     with pytest.raises(ValueError, match="'label'"):
         analyse(store, ["label"])

@@ -27,6 +27,7 @@ luck), averaged per point.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from borderabm.analysis.prim import PrimResult, PrimUnavailableError, prim
+from borderabm.analysis.prim import PrimResult, PrimUnavailableError, prim, setting_problems
 from borderabm.experiments.store import MANIFEST, RUN_COLUMNS, RUNS, ResultsStore, StoreError
 
 CASE_UNITS: tuple[str, ...] = ("point", "run")
@@ -166,16 +167,30 @@ def _choose_scenario(
         )
     if scenario is None:
         candidates = [s for s in available if s != relative_to]
-        if len(candidates) != 1:
-            raise DiscoveryError(f"the store holds several scenarios; choose one with --scenario "
-                                 f"(allowed: {allowed})")  # fmt: skip
+        if not candidates:  # the reference is the store's only scenario
+            raise _nothing_to_compare(str(relative_to))
+        if len(candidates) > 1:
+            raise DiscoveryError(f"the store holds {len(candidates)} scenarios"
+                                 + (f" besides --relative-to {relative_to!r}" if relative_to else "")
+                                 + f"; choose one with --scenario (allowed: "
+                                 f"{', '.join(candidates)})")  # fmt: skip
         scenario = candidates[0]
     elif scenario not in available:
         raise DiscoveryError(f"--scenario: unknown scenario {scenario!r} (allowed: {allowed})")
     if relative_to == scenario:
-        raise DiscoveryError(f"--relative-to must name another scenario than {scenario!r} "
-                             f"(allowed: {', '.join(s for s in available if s != scenario)})")  # fmt: skip
+        others = [s for s in available if s != scenario]
+        if not others:
+            raise _nothing_to_compare(scenario)
+        raise DiscoveryError(f"--relative-to: must name another scenario than {scenario!r} "
+                             f"(allowed: {', '.join(others)})")  # fmt: skip
     return scenario
+
+
+def _nothing_to_compare(only: str) -> DiscoveryError:
+    """The error for ``--relative-to`` naming the one scenario the store holds."""
+    return DiscoveryError(f"--relative-to: {only!r} is the only scenario in the store, so there is "
+                          "no other to compare with it (allowed: leave out --relative-to, or a "
+                          "store that holds another scenario too)")  # fmt: skip
 
 
 def _check_metric(runs: pd.DataFrame, names: list[str], metric: str) -> None:
@@ -416,6 +431,15 @@ def interest(outcome: pd.Series, threshold: float, below: bool) -> np.ndarray:
     return values <= threshold if below else values > threshold
 
 
+# The command-line option of each PRIM setting (the rest are the setting's name with dashes).
+OPTION_NAMES = {"max_boxes": "--boxes"}
+
+
+def option_name(setting: str) -> str:
+    """The ``borderabm discover`` option that sets a PRIM setting: ``peel_alpha`` -> ``--peel-alpha``."""
+    return OPTION_NAMES.get(setting, "--" + setting.replace("_", "-"))
+
+
 def discover(
     store: ResultsStore,
     metric: str,
@@ -443,6 +467,12 @@ def discover(
         DiscoveryError: For unusable input (see :func:`load_cases`), a threshold that leaves no
             case, or every case, of interest, bad PRIM settings, or no EMA Workbench to run PRIM.
     """
+    if not math.isfinite(threshold):  # nan compares false with every outcome; inf is beyond all
+        raise DiscoveryError(f"--threshold: {threshold} is not a finite number "
+                             "(allowed: a finite number in the metric's unit)")  # fmt: skip
+    problems = setting_problems(**prim_settings)  # before the store is read
+    if problems:
+        raise DiscoveryError("; ".join(f"{option_name(name)}: {what}" for name, what in problems))
     cases = load_cases(store, metric, scenario, relative_to, unit)
     y = interest(cases.outcome, threshold, below)
     sign = "<=" if below else ">"

@@ -508,25 +508,58 @@ def _count(number: int, noun: str) -> str:
 
 def _check_settings(peel_alpha, paste_alpha, min_mass, min_coverage, min_density, max_boxes,
                     objective, max_quasi_p) -> None:  # fmt: skip
+    problems = setting_problems(peel_alpha=peel_alpha, paste_alpha=paste_alpha, min_mass=min_mass,
+                                min_coverage=min_coverage, min_density=min_density,
+                                max_boxes=max_boxes, objective=objective,
+                                max_quasi_p=max_quasi_p)  # fmt: skip
+    if problems:
+        raise ValueError("; ".join(f"{name}: {what}" for name, what in problems))
+
+
+def setting_problems(
+    *,
+    peel_alpha: float = 0.05,
+    paste_alpha: float = 0.05,
+    min_mass: float = 0.05,
+    paste: bool = True,
+    min_coverage: float = 0.5,
+    min_density: float | None = None,
+    max_boxes: int = 1,
+    objective: str = "original",
+    max_quasi_p: float | None = None,
+) -> list[tuple[str, str]]:
+    """What is wrong with the settings of :func:`prim` (the same defaults), each as a pair.
+
+    Returns:
+        ``(setting, "VALUE is out of range (allowed: ...)")`` per bad setting, in signature order;
+        empty if all are good. A caller names its own options (``borderabm discover`` writes
+        ``--peel-alpha``).
+    """
+
+    def outside(value: Any, allowed: str) -> str:
+        return f"{value:g} is out of range (allowed: {allowed})"
+
+    del paste  # a switch: either value is good
     problems = []
     if not 0 < peel_alpha < 0.5:
-        problems.append(f"peel_alpha must be between 0 and 0.5 (got {peel_alpha})")
+        problems.append(("peel_alpha", outside(peel_alpha, "above 0 and below 0.5")))
     if not 0 < paste_alpha < 0.5:
-        problems.append(f"paste_alpha must be between 0 and 0.5 (got {paste_alpha})")
+        problems.append(("paste_alpha", outside(paste_alpha, "above 0 and below 0.5")))
     if not 0 < min_mass <= 1:
-        problems.append(f"min_mass must be in (0, 1] (got {min_mass})")
+        problems.append(("min_mass", outside(min_mass, "above 0, up to 1")))
     if not 0 <= min_coverage <= 1:
-        problems.append(f"min_coverage must be in [0, 1] (got {min_coverage})")
+        problems.append(("min_coverage", outside(min_coverage, "0 to 1")))
     if min_density is not None and not 0 <= min_density <= 1:
-        problems.append(f"min_density must be in [0, 1] (got {min_density})")
+        problems.append(("min_density", outside(min_density, "0 to 1")))
     if max_boxes < 1:
-        problems.append(f"max_boxes must be at least 1 (got {max_boxes})")
-    if max_quasi_p is not None and not 0 < max_quasi_p <= 1:
-        problems.append(f"max_quasi_p must be in (0, 1] (got {max_quasi_p})")
+        problems.append(("max_boxes", outside(max_boxes, "1 or more")))
+    # 0 opens every limit with a quasi-p above 0: the whole space, but a well-defined request.
+    if max_quasi_p is not None and not 0 <= max_quasi_p <= 1:
+        problems.append(("max_quasi_p", outside(max_quasi_p, "0 to 1")))
     if objective not in OBJECTIVES:
-        problems.append(f"unknown objective {objective!r} (allowed: {', '.join(OBJECTIVES)})")
-    if problems:
-        raise ValueError("; ".join(problems))
+        problems.append(("objective", f"unknown objective {objective!r} "
+                                      f"(allowed: {', '.join(OBJECTIVES)})"))  # fmt: skip
+    return problems
 
 
 # Tables ----------------------------------------------------------------------------------------

@@ -193,7 +193,7 @@ def _check_metrics(runs: pd.DataFrame, metrics: list[str], names: list[str], roo
     if unknown:
         raise ValueError(
             f"{root}: unknown or non-numeric metric {', '.join(repr(m) for m in unknown)} "
-            f"(available: {', '.join(available)})"
+            f"(allowed: {', '.join(available)})"
         )
     return list(dict.fromkeys(metrics))
 

@@ -121,6 +121,13 @@ def load_draws(path: str | Path, draws: int, seed: int = 1) -> Draws:
     return _posterior(path, draws, seed)
 
 
+def _repeated_columns(path: Path) -> list[tuple[str, int]]:
+    """The header's names that appear more than once, with their counts, in header order."""
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False)
+    names = [str(name) for name in header.iloc[0]] if len(header) else []
+    return [(name, names.count(name)) for name in dict.fromkeys(names) if names.count(name) > 1]
+
+
 def _posterior(path: Path, draws: int, seed: int) -> Draws:
     source = str(path)
     try:
@@ -129,11 +136,22 @@ def _posterior(path: Path, draws: int, seed: int) -> Draws:
         raise ScenarioError(source, ["file not found"]) from None
     except (OSError, ValueError, UnicodeDecodeError) as error:
         raise ScenarioError(source, [f"cannot read the table: {error}"]) from None
+    repeated = _repeated_columns(path)
+    if repeated:  # pandas would read the second one as "name.1", a key nobody wrote
+        raise ScenarioError(source, [
+            f"{name}: column given {'twice' if count == 2 else f'{count} times'} (allowed: each "
+            "column once)" for name, count in repeated
+        ])  # fmt: skip
     columns = posterior_columns(table)
     if not columns:
         raise ScenarioError(source, [
             "columns: no parameter column (allowed: dotted scenario keys such as "
             "population.traders; predicted.* and distance are bookkeeping)"
+        ])  # fmt: skip
+    if table.empty:
+        raise ScenarioError(source, [
+            f"the table has no rows, only its header (allowed: at least {draws} row"
+            f"{'s' if draws > 1 else ''}, one per world)"
         ])  # fmt: skip
     if len(table) < draws:  # each world a different row: no world counted twice
         raise ScenarioError(source, [

@@ -32,6 +32,8 @@ from borderabm.report.format import (
     html_text,
     inline_markdown_html,
     markdown_table,
+    markdown_text,
+    one_line,
     range_text,
     readable_number,
 )
@@ -227,8 +229,9 @@ def write_report(calibration: Calibration, result: Fit, out: Path, runs: DesignR
         "candidates": "Fitted-point candidates on fresh seeds (means of the selection runs)",
     }
     fitted_lines = ", ".join(f"`{k} = {toml_literal(v)}`" for k, v in result.fitted.items())
-    md = [f"# Calibration: {spec.name}", "", spec.description, ""]
-    md += [paragraph + "\n" for paragraph in _intro(calibration, result, runs)]
+    # The spec's name and description are user text: plain text in Markdown too.
+    md = [f"# Calibration: {markdown_text(spec.name)}", "", markdown_text(spec.description), ""]
+    md += [one_line(paragraph) + "\n" for paragraph in _intro(calibration, result, runs)]
     md += [f"**Fitted values:** {fitted_lines}.", ""]
     for key, title in titles.items():
         md += [f"## {title}", "", markdown_table(*tables[key]), ""]

@@ -15,6 +15,7 @@ written atomically.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -22,8 +23,11 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+from matplotlib.ticker import FixedFormatter
 
 from borderabm.files import atomic_write
+from borderabm.report.format import one_line
 
 DPI = 110
 TITLE_SIZE = 10
@@ -97,12 +101,42 @@ def empty_panel_note(ax: Axes, text: str) -> None:
             color=MUTED)  # fmt: skip
 
 
+def chart_text(text: str) -> str:
+    r"""A label as plain text: control characters shown (``\x1b``), dollar signs not math.
+
+    A scenario name with an escape byte has no glyph in any font (matplotlib warns), and two
+    dollar signs would be read as mathtext (a bad formula stops the drawing). Already escaped
+    dollars are left alone, so the label can be made plain twice.
+    """
+    return re.sub(r"(?<!\\)\$", r"\\$", one_line(text))
+
+
+def plain_labels(figure: Figure) -> None:
+    """Make every label of the figure plain text (:func:`chart_text`), wherever it came from.
+
+    Titles, legends, axis labels and notes are text objects already; fixed tick labels (sector
+    or parameter names) are made again from their formatter when drawn, so it is changed too.
+    """
+    for text in figure.findobj(Text):
+        shown = text.get_text()
+        if shown and chart_text(shown) != shown:
+            text.set_text(chart_text(shown))
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if isinstance(formatter, FixedFormatter):
+                formatter.seq = [chart_text(str(label)) for label in formatter.seq]
+
+
 def save(figure: Figure, path: Path, dpi: int = DPI) -> Path:
     """Write the figure atomically; the format follows the file's extension (PNG without one).
+
+    Labels are made plain text first (:func:`plain_labels`).
 
     Returns:
         ``path``.
     """
+    plain_labels(figure)
     path = Path(path)
     kind = path.suffix[1:].lower() or "png"
     atomic_write(path, lambda temp: figure.savefig(temp, dpi=dpi, format=kind))
@@ -111,6 +145,7 @@ def save(figure: Figure, path: Path, dpi: int = DPI) -> Path:
 
 def png_bytes(figure: Figure, dpi: int = DPI) -> bytes:
     """The figure as PNG bytes (for a page that shows it without a file)."""
+    plain_labels(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, dpi=dpi, format="png")
     return buffer.getvalue()

@@ -30,6 +30,8 @@ from borderabm.report.format import (
     html_table,
     html_text,
     markdown_table,
+    markdown_text,
+    plain_frame,
     short_number,
 )
 from borderabm.world import World, build_world
@@ -164,7 +166,7 @@ def write_report(
     ]
     places, map_note = report_places(runs, series, sectors, world)
     places_csv = out_dir / PLACES_CSV
-    places.to_csv(places_csv, index=False)
+    plain_frame(places).to_csv(places_csv, index=False)
     map_files = diffmap.write_difference_maps(places_world(world), places, out_dir) if len(
         places) else []  # fmt: skip
     names = list(dict.fromkeys(table["scenario"]))
@@ -200,10 +202,15 @@ def write_report(
     index = out_dir / "index.html"
     index.write_text(page)
 
+    # User text (the scenario names, the title made of them) is escaped for Markdown.
+    reference_md = markdown_text(names[0])
+    intro_md = (f"{replicates} replicates per scenario on common seeds. "
+                + INTERVALS.format(reference=reference_md))  # fmt: skip
+    header_md = ["metric", *[markdown_text(n) for n in names]]
     markdown = "\n".join(
-        [f"# {title}", "", intro, "", markdown_table(header, rows(" ", str)), "",
-         *[f"![{c.stem}]({c.name})" for c in chart_files], "", "## Where it changes", "",
-         MAPS_INTRO.format(reference=names[0]) + f" {PLACES_CSV} holds the numbers.", "",
+        [f"# {markdown_text(title)}", "", intro_md, "", markdown_table(header_md, rows(" ", str)),
+         "", *[f"![{c.stem}]({c.name})" for c in chart_files], "", "## Where it changes", "",
+         MAPS_INTRO.format(reference=reference_md) + f" {PLACES_CSV} holds the numbers.", "",
          *[f"![{map_alt(m)}]({m.name})" for m in map_files], map_note, ""]
     )  # fmt: skip
     report_md = out_dir / "report.md"

@@ -20,7 +20,14 @@ from borderabm.analysis.discovery import Cases, Discovery
 from borderabm.analysis.prim import Box, PrimResult, boxes_table, reported_limits, trajectory_table
 from borderabm.files import atomic_write
 from borderabm.report import charts
-from borderabm.report.format import Align, markdown_table, p_value
+from borderabm.report.format import (
+    Align,
+    markdown_code,
+    markdown_table,
+    markdown_text,
+    p_value,
+    plain_frame,
+)
 
 BOXES_CSV = "boxes.csv"
 TRAJECTORY_CSV = "trajectory.csv"
@@ -132,7 +139,7 @@ def write_outputs(discovery: Discovery, out: Path) -> list[Path]:
     trajectory = trajectory_table(discovery.result)
     written = []
     for name, table in ((BOXES_CSV, boxes), (TRAJECTORY_CSV, trajectory)):
-        atomic_write(out / name, partial(table.to_csv, index=False))
+        atomic_write(out / name, partial(plain_frame(table).to_csv, index=False))
         written.append(out / name)
     written.append(trajectory_chart(discovery, out / TRAJECTORY_PNG))
     text = markdown_report(discovery)
@@ -199,13 +206,13 @@ def markdown_report(discovery: Discovery) -> str:
     unit = "design points" if cases.unit == "point" else "runs"
     settings = result.settings
     lines = [
-        f"# Scenario discovery: {cases.sweep}",
+        f"# Scenario discovery: {markdown_text(cases.sweep)}",
         "",
-        f"**Cases of interest:** {discovery.condition}.",
+        f"**Cases of interest:** {markdown_code(discovery.condition)}.",
         "",
-        f"- Cases: {len(result.y)} {unit}{_replicates_text(cases)} of scenario `{cases.scenario}`"
+        f"- Cases: {len(result.y)} {unit}{_replicates_text(cases)} of scenario {markdown_code(cases.scenario)}"
         + (
-            f", paired with `{cases.reference}` on the same design point and seed"
+            f", paired with {markdown_code(cases.reference)} on the same design point and seed"
             if cases.reference
             else ""
         )  # fmt: skip
@@ -215,7 +222,7 @@ def markdown_report(discovery: Discovery) -> str:
         f"(pasting {'on' if settings['paste'] else 'off'}), minimum mass {settings['min_mass']:g}, "
         f"objective {settings['objective']}, up to {settings['max_boxes']} box(es).",
     ]
-    lines += [f"- Note: {note}." for note in cases.notes]
+    lines += [f"- Note: {markdown_text(note)}." for note in cases.notes]
     lines.append("")
     for box in result.boxes:
         step = box.step

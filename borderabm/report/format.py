@@ -11,9 +11,12 @@ import html
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pandas import DataFrame
 
 Align = Literal["left", "right"]
 
@@ -73,14 +76,87 @@ def p_value(value: float) -> str:
 
 
 # Escaping ---------------------------------------------------------------------------------------
+def one_line(text: str, keep_newlines: bool = False) -> str:
+    r"""Text with its control characters shown, not acted on: ``\x1b``, ``\u202e``, ``\r``.
+
+    The one sanitiser of user text for people, on the terminal and in every report file.
+    Escape sequences (``\x1b[2J``, ``\x1b]0;title\x07``), carriage returns and the
+    bidirectional overrides (U+202E) would otherwise act on a terminal (``cat report.md``) or
+    reorder a line; fonts have no glyph for them either. They are written as ``\x1b``,
+    ``\u202e`` and so on. Unicode calls all of them not printable.
+
+    Args:
+        text: Any text.
+        keep_newlines: Keep ``\n`` (a table cell of two lines), escape every other control.
+    """
+    return "".join(
+        c if c.isprintable() or c == " " or (keep_newlines and c == "\n")
+        else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text
+    )  # fmt: skip
+
+
+# The characters that can start Markdown syntax anywhere in a line (emphasis, code, links,
+# images, raw HTML, entities, strikethrough, table cells, escapes): each gets a backslash.
+# An underscore between two letters or digits (fence_full) cannot start emphasis: left as is.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|#~&!{}]|(?<![^\W_])_|_(?![^\W_]))")
+# What starts a block only at the beginning of a line: a bullet or heading rule, a numbered item.
+_MARKDOWN_BULLET = re.compile(r"^(\s*)([-+=])")
+_MARKDOWN_NUMBERED = re.compile(r"^(\s*\d+)([.)])")
+
+
+def markdown_text(text: Any) -> str:
+    r"""User text (a name, a description) as plain text in Markdown, on one line.
+
+    Every character that Markdown would read as syntax (``*``, ``_``, backticks, ``|``,
+    brackets, ``<``/``>`` of HTML tags, ``#``, ...) gets a backslash, a list marker at the start
+    is escaped, line breaks become spaces and control characters are shown as ``\x1b``
+    (:func:`one_line`; a backslash before a letter is literal in Markdown). The result renders
+    as the text that was typed.
+    """
+    flat = str(text).replace("\r\n", " ").replace("\n", " ")
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    escaped = _MARKDOWN_BULLET.sub(r"\1\\\2", escaped, count=1)
+    escaped = _MARKDOWN_NUMBERED.sub(r"\1\\\2", escaped, count=1)
+    return one_line(escaped)
+
+
+def markdown_code(text: Any) -> str:
+    """User text as a Markdown code span: fenced by more backticks than it holds, controls shown."""
+    flat = one_line(str(text).replace("\n", " "))
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
 def markdown_cell(text: Any) -> str:
-    """Text safe inside a Markdown table cell: pipes escaped, line breaks as spaces."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell: pipes escaped (once), line breaks as spaces.
+
+    A pipe that :func:`markdown_text` already escaped keeps its one backslash.
+    """
+    return re.sub(r"(?<!\\)\|", r"\\|", one_line(str(text).replace("\n", " ")))
 
 
 def html_text(text: Any) -> str:
-    """Text safe in HTML, quotes included (so also inside an attribute)."""
-    return html.escape(str(text), quote=True)
+    """Text safe in HTML, quotes included (so also inside an attribute), controls shown."""
+    return html.escape(one_line(str(text), keep_newlines=True), quote=True)
+
+
+def plain_frame(frame: DataFrame) -> DataFrame:
+    """A copy of a table whose text cells and column names show control characters escaped.
+
+    For CSV files: a name with an escape sequence would act on the terminal of whoever runs
+    ``cat`` on the file.
+    """
+    from pandas import CategoricalDtype  # here: the terminal's escaping needs no pandas
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    frame = frame.rename(columns=lambda c: one_line(c) if isinstance(c, str) else c)
+    for column in frame.columns:
+        kind = frame[column].dtype
+        if is_object_dtype(kind) or is_string_dtype(kind) or isinstance(kind, CategoricalDtype):
+            frame[column] = frame[column].map(lambda v: one_line(v) if isinstance(v, str) else v)
+    return frame
 
 
 def inline_markdown_html(text: Any) -> str:

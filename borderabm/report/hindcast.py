@@ -31,6 +31,9 @@ from borderabm.report.format import (
     html_text,
     inline_markdown_html,
     markdown_table,
+    markdown_text,
+    one_line,
+    plain_frame,
     range_text,
     readable_number,
 )
@@ -212,7 +215,8 @@ def write_report(hindcast: Hindcast, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     pngs = [chart(result, out / _chart_name(result)) for result in hindcast.series]
     title = f"Hindcast: {hindcast.scenario}, {hindcast.years[0]}–{hindcast.years[-1]}"
-    md = [f"# {title}", ""] + [p + "\n" for p in _intro(hindcast)]
+    # The scenario and posterior names are user text: the title escaped, controls shown.
+    md = [f"# {markdown_text(title)}", ""] + [one_line(p) + "\n" for p in _intro(hindcast)]
     md += ["## Scores", "", markdown_table(*score_rows(hindcast)), ""]
     for result in hindcast.series:
         md += [f"## {result.spec.label}", "",
@@ -247,7 +251,9 @@ def write_report(hindcast: Hindcast, out: Path) -> list[Path]:
     parts.append("</body></html>")
     atomic_write(out / "hindcast.html", lambda path: path.write_text("\n".join(parts)))
     atomic_write(out / "hindcast.csv",
-                 lambda path: numbers_frame(hindcast).to_csv(path, index=False))  # fmt: skip
-    atomic_write(out / "runs.csv", lambda path: runs_frame(hindcast).to_csv(path, index=False))
+                 lambda path: plain_frame(numbers_frame(hindcast)).to_csv(path, index=False))  # fmt: skip
+    atomic_write(
+        out / "runs.csv", lambda path: plain_frame(runs_frame(hindcast)).to_csv(path, index=False)
+    )
     return [out / "hindcast.md", out / "hindcast.html", out / "hindcast.csv", out / "runs.csv",
             *pngs]  # fmt: skip

@@ -19,7 +19,13 @@ from borderabm.analysis.robust import LOWER, RobustComparison
 from borderabm.files import atomic_write
 from borderabm.metrics import format_value, metric_info, metric_label
 from borderabm.report import charts
-from borderabm.report.format import html_table, html_text, markdown_table
+from borderabm.report.format import (
+    html_table,
+    html_text,
+    markdown_table,
+    markdown_text,
+    plain_frame,
+)
 
 ROBUST_WIDTH = 170
 STYLE = (
@@ -198,7 +204,7 @@ def share_figure(robust: RobustComparison) -> Figure:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False)
+    plain_frame(frame).to_csv(path, index=False)
 
 
 HEAD_TO_HEAD = (
@@ -256,11 +262,15 @@ def write_robust_report(robust: RobustComparison, folder: Path) -> list[Path]:
 """
     index = folder / "robust.html"
     atomic_write(index, lambda target: target.write_text(page))
-    markdown = "\n".join([f"# {title}", "", setup, "", "## In words", "",
-                          *[f"- {a}" for a in answers], "", "## Scorecard", "", notes, "",
-                          markdown_table(HEADER, rows), "", f"![share of worlds]({chart.name})",
-                          "", "## Head to head", "", HEAD_TO_HEAD, "",
-                          markdown_table(pairs_header, pairs), ""])  # fmt: skip
+    # Every piece holds policy names or the draws' file name (user text): escaped for Markdown.
+    md = markdown_text
+    markdown = "\n".join([f"# {md(title)}", "", md(setup), "", "## In words", "",
+                          *[f"- {md(a)}" for a in answers], "", "## Scorecard", "", md(notes), "",
+                          markdown_table(HEADER, [[md(c) for c in r] for r in rows]), "",
+                          f"![share of worlds]({chart.name})", "", "## Head to head", "",
+                          HEAD_TO_HEAD, "", markdown_table([md(h) for h in pairs_header],
+                                                           [[md(c) for c in r] for r in pairs]),
+                          ""])  # fmt: skip
     report = folder / "robust.md"
     atomic_write(report, lambda target: target.write_text(markdown))
     return [index, report, chart, *written]

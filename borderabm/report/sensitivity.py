@@ -13,7 +13,9 @@ from rich.table import Table
 
 from borderabm.analysis.sensitivity import INDICES, method_of
 from borderabm.files import atomic_write
+from borderabm.metrics import METRICS, summarise
 from borderabm.report import charts
+from borderabm.report.format import plain_frame
 
 CSV_NAME = "sensitivity.csv"
 PNG_NAME = "sensitivity.png"
@@ -21,6 +23,28 @@ HEADINGS = {
     "morris": "Morris screening: μ* (mean |elementary effect| over the parameter's range), 95% CI",
     "sobol": "Sobol indices: total (ST) and first-order (S1) shares of variance, 95% CI",
 }
+
+
+def summary_metric_names() -> list[str]:
+    """Every metric a run's summary holds, sorted: what ``--metric`` may name.
+
+    The summary of one day of zeros in every registered daily column has the keys of every
+    run's summary (per-gate totals aside), so the list follows :func:`summarise` exactly.
+    """
+    return sorted(summarise(pd.DataFrame({name: [0.0] for name in METRICS})))
+
+
+def check_metric_names(metrics: list[str]) -> None:
+    """Refuse a ``--metric`` that no run summary holds, before the sweep runs.
+
+    Raises:
+        ValueError: Naming the unknown metrics and the allowed ones.
+    """
+    allowed = summary_metric_names()
+    unknown = [name for name in metrics if name not in allowed]
+    if unknown:
+        raise ValueError(f"--metric: unknown metric {', '.join(repr(m) for m in unknown)} "
+                         f"(allowed: {', '.join(allowed)})")  # fmt: skip
 
 
 def print_indices(table: pd.DataFrame, console: Console, title: str = "") -> None:
@@ -43,7 +67,7 @@ def print_indices(table: pd.DataFrame, console: Console, title: str = "") -> Non
 def write_outputs(table: pd.DataFrame, folder: Path) -> list[Path]:
     """Write ``sensitivity.csv`` and ``sensitivity.png`` into ``folder``; return their paths."""
     csv = folder / CSV_NAME
-    atomic_write(csv, lambda path: table.to_csv(path, index=False))
+    atomic_write(csv, lambda path: plain_frame(table).to_csv(path, index=False))
     return [csv, bar_chart(table, folder / PNG_NAME)]
 
 

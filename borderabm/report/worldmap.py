@@ -149,18 +149,24 @@ PICTURE_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "tif", "tiff", "webp", "e
 
 
 def picture_path(out: Path) -> Path:
-    """The file a map is written to: ``out``, with ``.png`` added if it has no extension.
+    """The file a map is written to: ``out``, if it names a picture file.
 
-    Checked before the world is built, so a bad name costs nothing.
+    Checked before the world is built, so a bad name costs nothing. A name without an extension
+    is refused rather than given ``.png``: the file written would then be another one than the
+    one named (``out/`` as ``out.png`` next to the folder, ``notes`` as ``notes.png``).
 
     Raises:
-        ValueError: For an extension that is not a picture format matplotlib writes.
+        ValueError: For an existing folder, a name without an extension, or an extension that
+            is not a picture format matplotlib writes.
     """
-    if out.suffix and out.suffix[1:].lower() not in PICTURE_FORMATS:
+    allowed = f"allowed: a .png file path, or .{', .'.join(PICTURE_FORMATS[1:])}"
+    if out.is_dir():
+        raise ValueError(f"is a folder ({allowed})")
+    if not out.suffix:
+        raise ValueError(f"has no picture extension ({allowed})")
+    if out.suffix[1:].lower() not in PICTURE_FORMATS:
         raise ValueError(f"unknown picture format {out.suffix!r} "
                          f"(allowed: .{', .'.join(PICTURE_FORMATS)})")  # fmt: skip
-    if not out.suffix:  # matplotlib would add ".png": name the file that is written
-        return out.with_name(out.name + ".png")
     return out
 
 

@@ -245,8 +245,11 @@ def read_toml_file(path: str | Path, what: str) -> tuple[bytes, dict[str, Any]]:
     try:
         raw = _read_regular_file(Path(path), what)
         text = raw.decode("utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(source, ["no such file"]) from None
+    except FileNotFoundError:  # a bare name is reported as typed, with the shipped names
+        from borderabm.scenario.paths import missing_file_problem
+
+        missing_source, problem = missing_file_problem(path)
+        raise ScenarioError(missing_source, [problem]) from None
     except IsADirectoryError:
         raise ScenarioError(source, [f"is a directory, not a {what}"]) from None
     except UnicodeDecodeError as error:

@@ -62,3 +62,43 @@ def resolve_relative(entry: str, folder: Path) -> Path:
     if beside.exists():
         return beside
     return resolve_scenario_path(entry)
+
+
+# What a name of each kind stands for, in the message for a name that is neither a file nor shipped.
+_WHAT = {
+    "scenarios": ("a scenario file", "a shipped scenario"),
+    "sweeps": ("a sweep file", "a shipped sweep"),
+    "calibration": ("a calibration spec file", "a shipped calibration spec"),
+}
+
+
+def shipped_names(kind: str) -> list[str]:
+    """The names a file argument of ``kind`` may give, sorted (``borderabm scenarios`` lists them).
+
+    For scenarios: those in ``$BORDERABM_SCENARIOS`` (when set) and the shipped ones.
+    """
+    folders = [packaged_dir(kind)]
+    if kind == "scenarios":
+        folders.insert(0, shipped_scenarios_dir())
+    names: set[str] = set()
+    for folder in folders:
+        try:
+            names.update(path.stem for path in folder.glob("*.toml"))
+        except OSError:  # a $BORDERABM_SCENARIOS that cannot be read lists nothing
+            continue
+    return sorted(names)
+
+
+def missing_file_problem(path: str | Path) -> tuple[str, str]:
+    """The source and the problem to report for a file argument that does not exist.
+
+    The resolve functions turn a bare name (``nosuch``) into the shipped file it would be, a
+    path the user never typed; such a path is reported as the name, with the names allowed.
+    Any other path is reported as it is: ``no such file``.
+    """
+    path = Path(path)
+    for kind, (file_words, name_words) in _WHAT.items():
+        if path.suffix == ".toml" and path.parent == packaged_dir(kind):
+            allowed = ", ".join(shipped_names(kind)) or "none shipped"
+            return path.stem, f"not {file_words} or {name_words} (allowed: {allowed})"
+    return str(path), "no such file"

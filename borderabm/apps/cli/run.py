@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,6 +42,9 @@ def run(
     from borderabm.experiments.run import run_one, write_outputs
     from borderabm.report.tables import summary_table
 
+    # The options are checked as options: a bad --days is not the file's horizon_days.
+    check_option("--days", days, "horizon_days")
+    check_option("--seed", seed, "seed")
     settings = load_or_fail(scenario, parse_overrides(set_ or [], days, seed))
     if out is not None:
         prepare_output(out)
@@ -58,3 +61,24 @@ def run(
             fail([f"cannot write outputs: {reason(error)}"], str(out))
         if not as_json:
             stderr.print("wrote " + ", ".join(str(p) for p in written), soft_wrap=True)
+
+
+def check_option(option: str, value: int | None, field: str) -> None:
+    """Refuse an option value the scenario field it overrides would refuse, naming the option.
+
+    The words are those of ``borderabm compare --days``: pydantic's, with the field's bounds.
+    """
+    if value is None:
+        return
+    from pydantic import TypeAdapter, ValidationError
+
+    from borderabm.scenario import Scenario
+    from borderabm.scenario.errors import bounds_text, schema_at
+
+    annotation, constraints = schema_at(Scenario, (field,))
+    try:
+        checked: Any = Annotated[annotation, *constraints]  # a type made at run time
+        TypeAdapter(checked).validate_python(value)
+    except ValidationError as error:
+        message = error.errors()[0]["msg"]
+        fail([f"{option}: {message} (allowed: {bounds_text(Scenario, (field,))})"], "borderabm run")

@@ -12,7 +12,7 @@ from borderabm.apps.cli.progress import RunProgress
 from borderabm.experiments.engines import default_workers
 from borderabm.experiments.store import ResultsStore, default_results_dir
 from borderabm.experiments.sweep import load_sweep, run_sweep
-from borderabm.report.sensitivity import print_indices, write_outputs
+from borderabm.report.sensitivity import check_metric_names, print_indices, write_outputs
 from borderabm.scenario import resolve_relative
 
 if TYPE_CHECKING:
@@ -48,14 +48,16 @@ def analyse_sensitivity_and_report(
 
     Raises:
         ScenarioError: For a bad sweep file or scenario.
-        ValueError: For a design that is not Morris or Sobol (checked before any run) or an
-            unknown metric (checked after the runs, which stay stored: a re-run only analyses).
+        ValueError: For a design that is not Morris or Sobol or a metric that no run summary
+            holds (both checked before any run), or a metric the stored runs lack (checked after
+            the runs, which stay stored: a re-run only analyses).
         StoreError: If the results directory holds a different sweep.
         OSError: If the Dask scheduler cannot be reached.
     """
     loaded = load_sweep(sweep_file, resolve_relative)
     kind = loaded.spec.design.kind
     check_design_kind(kind, sweep_file)
+    check_metric_names(metrics)  # before any run: a typo costs nothing
     store = ResultsStore(out or default_results_dir(loaded.spec.name))
     console.print(f"{loaded.spec.name}: {len(loaded.runs)} runs ({kind} design) into {store.root}")
     done_before = len(store.done() & {run.run_id for run in loaded.runs})

@@ -93,7 +93,10 @@ def results(
         try:
             table.to_csv(csv, index=False)
         except (OSError, ValueError) as error:  # the table is printed above: nothing is lost
-            fail([f"cannot write: {reason(error)}"], str(csv))
+            # pandas says "non-existent directory" also when a parent is a file: name that file.
+            file_parent = next((parent for parent in csv.parents if parent.is_file()), None)
+            fail([f"cannot write: {file_parent} is a file, not a folder" if file_parent
+                  else f"cannot write: {reason(error)}"], str(csv))  # fmt: skip
         stderr.print(f"wrote {csv}", soft_wrap=True)
 
 

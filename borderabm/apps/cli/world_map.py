@@ -11,7 +11,9 @@ from borderabm.apps.cli.common import fail, reason, stdout
 
 
 def draw_map(
-    out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("world.png"),
+    out: Annotated[
+        Path, typer.Option(help="PNG file to write (or .svg, .pdf, ...); not a folder.")
+    ] = Path("world.png"),
     resolution: Annotated[
         float, typer.Option(min=2.0, max=20.0, help="Cell size in km (2-20).")
     ] = 5.0,
