@@ -26,6 +26,7 @@ try:  # Typer >= 0.20 ships its own copy of Click; its exceptions are the ones r
     from typer._click import exceptions as click_errors
 except ImportError:  # pragma: no cover - older Typer on top of Click
     from click import exceptions as click_errors  # type: ignore[no-redef]  # the same module's API
+from borderabm.report.format import one_line  # re-exported: the one sanitiser of user text
 from borderabm.scenario import (
     Scenario,
     ScenarioError,
@@ -36,24 +37,6 @@ from borderabm.scenario import (
 )
 
 EXIT_BAD_INPUT = 2
-
-
-def one_line(text: str, keep_newlines: bool = False) -> str:
-    r"""Text made safe for a terminal: control characters and line breaks escaped.
-
-    The one sanitiser of user text on its way to the console. Escape sequences (``\x1b[2J``,
-    ``\x1b]0;title\x07``), carriage returns and the bidirectional overrides (U+202E) would
-    otherwise act on the terminal instead of being shown; they are written as ``\x1b``,
-    ``\u202e`` and so on. Unicode calls all of them not printable.
-
-    Args:
-        text: Any text.
-        keep_newlines: Keep ``\n`` (a table cell of two lines), escape every other control.
-    """
-    return "".join(
-        c if c.isprintable() or c == " " or (keep_newlines and c == "\n")
-        else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text
-    )  # fmt: skip
 
 
 class PlainConsole(Console):
