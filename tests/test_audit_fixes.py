@@ -17,23 +17,10 @@ from typer.testing import CliRunner
 from borderabm.apps.cli.main import app
 from borderabm.report.format import markdown_cell, markdown_text, one_line
 from tests.conftest import SCENARIOS
+from tests.test_bad_input_cli import error_of, invoke  # the CLI tests' one clean error line
 
 runner = CliRunner()
-ERROR_LINE = re.compile(r"^error: .+: .+$")
 EVIL_NAME = "<script>alert(1)</script> **bold** | pipe \x1b[31mRED"
-
-
-def invoke(*args: str | Path):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def error_of(result) -> str:
-    """The one error line of a result that must have failed cleanly."""
-    assert result.exit_code == 2, (result.exit_code, result.exception, result.output)
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and ERROR_LINE.match(lines[0]), result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    return lines[0]
 
 
 def evil_scenario(folder: Path) -> Path:
