@@ -209,3 +209,14 @@ def test_a_scenario_says_which_event_or_condition_is_ambiguous(tmp_path, extra, 
 def test_a_scenario_needs_a_name_to_label_its_results():
     line = error_of(runner.invoke(app, ["run", "baseline", "--days", "2", "--set", 'name=""']))
     assert line.startswith(f"error: {BASELINE}: name: ")
+
+
+def test_an_unknown_key_without_a_close_name_reads_cleanly(tmp_path):
+    line = error_of(runner.invoke(app, ["run", "baseline", "--days", "2", "--set", "nosuch.key=1"]))
+    assert line.startswith(f"error: {BASELINE}: nosuch: unknown key (allowed: name, description,")
+    path = sweep_file(tmp_path, "replicatez = 2")
+    line = error_of(runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "o")]))
+    assert "replicatez: unknown key; did you mean 'replicates'? (allowed: name," in line
+    path.write_text(path.read_text().replace("replicatez = 2", "zzz = 2"))
+    line = error_of(runner.invoke(app, ["sweep", str(path), "--out", str(tmp_path / "o")]))
+    assert "zzz: unknown key (allowed: name," in line

@@ -70,7 +70,7 @@ from borderabm.scenario import (
     scenario_from_document,
     with_overrides,
 )
-from borderabm.scenario.errors import bounds_from_context, format_path, suggest
+from borderabm.scenario.errors import bounds_from_context, format_path, unknown_key
 
 __all__ = [
     "MAX_RUNS",
@@ -793,7 +793,7 @@ def spec_problem(
     if kind == "extra_forbidden":
         parent = {1: top, 2: sections.get(str(loc[0])), 3: entries.get(str(loc[0]))}.get(len(loc))
         fields = list(parent.model_fields) if parent else []
-        return f"{path}: unknown key; {suggest(str(loc[-1]), fields)}"
+        return unknown_key(path, str(loc[-1]), fields)
     if kind == "missing":
         return f"{path}: required key is missing"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")

@@ -44,6 +44,16 @@ def suggest(name: str, allowed: Iterable[str]) -> str:
     return f"{did_you_mean(name, allowed)}(allowed: {', '.join(allowed)})"
 
 
+def unknown_key(path: str, name: str, allowed: Iterable[str]) -> str:
+    """The problem line of an unknown key: ``PATH: unknown key; did you mean 'X'? (allowed: ...)``.
+
+    Without a close name: ``PATH: unknown key (allowed: ...)``.
+    """
+    allowed = list(allowed)
+    hint = did_you_mean(name, allowed)
+    return f"{path}: unknown key{'; ' + hint if hint else ' '}(allowed: {', '.join(allowed)})"
+
+
 def did_you_mean(name: str, allowed: Iterable[str]) -> str:
     """``did you mean 'X'? `` for the allowed name closest to ``name``; empty if none is close.
 
@@ -98,7 +108,7 @@ def describe(error: Mapping[str, Any], model: type[BaseModel]) -> str:
     given = error.get("input")
     if kind == "extra_forbidden":
         parent, key = loc[:-1], str(loc[-1])
-        return f"{path}: unknown key; {suggest(key, allowed_keys(model, parent))}"
+        return unknown_key(path, key, allowed_keys(model, parent))
     if kind == "missing":
         return f"{path}: required key is missing"
     if not loc and kind == "value_error":  # checks across keys name their keys themselves
