@@ -265,11 +265,11 @@ def test_huge_sweeps_are_refused_at_once(tmp_path, extra):
 # ---- the command line itself ------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [(["ui", "--port", "-1"], "error: borderabm ui --port: "),
+    [(["ui", "--port", "-1"], "error: borderabm ui: --port: "),
      (["ui", "--port", "70000"], "(allowed: >= 1 and <= 65535)"),
-     (["run", "baseline", "--days", "abc"], "error: borderabm run --days: "),
-     (["run", "baseline", "--bogus"], "error: borderabm run --bogus: no such option (allowed: "),
-     (["run"], "error: borderabm run SCENARIO: missing argument"),
+     (["run", "baseline", "--days", "abc"], "error: borderabm run: --days: "),
+     (["run", "baseline", "--bogus"], "error: borderabm run: --bogus: no such option (allowed: "),
+     (["run"], "error: borderabm run: SCENARIO: missing argument"),
      (["nonsense"], "error: borderabm: No such command"),
      (["compare", "baseline"], "compare needs at least two scenarios")],
 )  # fmt: skip
@@ -296,7 +296,7 @@ def test_an_unknown_picture_format_is_refused_before_the_world_is_built(tmp_path
 @pytest.mark.parametrize("seed", ["-5", str(2**63)])
 def test_a_compare_seed_out_of_range_is_a_usage_error(tmp_path, seed):
     args = ["compare", "baseline", "no_fence", "--days", "2", "--seed", seed, "--out", tmp_path]
-    assert "error: borderabm compare --seed: " in error_of(invoke(*args))
+    assert "error: borderabm compare: --seed: " in error_of(invoke(*args))
 
 
 def test_an_unreachable_dask_scheduler_is_an_error_line(tmp_path):
@@ -483,7 +483,7 @@ def test_validate_model_names_a_damaged_stored_run(validation_store, tmp_path, d
 @pytest.mark.parametrize("days", ["40000", "0", "-5"])
 def test_compare_days_out_of_range_is_a_usage_error(tmp_path, days):
     line = error_of(invoke("compare", "baseline", "no_fence", f"--days={days}", "--out", tmp_path))
-    assert line.startswith("error: borderabm compare --days: ")
+    assert line.startswith("error: borderabm compare: --days: ")
     assert "(allowed: >= 1 and <= 36500)" in line
 
 

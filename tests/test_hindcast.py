@@ -195,7 +195,7 @@ def test_published_figures_are_complete():
 def test_bad_options_give_one_error_line(scenario_file, tmp_path, args, where, what):
     base = ["--scenario", scenario_file, "--posterior", POSTERIOR, "--out", tmp_path / "out"]
     line = error_of(invoke(*base, *args))
-    assert where in line.split(": ")[1] and what in line, line
+    assert where in ": ".join(line.split(": ")[1:3]) and what in line, line  # source, key
 
 
 def test_bad_posterior_and_published_files(scenario_file, tmp_path):

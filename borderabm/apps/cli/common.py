@@ -106,7 +106,10 @@ def _exit_with(line: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 
 def _usage_error_line(error: click_errors.UsageError) -> str:
-    """``error: --port: -1 is not in the range ...``: the option or argument, then the problem."""
+    """``error: borderabm ui: --port: -1 is not in the range ...``: command, option, problem.
+
+    The form of every other bad input: the source, the key, what is wrong.
+    """
     ctx = error.ctx
     # The program's own name, whatever it was started as (a test runner calls it "root").
     where = " ".join(["borderabm", *(ctx.command_path.split(" ")[1:] if ctx is not None else [])])
@@ -124,11 +127,11 @@ def _usage_error_line(error: click_errors.UsageError) -> str:
                 f"<= {high}" if high is not None else "",
             ]
             message += f" (allowed: {' and '.join(b for b in bounds if b)})"
-        return error_line([message], f"{where} {name}")
+        return error_line([f"{name}: {message}"], where)
     if isinstance(error, click_errors.NoSuchOption):
         allowed = [o for p in (ctx.command.params if ctx else []) for o in p.opts if o[:2] == "--"]
-        return error_line([f"no such option (allowed: {', '.join(allowed)})"],
-                          f"{where} {error.option_name}")  # fmt: skip
+        return error_line([f"{error.option_name}: no such option (allowed: {', '.join(allowed)})"],
+                          where)  # fmt: skip
     if ctx is not None and isinstance(ctx.command, TyperGroup) and "command" in message:
         message += f" (allowed: {', '.join(ctx.command.list_commands(ctx))})"
     return error_line([message], where)
