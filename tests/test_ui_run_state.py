@@ -122,6 +122,29 @@ def test_a_reload_of_a_link_brings_back_the_run_made_since_not_the_link(page_sta
     assert app.applied.value[2:4] == (6, 10) and app.catch_up_to.value == 0
 
 
+def a_new_tab() -> None:
+    """What a new tab (or a reload) of the same browser starts with: a kernel with nothing in it."""
+    for state in (app.run_scenario, app.run_levers, app.run_seed, app.run_days, app.live_model):
+        state.set(None)
+
+
+# Defect (UI audit): a reload saved the run's shown seed and days as None, so the next tab showed
+# the file's seed and days beside the run (seed 3, 22 days) and a Reset there discarded the run.
+def test_every_reload_and_new_tab_shows_the_seed_days_and_levers_the_run_uses(page_state):
+    link = "?scenario=baseline&days=22&seed=3&units=900"
+    app.restore_or_open(link)
+    run_control().step(app.live_model.value, 1)
+    app._remember_run()
+    for _ in range(3):  # a reload, another reload, a second tab: each brings back the same run
+        a_new_tab()
+        app.restore_or_open(link if _ < 2 else None)
+        assert app.applied.value[2:4] == (3, 22) and app.catch_up_to.value == 1
+        assert (app.run_scenario.value, app.run_seed.value, app.run_days.value) == (
+            "baseline", 3, 22)  # fmt: skip
+        assert app.run_levers.value["units"] == 900
+        assert session.recall("run")["shown"]["seed"] == 3
+
+
 class SlowModel:
     """A model whose days take time and which records overlapping days and use after release."""
 

@@ -789,15 +789,17 @@ def _restore_or_open(search: str | None) -> str:
             return ""
     if saved and saved.get("scenario") in entries and entries[saved["scenario"]].ok:
         run_link.set(saved.get("link"))
-        start_run(saved["scenario"], saved["levers"], saved["seed"], saved["days"],
-                  saved.get("extra"), fast_forward=int(saved.get("day") or 0))  # fmt: skip
         run_extra.set(saved.get("extra"))
         replayed.set(saved.get("replayed"))
+        # What the fields showed (the run's own values if they were never changed) is set before
+        # the run starts: starting it saves them again, for the next reload or tab.
         shown = saved.get("shown") or {}
         run_scenario.set(shown.get("scenario") or saved["scenario"])
         run_levers.set(shown.get("levers") or saved["levers"])
-        run_seed.set(shown.get("seed", saved["seed"]))
-        run_days.set(shown.get("days", saved["days"]))
+        run_seed.set(saved["seed"] if shown.get("seed") is None else shown["seed"])
+        run_days.set(saved["days"] if shown.get("days") is None else shown["days"])
+        start_run(saved["scenario"], saved["levers"], saved["seed"], saved["days"],
+                  saved.get("extra"), fast_forward=int(saved.get("day") or 0))  # fmt: skip
         return link_error
     name = default_scenario(entries)
     if name is None:
