@@ -156,6 +156,19 @@ def test_saved_results_are_listed_by_name_and_only_those_open(compared, configur
             cp.load_saved_comparison(bad)
 
 
+# Defect (UI audit): a folder named outside the id pattern opened, with a link the page refused.
+def test_a_saved_folder_whose_name_no_link_can_carry_opens_without_a_link(compared,
+                                                                          configured_results):  # fmt: skip
+    odd = "<img src=x> **md** copy"
+    shutil.copytree(compared[0].results_dir, configured_results / odd)
+    opened = cp.load_saved_comparison(odd)
+    assert opened.scorecard.equals(compared[0].scorecard)
+    assert opened.comparison_id == ""  # no permanent link, no run links
+    plain = cp.load_saved_comparison(compared[0].results_dir.name)
+    assert plain.comparison_id == compared[0].results_dir.name
+    assert cp.open_comparison(plain.comparison_id).scorecard.equals(plain.scorecard)
+
+
 def test_the_page_runs_in_the_background_and_a_replay_sets_the_request(compared):
     import ipyvuetify as v
     import ipywidgets

@@ -398,7 +398,16 @@ def load_saved_comparison(name: str, progress: Progress | None = None) -> Compar
             f"{name}: only one scenario ({comparison.order[0]}); nothing to compare"
         )
     title = f"Saved results {name}: " + " vs ".join(comparison.order)
-    return _result(comparison, title, replay, overrides, refused, identity=name)
+    return _result(comparison, title, replay, overrides, refused, identity=saved_link_id(name))
+
+
+def saved_link_id(name: str) -> str:
+    """The id a saved results folder's permanent link carries: its name, if a link can carry it.
+
+    A folder named outside :data:`ID_PATTERN` (a space, a slash-like or markup character) opens
+    from the picker but gets no link, rather than a link the page would refuse ("" : no link).
+    """
+    return name if ID_PATTERN.fullmatch(name) else ""
 
 
 def replay_plan(
@@ -1150,7 +1159,7 @@ def ComparePage():
                                              days_asked, report, cancel=cancel)  # fmt: skip
             (saved_name,) = arguments
             if is_robust_store(saved_sweep_dir(saved_name)):
-                return robust_result(saved_sweep_dir(saved_name), saved_name)
+                return robust_result(saved_sweep_dir(saved_name), saved_link_id(saved_name))
             return load_saved_comparison(saved_name, report)
         except ComparisonCancelled:
             return None
