@@ -166,7 +166,17 @@ def test_a_typed_value_out_of_bounds_is_refused_and_a_changed_lever_is_marked(pa
     assert page.locator(".lever-input-units input").input_value() == "600"
     type_into(page, "seed", "1" + "0" * 400)  # far beyond a float: refused, never a crash
     expect(page.locator(".lever-seed .lever-refused")).to_contain_text("401 digits")
+    # Text that is no number (Solara's number field kept it, the run went on with another
+    # value, and the last refusal stayed): refused by name, and the field shows the value in force.
+    for typed in ("0x10", "abc"):
+        type_into(page, "units", typed)
+        expect(page.locator(".lever-units .lever-refused")).to_have_text(
+            f"Refused: Patrol units: '{typed}' is not a number (allowed: 0 to 10,000, whole "
+            "numbers). It stays 600."
+        )
+        expect(page.locator(".lever-input-units input")).to_have_value("600")
     type_into(page, "units", 900)
+    expect(page.locator(".lever-units .lever-refused")).to_have_count(0)
     expect(page.locator(".lever-units .lever-changed")).to_contain_text("file: 600")
     expect(page.locator(".run-settings")).to_contain_text("apply on Reset")
     page.get_by_role("button", name="Reset").click()

@@ -56,6 +56,16 @@ def test_a_changed_lever_shows_the_files_value_in_full():
     assert app.lever_hint(NUMBER_LEVERS["units"], 600, 600) == "allowed 0 to 10,000"
 
 
+def test_what_is_typed_is_read_as_a_number_or_refused_by_name():
+    units = NUMBER_LEVERS["units"]
+    assert [app.read_number(t) for t in (" 5 ", "１２", "0.5", "1e309", "", None)] == [
+        5, 12, 0.5, float("inf"), None, None]  # fmt: skip
+    assert app.read_number("0x10") == "0x10"
+    assert "'0x10' is not a number" in app.typed_problem(units, app.read_number("0x10"), 600, "U")
+    assert "not a whole number" in app.typed_problem(units, app.read_number("0.5"), 600, "U")
+    assert "not a finite number" in app.typed_problem(units, app.read_number("nan"), 600, "U")
+
+
 def test_typing_the_files_own_value_is_accepted_even_beyond_the_page_bounds():
     units = NUMBER_LEVERS["units"]
     assert app.typed_problem(units, 20_000, 20_000, "Patrol units") == ""

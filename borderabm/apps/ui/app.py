@@ -445,22 +445,24 @@ def NumberInput(
     version = solara.use_reactive(0)  # a refused entry is cleared back to the current value
     text = label or lever.label
 
-    def accept(typed):
+    def accept(entered: str | None):
+        typed = read_number(entered)
         problem = typed_problem(lever, typed, file_value, text)
-        if problem:
+        if problem:  # the field goes back to the value in force, and says why
             refused.set(f"Refused: {problem}. It stays {lever.text(value)}.")
             version.set(version.value + 1)
             return
         refused.set("")
         on_value(int(typed) if lever.integer else float(typed))
 
-    # Either input, given the same options (the value as the lever's kind of number).
-    field: Callable[..., Any] = solara.InputInt if lever.integer else solara.InputFloat
+    # A text field read here (not Solara's number fields, which keep text they cannot read, such
+    # as "0x10", in the field while the run goes on with another value): every entry is either
+    # taken or refused with one line, and the field always shows the value in force.
     with solara.Column(gap="0px", style={"min-width": "190px", "max-width": "260px"},
                        classes=[f"lever-{lever.key}"]):  # fmt: skip
-        field(
+        solara.InputText(
             label=text,
-            value=int(value) if lever.integer else float(value),
+            value=str(int(value)) if lever.integer else str(float(value)),
             on_value=accept,
             continuous_update=False,
             suffix=lever.unit,
@@ -488,6 +490,27 @@ def lever_hint(lever: NumberLever, value: float, file_value: float | None) -> st
     if changed_from_file(value, file_value) and file_value is not None:
         return f"● changed (file: {lever.text(file_value)})"
     return f"allowed {lever.bounds()}"
+
+
+def read_number(entered: str | None) -> Any:
+    """What a person typed into a number field: a whole number, a number, or the text itself.
+
+    Digits of any script are read (Python's ``int`` and ``float`` do). Text that is no number is
+    returned as it is, for :func:`typed_problem` to refuse by name; nothing becomes None.
+    """
+    if entered is None:
+        return None
+    text = str(entered).strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:  # not a whole number (or more digits than Python reads at once)
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 def typed_problem(lever: NumberLever, typed: Any, file_value: float | None, label: str) -> str:
