@@ -741,7 +741,8 @@ def format_value(name: str, value: float) -> str:
     if unit == "US$":
         return _money(value)
     if unit.startswith("share") or unit in ("days", "m", "km") or not float(value).is_integer():
-        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+        # From 100 on one decimal, not none: a mean of two whole counts, 142.5, is not "142".
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
     return f"{value:,.0f}"
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
+from borderabm.metrics import format_value
 from borderabm.report.format import (
     estimate_text,
     html_table,
@@ -61,7 +62,11 @@ def test_numbers_read_the_same_in_every_report():
     assert readable_number(1234) == "1,234"
     assert readable_number(np.int64(250_000)) == "250.00k"
     assert readable_number(0.12345) == "0.123"
-    assert readable_number(1234.5) == "1,234"
+    assert readable_number(1234.5) == "1,234.5" and readable_number(1234.0) == "1,234"
+    assert readable_number(142.5) == "142.5"  # a mean of two whole counts (UI audit D4)
+    assert format_value("border_deaths", 142.5) == "142.5"
+    assert format_value("border_deaths", 42.5) == "42.50"
+    assert format_value("border_deaths", 142.0) == "142"
     assert readable_number(2.05e6) == "2.05M"
     assert readable_number(3e-12) == "0"
     assert readable_number(float("nan")) == "n/a" and readable_number(np.inf) == "n/a"

@@ -36,7 +36,8 @@ def readable_number(value: Any) -> str:
     """A number for a table of mixed magnitudes: 1,234, 0.123, 2.05M, ``n/a`` if not finite.
 
     Whole numbers keep every digit below 100,000 (counts), other numbers three significant
-    digits; from 100,000 on the short form of :func:`short_number`. Rounding noise of an exact
+    digits, or one decimal from 100 on (142.5 is not shown as 142); from 100,000 on the short
+    form of :func:`short_number`. Rounding noise of an exact
     match (below 1e-9) reads as 0; booleans and None are written as they are.
     """
     if isinstance(value, bool) or value is None:
@@ -51,8 +52,8 @@ def readable_number(value: Any) -> str:
         return "0"
     if abs(number) >= 1e5:
         return short_number(number)
-    if abs(number) >= 100:
-        return f"{number:,.0f}"
+    if abs(number) >= 100:  # a mean of whole counts often ends in .5: keep one decimal then
+        return f"{number:,.0f}" if number == round(number) else f"{number:,.1f}"
     return f"{number:.3g}"
 
 
