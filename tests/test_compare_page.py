@@ -391,7 +391,7 @@ def test_an_unknown_or_malformed_id_is_one_plain_error(compared, identity, probl
     assert message.startswith("comparison: ") and "\n" not in message and len(message) < 200
 
 
-def test_the_page_opens_the_comparison_of_its_link_and_reports_a_bad_one(compared):
+def test_the_page_opens_the_comparison_of_its_link_and_reports_a_bad_one(compared, caplog):
     import ipyvuetify as v
     import solara
     from solara.routing import Router, router_context
@@ -427,6 +427,8 @@ def test_the_page_opens_the_comparison_of_its_link_and_reports_a_bad_one(compare
     assert rc.find(v.Alert, children=[message]).widgets
     assert not rc.find(v.Btn, children=["Replay"]).widgets
     rc.close()
+    # A refusal the page explains is not a server error: no traceback in the log (UI audit D5).
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
 
 
 def test_the_daily_series_downloads_as_csv_and_parquet_with_every_metric(compared):

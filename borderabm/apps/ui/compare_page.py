@@ -376,6 +376,13 @@ def run_robust_comparison(
             raise ComparisonError(str(error)) from None
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A request the page refuses (a bad id, a damaged store): its one line, shown as an error."""
+
+    message: str
+
+
 def load_saved_comparison(name: str, progress: Progress | None = None) -> ComparisonResult:
     """Compare the runs of a saved sweep in the results folder (as ``compare --sweep`` does).
 
@@ -1163,6 +1170,8 @@ def ComparePage():
             return load_saved_comparison(saved_name, report)
         except ComparisonCancelled:
             return None
+        except (ComparisonError, RobustError) as error:  # the page says why; no log traceback
+            return Refusal(str(error))
 
     result = solara.use_thread(work, dependencies=[current], intrusive_cancel=False)
     busy = current is not None and result.state in (
@@ -1172,7 +1181,8 @@ def ComparePage():
     )
 
     def keep_result():
-        if result.value is not None and result.state == solara.ResultState.FINISHED and current:
+        finished = result.state == solara.ResultState.FINISHED
+        if isinstance(result.value, ComparisonResult | RobustResult) and finished and current:
             last_comparison.set(result.value)
             session.remember("comparison", (current[1], list(current[2])))
 
@@ -1270,15 +1280,17 @@ def ComparePage():
                 solara.Text(f"Runs done: {done} / {total}" if total else "Preparing runs…")
                 solara.Button("Cancel", on_click=result.cancel, text=True)
             solara.ProgressLinear(done / total * 100 if total else True)
-        if result.state == solara.ResultState.ERROR and result.error is not None:
-            error = result.error
-            message = str(error) if isinstance(error, ComparisonError | RobustError) else (
-                f"The comparison failed: {type(error).__name__}: {error}"
-            )  # fmt: skip
-            solara.Error(without_server_paths(message), classes=["compare-error"])
+        refusal = result.value if isinstance(result.value, Refusal) and not busy else None
+        if refusal is not None:
+            solara.Error(without_server_paths(refusal.message), classes=["compare-error"])
+        elif result.state == solara.ResultState.ERROR and result.error is not None:
+            # Unexpected: the log has the traceback; the page names the kind of failure only
+            # (its message may hold server paths).
+            solara.Error(f"The comparison failed ({type(result.error).__name__}); the server's "
+                         "log has the details.", classes=["compare-error"])  # fmt: skip
         elif result.state == solara.ResultState.CANCELLED and current is not None:
             solara.Warning("Cancelled; finished runs are kept and reused next time.")
-        shown = (result.value if result.value is not None
+        shown = (result.value if isinstance(result.value, ComparisonResult | RobustResult)
                  and result.state != solara.ResultState.ERROR
                  else last_comparison.value if not busy else None)  # fmt: skip
         if isinstance(shown, RobustResult):
