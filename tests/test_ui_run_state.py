@@ -291,3 +291,17 @@ def test_a_day_is_never_computed_while_the_page_reads_the_model():
         assert model.day == 0 and not stepped_at  # the loop waits for the page to finish
     thread.join(timeout=5)
     assert stepped_at == [1]
+
+
+# UI audit: a change after the run's last day was listed as if it applied.
+def test_the_listed_events_say_which_fall_after_the_runs_last_day():
+    from borderabm.scenario import load_scenario, resolve_scenario_path, with_overrides
+
+    base = load_scenario(resolve_scenario_path("baseline"))
+    settings = with_overrides(base, {"horizon_days": 10, "changes": [
+        {"day": 5, "set": {"fence.coverage": 0.5}}, {"day": 151, "set": {"fence.coverage": 0.6}}
+    ]}, "test")  # fmt: skip
+    early, late = [line for line in app.dated_events(settings) if line.startswith("From day")]
+    assert early == "From day 5 (2025-01-06): fence.coverage = 0.5"
+    assert late == ("From day 151 (2025-06-01): fence.coverage = 0.6 (after the run's last day: it "
+                    "does not apply)")  # fmt: skip

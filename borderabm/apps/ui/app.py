@@ -539,12 +539,18 @@ def dated_events(settings: Scenario) -> list[str]:
     def date_of(day: int) -> str:
         return (settings.start_date + dt.timedelta(days=day)).isoformat()
 
+    def after_end(day: int) -> str:  # the run stops first (the CLI's validate notes it too)
+        return (
+            " (after the run's last day: it does not apply)" if day >= settings.horizon_days else ""
+        )
+
     lines = []
     for gate, crossing in settings.crossings.items():
         for closure in crossing.closures:
             reason = f": {closure.reason}" if closure.reason else ""
             lines.append(f"{gate} closed days {closure.start}–{closure.end - 1} "
-                         f"({date_of(closure.start)} to {date_of(closure.end - 1)}){reason}")  # fmt: skip
+                         f"({date_of(closure.start)} to {date_of(closure.end - 1)}){reason}"
+                         f"{after_end(closure.start)}")  # fmt: skip
     for rule in settings.triggers:
         lines.append(f"Rule “{rule.name}”: {rule.metric} over {rule.window_days} days above "
                      f"{rule.threshold:g} close {', '.join(rule.crossings)} for "
@@ -556,7 +562,9 @@ def dated_events(settings: Scenario) -> list[str]:
         lines.append(f"Deportations start on day {settings.deportation.start_day}")
     for change in settings.changes:
         keys = ", ".join(f"{k} = {v}" for k, v in change.set.items())
-        lines.append(f"From day {change.day} ({date_of(change.day)}): {keys}")
+        lines.append(
+            f"From day {change.day} ({date_of(change.day)}): {keys}{after_end(change.day)}"
+        )
     return lines
 
 
