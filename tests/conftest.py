@@ -196,7 +196,32 @@ def page_state(monkeypatch):
     uploaded_scenarios.set({})
 
 
-# Run-tab helpers shared by the browser tests ---------------------------------------------------------
+# Tab and Run-tab helpers shared by the browser tests -----------------------------------------------
+TAB_PAGES = {"Run": "run-page", "Compare": "compare-page"}  # the class of each tab's page
+TAB_SETTLED_JS = """page => {
+    const items = [...document.querySelectorAll(".v-tabs-items .v-window-item")];
+    const shown = items.find(item => item.classList.contains("v-window-item--active"));
+    return Boolean(shown && shown.querySelector("." + page))
+        && !items.some(item => /transition/.test(item.className));
+}"""
+
+
+def wait_for_tab(page, name: str) -> None:
+    """Wait until the tab ``name`` shows its page and that page has stopped sliding in.
+
+    Vuetify slides a tab's page in from the side for about 0.3 s. A click aimed at a button of the
+    page while it moves can land on its neighbour; on a loaded CI machine the Compare tab's mode
+    toggle was clicked that way and stayed on "New comparison".
+    """
+    page.wait_for_function(TAB_SETTLED_JS, arg=TAB_PAGES[name], timeout=60_000)
+
+
+def open_tab(page, name: str) -> None:
+    """Click the tab ``name`` and wait until its page is in place (see :func:`wait_for_tab`)."""
+    page.get_by_role("tab", name=name).click()
+    wait_for_tab(page, name)
+
+
 def type_into(page, lever: str, value) -> None:
     """Type a value into a lever's field and press Enter."""
     field = page.locator(f".lever-input-{lever} input")
@@ -208,6 +233,7 @@ def play_to_end(page, horizon: int) -> None:
     """Press Play and wait for the last day and its totals."""
     from playwright.sync_api import expect
 
+    wait_for_tab(page, "Run")  # a replay opens the Run tab: Play must not be pressed as it slides
     page.get_by_role("button", name="Play").click()
     expect(page.get_by_text(re.compile(rf"Day: {horizon} of {horizon}\b"))).to_be_visible(
         timeout=120_000
@@ -295,7 +321,7 @@ class Tab:
                      if r.status >= 400 else None)  # fmt: skip
         self.page.goto(url)
         if click_compare:
-            self.page.get_by_role("tab", name="Compare").click()
+            open_tab(self.page, "Compare")
 
     def download(self, button: str, folder: Path) -> Path:
         with self.page.expect_download(timeout=30_000) as info:

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, open_tab, wait_for_tab
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +151,34 @@ def test_closing_a_gate_and_reset_turns_it_red_on_the_map(page):
     assert map_pixel(page, px, py) == list(GATE_RGB["closed"])
 
 
-def test_compare_page_produces_table_and_chart(page):
+def test_a_tab_page_is_still_when_the_tests_click_in_it(page):
+    """``open_tab`` returns once the page has slid in, so a click lands where it is aimed.
+
+    A button of the Compare tab, found as soon as it is in the page, is still sliding in from the
+    right; this checks both that the slide exists (else the helper guards nothing) and that the
+    helper waits it out.
+    """
+    mode = page.get_by_role("button", name="Across plausible worlds")
     page.get_by_role("tab", name="Compare").click()
+    mode.wait_for(state="attached")
+    first_seen = mode.bounding_box()
+    wait_for_tab(page, "Compare")
+    settled = mode.bounding_box()
+    assert first_seen is not None and settled is not None
+    assert first_seen["x"] > settled["x"] + 100  # it was sliding in
+    page.wait_for_timeout(1_000)
+    assert mode.bounding_box() == settled
+    mode.click()  # aimed at a still button, the click takes
+    expect(page.locator(".compare-draws-value")).to_be_visible()
+    open_tab(page, "Run")
+    play = page.get_by_role("button", name="Play")
+    settled = play.bounding_box()
+    page.wait_for_timeout(1_000)
+    assert play.bounding_box() == settled
+
+
+def test_compare_page_produces_table_and_chart(page):
+    open_tab(page, "Compare")
     page.get_by_role("button", name="Run comparison").click()
     scorecard = page.locator("[data-testid=compare-table]")
     expect(scorecard).to_be_visible(timeout=180_000)

@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from tests.conftest import (
     ARTIFACTS,
     SCENARIOS,
+    open_tab,
     play_to_end,
     running_ui_server,
     shown_totals,
@@ -194,7 +195,7 @@ def test_a_broken_file_is_an_error_entry_and_breaks_nothing(page):
 
 
 def test_replay_reproduces_the_row_and_state_survives_tab_switches_and_reloads(page):
-    page.get_by_role("tab", name="Compare").click()
+    open_tab(page, "Compare")
     for slider in ("compare-replicates", "compare-days"):  # the smallest comparison: 2 x 30 days
         page.locator(f".{slider} .v-slider__thumb-container").first.focus()
         page.keyboard.press("Home")
@@ -219,15 +220,15 @@ def test_replay_reproduces_the_row_and_state_survives_tab_switches_and_reloads(p
     totals = shown_totals(page, 30)
     assert {name: totals[name] for name in expected} == expected
     # A tab switch and a reload bring back the same run at the same day, and the comparison.
-    page.get_by_role("tab", name="Compare").click()
+    open_tab(page, "Compare")
     expect(page.locator("[data-testid=compare-table]")).to_be_visible(timeout=10_000)
-    page.get_by_role("tab", name="Run").click()
+    open_tab(page, "Run")
     expect(page.get_by_text(re.compile(r"Day: 30 of 30"))).to_be_visible(timeout=30_000)
     page.reload()
     expect(page.get_by_text(re.compile(r"Day: 30 of 30"))).to_be_visible(timeout=60_000)
     expect(page.locator(".run-settings")).to_contain_text("Running fence_full, seed 2, 30 days")
     assert shown_totals(page, 30) == totals
-    page.get_by_role("tab", name="Compare").click()
+    open_tab(page, "Compare")
     expect(page.locator("[data-testid=compare-table]")).to_be_visible(timeout=60_000)
     text = page.locator("body").inner_text()
     assert "saved as ui-compare-" in text and "/tmp" not in text and str(SCENARIOS) not in text

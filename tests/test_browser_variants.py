@@ -23,7 +23,6 @@ from borderabm.experiments.store import ResultsStore
 from borderabm.experiments.sweep import run_sweep, variant_sweep
 from borderabm.scenario import resolve_scenario_path
 from tests.conftest import (
-    ARTIFACTS,
     Tab,
     play_to_end,
     running_ui_server,
@@ -60,14 +59,8 @@ def test_lever_variants_in_the_page_show_the_numbers_and_errors_of_the_cli(brows
 
     results = tmp_path / "results"
     with running_ui_server({"BORDERABM_RESULTS_DIR": str(results)}) as (url, _port, _pid):
-        context = browser.new_context(viewport={"width": 1600, "height": 1200})
-        page = context.new_page()
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        page.on("response", lambda r: problems.append(f"HTTP {r.status} {r.url}")
-                if r.status >= 400 else None)  # fmt: skip
-        page.goto(url)
-        page.get_by_role("tab", name="Compare").click()
+        tab = Tab(browser, url, "compare_lever_variants")
+        page = tab.page
         page.get_by_role("button", name="Lever variants").click()
         run = page.get_by_role("button", name="Run lever variants")
 
@@ -93,10 +86,7 @@ def test_lever_variants_in_the_page_show_the_numbers_and_errors_of_the_cli(brows
         expect(
             page.get_by_text(re.compile(r"^Comparison: baseline vs baseline: fence"))
         ).to_be_visible()
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "compare_lever_variants.png"), full_page=True)
-        context.close()
-    assert not problems, problems
+        tab.close()
     # The runs went to the results folder, as every comparison of the page.
     assert [p.name.startswith("ui-variants-baseline-r2-d30-s1-") for p in results.iterdir()] == [
         True

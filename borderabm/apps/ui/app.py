@@ -1239,7 +1239,7 @@ def RunPage():
     entry = entries.get(name) if name else None
     model = live_model.value
     at_end = model is not None and model.day >= model.settings.horizon_days
-    with solara.Column(style={"padding": "8px"}):
+    with solara.Column(classes=["run-page"], style={"padding": "8px"}):
         with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
             solara.v.Select(label="Scenario", v_model=name, items=picker_items(entries),
                             on_v_model=choose, class_="scenario-picker",
