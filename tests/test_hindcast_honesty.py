@@ -108,7 +108,7 @@ def test_a_calibration_year_outside_its_fitted_tolerance_is_flagged_with_its_cau
     hindcast = hindcast_of("registered_refugees", [fitted], [{2024: 1.05e6}])
     report.write_report(hindcast, tmp_path / "out", not_compared=[])
     markdown = (tmp_path / "out" / "hindcast.md").read_text()
-    assert "**The hindcast's 2024 misses the fitted registered refugees" in markdown
+    assert "**The hindcast's 2024 misses a fitted target: Registered refugees" in markdown
     assert "**outside the fitted tolerance** | the stock shrinks from 2014 |" in markdown
     numbers = pd.read_csv(tmp_path / "out" / "hindcast.csv")
     assert numbers["outside_tolerance"].tolist() == [True] and not numbers["miss"].any()
@@ -155,7 +155,7 @@ def test_the_band_says_how_many_draws_meet_the_calibration():
     hindcast = hindcast_of("attacks_kp", [fitted], [{2024: 300}, {2024: 400}, {2024: 260}])
     text = report.band_text(hindcast)
     assert "5–95% across 3 posterior draws × 1 seed; only 2 of the 3 draws meet every " in text
-    assert "targets checked: attacks_kp" in text
+    assert "tolerance: attacks_kp 2;" in text
 
 
 def test_numbers_carry_units_and_charts_read_in_billions(tmp_path, monkeypatch):

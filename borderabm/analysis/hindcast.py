@@ -123,7 +123,7 @@ SERIES: tuple[SeriesSpec, ...] = (
     SeriesSpec(M.FORMAL_TRADE_USD.value, "Formal trade, Pakistani fiscal year (Jul-Jun) ending in "
                "June", M.FORMAL_TRADE_USD, "fiscal_sum", "US$ a fiscal year"),
     SeriesSpec(M.FENCE_SHARE.value, "Fence: share of the line at year end", M.FENCE_SHARE,
-               "year_end", "share"),
+               "year_end", "share of the 2,611 km line"),
     SeriesSpec("torkham_people_per_open_day", "People a day at Torkham (open days)",
                TORKHAM_PEOPLE, "mean_open", "people a day", open_column=TORKHAM_OPEN),
     SeriesSpec("torkham_people_per_day", "People a day at Torkham (all days)", TORKHAM_PEOPLE,
@@ -725,26 +725,33 @@ def check_causes(results: Sequence[SeriesResult]) -> None:
                             "write why the model misses each, then build the report again")  # fmt: skip
 
 
-def draws_meeting_tolerances(hindcast: Hindcast) -> tuple[int, list[str]]:
+def draws_meeting_tolerances(hindcast: Hindcast) -> tuple[int, dict[str, int]]:
     """How many draws' calibration year (mean over their replicates) meets every fitted tolerance.
 
     Only the targets the hindcast measures with the target's statistic are checked
-    (:func:`tolerance_checked`); their names are returned beside the count.
+    (:func:`tolerance_checked`).
+
+    Returns:
+        The draws meeting every checked tolerance, and per checked target the draws meeting it.
     """
     checks = [(result.spec.key, figure) for result in hindcast.series for figure in result.published
-              if tolerance_checked(result.spec, figure)]  # fmt: skip
+              if tolerance_checked(result.spec, figure) and figure.fitted is not None]  # fmt: skip
+    per_target = {figure.fitted.name: 0 for _, figure in checks if figure.fitted is not None}
     meeting = 0
     for draw in hindcast.draws:
         runs = [r for r in hindcast.runs if r.draw == draw.index]
         ok = True
         for key, figure in checks:
+            assert figure.fitted is not None  # checks hold fitted figures only
             values = [r.values.get(key, {}).get(figure.year, math.nan) for r in runs]
             finite = [v for v in values if math.isfinite(v)]
-            assert figure.fitted is not None
-            if not finite or not figure.fitted.low <= float(np.mean(finite)) <= figure.fitted.high:
-                ok = False
+            inside = bool(finite) and (
+                figure.fitted.low <= float(np.mean(finite)) <= figure.fitted.high
+            )
+            per_target[figure.fitted.name] += inside
+            ok = ok and inside
         meeting += ok
-    return meeting, [figure.fitted.name for _, figure in checks if figure.fitted is not None]
+    return meeting, per_target
 
 
 def from_runs_frame(

@@ -77,12 +77,13 @@ def _interval_text() -> str:
 
 def band_text(hindcast: Hindcast) -> str:
     """What the model interval is: across how many draws × seeds, and how many draws fit."""
-    meeting, targets = draws_meeting_tolerances(hindcast)
-    seeds = hindcast.replicates
-    return (f"{_interval_text()} across {len(hindcast.draws)} posterior draws × {seeds} "
-            f"seed{'s' if seeds > 1 else ''}; only {meeting} of the {len(hindcast.draws)} draws "
-            f"meet every calibration tolerance in the hindcast's own {CALIBRATION_YEAR} (mean over "
-            f"their seeds; targets checked: {', '.join(targets) or 'none'}; the trade target is "
+    meeting, per_target = draws_meeting_tolerances(hindcast)
+    seeds, draws = hindcast.replicates, len(hindcast.draws)
+    targets = ", ".join(f"{name} {count}" for name, count in per_target.items()) or "none"
+    return (f"{_interval_text()} across {draws} posterior draws × {seeds} "
+            f"seed{'s' if seeds > 1 else ''}; only {meeting} of the {draws} draws meet every "
+            f"calibration tolerance in the hindcast's own {CALIBRATION_YEAR} (mean over their "
+            f"seeds; draws within each target's tolerance: {targets}; the trade target is "
             f"calendar {CALIBRATION_YEAR} and the hindcast measures fiscal years, so it is not "
             "checked). The band is mostly the spread of the prior and the surrogate's error, not "
             "of parameter sets that all reproduce the calibration")  # fmt: skip
@@ -271,8 +272,8 @@ def _intro(hindcast: Hindcast) -> list[str]:
         f"built from. **Out of sample: {compared} held-out comparisons, {misses} misses.**",
     ]
     for result, figure in outside:
-        lines.append(f"**The hindcast's {figure.year} misses the fitted {result.spec.label.lower()} "
-                     f"target** ({_model_text(result, figure.year)} against the fitted "
+        lines.append(f"**The hindcast's {figure.year} misses a fitted target: {result.spec.label}** "
+                     f"({_model_text(result, figure.year)} against the fitted "
                      f"{_fitted_text(figure)}): {figure.cause}")  # fmt: skip
     lines.append(SCORE_TEXT)
     return lines
