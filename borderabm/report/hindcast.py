@@ -213,7 +213,8 @@ def chart(result: SeriesResult, path: Path, band: str = "") -> Path:
                     label=f"model {_interval_text()} (draws × seeds)")  # fmt: skip
     ax.plot(years, mean, "-", marker=".", color=charts.PRIMARY, label="model mean")
     styles = (("held_out", "o", charts.INK, "published (held out)"),
-              ("calibration", "*", charts.ACCENT, f"published (calibration; {CALIBRATION_YEAR} bar: fitted tolerance)"),
+              ("calibration", "*", charts.ACCENT,
+               f"published (calibration; {CALIBRATION_YEAR} bar: fitted tolerance)"),
               ("input", "s", charts.MUTED, "published (input of the history)"))  # fmt: skip
     for role, marker, colour, name in styles:
         shown = result.figures(role)
