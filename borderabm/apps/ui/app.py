@@ -78,6 +78,7 @@ from borderabm.apps.ui.run_setup import (
     build_model,
     changed_levers,
     default_scenario,
+    lever_overrides,
     levers_of,
     parse_permalink,
     permalink,
@@ -124,7 +125,12 @@ from borderabm.report.raster import (
     overlay_png,
     terrain_png,
 )
-from borderabm.scenario import Scenario, ScenarioError, validate_document
+from borderabm.scenario import (
+    Scenario,
+    ScenarioError,
+    replaced_dated_settings,
+    validate_document,
+)
 
 __all__ = ["LEVER_BOUNDS", "MAX_AGENTS", "Page", "build_model", "levers_of", "scenario_names"]
 
@@ -566,6 +572,21 @@ def dated_events(settings: Scenario) -> list[str]:
             f"From day {change.day} ({date_of(change.day)}): {keys}{after_end(change.day)}"
         )
     return lines
+
+
+def replaced_by_levers(base: Scenario, levers: dict[str, Any] | None) -> list[str]:
+    """The file's dated settings that the changed levers replace for the whole run, one line each.
+
+    A lever holds from the first day to the last, as ``--set`` does (``apply_levers``); the file's
+    dated events listed above would otherwise seem to apply.
+    """
+    if levers is None:
+        return []
+    try:
+        keys = lever_overrides(base, levers, base.name)
+    except ScenarioError:  # the run shown was refused: it has no overrides to speak of
+        return []
+    return replaced_dated_settings(base, keys)
 
 
 # Kernel-scoped state (one value per browser tab): switching tabs keeps the run.
@@ -1300,6 +1321,9 @@ def RunPage():
                         + (f"levers changed from the file: {', '.join(overrides)}" if overrides
                            else "exactly as the file sets it" if not point
                            else "no lever changed"))  # fmt: skip
+                replaced = replaced_by_levers(base, current[1])
+                if replaced:
+                    note += " (" + "; ".join(replaced) + ")"
                 with solara.Row(style={"align-items": "baseline", "gap": "12px"}):
                     solara.Text(note + ("" if same else " — changes shown above apply on Reset"),
                                 classes=["run-settings"],
