@@ -113,3 +113,19 @@ def test_a_key_inside_a_table_a_change_sets_whole_is_an_error_line(tmp_path):
     assert (
         result.stderr.startswith("error: ") and "changes[0] sets the whole table" in result.stderr
     )
+
+
+def test_the_compare_tab_shows_the_notes_compare_variant_prints():
+    from borderabm.apps.ui import variants as page_variants
+
+    problems, notes = page_variants.variants_problems_and_notes(
+        EPISODE, ("", "fence.coverage=1.0"), 2, 30
+    )
+    path = resolve_scenario_path(EPISODE)
+    cli = variant_sweep(path, [parse_variant(line, n, str(path)) for n, line in
+                               enumerate(["", "fence.coverage=1.0"], start=1)], 2, 1, 30)  # fmt: skip
+    assert problems == [] and notes == list(cli.notes)
+    assert notes == [
+        "variant 2: fence.coverage: holds for the whole run, in place of the fence's "
+        "construction schedule (1 dated point)"
+    ]
