@@ -58,7 +58,8 @@ def test_numbers_read_the_same_in_every_report():
     assert short_number(12.46) == "12.5"
     assert short_number(-1930000, signed=True) == "-1.93M"
     assert short_number(981.07e3, signed=True) == "+981.07k"
-    assert short_number(0.0, signed=True) == "0.0"
+    assert short_number(0.0, signed=True) == "0"
+    assert short_number(0.98) == "0.980" and short_number(0.031, signed=True) == "+0.0310"
     assert readable_number(1234) == "1,234"
     assert readable_number(np.int64(250_000)) == "250.00k"
     assert readable_number(0.12345) == "0.123"
@@ -72,7 +73,7 @@ def test_numbers_read_the_same_in_every_report():
     assert readable_number(float("nan")) == "n/a" and readable_number(np.inf) == "n/a"
     assert readable_number(True) == "True" and readable_number(None) == "None"
     assert range_text(1, 2.5) == "1 – 2.5"
-    assert estimate_text(5.0, 4.0, 6.0, short_number) == "5.0 [4.0 – 6.0]"
+    assert estimate_text(5.5, 4.0, 6.0, short_number) == "5.50 [4 – 6]"
 
 
 def test_p_values_have_one_format():
