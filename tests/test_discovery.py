@@ -376,7 +376,7 @@ def test_cli_finds_where_a_policy_costs_more_and_writes_its_files(tiny):
     assert trajectory["chosen"].sum() == 1
     assert trajectory["coverage"].iloc[0] == 1.0 and trajectory["mass"].iloc[0] == 1.0
     report = (out / "discovery.md").read_text()
-    assert "policy_cost_usd (baseline) >" in report and "`patrols.units`" in report
+    assert "Policy cost (US$), baseline >" in report and "`patrols.units`" in report
     with Image.open(out / "trajectory.png") as image:
         image.load()
         assert image.format == "PNG" and image.size[0] >= 500
@@ -393,7 +393,7 @@ def test_cli_pairs_runs_for_a_difference_between_scenarios(tiny):
     result = invoke(tiny["store"], "--scenario", "trade_corridor", "--relative-to", "baseline",
                     "--metric", "formal_trade_usd", "--threshold", threshold, "--below")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "formal_trade_usd (trade_corridor − baseline) <=" in result.output
+    assert "Formal trade (US$), trade_corridor − baseline <=" in result.output  # D5
     rate = (difference <= threshold).mean()
     assert f"{(difference <= threshold).sum()} of interest: base rate {rate:.3f}" in result.output
     # The reference scenario alone is enough when the store holds two; one case per run on request.
@@ -436,7 +436,7 @@ def test_bad_inputs_exit_2_with_a_clear_message(tiny, tmp_path):
     cost = point_means(tiny["runs"], "baseline", "policy_cost_usd")
     message = error_of(invoke(store, "--scenario", "baseline", "--metric", "policy_cost_usd",
                               "--threshold", cost.max() * 2))  # fmt: skip
-    assert "no case of 12 has policy_cost_usd (baseline) >" in message
+    assert "no case of 12 has Policy cost (US$), baseline >" in message
     message = error_of(invoke(store, "--scenario", "baseline", "--metric", "policy_cost_usd",
                               "--threshold", cost.max() * 2, "--below"))  # fmt: skip
     assert "every case of 12" in message
