@@ -757,8 +757,8 @@ def format_value(name: str, value: float) -> str:
 def format_values(name: str, values: Sequence[float], signed: bool = False) -> list[str]:
     """Values of one metric written with one precision: a mean and the ends of its interval.
 
-    The largest value has three significant figures, in thousands (k), millions (M) or billions
-    (bn) from 1,000 on, and the others take its scale and decimals, so that an interval never
+    The largest value has three significant figures, in thousands (k) from 10,000 on, millions (M)
+    or billions (bn), and the others take its scale and decimals, so that an interval never
     reads narrower than it is ("1.80bn [1.79bn – 1.82bn]", not "1.8bn [1.8bn – 1.8bn]") and a
     small share or difference keeps its digits (0.98, +0.0312). Whole values below 1,000 stay
     whole (38 [30 – 45]). Money is written in US$ ("US$1.97bn", "−US$10.0M"). The one format of
@@ -776,9 +776,10 @@ def format_values(name: str, values: Sequence[float], signed: bool = False) -> l
     finite = [abs(float(v)) for v in values if np.isfinite(v)]
     largest = float(f"{max(finite, default=0.0):.3g}")  # rounded first: 999.96 is "1.00k"
     scale, suffix = 1.0, ""
-    for limit, name_of_limit in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if largest >= limit:
-            scale, suffix = limit, name_of_limit
+    # Thousands from 10,000 on: 1,700 reads better than 1.70k, and a mean of 560 beside it as 560.
+    for threshold, unit_size, name_of_unit in ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if largest >= threshold:
+            scale, suffix = unit_size, name_of_unit
             break
     if largest == 0 or (not suffix and all(float(v).is_integer() for v in finite)):
         decimals = 0
@@ -790,7 +791,8 @@ def format_values(name: str, values: Sequence[float], signed: bool = False) -> l
             out.append("–")
             continue
         scaled = round(abs(float(value)) / scale, decimals)
-        digits = f"{scaled:,.{decimals}f}{suffix}"
+        # Exactly nothing is "0" (US$0), not "0.00k": the end of an interval at zero, say.
+        digits = f"{scaled:,.{decimals}f}{suffix}" if value else "0"
         sign = ""
         if scaled and value > 0 and signed:  # no sign on a value that reads 0
             sign = "+"

@@ -188,7 +188,7 @@ def test_results_table_shows_parameters_and_intervals_and_needs_room_for_them():
     text = rendered(results_table(table, "my sweep"), width=results_table_width(table))
     assert "my sweep: mean [95% interval] per design point" in text
     assert "fence.coverage" in text and "0.25" in text
-    assert "1.50k [1.00k – 2.00k]" in text
+    assert "1,500 [1,000 – 2,000]" in text
     assert "0.980 [0.975 – 0.985]" in text  # a share was "1.0 [1.0 – 1.0]" (audit-shown D2)
     assert results_table_width(table) == 40 + 12 + 2 * 30
     assert results_table(pd.DataFrame(), "empty") is None

@@ -180,7 +180,9 @@ def test_an_estimate_keeps_its_interval_and_its_small_values_audit_shown_d2_d3()
     assert format_estimate("attacks", 38, 30, 45) == "38 [30 – 45]"
     assert format_estimate("attacks", -35, -61.12, -8.88, signed=True) == "-35.0 [-61.1 – -8.9]"
     assert format_estimate("attacks", 781.5, 751.0, 808.0) == "782 [751 – 808]"
-    assert format_estimate("stranded_people_max", 1500, 1000, 2000) == "1.50k [1.00k – 2.00k]"
+    assert format_estimate("stranded_people_max", 1500, 1000, 2000) == "1,500 [1,000 – 2,000]"
+    assert format_estimate("stranded_people_max", 557.3, 0, 1700) == "557 [0 – 1,700]"
+    assert format_estimate("trade_lost_usd", 7.1e6, 0, 21.3e6) == "US$7.1M [US$0 – US$21.3M]"
     assert format_estimate("attacks", 0.0, 0.0, 0.0, signed=True) == "0 [0 – 0]"
     assert format_estimate("attacks", float("nan"), 1.0, 2.0) == "– [1 – 2]"
 
