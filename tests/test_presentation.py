@@ -277,3 +277,20 @@ def test_a_discovery_made_from_data_frames_is_reported_without_a_store(tmp_path)
     assert "| `patrols.units` |" in report and "|---|---:|---:|---:|---:|---:|" in report
     low = pd.read_csv(tmp_path / "boxes.csv").set_index("parameter").loc["patrols.units", "low"]
     assert float(low).is_integer() and 700 < low < 900
+
+
+def test_validation_effects_keep_small_differences_audit_shown_d2():
+    """An effect of -0.02 read "-0.0 [-0.0, -0.0]" (one decimal); now three significant figures."""
+    from borderabm.analysis.validation.facts import FACTS_BY_ID
+    from borderabm.analysis.validation.stats import paired_effect
+    from borderabm.analysis.validation.suite import FactResult, ValidationRun
+    from borderabm.report.validation import table_rows
+
+    fact = FACTS_BY_ID["fence_draws_breaches"]
+    control = [0.98, 0.97, 0.99, 0.96, 0.98]
+    treatment = [c - 0.02 for c in control]
+    effect = paired_effect(control, treatment, fact.expected)
+    result = FactResult(fact, 120, tuple(control), tuple(treatment), effect)
+    [row] = table_rows(ValidationRun([result], 5, [1, 2, 3, 4, 5], {}, "", "", 0.0, 10, 10, 1))
+    assert row["control"] == "0.976" and row["treatment"] == "0.956"
+    assert row["effect [95% CI]"].startswith("-0.0200 [")
