@@ -112,6 +112,7 @@ from borderabm.metrics import (
     BROWSER_LEVEL_METRICS,
     BROWSER_TOTAL_METRICS,
     format_value,
+    metric_info,
     metric_label,
 )
 from borderabm.model import BorderModel
@@ -206,6 +207,16 @@ def chart_series(model: BorderModel) -> list[dict]:
         title = metric_label(column) + period
         charts.append({"title": title, "x": days.tolist(), "y": values.tolist()})
     return charts
+
+
+def chart_caption() -> str:
+    """The caption above the daily charts: which are running totals and which are per day.
+
+    Named from the same lists as :func:`chart_series`, so that it cannot miss a per-day chart.
+    """
+    levels = [metric_info(name).label.lower() for name in BROWSER_LEVEL_METRICS]
+    listed = ", ".join(levels[:-1]) + " and " + levels[-1] if len(levels) > 1 else levels[0]
+    return f"Running totals since day 0, except {listed} (each per day)."
 
 
 def legend_html() -> str:
@@ -374,8 +385,7 @@ def LiveView(
             [model, chart_key],
         )
         if model.day:
-            solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
-                        style={"font-size": "12px"})  # fmt: skip
+            solara.Text(chart_caption(), style={"font-size": "12px"})
             LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
         solara.HTML(tag="div", classes=["run-timeline-panel"],
                     unsafe_innerHTML="<b>Timeline: the run's dated events and the rules that fired "
