@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, get_args
@@ -688,7 +688,7 @@ METRICS: dict[str, Metric] = _metrics(
         "policy_cost_usd",
         "Policy cost",
         "US$",
-        "Cost of the fence, patrols and corridor over the run.",
+        "Cost of the fence, patrols, corridor and deportations over the run.",
     ),
     ("days", "Days simulated", "days", "Length of the run.", "last"),
 )
@@ -731,28 +731,81 @@ def metric_label(name: str) -> str:
 
 
 def format_value(name: str, value: float) -> str:
-    """A value for a person to read: "US$266.9M" for money, whole numbers for counts."""
+    """A value for a person to read: "US$267M" for money, whole numbers for counts.
+
+    Money has three significant figures (US$1.97bn, US$267M); shares, lengths and mean waits
+    two decimals (from 100 on one); counts, a count of days included, whole numbers when they
+    are whole. A value that is not defined (NaN) is "–".
+    """
     if not np.isfinite(value):
         return "–"
     try:
-        unit = metric_info(name).unit
+        entry: Metric | None = metric_info(name)
     except KeyError:
-        unit = ""
+        entry = None
+    unit = entry.unit if entry else ""
     if unit == "US$":
-        return _money(value)
-    if unit.startswith("share") or unit in ("days", "m", "km") or not float(value).is_integer():
+        return format_values(name, [value])[0]
+    fractional = unit.startswith("share") or unit in ("m", "km")
+    fractional |= unit == "days" and entry is not None and entry.over_days == "ratio"  # a mean
+    if fractional or not float(value).is_integer():
         # From 100 on one decimal, not none: a mean of two whole counts, 142.5, is not "142".
         return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.1f}"
     return f"{value:,.0f}"
 
 
-def _money(value: float) -> str:
-    sign = "−" if value < 0 else ""
-    magnitude = abs(value)
-    for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
-        if magnitude >= limit:
-            return f"{sign}US${magnitude / limit:,.1f}{suffix}"
-    return f"{sign}US${magnitude:,.0f}"
+def format_values(name: str, values: Sequence[float], signed: bool = False) -> list[str]:
+    """Values of one metric written with one precision: a mean and the ends of its interval.
+
+    The largest value has three significant figures, in thousands (k) from 10,000 on, millions (M)
+    or billions (bn), and the others take its scale and decimals, so that an interval never
+    reads narrower than it is ("1.80bn [1.79bn – 1.82bn]", not "1.8bn [1.8bn – 1.8bn]") and a
+    small share or difference keeps its digits (0.98, +0.0312). Whole values below 1,000 stay
+    whole (38 [30 – 45]). Money is written in US$ ("US$1.97bn", "−US$10.0M"). The one format of
+    a mean with its interval, in the terminal, the reports and the browser.
+
+    Args:
+        name: The metric (its unit decides the US$ sign).
+        values: The values; one that is not defined (NaN) is "–".
+        signed: Write "+" before a positive value (a difference).
+    """
+    try:
+        money = metric_info(name).unit == "US$"
+    except KeyError:
+        money = False
+    finite = [abs(float(v)) for v in values if np.isfinite(v)]
+    largest = float(f"{max(finite, default=0.0):.3g}")  # rounded first: 999.96 is "1.00k"
+    scale, suffix = 1.0, ""
+    # Thousands from 10,000 on: 1,700 reads better than 1.70k, and a mean of 560 beside it as 560.
+    for threshold, unit_size, name_of_unit in ((1e9, 1e9, "bn"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if largest >= threshold:
+            scale, suffix = unit_size, name_of_unit
+            break
+    if largest == 0 or (not suffix and all(float(v).is_integer() for v in finite)):
+        decimals = 0
+    else:
+        decimals = max(0, 2 - int(np.floor(np.log10(largest / scale))))
+    out = []
+    for value in values:
+        if not np.isfinite(value):
+            out.append("–")
+            continue
+        scaled = round(abs(float(value)) / scale, decimals)
+        # Exactly nothing is "0" (US$0), not "0.00k": the end of an interval at zero, say.
+        digits = f"{scaled:,.{decimals}f}{suffix}" if value else "0"
+        sign = ""
+        if scaled and value > 0 and signed:  # no sign on a value that reads 0
+            sign = "+"
+        elif scaled and value < 0:
+            sign = "−" if money else "-"
+        out.append(f"{sign}US${digits}" if money else f"{sign}{digits}")
+    return out
+
+
+def format_estimate(name: str, mean: float, low: float, high: float, signed: bool = False) -> str:
+    """A mean with its 95% interval, ``mean [low – high]``, in one precision (:func:`format_values`)."""
+    shown_mean, shown_low, shown_high = format_values(name, [mean, low, high], signed=signed)
+    return f"{shown_mean} [{shown_low} – {shown_high}]"
 
 
 # Breakdown columns and shared selections ------------------------------------------------------------

@@ -206,14 +206,14 @@ TAB_SETTLED_JS = """page => {
 }"""
 
 
-def wait_for_tab(page, name: str) -> None:
+def wait_for_tab(page, name: str, timeout: float = 60_000) -> None:
     """Wait until the tab ``name`` shows its page and that page has stopped sliding in.
 
     Vuetify slides a tab's page in from the side for about 0.3 s. A click aimed at a button of the
     page while it moves can land on its neighbour; on a loaded CI machine the Compare tab's mode
     toggle was clicked that way and stayed on "New comparison".
     """
-    page.wait_for_function(TAB_SETTLED_JS, arg=TAB_PAGES[name], timeout=60_000)
+    page.wait_for_function(TAB_SETTLED_JS, arg=TAB_PAGES[name], timeout=timeout)
 
 
 def open_tab(page, name: str) -> None:

@@ -6,6 +6,7 @@ Every test fails on any HTTP 4xx/5xx response or page error. Screenshots go to t
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS, open_tab, wait_for_tab
@@ -154,22 +155,30 @@ def test_closing_a_gate_and_reset_turns_it_red_on_the_map(page):
 def test_a_tab_page_is_still_when_the_tests_click_in_it(page):
     """``open_tab`` returns once the page has slid in, so a click lands where it is aimed.
 
-    A button of the Compare tab, found as soon as it is in the page, is still sliding in from the
-    right; this checks both that the slide exists (else the helper guards nothing) and that the
-    helper waits it out.
+    CI lost a click on the Compare tab's mode toggle while its page slid in. The helper waits
+    while any page of the tabs carries Vuetify's transition classes; a page made to look
+    mid-slide must hold it, and the page at rest must release it.
     """
+    open_tab(page, "Compare")
     mode = page.get_by_role("button", name="Across plausible worlds")
-    page.get_by_role("tab", name="Compare").click()
-    mode.wait_for(state="attached")
-    first_seen = mode.bounding_box()
-    wait_for_tab(page, "Compare")
     settled = mode.bounding_box()
-    assert first_seen is not None and settled is not None
-    assert first_seen["x"] > settled["x"] + 100  # it was sliding in
     page.wait_for_timeout(1_000)
     assert mode.bounding_box() == settled
     mode.click()  # aimed at a still button, the click takes
     expect(page.locator(".compare-draws-value")).to_be_visible()
+
+    sliding = "v-window-x-transition-enter-active"
+    page.evaluate(
+        f"() => document.querySelector('.v-window-item--active').classList.add('{sliding}')"
+    )
+    with pytest.raises(PlaywrightTimeout):
+        wait_for_tab(page, "Compare", timeout=2_000)
+    page.evaluate(
+        f"() => document.querySelector('.v-window-item--active').classList.remove('{sliding}')"
+    )
+    wait_for_tab(page, "Compare", timeout=2_000)
+    with pytest.raises(PlaywrightTimeout):  # the Run page is not the one shown
+        wait_for_tab(page, "Run", timeout=2_000)
     open_tab(page, "Run")
     play = page.get_by_role("button", name="Play")
     settled = play.bounding_box()

@@ -256,6 +256,28 @@ def test_a_link_opens_its_run_and_a_bad_link_says_why(page, server):
     expect(page.get_by_text(DAY)).to_be_visible()
 
 
+def test_the_fence_lever_on_a_dated_fence_runs_what_the_command_line_runs(page, server):
+    """On an episode (a dated fence of 98%), the page's fence lever and ``--set`` give one run."""
+    from typer.testing import CliRunner
+
+    from borderabm.apps.cli import app
+
+    options = ["--seed", "3", "--days", "6", "--set", "fence.coverage=0.5", "--json"]
+    result = CliRunner().invoke(app, ["run", "episode_closures_oct2025", *options])
+    assert result.exit_code == 0 and "fence.coverage: holds for the whole run" in result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    page.goto(server[0] + "?scenario=episode_closures_oct2025&seed=3&days=6&fence=0.5")
+    expect(page.get_by_text(re.compile(r"Day: 0 of 6"))).to_be_visible(timeout=60_000)
+    expect(page.locator(".run-settings")).to_contain_text(
+        "levers changed from the file: fence (fence.coverage: holds for the whole run, in place "
+        "of the fence's construction schedule (1 dated point))"
+    )
+    play_to_end(page, 6)
+    shown = shown_totals(page, 6)
+    assert shown == {metric: summary[metric] for metric in shown}
+    assert summary["fence_share_mean"] == pytest.approx(0.5)
+
+
 def test_the_totals_are_read_for_the_day_asked_never_mixed_with_the_day_before(browser):
     # The server sends the day counter before the totals, as two updates: a read between them
     # (CI once read "Day: 3" with the attacks of day 2) must wait for the totals of day 3.

@@ -170,24 +170,27 @@ def test_comparison_table_marks_clear_differences_against_the_first_scenario():
     rows = [
         {"scenario": "base", "metric": "attacks", "mean": 10.0, "low": 8.0, "high": 12.0},
         {"scenario": "fence", "metric": "attacks", "mean": 5.0, "low": 4.0, "high": 6.0,
-         "diff": -5.0, "clear": True},
+         "diff": -0.04, "diff_low": -0.06, "diff_high": -0.02, "clear": True},
     ]  # fmt: skip
     text = rendered(comparison_table(pd.DataFrame(rows), 3))
     assert "base vs fence — 3 replicates" in text
-    assert "10.0 [8.0 – 12.0]" in text
-    assert "Δ -5.0*" in text
+    assert "10 [8 – 12]" in text
+    assert "Δ -0.0400*" in text  # not "-0.0": the difference keeps its digits (audit-shown D2)
 
 
 def test_results_table_shows_parameters_and_intervals_and_needs_room_for_them():
     from borderabm.report.tables import results_table, results_table_width
 
     table = pd.DataFrame([{"scenario": "s", "point": 0, "replicates": 2, "fence.coverage": 0.25,
-                           "attacks": 1500.0, "attacks_low": 1000.0, "attacks_high": 2000.0}])  # fmt: skip
+                           "attacks": 1500.0, "attacks_low": 1000.0, "attacks_high": 2000.0,
+                           "fence_share_mean": 0.98, "fence_share_mean_low": 0.975,
+                           "fence_share_mean_high": 0.985}])  # fmt: skip
     text = rendered(results_table(table, "my sweep"), width=results_table_width(table))
     assert "my sweep: mean [95% interval] per design point" in text
     assert "fence.coverage" in text and "0.25" in text
-    assert "1.50k [1.00k – 2.00k]" in text
-    assert results_table_width(table) == 40 + 12 + 30
+    assert "1,500 [1,000 – 2,000]" in text
+    assert "0.980 [0.975 – 0.985]" in text  # a share was "1.0 [1.0 – 1.0]" (audit-shown D2)
+    assert results_table_width(table) == 40 + 12 + 2 * 30
     assert results_table(pd.DataFrame(), "empty") is None
 
 

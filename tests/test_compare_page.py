@@ -87,6 +87,37 @@ def test_the_scorecard_shows_no_level_below_zero_and_money_in_us_dollars(compare
     assert (table.loc[(slice(None), "stranded_people_max"), "low"] >= 0).all()
 
 
+def test_the_scorecard_writes_money_and_intervals_as_the_report_does_audit_shown_d3():
+    """US$ with three significant figures, one precision per cell, the report's cell exactly.
+
+    The page wrote US$2.0bn [US$2.0bn – US$2.0bn] for 1.97bn [1.96bn – 1.97bn], and the same for
+    1.98bn: an interval of no width and two policies that read equal.
+    """
+    from borderabm.report.format import estimate_cell
+
+    rows = [
+        {"scenario": "baseline", "metric": "formal_trade_usd", "mean": 1.80e9, "low": 1.79e9,
+         "high": 1.82e9},
+        {"scenario": "trade_corridor", "metric": "formal_trade_usd", "mean": 1.97e9,
+         "low": 1.96e9, "high": 1.97e9, "diff": 1.7e8, "diff_low": 1.6e8, "diff_high": 1.8e8,
+         "clear": True},
+        {"scenario": "fence_and_corridor", "metric": "formal_trade_usd", "mean": 1.98e9,
+         "low": 1.97e9, "high": 1.98e9, "diff": 1.8e8, "diff_low": 1.7e8, "diff_high": 1.9e8,
+         "clear": True},
+    ]  # fmt: skip
+    table = pd.DataFrame(rows)
+    card = cp.scorecard(table).set_index("metric").loc["Formal trade (US$)"]
+    assert card["baseline"] == "US$1.80bn [US$1.79bn – US$1.82bn]"
+    assert card["trade_corridor"] == (
+        "US$1.97bn [US$1.96bn – US$1.97bn]\nΔ +US$170M [+US$160M – +US$180M] ✱"
+    )
+    assert card["fence_and_corridor"].split("\n")[0] == "US$1.98bn [US$1.97bn – US$1.98bn]"
+    # The page and the CLI's report.md/index.html write the cell with one function.
+    for row in rows:
+        reference = row["scenario"] == "baseline"
+        assert card[row["scenario"]] == estimate_cell(row["metric"], pd.Series(row), reference)
+
+
 def test_the_scorecard_html_has_a_metric_header_and_escapes_text(compared):
     page = cp.scorecard_html(compared[0].scorecard)
     assert '<th scope="col">metric</th>' in page

@@ -228,13 +228,46 @@ def test_limits_of_whole_number_parameters_are_whole_and_hold_the_same_cases():
     plain = boxes_table(result).set_index("parameter")
     whole = boxes_table(result, integers=("units",)).set_index("parameter")
     assert whole.loc["units", "low"] == math.ceil(step.lower[units])
-    assert whole.loc["units", "high"] == math.floor(step.upper[units])
-    assert whole.loc["share", "low"] == plain.loc["share", "low"]  # other parameters as they are
-    assert whole.loc["share", "high"] == plain.loc["share", "high"]
+    assert np.isnan(whole.loc["units", "high"])  # open: units >= 140 has no upper limit
+    for side in ("low", "high"):  # other parameters as they are (NaN where open)
+        assert whole.loc["share", side] == plain.loc["share", side] or (
+            np.isnan(whole.loc["share", side]) and np.isnan(plain.loc["share", side])
+        )
+    assert np.array_equal(csv_box_holds(whole, x), step.inside)
+
+
+def csv_box_holds(limits: pd.DataFrame, x: pd.DataFrame) -> np.ndarray:
+    """Which cases a box read from boxes.csv holds: an empty (NaN) limit is open."""
     inside = np.ones(len(x), dtype=bool)
-    for name, row in whole.iterrows():
-        inside &= (x[name] >= row["low"]).to_numpy() & (x[name] <= row["high"]).to_numpy()
-    assert np.array_equal(inside, step.inside)
+    for name, row in limits.iterrows():
+        low = -np.inf if pd.isna(row["low"]) else row["low"]
+        high = np.inf if pd.isna(row["high"]) else row["high"]
+        inside &= (x[name].to_numpy() >= low) & (x[name].to_numpy() <= high)
+    return inside
+
+
+def test_boxes_csv_leaves_open_limits_open_as_the_report_does_audit_shown_d4(tmp_path):
+    """An open side and an unrestricted parameter have no limit in boxes.csv (was the data's hull).
+
+    The box of the CSV then keeps the cases the reported box keeps, beyond this sample too.
+    """
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame({"units": rng.random(300) * 1000, "share": rng.random(300)})
+    result = prim(x, (x["units"] >= 600).to_numpy(), paste=False)
+    step = result.boxes[0].step
+    limits = boxes_table(result).set_index("parameter")
+    assert step.restricted == ("units",)
+    units, share = limits.loc["units"], limits.loc["share"]
+    assert 550 < units["low"] < 650 and not units["open_low"]
+    assert np.isnan(units["high"]) and units["open_high"]  # the upper side was never cut
+    assert np.isnan(share["low"]) and np.isnan(share["high"])  # unrestricted: open both sides
+    assert share["open_low"] and share["open_high"] and not share["restricted"]
+    written = tmp_path / "boxes.csv"
+    boxes_table(result).to_csv(written, index=False)
+    read = pd.read_csv(written).set_index("parameter")
+    assert np.array_equal(csv_box_holds(read, x), step.inside)
+    wider = pd.DataFrame({"units": [5000.0], "share": [-1.0]})  # outside this sample's hull
+    assert csv_box_holds(read, wider).all()
 
 
 def test_prim_refuses_bad_input():
@@ -327,14 +360,11 @@ def test_cli_finds_where_a_policy_costs_more_and_writes_its_files(tiny):
     # patrols.units is `integer = true`: its limits are whole numbers (the recount below shows
     # they hold exactly the box's cases).
     assert float(limits.loc["patrols.units", "low"]).is_integer()
-    assert float(limits.loc["patrols.units", "high"]).is_integer()
+    high = float(limits.loc["patrols.units", "high"])
+    assert high.is_integer() or (np.isnan(high) and limits.loc["patrols.units", "open_high"])
     # The box's numbers, recomputed from the store with the written limits.
     manifest_points = pd.DataFrame(tiny["manifest"]["design"]["points"]).loc[cost.index]
-    inside = np.ones(len(cost), dtype=bool)
-    for name, row in limits.iterrows():
-        inside &= (manifest_points[name].to_numpy() >= row["low"]) & (
-            manifest_points[name].to_numpy() <= row["high"]
-        )
+    inside = csv_box_holds(limits[["low", "high"]], manifest_points)
     of_interest = (cost > threshold).to_numpy()
     row = boxes.iloc[0]
     assert row["cases"] == inside.sum()
@@ -346,7 +376,7 @@ def test_cli_finds_where_a_policy_costs_more_and_writes_its_files(tiny):
     assert trajectory["chosen"].sum() == 1
     assert trajectory["coverage"].iloc[0] == 1.0 and trajectory["mass"].iloc[0] == 1.0
     report = (out / "discovery.md").read_text()
-    assert "policy_cost_usd (baseline) >" in report and "`patrols.units`" in report
+    assert "Policy cost (US$), baseline >" in report and "`patrols.units`" in report
     with Image.open(out / "trajectory.png") as image:
         image.load()
         assert image.format == "PNG" and image.size[0] >= 500
@@ -363,7 +393,7 @@ def test_cli_pairs_runs_for_a_difference_between_scenarios(tiny):
     result = invoke(tiny["store"], "--scenario", "trade_corridor", "--relative-to", "baseline",
                     "--metric", "formal_trade_usd", "--threshold", threshold, "--below")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "formal_trade_usd (trade_corridor − baseline) <=" in result.output
+    assert "Formal trade (US$), trade_corridor − baseline <=" in result.output  # D5
     rate = (difference <= threshold).mean()
     assert f"{(difference <= threshold).sum()} of interest: base rate {rate:.3f}" in result.output
     # The reference scenario alone is enough when the store holds two; one case per run on request.
@@ -406,7 +436,7 @@ def test_bad_inputs_exit_2_with_a_clear_message(tiny, tmp_path):
     cost = point_means(tiny["runs"], "baseline", "policy_cost_usd")
     message = error_of(invoke(store, "--scenario", "baseline", "--metric", "policy_cost_usd",
                               "--threshold", cost.max() * 2))  # fmt: skip
-    assert "no case of 12 has policy_cost_usd (baseline) >" in message
+    assert "no case of 12 has Policy cost (US$), baseline >" in message
     message = error_of(invoke(store, "--scenario", "baseline", "--metric", "policy_cost_usd",
                               "--threshold", cost.max() * 2, "--below"))  # fmt: skip
     assert "every case of 12" in message

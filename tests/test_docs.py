@@ -75,3 +75,29 @@ def test_the_odd_points_every_element_to_a_module():
     elements = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")]
     numbers = {element.split()[0] for element in elements if element[0].isdigit()}
     assert {"1", "2", "3", "4", "5", "6", "7.3", "7.4", "7.9", "7.10", "7.11", "8", "9"} <= numbers
+
+
+def test_every_fitted_parameter_names_its_shipped_value_in_the_odd():
+    """A parameter row of the ODD gives the shipped, fitted value beside the default.
+
+    ``population.refugees`` listed only its default, 21,800, while every scenario ships 65,600
+    (audit-shown D11). The fitted parameters are the calibration's posterior columns; their
+    shipped values are the baseline scenario's.
+    """
+    import re
+    import tomllib
+
+    import pandas as pd
+
+    posterior = pd.read_csv(REPO / "docs" / "calibration" / "posterior.csv", nrows=1)
+    fitted = [c for c in posterior.columns if "." in c and not c.startswith("predicted.")]
+    baseline = tomllib.loads((REPO / "scenarios" / "baseline.toml").read_text())
+    for name in fitted:
+        section, key = name.split(".")
+        if section == "conditions":  # a table of dated conditions, with "fitted X" in its range
+            continue
+        shipped = float(baseline[section][key])
+        row = re.search(rf"^\| `{re.escape(name)}` \| [^|]*\(shipped scenarios: ([\d,.]+), "
+                        r"fitted to 2024", ODD, re.MULTILINE)  # fmt: skip
+        assert row, f"docs/odd.md: {name}: no '(shipped scenarios: ..., fitted to 2024' note"
+        assert float(row.group(1).replace(",", "")) == shipped, name

@@ -10,6 +10,7 @@ from borderabm.metrics import (
     Dim,
     MetricName,
     breakdown_column,
+    format_estimate,
     format_value,
     metric_info,
     metric_label,
@@ -50,10 +51,14 @@ def test_breakdown_columns_take_their_metric_and_name_the_part():
 
 
 def test_values_read_as_people_would():
-    assert format_value("formal_trade_usd", 266_890_589.0) == "US$266.9M"
+    assert format_value("formal_trade_usd", 266_890_589.0) == "US$267M"  # 3 significant figures
+    assert format_value("formal_trade_usd", 1_972_000_000.0) == "US$1.97bn"
+    assert format_value("formal_trade_usd", -10_040_000.0) == "−US$10.0M"
     assert format_value("border_deaths", 38.0) == "38"
     assert format_value("stranded_people_max", 1204.0) == "1,204"
     assert format_value("trader_wait_days_mean", 1.234) == "1.23"
+    assert format_value("trader_wait_days_mean", 2.0) == "2.00"  # a mean keeps its decimals
+    assert format_value("days", 89.0) == "89"  # a count of days is whole (audit-shown D9)
     assert format_value("attacks", float("nan")) == "–"
 
 
@@ -152,3 +157,36 @@ def test_every_breakdown_part_has_a_column_of_its_own(short_run):
     assert row[breakdown_column(MetricName.ATTACKS, "Kabul (town)")] == 1.0
     assert row[breakdown_column(MetricName.ATTACKS, "Kabul")] == 0.0
     metrics.start_day()
+
+
+def test_an_estimate_keeps_its_interval_and_its_small_values_audit_shown_d2_d3():
+    """A mean and its interval share one precision of three significant figures."""
+    # Money: US$1.8bn [US$1.8bn – US$1.8bn] read as an interval of no width (audit-shown D3).
+    assert format_estimate("formal_trade_usd", 1.80e9, 1.79e9, 1.82e9) == (
+        "US$1.80bn [US$1.79bn – US$1.82bn]"
+    )
+    assert format_estimate("formal_trade_usd", 1.97e9, 1.96e9, 1.97e9) != format_estimate(
+        "formal_trade_usd", 1.98e9, 1.97e9, 1.98e9
+    )
+    assert format_estimate("formal_trade_usd", -2.6e6, -19.5e6, 14.3e6, signed=True) == (
+        "−US$2.6M [−US$19.5M – +US$14.3M]"
+    )
+    # Shares and small differences: 0.98 read as 1.0, a Δ of 0.03 as +0.0 (audit-shown D2).
+    assert format_estimate("fence_share_mean", 0.98, 0.98, 0.98) == "0.980 [0.980 – 0.980]"
+    assert format_estimate("fence_share_mean", 0.031, 0.012, 0.05, signed=True) == (
+        "+0.0310 [+0.0120 – +0.0500]"
+    )
+    # Counts: whole values stay whole; otherwise the widest end sets the decimals.
+    assert format_estimate("attacks", 38, 30, 45) == "38 [30 – 45]"
+    assert format_estimate("attacks", -35, -61.12, -8.88, signed=True) == "-35.0 [-61.1 – -8.9]"
+    assert format_estimate("attacks", 781.5, 751.0, 808.0) == "782 [751 – 808]"
+    assert format_estimate("stranded_people_max", 1500, 1000, 2000) == "1,500 [1,000 – 2,000]"
+    assert format_estimate("stranded_people_max", 557.3, 0, 1700) == "557 [0 – 1,700]"
+    assert format_estimate("trade_lost_usd", 7.1e6, 0, 21.3e6) == "US$7.1M [US$0 – US$21.3M]"
+    assert format_estimate("attacks", 0.0, 0.0, 0.0, signed=True) == "0 [0 – 0]"
+    assert format_estimate("attacks", float("nan"), 1.0, 2.0) == "– [1 – 2]"
+
+
+def test_the_policy_cost_names_every_cost_it_adds_audit_shown_d8():
+    """rules/policy.py adds the deportations' cost to the fence, patrols and corridor."""
+    assert "deportations" in metric_info("policy_cost_usd").description

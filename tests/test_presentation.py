@@ -58,7 +58,8 @@ def test_numbers_read_the_same_in_every_report():
     assert short_number(12.46) == "12.5"
     assert short_number(-1930000, signed=True) == "-1.93M"
     assert short_number(981.07e3, signed=True) == "+981.07k"
-    assert short_number(0.0, signed=True) == "0.0"
+    assert short_number(0.0, signed=True) == "0"
+    assert short_number(0.98) == "0.980" and short_number(0.031, signed=True) == "+0.0310"
     assert readable_number(1234) == "1,234"
     assert readable_number(np.int64(250_000)) == "250.00k"
     assert readable_number(0.12345) == "0.123"
@@ -72,7 +73,7 @@ def test_numbers_read_the_same_in_every_report():
     assert readable_number(float("nan")) == "n/a" and readable_number(np.inf) == "n/a"
     assert readable_number(True) == "True" and readable_number(None) == "None"
     assert range_text(1, 2.5) == "1 – 2.5"
-    assert estimate_text(5.0, 4.0, 6.0, short_number) == "5.0 [4.0 – 6.0]"
+    assert estimate_text(5.5, 4.0, 6.0, short_number) == "5.50 [4 – 6]"
 
 
 def test_p_values_have_one_format():
@@ -276,3 +277,20 @@ def test_a_discovery_made_from_data_frames_is_reported_without_a_store(tmp_path)
     assert "| `patrols.units` |" in report and "|---|---:|---:|---:|---:|---:|" in report
     low = pd.read_csv(tmp_path / "boxes.csv").set_index("parameter").loc["patrols.units", "low"]
     assert float(low).is_integer() and 700 < low < 900
+
+
+def test_validation_effects_keep_small_differences_audit_shown_d2():
+    """An effect of -0.02 read "-0.0 [-0.0, -0.0]" (one decimal); now three significant figures."""
+    from borderabm.analysis.validation.facts import FACTS_BY_ID
+    from borderabm.analysis.validation.stats import paired_effect
+    from borderabm.analysis.validation.suite import FactResult, ValidationRun
+    from borderabm.report.validation import table_rows
+
+    fact = FACTS_BY_ID["fence_draws_breaches"]
+    control = [0.98, 0.97, 0.99, 0.96, 0.98]
+    treatment = [c - 0.02 for c in control]
+    effect = paired_effect(control, treatment, fact.expected)
+    result = FactResult(fact, 120, tuple(control), tuple(treatment), effect)
+    [row] = table_rows(ValidationRun([result], 5, [1, 2, 3, 4, 5], {}, "", "", 0.0, 10, 10, 1))
+    assert row["control"] == "0.976" and row["treatment"] == "0.956"
+    assert row["effect [95% CI]"].startswith("-0.0200 [")

@@ -139,7 +139,7 @@ def test_command_writes_csv_and_png_and_prints_the_table(real):
             colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
             assert colours is not None and len(colours) > 50  # drawn, not a blank canvas
         printed = real[kind]["printed"]
-        assert "formal_trade_usd" in printed and "patrols.units" in printed
+        assert "Formal trade (US$)" in printed and "patrols.units" in printed  # label (D5)
         assert ("mu_star" if kind == "morris" else "ST_conf") in printed
 
 
@@ -227,6 +227,34 @@ def test_bar_chart_of_a_synthetic_table(tmp_path):
     with pytest.raises(ValueError, match="no sensitivity indices"):
         bar_chart(pd.DataFrame(columns=["scenario", "metric", "parameter", "ST", "S1"]),
                   tmp_path / "empty.png")  # fmt: skip
+
+
+def test_morris_outputs_name_metrics_by_label_and_unit_audit_shown_d5(tmp_path, monkeypatch):
+    """The table, the panel titles and the μ* axis read "Formal trade (US$)", not the raw key."""
+    from borderabm.analysis.sensitivity import INDICES
+    from borderabm.report import sensitivity as report
+
+    rows = [{"scenario": "baseline", "metric": "formal_trade_usd", "parameter": "fence.coverage",
+             **dict.fromkeys(INDICES["morris"], 211_523.7)}]  # fmt: skip
+    table = pd.DataFrame(rows)
+    printed = io.StringIO()
+    report.print_indices(table, Console(file=printed, width=200))
+    assert (
+        "Formal trade (US$)" in printed.getvalue() and "formal_trade_usd" not in printed.getvalue()
+    )
+    assert "211,524" in printed.getvalue() and "e+05" not in printed.getvalue()
+    drawn = {}
+    save = report.charts.save
+
+    def keep_texts(figure, out):
+        drawn["texts"] = [(ax.get_title(), ax.get_xlabel()) for ax in figure.axes]
+        return save(figure, out)
+
+    monkeypatch.setattr(report.charts, "save", keep_texts)
+    report.bar_chart(table, tmp_path / "s.png")
+    assert drawn["texts"] == [
+        ("baseline — Formal trade (US$)", "μ* (US$ per full parameter range)")
+    ]
 
 
 # Refusals --------------------------------------------------------------------------------------

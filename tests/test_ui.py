@@ -140,6 +140,18 @@ def test_chart_series_are_cumulative_except_stranded_people(world):
     assert stranded["y"] == daily["stranded_people"].tolist()
 
 
+def test_the_charts_caption_names_every_per_day_chart_audit_shown_d11():
+    """The caption named only stranded people; trucks and the gates' flows are per day too."""
+    from borderabm.apps.ui.app import chart_caption
+    from borderabm.metrics import BROWSER_LEVEL_METRICS, metric_info
+
+    caption = chart_caption()
+    assert caption.startswith("Running totals since day 0, except ")
+    for name in BROWSER_LEVEL_METRICS:  # stranded people and trucks, people and trucks at gates
+        assert metric_info(name).label.lower() in caption
+    assert len(BROWSER_LEVEL_METRICS) == 4
+
+
 def test_ui_serves_the_page_and_its_assets_offline(ui_server):
     url, _ = ui_server
     with urllib.request.urlopen(url, timeout=10) as response:

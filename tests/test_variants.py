@@ -224,15 +224,18 @@ def results_folder(tmp_path, monkeypatch):
 
 def test_the_page_shows_the_cli_error_line_without_server_folders(results_folder):
     lines = ("", "fence.coverage=2", "", "")
-    (problem,) = uv.check_variants("baseline", lines, 2, 30)
+    (problem,) = uv.variants_problems_and_notes("baseline", lines, 2, 30)[0]
     cli = error_of(runner.invoke(app, ["compare", "baseline", "--variant", "", "--variant",
                                        "fence.coverage=2"]))  # fmt: skip
     assert problem == cli.replace(str(BASELINE.parent) + "/", "scenarios folder: ")
     assert str(BASELINE.parent) not in problem
-    assert uv.check_variants("baseline", ("", "fence.coverage=0.5", "", ""), 2, 30) == []
-    assert uv.check_variants("nowhere", ("", "x.y=1"), 2, 30) == [
+    assert (
+        uv.variants_problems_and_notes("baseline", ("", "fence.coverage=0.5", "", ""), 2, 30)[0]
+        == []
+    )
+    assert uv.variants_problems_and_notes("nowhere", ("", "x.y=1"), 2, 30)[0] == [
         "'nowhere': not a listed scenario or one uploaded in this tab"]  # fmt: skip
-    assert uv.check_variants("baseline", ("", "fence.coverage=0.5"), 2, 10) == [
+    assert uv.variants_problems_and_notes("baseline", ("", "fence.coverage=0.5"), 2, 10)[0] == [
         "days must be 30 to 730 (got 10)"]  # fmt: skip
     # Empty lines after the first are left out; an empty first line is the file as written.
     assert uv.asked_lines(["", " a=1 ", "", "b=2"]) == ["", "a=1", "b=2"]
@@ -394,9 +397,9 @@ def test_the_page_runs_variants_across_worlds_as_its_command_line_does(results_f
                         request["overrides"])  # fmt: skip
     model.run(request["days"])
     assert all(model.summary()[m] == row[m] for m in ("attacks", "formal_trade_usd"))
-    assert uv.check_variants("baseline", ("", "fence.coverage=0.5"), 2, 30, 51) == [
+    assert uv.variants_problems_and_notes("baseline", ("", "fence.coverage=0.5"), 2, 30, 51)[0] == [
         "plausible worlds must be 0 to 50 (got 51)"]  # fmt: skip
-    assert uv.check_variants("baseline", ("", "population.militants=500"), 2, 30, 2) == [
+    assert uv.variants_problems_and_notes("baseline", ("", "population.militants=500"), 2, 30, 2)[0] == [
         "error: scenarios folder: baseline.toml: population.militants: set by a variant and "
         "drawn across worlds by shipped calibration: baseline_posterior.csv "
         "(allowed: a variant sets levers the draws leave alone)"]  # fmt: skip

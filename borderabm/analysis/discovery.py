@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from borderabm.analysis.prim import PrimResult, PrimUnavailableError, prim, setting_problems
 from borderabm.experiments.store import MANIFEST, RUN_COLUMNS, RUNS, ResultsStore, StoreError
+from borderabm.metrics import metric_label
 
 CASE_UNITS: tuple[str, ...] = ("point", "run")
 
@@ -63,7 +64,8 @@ class Cases:
     Attributes:
         x: Varied numeric parameters, one row per case.
         outcome: The metric (or paired difference) per case.
-        label: What the outcome is, e.g. ``attacks (trade_corridor − baseline)``.
+        label: What the outcome is, by the metric's label with its unit, e.g.
+            ``Formal trade (US$), trade_corridor − baseline``.
         unit: ``"point"`` (design point, mean over replicates) or ``"run"``.
         scenario: The scenario whose runs are used.
         reference: The reference scenario of a paired difference, or None.
@@ -218,10 +220,10 @@ def _run_outcomes(
     own = runs.loc[runs["scenario"] == scenario, ["point", "replicate", "seed", metric]]
     if relative_to is None:
         values = own.rename(columns={metric: "value"})
-        label = f"{metric} ({scenario})"
+        label = f"{metric_label(metric)}, {scenario}"  # the label names the threshold's unit
     else:
         values = _paired_differences(runs, own, metric, scenario, relative_to, notes)
-        label = f"{metric} ({scenario} − {relative_to})"
+        label = f"{metric_label(metric)}, {scenario} − {relative_to}"
     missing = values["value"].isna()
     if missing.any():
         notes.append(f"{int(missing.sum())} runs with no value of {metric} (NaN) left out")

@@ -589,12 +589,25 @@ def reported_limits(
     return lower, upper
 
 
+def open_sides(step: Step, result: PrimResult) -> tuple[np.ndarray, np.ndarray]:
+    """Which limits of a box are open: per parameter, the lower and the upper side.
+
+    A side is open where the box's limit is the data's (PRIM did not cut there): the box keeps
+    every case on that side, whatever the value. An unrestricted parameter is open on both sides.
+    """
+    return step.lower == result.data_lower, step.upper == result.data_upper
+
+
 def boxes_table(
     result: PrimResult,
     ranges: dict[str, tuple[float, float]] | None = None,
     integers: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """One row per box and parameter: limits, whether restricted, quasi-p and the box's numbers.
+
+    An open limit (:func:`open_sides`) is NaN, with ``open_low``/``open_high`` true: the box keeps
+    every value on that side, as ``discovery.md`` shows it (a dash). Writing the data's hull there
+    would cut cases of another sample that the box keeps.
 
     Args:
         result: A :func:`prim` result.
@@ -607,13 +620,16 @@ def boxes_table(
     for box in result.boxes:
         step = box.step
         lower, upper = reported_limits(step, result.names, integers)
+        open_low, open_high = open_sides(step, result)
         for j, name in enumerate(result.names):
             low, high = (ranges or {}).get(
                 name, (float(result.data_lower[j]), float(result.data_upper[j]))
             )
             rows.append({
                 "box": box.number, "parameter": name, "restricted": name in step.restricted,
-                "low": float(lower[j]), "high": float(upper[j]),
+                "low": np.nan if open_low[j] else float(lower[j]),
+                "high": np.nan if open_high[j] else float(upper[j]),
+                "open_low": bool(open_low[j]), "open_high": bool(open_high[j]),
                 "range_low": float(low), "range_high": float(high),
                 "quasi_p_low": box.quasi_p.get(name, (np.nan, np.nan))[0],
                 "quasi_p_high": box.quasi_p.get(name, (np.nan, np.nan))[1],

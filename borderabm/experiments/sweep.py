@@ -67,8 +67,9 @@ from borderabm.scenario import (
     parse_override,
     parse_toml,
     read_toml_file,
+    replaced_dated_settings,
     scenario_from_document,
-    with_overrides,
+    with_levers,
 )
 from borderabm.scenario.errors import bounds_from_context, format_path, unknown_key
 
@@ -213,6 +214,8 @@ class Sweep:
     # Lever variants of one scenario (its policies): without draws its points are the variants;
     # with draws, point v x worlds + w is variant v in world w.
     variants: list[dict[str, Any]] | None = None
+    # Dated settings that a parameter, variant or draw replaces for the whole run (for notes).
+    notes: tuple[str, ...] = ()
 
 
 def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
@@ -244,11 +247,13 @@ def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
 
     scenario_files: dict[str, tuple[str, str]] = {}
     runs: list[RunSpec] = []
+    notes: list[str] = []
     for entry in spec.scenarios:
         scenario_path = resolve_scenario(entry, path.parent)
         base = load_scenario(scenario_path)
         digest = hashlib.sha256(Path(scenario_path).read_bytes()).hexdigest()
         scenario_files[base.name] = (str(scenario_path), digest)
+        notes += [f"{base.name}: {line}" for line in replaced_dated_settings(base, spec.parameters)]
         for index, point in enumerate(points):
             for replicate in range(spec.replicates):
                 seed = spec.seed + replicate
@@ -256,7 +261,7 @@ def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
                 if spec.days is not None:
                     overrides["horizon_days"] = spec.days
                 try:
-                    settings = with_overrides(base, overrides, source)
+                    settings = with_levers(base, overrides, source)
                 except ScenarioError as error:
                     raise ScenarioError(
                         source, [f"parameters at design point {index}: {p}" for p in error.problems]
@@ -269,6 +274,7 @@ def load_sweep(path: str | Path, resolve_scenario) -> Sweep:
         scenario_files=scenario_files,
         points=points,
         runs=runs,
+        notes=tuple(notes),
     )
 
 
@@ -525,8 +531,13 @@ def variant_sweep(
     identity = [VARIANT_DESIGN, spec.model_dump(), sorted(scenario_files.items()), points]
     if draws is not None:  # lever variants alone keep the fingerprint their stores were made with
         identity.append(draws.points)
+    notes = [
+        f"variant {number}: {line}"
+        for number, point in enumerate(points, start=1)
+        for line in replaced_dated_settings(base, point)
+    ]
     return _compare_sweep(spec, identity, scenario_files, design_points, runs, draws=draws,
-                          variants=points)  # fmt: skip
+                          variants=points, notes=notes)  # fmt: skip
 
 
 def _check_drawn_keys_shared(bases: Sequence[Scenario], draws: Draws) -> None:
@@ -605,7 +616,7 @@ def _policy_runs(
             if days is not None:
                 overrides["horizon_days"] = days
             try:
-                settings = with_overrides(base, overrides, source)
+                settings = with_levers(base, overrides, source)
             except ScenarioError as error:
                 if draws is None:
                     raise
@@ -619,7 +630,8 @@ def _policy_runs(
 def _compare_sweep(spec: SweepSpec, identity: list[Any], scenario_files: dict[str, tuple[str, str]],
                    points: list[dict[str, Any]], runs: list[RunSpec], *,
                    draws: Draws | None = None,
-                   variants: list[dict[str, Any]] | None = None) -> Sweep:  # fmt: skip
+                   variants: list[dict[str, Any]] | None = None,
+                   notes: Sequence[str] = ()) -> Sweep:  # fmt: skip
     """A comparison's sweep, fingerprinted by ``identity`` (what decides whether a store resumes)."""
     fingerprint = json.dumps(identity, sort_keys=True)
     return Sweep(
@@ -631,6 +643,7 @@ def _compare_sweep(spec: SweepSpec, identity: list[Any], scenario_files: dict[st
         runs=runs,
         draws=draws,
         variants=variants,
+        notes=tuple(notes),
     )
 
 
@@ -646,7 +659,7 @@ def _typed_variant(
     if fixed:
         raise ScenarioError(source, fixed)
     try:
-        settings = with_overrides(base, dict(variant), source)
+        settings = with_levers(base, dict(variant), source)
     except ScenarioError as error:
         raise ScenarioError(source, [f"variant {number}: {p}" for p in error.problems]) from None
     document = settings.model_dump(mode="json")

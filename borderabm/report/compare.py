@@ -26,13 +26,12 @@ from borderabm.metrics import (
 )
 from borderabm.report import charts, diffmap
 from borderabm.report.format import (
-    estimate_text,
+    estimate_cell,
     html_table,
     html_text,
     markdown_table,
     markdown_text,
     plain_frame,
-    short_number,
 )
 from borderabm.world import World, build_world
 
@@ -114,20 +113,6 @@ def cost_effect_chart(runs: pd.DataFrame, out: Path) -> Path:
     return charts.save(figure, out)
 
 
-def _cell(row: pd.Series, reference: bool, line_break: str) -> str:
-    """Mean [95% interval], and for a non-reference scenario the paired difference on a new line."""
-    text = estimate_text(row["mean"], row["low"], row["high"], short_number)
-    if not reference:
-        mark = " ✱" if row["clear"] else ""
-        difference = estimate_text(row["diff"], row["diff_low"], row["diff_high"], _signed)
-        text += f"{line_break}Δ {difference}{mark}"
-    return text
-
-
-def _signed(value: float) -> str:
-    return short_number(value, signed=True)
-
-
 STYLE = (
     "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\n"
     "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;font-size:13px}"
@@ -177,7 +162,7 @@ def write_report(
 
     def rows(line_break: str, label) -> list[list[str]]:
         return [[label(metric_label(m))]
-                + [_cell(lookup.loc[(n, m)], i == 0, line_break) for i, n in enumerate(names)]
+                + [estimate_cell(m, lookup.loc[(n, m)], i == 0, line_break) for i, n in enumerate(names)]
                 for m in metrics]  # fmt: skip
 
     header = ["metric", *names]

@@ -17,7 +17,14 @@ from rich.table import Table
 from rich.text import Text
 
 from borderabm.analysis.discovery import Cases, Discovery
-from borderabm.analysis.prim import Box, PrimResult, boxes_table, reported_limits, trajectory_table
+from borderabm.analysis.prim import (
+    Box,
+    PrimResult,
+    boxes_table,
+    open_sides,
+    reported_limits,
+    trajectory_table,
+)
 from borderabm.files import atomic_write
 from borderabm.report import charts
 from borderabm.report.format import (
@@ -116,10 +123,8 @@ def _limit_cells(name: str, box: Box, result: PrimResult, cases: Cases) -> list[
     step = box.step
     low, high = cases.ranges[name]
     p_low, p_high = box.quasi_p[name]
-    open_low, open_high = (
-        step.lower[j] == result.data_lower[j],
-        step.upper[j] == result.data_upper[j],
-    )
+    lows, highs = open_sides(step, result)
+    open_low, open_high = lows[j], highs[j]
     lower, upper = reported_limits(step, result.names, cases.integers)
     number = "{:.0f}" if name in cases.integers else "{:.4g}"  # 1250 units, not 1.25e+03
     return [
@@ -256,7 +261,8 @@ def markdown_report(discovery: Discovery) -> str:
         "limit opened; above about 0.05 the limit may be an artefact of the sample.",
         "- The numbers are in-sample: with few design points or replicates, re-run with more "
         "samples (or another seed) before trusting a limit.",
-        f"- Tables: `{BOXES_CSV}` (limits of every parameter per box), `{TRAJECTORY_CSV}` "
+        f"- Tables: `{BOXES_CSV}` (limits of every parameter per box; an open limit is empty, "
+        f"with `open_low`/`open_high` true), `{TRAJECTORY_CSV}` "
         "(every step of the trajectories).",
         "",
     ]

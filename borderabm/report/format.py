@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from borderabm.metrics import format_estimate, format_values
+
 if TYPE_CHECKING:
     from pandas import DataFrame
 
@@ -23,13 +25,13 @@ Align = Literal["left", "right"]
 
 # Numbers --------------------------------------------------------------------------------------
 def short_number(value: float, signed: bool = False) -> str:
-    """A compact number for a scorecard: 674.52M, 2.05bn, 1.30k, 12.5 (with a sign if asked)."""
+    """A compact number: 674.52M, 2.05bn, 1.30k, 12.5, 0.98 (with a sign if asked)."""
     sign = "+" if signed and value > 0 else ""
     magnitude = abs(value)
     for limit, suffix in ((1e9, "bn"), (1e6, "M"), (1e3, "k")):
         if magnitude >= limit:
             return f"{sign}{value / limit:,.2f}{suffix}"
-    return f"{sign}{value:,.1f}"
+    return format_values("", [value], signed)[0]  # three significant figures: 0.98, not 1.0
 
 
 def readable_number(value: Any) -> str:
@@ -67,6 +69,28 @@ def estimate_text(
 ) -> str:
     """An estimate with its interval, ``mean [low – high]``, each written by ``number``."""
     return f"{number(mean)} [{range_text(low, high, number)}]"
+
+
+def estimate_cell(metric: str, row: Any, reference: bool, line_break: str = "\n") -> str:
+    """A scorecard cell: mean [95% interval], and for a non-reference scenario Δ [interval] ✱.
+
+    The one cell of a comparison, in report.md, index.html and the browser's scorecard; each of
+    the two estimates has one precision (:func:`~borderabm.metrics.format_estimate`).
+
+    Args:
+        metric: The metric of the row (its unit decides how the numbers are written).
+        row: The comparison table's row: ``mean``, ``low``, ``high`` and, for a non-reference
+            scenario, ``diff``, ``diff_low``, ``diff_high`` and ``clear``.
+        reference: Whether the scenario is the reference (no difference then).
+        line_break: What separates the estimate from the difference ("<br>" in HTML).
+    """
+    text = format_estimate(metric, row["mean"], row["low"], row["high"])
+    if not reference:
+        mark = " ✱" if row["clear"] else ""
+        difference = format_estimate(metric, row["diff"], row["diff_low"], row["diff_high"],
+                                     signed=True)  # fmt: skip
+        text += f"{line_break}Δ {difference}{mark}"
+    return text
 
 
 def p_value(value: float) -> str:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from borderabm.analysis.sensitivity import INDICES, method_of
 from borderabm.files import atomic_write
-from borderabm.metrics import METRICS, summarise
+from borderabm.metrics import METRICS, metric_info, metric_label, summarise
 from borderabm.report import charts
 from borderabm.report.format import plain_frame
 
@@ -48,7 +48,10 @@ def check_metric_names(metrics: list[str]) -> None:
 
 
 def print_indices(table: pd.DataFrame, console: Console, title: str = "") -> None:
-    """Print a table of :func:`~borderabm.analysis.sensitivity.analyse`, to 4 significant digits."""
+    """Print a table of :func:`~borderabm.analysis.sensitivity.analyse`, to 4 significant digits.
+
+    Metrics are named by their labels with units (the CSV keeps the names).
+    """
     method = method_of(table)
     label = "Morris elementary effects" if method == "morris" else "Sobol indices"
     out = Table(title=f"{title}: {label}" if title else label)
@@ -58,10 +61,34 @@ def print_indices(table: pd.DataFrame, console: Console, title: str = "") -> Non
         out.add_column(index, justify="right")
     for row in table.itertuples(index=False):
         record = row._asdict()
-        cells = [str(record["scenario"]), str(record["metric"]), str(record["parameter"])]
-        cells += [f"{record[index]:.4g}" for index in INDICES[method]]
+        # The label carries the unit of the Morris indices (the metric's unit per full range).
+        cells = [str(record["scenario"]), metric_label(str(record["metric"])),
+                 str(record["parameter"])]  # fmt: skip
+        cells += [_index_text(record[index]) for index in INDICES[method]]
         out.add_row(*cells)
     console.print(out)
+
+
+def _index_text(value: float) -> str:
+    """An index to 4 significant digits, without an exponent below 10^15 (211,500, not 2.115e+05)."""
+    if not math.isfinite(value) or value == 0 or abs(value) >= 1e15:
+        return f"{value:.4g}"
+    decimals = max(0, 3 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
+
+
+def panel_title(scenario: str, metric: str) -> str:
+    """A chart panel's title: the scenario and the metric's label with its unit."""
+    return f"{scenario} — {metric_label(metric)}"
+
+
+def morris_axis_label(metric: str) -> str:
+    """The μ* axis of a Morris panel, in the metric's unit ("μ* (US$ per full parameter range)")."""
+    try:
+        unit = metric_info(metric).unit
+    except KeyError:  # a metric the registry does not know (a hand-made store)
+        unit = "metric units"
+    return f"μ* ({unit} per full parameter range)"
 
 
 def write_outputs(table: pd.DataFrame, folder: Path) -> list[Path]:
@@ -101,9 +128,10 @@ def bar_chart(table: pd.DataFrame, out: Path) -> Path:
         panel = table[(table["scenario"] == scenario) & (table["metric"] == metric)]
         if method == "morris":
             _morris_panel(ax, panel)
+            ax.set_xlabel(morris_axis_label(metric))
         else:
             _sobol_panel(ax, panel)
-        charts.style_axes(ax, f"{scenario} — {metric}", grid="x")
+        charts.style_axes(ax, panel_title(scenario, metric), grid="x")
         indices = panel[list(INDICES[method])].to_numpy(dtype=float)
         if np.all(indices == 0.0):
             charts.empty_panel_note(ax, "all indices 0: the metric is constant over the design")
@@ -122,7 +150,6 @@ def _morris_panel(ax: Axes, panel: pd.DataFrame) -> None:
     ax.barh(positions, panel["mu_star"].fillna(0.0), xerr=panel["mu_star_conf"].fillna(0.0),
             color=charts.PRIMARY, ecolor=charts.INK, capsize=3)  # fmt: skip
     ax.set_yticks(positions, panel["parameter"])
-    ax.set_xlabel("μ* (metric units per full parameter range)")
     ax.set_xlim(left=0.0)
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useMathText=True)
 

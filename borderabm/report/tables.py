@@ -15,8 +15,7 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from borderabm.metrics import format_value, metric_label
-from borderabm.report.format import short_number
+from borderabm.metrics import format_estimate, format_value, format_values, metric_label
 from borderabm.scenario import ScenarioError, load_scenario
 
 # Four scenarios side by side need room, even when the output goes to a log.
@@ -59,11 +58,13 @@ def comparison_table(table: pd.DataFrame, replicates: int) -> Table:
         cells = []
         for name in names:
             row = table[(table["scenario"] == name) & (table["metric"] == metric)].iloc[0]
-            text = f"{short_number(row['mean'])} [{short_number(row['low'])} – "
-            text += f"{short_number(row['high'])}]"
+            text = format_estimate(metric, row["mean"], row["low"], row["high"])
             if name != names[0]:
                 mark = "*" if row["clear"] else ""
-                text += f"\nΔ {short_number(row['diff'], signed=True)}{mark}"
+                # The difference in the precision of its interval, as the report and browser write it.
+                ends = [row.get("diff_low", row["diff"]), row.get("diff_high", row["diff"])]
+                difference = format_values(metric, [row["diff"], *ends], signed=True)[0]
+                text += f"\nΔ {difference}{mark}"
             cells.append(text)
         out.add_row(metric_label(metric), *cells)
     return out
@@ -99,8 +100,7 @@ def results_table(table: pd.DataFrame, title: str) -> Table | None:
         cells = [str(row["scenario"]), str(row["point"])]
         cells += [f"{row[p]:.4g}" if isinstance(row[p], float) else str(row[p]) for p in parameters]
         cells.append(str(row["replicates"]))
-        cells += [f"{short_number(row[m])} [{short_number(row[m + '_low'])} – "
-                  f"{short_number(row[m + '_high'])}]" for m in metrics]  # fmt: skip
+        cells += [format_estimate(m, row[m], row[m + "_low"], row[m + "_high"]) for m in metrics]
         out.add_row(*cells)
     return out
 

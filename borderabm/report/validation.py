@@ -19,13 +19,13 @@ from borderabm.analysis.validation.facts import MECHANISM_CHECK, STYLIZED_FACT
 from borderabm.analysis.validation.stats import ALPHA
 from borderabm.analysis.validation.suite import FactResult, ValidationRun
 from borderabm.files import atomic_write
+from borderabm.metrics import format_values
 from borderabm.report.format import (
     Align,
     html_table,
     html_text,
     markdown_table,
     p_value,
-    short_number,
 )
 
 MARKDOWN_NAME = "validation.md"
@@ -68,8 +68,9 @@ def verdict(result: FactResult) -> str:
 def effect_text(result: FactResult) -> str:
     """The mean paired difference with its 95% interval."""
     e = result.effect
-    low, high = short_number(e.diff_low, signed=True), short_number(e.diff_high, signed=True)
-    return f"{short_number(e.diff_mean, signed=True)} [{low}, {high}]"
+    # One precision for the three, as every estimate with its interval (the comparison's too).
+    mean, low, high = format_values("", [e.diff_mean, e.diff_low, e.diff_high], signed=True)
+    return f"{mean} [{low}, {high}]"
 
 
 def relative_text(result: FactResult) -> str:
@@ -116,13 +117,14 @@ def table_rows(run: ValidationRun) -> list[dict[str, str]]:
     rows = []
     for number, result in enumerate(run.results, start=1):
         e = result.effect
+        control, treatment = format_values("", [e.control_mean, e.treatment_mean])
         row = {
             "#": str(number),
             "fact": result.fact.id,
             "kind": result.fact.kind,
             "expected": ARROWS[result.fact.expected],
-            "control": short_number(e.control_mean),
-            "treatment": short_number(e.treatment_mean),
+            "control": control,
+            "treatment": treatment,
             "effect [95% CI]": effect_text(result),
             "relative": relative_text(result),
         }

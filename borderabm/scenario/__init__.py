@@ -28,6 +28,7 @@ from borderabm.scenario.history import cut
 from borderabm.scenario.load import (
     MAX_FILE_BYTES,
     MAX_NESTING,
+    apply_levers,
     apply_overrides,
     load_scenario,
     nesting_depth,
@@ -35,8 +36,10 @@ from borderabm.scenario.load import (
     parse_toml,
     parse_value,
     read_toml_file,
+    replaced_dated_settings,
     scenario_from_document,
     validate_document,
+    with_levers,
     with_overrides,
 )
 from borderabm.scenario.paths import (
@@ -114,6 +117,7 @@ __all__ = [
     "TraderParams",
     "Trigger",
     "TriggerMetric",
+    "apply_levers",
     "apply_overrides",
     "bounds_from_context",
     "check_names",
@@ -128,6 +132,7 @@ __all__ = [
     "parse_toml",
     "parse_value",
     "read_toml_file",
+    "replaced_dated_settings",
     "resolve_relative",
     "resolve_scenario_path",
     "resolve_shipped_file",
@@ -135,5 +140,6 @@ __all__ = [
     "shipped_scenarios_dir",
     "suggest",
     "validate_document",
+    "with_levers",
     "with_overrides",
 ]

@@ -129,6 +129,77 @@ def apply_overrides(document: dict[str, Any], overrides: Mapping[str, Any]) -> d
     return result
 
 
+def apply_levers(document: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`apply_overrides` for values that hold for the whole run.
+
+    A value given with ``--set``, as a sweep parameter, a lever variant or a lever of the page
+    holds from the first day to the last. A scenario's dated events would otherwise overwrite it
+    on their day, and the run would report the value asked for while it ran another (a history
+    scenario's fence schedule kept ``fence.coverage = 0.5`` at 98%). So the dated settings of each
+    key given are dropped: the fence's construction schedule with ``fence.coverage``, and each
+    ``[[changes]]`` entry's setting of the key (the entry too, if it sets nothing else).
+
+    Raises:
+        ScenarioError: For a key inside a table that a dated change sets as a whole.
+    """
+    result = apply_overrides(document, overrides)
+    keys = list(overrides)
+    fence = result.get("fence")
+    if "fence.coverage" in keys and "fence.schedule" not in keys and isinstance(fence, dict):
+        result["fence"] = {**fence, "schedule": []}
+    changes = result.get("changes")
+    if keys and isinstance(changes, list):
+        result["changes"] = [
+            kept
+            for index, change in enumerate(changes)
+            if (kept := _change_without(change, keys, index)) is not None
+        ]
+    return result
+
+
+def _change_without(change: Any, keys: list[str], index: int) -> Any:
+    """A ``[[changes]]`` entry without its settings of ``keys`` (None if nothing is left)."""
+    if not isinstance(change, dict) or not isinstance(change.get("set"), dict):
+        return change  # not a change the schema accepts: validation names what is wrong
+    for key in change["set"]:
+        inside = [given for given in keys if given.startswith(f"{key}.")]
+        if inside:
+            raise ScenarioError("--set", [
+                f"{inside[0]}: cannot hold for the whole run: changes[{index}] sets the whole "
+                f"table '{key}' (allowed: a change that sets the keys of '{key}' one by one)"
+            ])  # fmt: skip
+    kept = {
+        key: value
+        for key, value in change["set"].items()
+        if not any(key == given or key.startswith(f"{given}.") for given in keys)
+    }
+    if len(kept) == len(change["set"]):
+        return change
+    return {**change, "set": kept} if kept else None
+
+
+def replaced_dated_settings(scenario: Scenario, keys: Iterable[str]) -> list[str]:
+    """What :func:`apply_levers` drops from ``scenario`` for ``keys``, one line per key.
+
+    For notes: a value that replaces a dated build-up or dated changes should say so.
+    """
+    lines = []
+    for given in keys:
+        if given == "fence.coverage" and scenario.fence.schedule:
+            points = len(scenario.fence.schedule)
+            lines.append(f"{given}: holds for the whole run, in place of the fence's construction "
+                         f"schedule ({points} dated point{'s' if points > 1 else ''})")  # fmt: skip
+        days = [
+            str(change.date or f"day {change.day}")
+            for change in scenario.changes
+            if any(key == given or key.startswith(f"{given}.") for key in change.set)
+        ]
+        if days:
+            lines.append(f"{given}: holds for the whole run, in place of the scenario's dated "
+                         f"change(s) of it on {', '.join(days)}")  # fmt: skip
+    return lines
+
+
 def _descend(node: Any, part: str, key: str, prefix: str) -> Any:
     if isinstance(node, list):
         index = _list_index(node, part, key)
@@ -296,7 +367,7 @@ def scenario_from_document(
     if "cut_from" in document:
         document = _episode_document(document, path)
     if overrides:
-        document = apply_overrides(document, overrides)
+        document = apply_levers(document, overrides)
     return validate_document(document, str(path))
 
 
@@ -324,3 +395,9 @@ def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], source: str
     """A new scenario with dotted-key overrides applied to an existing one."""
     document = scenario.model_dump(mode="json", exclude_defaults=False)
     return validate_document(apply_overrides(document, overrides), source)
+
+
+def with_levers(scenario: Scenario, overrides: Mapping[str, Any], source: str) -> Scenario:
+    """A new scenario with values that hold for the whole run (see :func:`apply_levers`)."""
+    document = scenario.model_dump(mode="json", exclude_defaults=False)
+    return validate_document(apply_levers(document, overrides), source)

@@ -32,6 +32,7 @@ from borderabm.scenario import (
     ScenarioError,
     load_scenario,
     parse_override,
+    replaced_dated_settings,
     resolve_scenario_path,
     resolve_shipped_file,
 )
@@ -157,6 +158,13 @@ def fail(problems: list[str], source: str | None = None) -> NoReturn:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def print_notes(lines: Iterable[str], source: str) -> None:
+    """Print ``note: SOURCE: line`` lines on stderr: what a command does that a reader may not expect."""
+    for line in lines:
+        sys.stderr.write(f"note: {one_line(source)}: {one_line(line)}\n")
+    sys.stderr.flush()
+
+
 def dump_json(value: Any) -> str:
     """Strict JSON on one line: NaN and infinities as null (the model loads only when needed)."""
     from borderabm.experiments.run import dump_json as strict_dump
@@ -184,10 +192,14 @@ def input_path(name: str | Path, kind: str) -> Path:
 
 def load_or_fail(scenario: str, overrides: dict[str, Any] | None = None) -> Scenario:
     """Load a scenario, turning a ScenarioError into a clean exit."""
+    path = scenario_path(scenario)
     try:
-        return load_scenario(scenario_path(scenario), overrides)
+        settings = load_scenario(path, overrides)
+        if overrides:  # a value given holds for the run: say which dated settings it replaces
+            print_notes(replaced_dated_settings(load_scenario(path), overrides), str(path))
     except ScenarioError as error:
         fail(error.problems, error.source)
+    return settings
 
 
 def parse_overrides(items: list[str], days: int | None, seed: int | None) -> dict[str, Any]:

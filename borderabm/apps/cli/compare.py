@@ -14,6 +14,7 @@ from borderabm.apps.cli.common import (
     dump_json,
     fail,
     prepare_output,
+    print_notes,
     print_wide,
     reason,
     refuse_package_data,
@@ -229,6 +230,7 @@ def _run_variants(names: list[str], lines: list[str], replicates: int, seed: int
         loaded = variant_sweep(path, parsed, replicates, seed, days, draws=draws)
     except ScenarioError as error:
         fail(error.problems, error.source)
+    print_notes(loaded.notes, str(path))
     return _run_into_store(loaded, out, workers, dask)
 
 

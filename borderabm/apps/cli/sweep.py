@@ -12,6 +12,7 @@ from borderabm.apps.cli.common import (
     WorkersOption,
     fail,
     input_path,
+    print_notes,
     print_wide,
     reason,
     refuse_package_data,
@@ -51,6 +52,7 @@ def sweep(
         loaded = load_sweep(input_path(sweep_file, "sweeps"), resolve_relative)
     except ScenarioError as error:
         fail(error.problems, error.source)
+    print_notes(loaded.notes, str(loaded.source))
     refuse_package_data(out := out or default_results_dir(loaded.spec.name))
     store = ResultsStore(out)
     done_before = len(store.done() & {r.run_id for r in loaded.runs})

@@ -78,6 +78,7 @@ from borderabm.apps.ui.run_setup import (
     build_model,
     changed_levers,
     default_scenario,
+    lever_overrides,
     levers_of,
     parse_permalink,
     permalink,
@@ -111,6 +112,7 @@ from borderabm.metrics import (
     BROWSER_LEVEL_METRICS,
     BROWSER_TOTAL_METRICS,
     format_value,
+    metric_info,
     metric_label,
 )
 from borderabm.model import BorderModel
@@ -124,7 +126,12 @@ from borderabm.report.raster import (
     overlay_png,
     terrain_png,
 )
-from borderabm.scenario import Scenario, ScenarioError, validate_document
+from borderabm.scenario import (
+    Scenario,
+    ScenarioError,
+    replaced_dated_settings,
+    validate_document,
+)
 
 __all__ = ["LEVER_BOUNDS", "MAX_AGENTS", "Page", "build_model", "levers_of", "scenario_names"]
 
@@ -200,6 +207,16 @@ def chart_series(model: BorderModel) -> list[dict]:
         title = metric_label(column) + period
         charts.append({"title": title, "x": days.tolist(), "y": values.tolist()})
     return charts
+
+
+def chart_caption() -> str:
+    """The caption above the daily charts: which are running totals and which are per day.
+
+    Named from the same lists as :func:`chart_series`, so that it cannot miss a per-day chart.
+    """
+    levels = [metric_info(name).label.lower() for name in BROWSER_LEVEL_METRICS]
+    listed = ", ".join(levels[:-1]) + " and " + levels[-1] if len(levels) > 1 else levels[0]
+    return f"Running totals since day 0, except {listed} (each per day)."
 
 
 def legend_html() -> str:
@@ -368,8 +385,7 @@ def LiveView(
             [model, chart_key],
         )
         if model.day:
-            solara.Text("Running totals since day 0, except stranded people (people stranded that day).",
-                        style={"font-size": "12px"})  # fmt: skip
+            solara.Text(chart_caption(), style={"font-size": "12px"})
             LineCharts(charts=charts, columns=4, panel_width=260, panel_height=130)
         solara.HTML(tag="div", classes=["run-timeline-panel"],
                     unsafe_innerHTML="<b>Timeline: the run's dated events and the rules that fired "
@@ -566,6 +582,21 @@ def dated_events(settings: Scenario) -> list[str]:
             f"From day {change.day} ({date_of(change.day)}): {keys}{after_end(change.day)}"
         )
     return lines
+
+
+def replaced_by_levers(base: Scenario, levers: dict[str, Any] | None) -> list[str]:
+    """The file's dated settings that the changed levers replace for the whole run, one line each.
+
+    A lever holds from the first day to the last, as ``--set`` does (``apply_levers``); the file's
+    dated events listed above would otherwise seem to apply.
+    """
+    if levers is None:
+        return []
+    try:
+        keys = lever_overrides(base, levers, base.name)
+    except ScenarioError:  # the run shown was refused: it has no overrides to speak of
+        return []
+    return replaced_dated_settings(base, keys)
 
 
 # Kernel-scoped state (one value per browser tab): switching tabs keeps the run.
@@ -1300,6 +1331,9 @@ def RunPage():
                         + (f"levers changed from the file: {', '.join(overrides)}" if overrides
                            else "exactly as the file sets it" if not point
                            else "no lever changed"))  # fmt: skip
+                replaced = replaced_by_levers(base, current[1])
+                if replaced:
+                    note += " (" + "; ".join(replaced) + ")"
                 with solara.Row(style={"align-items": "baseline", "gap": "12px"}):
                     solara.Text(note + ("" if same else " — changes shown above apply on Reset"),
                                 classes=["run-settings"],

@@ -71,6 +71,7 @@ from borderabm.apps.ui.robust_view import (
 )
 from borderabm.apps.ui.run_setup import ScenarioEntry, scenario_entries
 from borderabm.metrics import BROWSER_RUNS_TABLE_METRICS, MetricName, format_value, metric_label
+from borderabm.report.format import estimate_cell
 from borderabm.scenario import ScenarioError
 
 if TYPE_CHECKING:
@@ -817,19 +818,8 @@ def scorecard(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for metric in dict.fromkeys(table["metric"]):
         row = {"metric": metric_label(metric)}
-
-        def shown(value: float, signed: bool = False, metric: str = metric) -> str:
-            text = format_value(metric, float(value))
-            return "+" + text if signed and value > 0 else text
-
         for index, name in enumerate(names):
-            cell = lookup.loc[(name, metric)]
-            text = f"{shown(cell['mean'])} [{shown(cell['low'])} – {shown(cell['high'])}]"
-            if index:
-                low, high = shown(cell["diff_low"], True), shown(cell["diff_high"], True)
-                mark = " ✱" if cell["clear"] else ""
-                text += f"\nΔ {shown(cell['diff'], True)} [{low} – {high}]{mark}"
-            row[name] = text
+            row[name] = estimate_cell(metric, lookup.loc[(name, metric)], reference=index == 0)
         rows.append(row)
     return pd.DataFrame(rows, columns=["metric", *names])
 

@@ -380,8 +380,7 @@ def lever_overrides(settings: Scenario, levers: dict[str, Any], source: str) -> 
 
     overrides: dict[str, Any] = {}
     if "fence" in changed:
-        overrides["fence.coverage"] = float(levers["fence"])
-        overrides["fence.schedule"] = []  # the typed coverage replaces a dated build-up
+        overrides["fence.coverage"] = float(levers["fence"])  # holds for the run: apply_levers
     if "units" in changed:
         overrides["patrols.units"] = int(levers["units"])
     if "strategy" in changed:

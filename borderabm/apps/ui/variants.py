@@ -135,16 +135,19 @@ def _sweep_of(base: str, lines: Sequence[str], replicates: int, days: int,
     return entry, sweep
 
 
-def check_variants(base: str | None, lines: Sequence[str], replicates: int, days: int,
-                   worlds: int = 0) -> list[str]:  # fmt: skip
-    """What is wrong with a variant comparison, as lines for the page (none: it may run)."""
+def variants_problems_and_notes(base: str | None, lines: Sequence[str], replicates: int,
+                                days: int, worlds: int = 0) -> tuple[list[str], list[str]]:  # fmt: skip
+    """What is wrong with a variant comparison, and the notes ``compare --variant`` prints.
+
+    A note says which of the file's dated settings a variant replaces for the whole run.
+    """
     if base is None:
-        return ["choose a base scenario"]
+        return ["choose a base scenario"], []
     try:
-        _sweep_of(base, lines, replicates, days, DEFAULT_SEED, worlds)
+        _, sweep = _sweep_of(base, lines, replicates, days, DEFAULT_SEED, worlds)
     except ComparisonError as error:
-        return [str(error)]
-    return []
+        return [str(error)], []
+    return [], list(sweep.notes)
 
 
 def variants_id(sweep: Sweep, replicates: int, seed: int, days: int) -> str:
@@ -230,8 +233,10 @@ def VariantsForm(busy: bool, start: Callable[[str, tuple[Any, ...]], None]):
     base = variants_base.value if variants_base.value in entries else default_base(names)
     lines = tuple(variants_lines.value) + ("",) * (MAX_VARIANTS - len(variants_lines.value))
     replicates, days, worlds = compare_replicates.value, compare_days.value, variants_worlds.value
-    problems = solara.use_memo(lambda: check_variants(base, lines, replicates, days, worlds),
-                               [base, lines, replicates, days, worlds, len(entries)])  # fmt: skip
+    problems, notes = solara.use_memo(
+        lambda: variants_problems_and_notes(base, lines, replicates, days, worlds),
+        [base, lines, replicates, days, worlds, len(entries)],
+    )
 
     def restore() -> None:
         # A reloaded page shows the lines of the comparison it asks for again.
@@ -301,6 +306,8 @@ def VariantsForm(busy: bool, start: Callable[[str, tuple[Any, ...]], None]):
         )
     for problem in problems:
         solara.Error(problem, classes=["variants-error"])
+    for note in notes:
+        solara.Text(note, classes=["variants-note"], style={"font-size": "12px"})
     if base is not None and not problems:
         solara.Text("Same runs from the command line: "
                     + cli_command(base, entries[base], lines, replicates, days, worlds=worlds),
