@@ -53,14 +53,23 @@ from borderabm.scenario.paths import PACKAGE_DATA
 
 HISTORY_SCENARIO = "history_2014_2025"
 PUBLISHED_FILE = PACKAGE_DATA / "history" / "published.toml"
+# The calibration spec whose fitted targets the hindcast's calibration rows name (field `target`).
+CALIBRATION_SPEC = PACKAGE_DATA / "calibration" / "baseline.toml"
 CALIBRATION_YEAR = 2024
 FIRST_YEAR, LAST_YEAR = 2014, 2025
 INTERVAL = (0.05, 0.95)  # the model's interval: 5th to 95th percentile over draws x replicates
-ROLES = ("calibration", "held_out")
+# What a published figure is to the model (field `role`): "calibration" when it was fitted to or
+# is a fitted target's own source or bound; "input" when the history scenario is built from it;
+# "held_out" when nothing in the model saw it. Only held-out figures are scored.
+ROLES = ("calibration", "input", "held_out")
 # A published figure is uncertain beyond its spread (sources disagree by 30-50% on trade, and a
-# single figure has no spread at all): a year is a miss only if the model's interval stays more
-# than this factor away from the published spread.
+# single figure has no spread at all): a held-out year is a miss when the model's MEAN lies more
+# than this factor outside the published spread (below low / factor or above high x factor).
 MISS_TOLERANCE = 1.25
+# The calibration target statistic that measures the same thing as a hindcast aggregate; a
+# calibration row's model value is checked against the fitted tolerance only where they match
+# (trade is fitted over calendar 2024, the hindcast measures fiscal years).
+SAME_STATISTIC = {"sum": "per_year", "mean_open": "per_open_day", "mean": "mean"}
 CONFIDENCES = ("H", "M", "L")
 
 Aggregate = Literal["sum", "fiscal_sum", "year_end", "mean", "mean_open"]
@@ -91,6 +100,9 @@ class SeriesSpec:
     unit: str
     count: bool = True  # a count or an amount: never below zero
     open_column: str | None = None  # for "mean_open": the gate's open flag
+    # Days within the year, ((month, day), (month, day)) inclusive, when a figure is published for
+    # a week or a month rather than a year (calendar aggregates only).
+    window: tuple[tuple[int, int], tuple[int, int]] | None = None
 
 
 M = MetricName
@@ -98,6 +110,10 @@ TORKHAM = "Torkham"  # the gate whose daily people and trucks are published
 TORKHAM_OPEN = breakdown_column(M.OPEN, TORKHAM)
 TORKHAM_PEOPLE = breakdown_column(M.GATE_PEOPLE, TORKHAM)
 TORKHAM_TRUCKS = breakdown_column(M.GATE_TRUCKS, TORKHAM)
+CHAMAN = "Chaman"
+CHAMAN_OPEN = breakdown_column(M.OPEN, CHAMAN)
+CHAMAN_PEOPLE = breakdown_column(M.GATE_PEOPLE, CHAMAN)
+CHAMAN_TRUCKS = breakdown_column(M.GATE_TRUCKS, CHAMAN)
 
 SERIES: tuple[SeriesSpec, ...] = (
     SeriesSpec(M.ATTACKS_KP.value, "Attacks in Khyber Pakhtunkhwa (incl. ex-FATA)", M.ATTACKS_KP,
@@ -107,7 +123,7 @@ SERIES: tuple[SeriesSpec, ...] = (
     SeriesSpec(M.FORMAL_TRADE_USD.value, "Formal trade, Pakistani fiscal year (Jul-Jun) ending in "
                "June", M.FORMAL_TRADE_USD, "fiscal_sum", "US$ a fiscal year"),
     SeriesSpec(M.FENCE_SHARE.value, "Fence: share of the line at year end", M.FENCE_SHARE,
-               "year_end", "share"),
+               "year_end", "share of the 2,611 km line"),
     SeriesSpec("torkham_people_per_open_day", "People a day at Torkham (open days)",
                TORKHAM_PEOPLE, "mean_open", "people a day", open_column=TORKHAM_OPEN),
     SeriesSpec("torkham_people_per_day", "People a day at Torkham (all days)", TORKHAM_PEOPLE,
@@ -116,6 +132,14 @@ SERIES: tuple[SeriesSpec, ...] = (
                TORKHAM_TRUCKS, "mean_open", "trucks a day", open_column=TORKHAM_OPEN),
     SeriesSpec("torkham_trucks_per_day", "Trucks a day at Torkham (all days)", TORKHAM_TRUCKS,
                "mean", "trucks a day"),
+    SeriesSpec("torkham_trucks_may", "Trucks a day at Torkham in May (open days)", TORKHAM_TRUCKS,
+               "mean_open", "trucks a day", open_column=TORKHAM_OPEN, window=((5, 1), (5, 31))),
+    SeriesSpec("chaman_people_per_open_day", "People a day at Chaman (open days)", CHAMAN_PEOPLE,
+               "mean_open", "people a day", open_column=CHAMAN_OPEN),
+    SeriesSpec("chaman_trucks_per_open_day", "Trucks a day at Chaman (open days)", CHAMAN_TRUCKS,
+               "mean_open", "trucks a day", open_column=CHAMAN_OPEN),
+    SeriesSpec("gate_people_1_7_september", "People a day through all gates, 1–7 September",
+               M.GATE_PEOPLE, "mean", "people a day", window=((9, 1), (9, 7))),
     SeriesSpec(M.FORMAL_RETURNS.value, "Returns of Afghans from Pakistan", M.FORMAL_RETURNS, "sum",
                "people a year"),
     SeriesSpec(M.DEPORTED_PEOPLE.value, "Afghans deported from Pakistan", M.DEPORTED_PEOPLE, "sum",
@@ -127,12 +151,20 @@ SERIES_BY_KEY = {spec.key: spec for spec in SERIES}
 
 
 # Periods and per-year statistics --------------------------------------------------------------
-def period(aggregate: Aggregate, year: int) -> tuple[dt.date, dt.date]:
+def period(
+    aggregate: Aggregate,
+    year: int,
+    window: tuple[tuple[int, int], tuple[int, int]] | None = None,
+) -> tuple[dt.date, dt.date]:
     """The days (first and last, inclusive) a statistic of ``year`` is measured over.
 
     A fiscal year is Pakistan's, July to June, named by the year it ends in: FY2015 runs from
-    1 July 2014 to 30 June 2015. ``year_end`` is the last day of the year alone.
+    1 July 2014 to 30 June 2015. ``year_end`` is the last day of the year alone. A ``window``
+    (month, day) to (month, day) narrows a calendar year to the days a figure was published for.
     """
+    if window is not None and aggregate != "fiscal_sum":
+        (first_month, first_day), (last_month, last_day) = window
+        return dt.date(year, first_month, first_day), dt.date(year, last_month, last_day)
     if aggregate == "fiscal_sum":
         return dt.date(year - 1, 7, 1), dt.date(year, 6, 30)
     if aggregate == "year_end":
@@ -167,7 +199,7 @@ def yearly_statistics(
 def _statistic(series: pd.DataFrame, dates: np.ndarray, spec: SeriesSpec, year: int) -> float:
     if spec.column not in series.columns:
         return math.nan
-    first, last = period(spec.aggregate, year)
+    first, last = period(spec.aggregate, year, spec.window)
     inside = (dates >= first) & (dates <= last)
     if int(inside.sum()) != (last - first).days + 1:  # the run does not cover the whole period
         return math.nan
@@ -213,6 +245,47 @@ def share_inside(model: Sequence[float], low: Sequence[float], high: Sequence[fl
 
 # Published figures ----------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Tolerance:
+    """A fitted calibration target's value and tolerance, as the calibration spec gives them."""
+
+    name: str  # the target's name in the spec
+    value: float
+    low: float
+    high: float
+    statistic: str  # per_year, per_open_day, mean ...
+    unit: str
+    label: str
+
+
+def load_tolerances(path: Path = CALIBRATION_SPEC) -> dict[str, Tolerance]:
+    """The fitted targets of a calibration spec (``role = "fit"``, the default), by name.
+
+    Raises:
+        HindcastError: For a spec that cannot be read or parsed, or a target without numbers.
+    """
+    source = str(path)
+    try:
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise HindcastError(source, "file", f"cannot read: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise HindcastError(source, "file", f"not valid TOML: {error}") from None
+    out = {}
+    for name, target in (document.get("targets") or {}).items():
+        if not isinstance(target, dict) or target.get("role", "fit") != "fit":
+            continue
+        try:
+            out[name] = Tolerance(name, float(target["value"]), float(target["low"]),
+                                  float(target["high"]), str(target.get("statistic", "")),
+                                  str(target.get("unit", "")), str(target.get("label", name)))  # fmt: skip
+        except (KeyError, TypeError, ValueError):
+            raise HindcastError(
+                source, f"targets.{name}", "value, low and high must be numbers"
+            ) from None
+    return out
+
+
+@dataclass(frozen=True)
 class Published:
     """A published figure for one series and year."""
 
@@ -224,19 +297,30 @@ class Published:
     definition: str
     source: str
     confidence: str
-    role: str  # "calibration" (fitted to) or "held_out"
-    cause: str = ""  # why the model misses it (filled in by people, not by the code)
+    role: str  # one of ROLES
+    cause: str = ""  # why the model misses it (written by people, not by the code)
     note: str = ""
+    why: str = ""  # why the figure has its role (required for "calibration" and "input")
+    fitted: Tolerance | None = None  # the calibration target a calibration row was fitted to
+    file: str = ""  # the published-figures file it was read from (for error lines)
 
 
-def load_published(path: Path = PUBLISHED_FILE) -> dict[str, list[Published]]:
+def load_published(
+    path: Path = PUBLISHED_FILE, spec: Path = CALIBRATION_SPEC
+) -> dict[str, list[Published]]:
     """The published figures per series (years in order), checked.
+
+    Args:
+        path: The published-figures TOML.
+        spec: The calibration spec whose fitted targets calibration rows name (field ``target``).
 
     Raises:
         HindcastError: For a file that cannot be read or parsed, an unknown series, or a figure
-            with a missing or bad field.
+            with a missing or bad field (a calibration or input row without ``why``, a ``target``
+            that is not a fitted target of the spec).
     """
     source = str(path)
+    tolerances = load_tolerances(spec)
     try:
         document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
@@ -254,12 +338,14 @@ def load_published(path: Path = PUBLISHED_FILE) -> dict[str, list[Published]]:
         figures = table.get("years", []) if isinstance(table, dict) else None
         if not isinstance(figures, list):
             raise HindcastError(source, f"series.{key}.years", "not a list of tables")
-        out[key] = sorted((_figure(source, key, n, f) for n, f in enumerate(figures)),
+        out[key] = sorted((_figure(source, key, n, f, tolerances) for n, f in enumerate(figures)),
                           key=lambda figure: figure.year)  # fmt: skip
     return out
 
 
-def _figure(source: str, key: str, index: int, raw: Any) -> Published:
+def _figure(
+    source: str, key: str, index: int, raw: Any, tolerances: Mapping[str, Tolerance]
+) -> Published:
     where = f"series.{key}.years[{index}]"
     if not isinstance(raw, dict):
         raise HindcastError(source, where, "not a table")
@@ -293,15 +379,57 @@ def _figure(source: str, key: str, index: int, raw: Any) -> Published:
         raise HindcastError(source, f"{where}.confidence",
                             f"{confidence!r} (allowed: {', '.join(CONFIDENCES)})")  # fmt: skip
     texts = {}
-    for name in ("definition", "source", "cause", "note"):
+    for name in ("definition", "source", "cause", "note", "why", "target"):
         text = raw.get(name, "")
         if not isinstance(text, str):
             raise HindcastError(source, f"{where}.{name}", "not a string")
         texts[name] = text
     if not texts["source"]:
         raise HindcastError(source, f"{where}.source", "missing (every figure names its source)")
+    if role != "held_out" and not texts["why"]:
+        raise HindcastError(source, f"{where}.why", f"missing (a {role} figure says why it is one)")
+    fitted = None
+    if texts["target"]:
+        if role != "calibration":
+            raise HindcastError(
+                source, f"{where}.target", "only a calibration figure names a target"
+            )
+        fitted = tolerances.get(texts["target"])
+        if fitted is None:
+            raise HindcastError(source, f"{where}.target", f"{texts['target']!r} is not a fitted "
+                                f"target (allowed: {', '.join(tolerances)})")  # fmt: skip
     return Published(key, year, value, low, high, texts["definition"], texts["source"], confidence,
-                     role, texts["cause"], texts["note"])  # fmt: skip
+                     role, texts["cause"], texts["note"], texts["why"], fitted, source)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NotCompared:
+    """A published figure the hindcast does not set against the model, and why."""
+
+    figure: str
+    source: str
+    why: str
+
+
+def load_not_compared(path: Path = PUBLISHED_FILE) -> list[NotCompared]:
+    """The ``[[not_compared]]`` entries of a published-figures file.
+
+    Raises:
+        HindcastError: For a file that cannot be read or an entry without its three texts.
+    """
+    source = str(path)
+    try:
+        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise HindcastError(source, "file", f"cannot read: {error}") from None
+    out = []
+    for index, raw in enumerate(document.get("not_compared", [])):
+        texts = [raw.get(k) if isinstance(raw, dict) else None for k in ("figure", "source", "why")]
+        if not all(isinstance(t, str) and t for t in texts):
+            raise HindcastError(source, f"not_compared[{index}]",
+                                "figure, source and why must be non-empty strings")  # fmt: skip
+        out.append(NotCompared(*(str(t) for t in texts)))
+    return out
 
 
 # Posterior draws ------------------------------------------------------------------------------
@@ -430,9 +558,14 @@ class SeriesResult:
     model: dict[int, YearEstimate]
     published: list[Published]
     score_held_out: float  # mean |ln(model / published)| over held-out years
-    score_calibration: float  # the same over the calibration year(s)
+    score_calibration: float  # the same over the calibration rows (never mixed in the held-out)
     inside_share: float  # held-out years with the model mean inside [low, high]
     years_scored: int  # held-out years with a figure and a model value (zeros included)
+    misses: list[int] = field(default_factory=list)  # held-out years that are misses (is_miss)
+
+    def figures(self, role: str) -> list[Published]:
+        """The published figures of one role, in year order."""
+        return [p for p in self.published if p.role == role]
 
     def missing_column(self) -> bool:
         """Whether the model wrote no value for any year (its daily series lacks the column)."""
@@ -452,6 +585,7 @@ class Hindcast:
     runs: list[RunYears]  # in draw, replicate order
     series: list[SeriesResult] = field(default_factory=list)
     seconds: float = 0.0
+    not_stored: tuple[str, ...] = ()  # series a rebuild's stored runs do not hold (rerun needed)
 
 
 def run_hindcast(
@@ -519,6 +653,7 @@ def compare_series(
         return mean_abs_log_ratio([model[p.year].mean for p in figures], [p.value for p in figures])
 
     scored = [p for p in held if math.isfinite(model[p.year].mean)]
+    misses = [p.year for p in held if is_miss(model[p.year], p)]
     return SeriesResult(
         spec=spec,
         model=model,
@@ -529,18 +664,145 @@ def compare_series(
             [model[p.year].mean for p in held], [p.low for p in held], [p.high for p in held]
         ),  # fmt: skip
         years_scored=len(scored),
+        misses=misses,
     )
 
 
 def is_miss(estimate: YearEstimate, figure: Published) -> bool:
-    """Whether a year is a miss: the model's interval misses the widened published spread.
+    """Whether a held-out year is a miss: the model's MEAN lies outside the widened spread.
 
-    The spread is widened by :data:`MISS_TOLERANCE`, a factor either way.
+    The published spread ``[low, high]`` is widened by :data:`MISS_TOLERANCE`, a factor either way.
+    Calibration and input rows are never misses (they are not out of sample; a calibration row of
+    the calibration year is checked against its fitted tolerance instead: :func:`outside_tolerance`).
     """
-    if not math.isfinite(estimate.mean):
+    if figure.role != "held_out" or not math.isfinite(estimate.mean):
         return False
-    return (estimate.high < figure.low / MISS_TOLERANCE
-            or estimate.low > figure.high * MISS_TOLERANCE)  # fmt: skip
+    return (estimate.mean < figure.low / MISS_TOLERANCE
+            or estimate.mean > figure.high * MISS_TOLERANCE)  # fmt: skip
+
+
+def tolerance_checked(spec: SeriesSpec, figure: Published) -> bool:
+    """Whether a calibration row's model value can be checked against its fitted tolerance.
+
+    Only in the calibration year, and only where the hindcast measures the target's statistic.
+    """
+    return (figure.fitted is not None and figure.year == CALIBRATION_YEAR
+            and SAME_STATISTIC.get(spec.aggregate) == figure.fitted.statistic
+            and spec.window is None)  # fmt: skip
+
+
+def outside_tolerance(spec: SeriesSpec, estimate: YearEstimate, figure: Published) -> bool:
+    """Whether a checkable calibration row's model mean lies outside the tolerance it was fitted to."""
+    if not tolerance_checked(spec, figure) or not math.isfinite(estimate.mean):
+        return False
+    assert figure.fitted is not None  # tolerance_checked says so
+    return not figure.fitted.low <= estimate.mean <= figure.fitted.high
+
+
+def uncaused(results: Sequence[SeriesResult]) -> list[Published]:
+    """The held-out misses that have no written cause.
+
+    A calibration-year row outside its fitted tolerance is flagged in the report with its cause
+    when one is written, but does not stop it: which rows fall outside depends on the draws.
+    """
+    return [figure for result in results for figure in result.published
+            if is_miss(result.model[figure.year], figure) and not figure.cause.strip()]  # fmt: skip
+
+
+def check_causes(results: Sequence[SeriesResult]) -> None:
+    """Refuse a hindcast whose misses are not all explained.
+
+    Raises:
+        HindcastError: Naming the first figure without a cause (and how many there are).
+    """
+    missing = uncaused(results)
+    if missing:
+        first = missing[0]
+        years = ", ".join(f"{p.series} {p.year}" for p in missing)
+        raise HindcastError(first.file or str(PUBLISHED_FILE),
+                            f"series.{first.series} year {first.year}: cause",
+                            f"missing: {len(missing)} miss(es) without a written cause ({years}); "
+                            "write why the model misses each, then build the report again")  # fmt: skip
+
+
+def draws_meeting_tolerances(hindcast: Hindcast) -> tuple[int, dict[str, int]]:
+    """How many draws' calibration year (mean over their replicates) meets every fitted tolerance.
+
+    Only the targets the hindcast measures with the target's statistic are checked
+    (:func:`tolerance_checked`).
+
+    Returns:
+        The draws meeting every checked tolerance, and per checked target the draws meeting it.
+    """
+    checks = [(result.spec.key, figure) for result in hindcast.series for figure in result.published
+              if tolerance_checked(result.spec, figure) and figure.fitted is not None]  # fmt: skip
+    per_target = {figure.fitted.name: 0 for _, figure in checks if figure.fitted is not None}
+    meeting = 0
+    for draw in hindcast.draws:
+        runs = [r for r in hindcast.runs if r.draw == draw.index]
+        ok = True
+        for key, figure in checks:
+            assert figure.fitted is not None  # checks hold fitted figures only
+            values = [r.values.get(key, {}).get(figure.year, math.nan) for r in runs]
+            finite = [v for v in values if math.isfinite(v)]
+            inside = bool(finite) and (
+                figure.fitted.low <= float(np.mean(finite)) <= figure.fitted.high
+            )
+            per_target[figure.fitted.name] += inside
+            ok = ok and inside
+        meeting += ok
+    return meeting, per_target
+
+
+def from_runs_frame(
+    runs: pd.DataFrame,
+    posterior: pd.DataFrame,
+    *,
+    scenario: str,
+    posterior_name: str,
+    published: Mapping[str, list[Published]],
+) -> Hindcast:
+    """A hindcast rebuilt from a report's stored ``runs.csv`` (no model run).
+
+    Args:
+        runs: The ``runs.csv`` of a hindcast report (draw, posterior_row, replicate, seed, series,
+            year, value).
+        posterior: The posterior the draws were picked from (:func:`read_posterior`).
+        scenario: The scenario's name.
+        posterior_name: The posterior file's name, for the report.
+        published: The published figures (:func:`load_published`).
+
+    Raises:
+        HindcastError: For a runs table without its columns or with more than one first seed.
+    """
+    needed = ("draw", "posterior_row", "replicate", "seed", "series", "year", "value")
+    missing = [c for c in needed if c not in runs.columns]
+    if missing:
+        raise HindcastError("runs.csv", missing[0], "missing column (allowed: the runs.csv that "
+                            "borderabm hindcast writes)")  # fmt: skip
+    firsts = runs.loc[runs["replicate"] == 0, "seed"].unique()
+    if len(firsts) != 1:
+        raise HindcastError("runs.csv", "seed", "replicate 0 runs on more than one seed")
+    years = tuple(sorted(int(y) for y in runs["year"].unique()))
+    draw_rows = runs.drop_duplicates("draw").sort_values("draw")
+    draws = [Draw(int(d.draw), int(d.posterior_row),
+                  {str(k): float(v) for k, v in posterior.iloc[int(d.posterior_row)].items()})
+             for d in draw_rows.itertuples()]  # fmt: skip
+    finished = []
+    for (draw, replicate), frame in runs.groupby(["draw", "replicate"], sort=True):
+        values: dict[str, dict[int, float]] = {spec.key: dict.fromkeys(years, math.nan)
+                                                for spec in SERIES}  # fmt: skip
+        for row in frame.itertuples():
+            if str(row.series) in values:
+                values[str(row.series)][int(row.year)] = float(row.value)
+        finished.append(RunYears(int(draw), int(replicate), values, math.nan))
+    replicates = int(runs["replicate"].max()) + 1
+    stored = set(runs["series"].astype(str))
+    hindcast = Hindcast(scenario, years, draws, replicates, int(firsts[0]), posterior_name,
+                        finished, not_stored=tuple(s.key for s in SERIES if s.key not in stored))  # fmt: skip
+    hindcast.series = [compare_series(spec, finished, years, published.get(spec.key, []))
+                       for spec in SERIES]  # fmt: skip
+    return hindcast
 
 
 # Windows ---------------------------------------------------------------------------------------
@@ -580,7 +842,8 @@ def _cut(scenario: Scenario, start: dt.date, end: dt.date) -> Scenario:
 
 # The hindcast's numbers read back (the validation report's out-of-sample section) ----------------
 NUMBERS_COLUMNS = ("series", "year", "model_mean", "model_low", "model_high", "published",
-                   "published_low", "published_high", "role", "miss", "cause")  # fmt: skip
+                   "published_low", "published_high", "role", "miss", "cause", "label", "unit",
+                   "outside_tolerance")  # fmt: skip
 
 
 def read_numbers(path: Path) -> pd.DataFrame:
@@ -603,34 +866,48 @@ def read_numbers(path: Path) -> pd.DataFrame:
 def held_out_summary(numbers: pd.DataFrame) -> pd.DataFrame:
     """Per series: how the held-out years compare, and the calibration year beside them.
 
+    Only ``role == "held_out"`` rows are scored; calibration and input rows are counted apart.
+
     Args:
         numbers: A hindcast's numbers (:func:`read_numbers`).
 
     Returns:
-        One row per series (in the table's order): ``years`` (held-out years with a figure),
-        ``score`` (:func:`mean_abs_log_ratio` over them), ``inside`` (:func:`share_inside`),
-        ``misses`` (the held-out years that are misses, comma-separated), ``causes`` (their causes,
-        distinct, in year order) and ``calibration_ratio`` (model ÷ published in the calibration
-        year; NaN where there is none).
+        One row per series with a published figure (in the table's order): ``series``, ``label``,
+        ``unit``, ``years`` (held-out years compared), ``score`` (:func:`mean_abs_log_ratio` over
+        them), ``inside`` (:func:`share_inside`), ``miss_count`` and ``misses`` (the held-out years
+        that are misses, comma-separated), ``causes`` (their causes, distinct, in year order),
+        ``calibration_rows`` and ``input_rows`` (years), ``calibration_ratio`` (model ÷ published in
+        the calibration year; NaN where there is none) and ``outside_tolerance`` (calibration
+        years whose model mean lies outside the fitted tolerance).
     """
     rows = []
     for series, frame in numbers.groupby("series", sort=False):
+        if not frame["published"].notna().any():
+            continue
         # The held-out years the model covers and a figure exists for (as the hindcast scores).
         held = frame[(frame["role"] == "held_out") & frame["published"].notna()
                      & frame["model_mean"].notna()]  # fmt: skip
-        fitted = frame[frame["role"] == "calibration"]
+        fitted = frame[(frame["role"] == "calibration") & (frame["year"] == CALIBRATION_YEAR)]
         misses = held[held["miss"].astype(bool)]
         causes = [c for c in dict.fromkeys(misses["cause"].fillna("")) if c]
         ratio = (float(fitted["model_mean"].iloc[0] / fitted["published"].iloc[0])
                  if len(fitted) and fitted["published"].iloc[0] else math.nan)  # fmt: skip
+
+        def years(role: str, data: pd.DataFrame = frame) -> str:
+            return ", ".join(str(y) for y in data.loc[data["role"] == role, "year"])
+
+        outside = frame[frame["outside_tolerance"].astype(bool)]
         rows.append({
-            "series": series,
-            "years": len(held),
+            "series": series, "label": str(frame["label"].iloc[0]),
+            "unit": str(frame["unit"].iloc[0]), "years": len(held),
             "score": mean_abs_log_ratio(held["model_mean"].tolist(), held["published"].tolist()),
             "inside": share_inside(held["model_mean"].tolist(), held["published_low"].tolist(),
                                    held["published_high"].tolist()),
+            "miss_count": len(misses),
             "misses": ", ".join(str(y) for y in misses["year"]),
             "causes": " ".join(causes),
+            "calibration_rows": years("calibration"), "input_rows": years("input"),
             "calibration_ratio": ratio,
+            "outside_tolerance": ", ".join(str(y) for y in outside["year"]),
         })  # fmt: skip
     return pd.DataFrame(rows)

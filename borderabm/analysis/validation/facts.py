@@ -497,7 +497,7 @@ FACTS: tuple[Fact, ...] = (
         metric=SectorTotal(
             MetricName.IRREGULAR_CROSSINGS,
             FEIGENBERG_FENCED,
-            "people, refugees and border communities",
+            "refugees, border communities and travellers",
         ),
         expected="decrease",
         levers=("fence.sectors",),
@@ -522,7 +522,7 @@ FACTS: tuple[Fact, ...] = (
         metric=SectorTotal(
             MetricName.IRREGULAR_CROSSINGS,
             FEIGENBERG_NEIGHBOURS,
-            "people, refugees and border communities",
+            "refugees, border communities and travellers",
         ),
         expected="increase",
         levers=("fence.sectors",),

@@ -132,6 +132,8 @@ def hindcast_and_report(
     print_wide(scores_table(result), 150)
     try:
         written = write_report(result, out)
+    except HindcastError as error:  # a miss without a written cause: no report
+        fail([f"{error.key}: {error.problem}"], error.source)
     except OSError as error:
         fail([f"cannot write the report: {reason(error)}"], str(out))
     stderr.print(f"wrote {', '.join(str(p) for p in written[:4])} and {len(written) - 4} charts "
