@@ -257,6 +257,16 @@ class Tolerance:
     label: str
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's document, or a HindcastError naming the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise HindcastError(str(path), "file", f"cannot read: {error.strerror or error}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise HindcastError(str(path), "file", f"not valid TOML: {error}") from None
+
+
 def load_tolerances(path: Path = CALIBRATION_SPEC) -> dict[str, Tolerance]:
     """The fitted targets of a calibration spec (``role = "fit"``, the default), by name.
 
@@ -264,12 +274,7 @@ def load_tolerances(path: Path = CALIBRATION_SPEC) -> dict[str, Tolerance]:
         HindcastError: For a spec that cannot be read or parsed, or a target without numbers.
     """
     source = str(path)
-    try:
-        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise HindcastError(source, "file", f"cannot read: {error.strerror or error}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise HindcastError(source, "file", f"not valid TOML: {error}") from None
+    document = _read_toml(Path(path))
     out = {}
     for name, target in (document.get("targets") or {}).items():
         if not isinstance(target, dict) or target.get("role", "fit") != "fit":
@@ -321,12 +326,7 @@ def load_published(
     """
     source = str(path)
     tolerances = load_tolerances(spec)
-    try:
-        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise HindcastError(source, "file", f"cannot read: {error.strerror or error}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise HindcastError(source, "file", f"not valid TOML: {error}") from None
+    document = _read_toml(Path(path))
     series = document.get("series")
     if not isinstance(series, dict):
         raise HindcastError(source, "series", "missing (allowed: a table per series)")
