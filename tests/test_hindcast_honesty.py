@@ -89,7 +89,10 @@ def test_a_miss_without_a_cause_stops_the_report(tmp_path):
         report.write_report(hindcast, tmp_path / "out", not_compared=[])
     assert "attacks_kp year 2023: cause" in error.value.key
     assert "missing: 1 miss(es) without a written cause (attacks_kp 2023)" in error.value.problem
-    assert not (tmp_path / "out").exists()  # nothing written
+    # No report, but the runs (long to compute) are kept for a rebuild once the cause is written.
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["runs.csv"]
+    kept = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert sorted(kept["value"]) == [100, 300]
     explained = [figure(2022, 100), figure(2023, 100, cause="no condition changes in 2023")]
     hindcast = hindcast_of("attacks_kp", explained, [{2022: 100, 2023: 300}])
     report.write_report(hindcast, tmp_path / "out", not_compared=[])

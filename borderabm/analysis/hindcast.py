@@ -722,7 +722,8 @@ def check_causes(results: Sequence[SeriesResult]) -> None:
         raise HindcastError(first.file or str(PUBLISHED_FILE),
                             f"series.{first.series} year {first.year}: cause",
                             f"missing: {len(missing)} miss(es) without a written cause ({years}); "
-                            "write why the model misses each, then build the report again")  # fmt: skip
+                            "write why the model misses each; the runs are kept in runs.csv, and "
+                            "scripts/hindcast_report.py --runs builds the report from them")  # fmt: skip
 
 
 def draws_meeting_tolerances(hindcast: Hindcast) -> tuple[int, dict[str, int]]:

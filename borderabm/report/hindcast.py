@@ -352,12 +352,16 @@ def write_report(
             of the shipped ``published.toml``).
 
     Raises:
-        HindcastError: Before anything is written, if a miss (or a calibration-year row outside
-            its fitted tolerance) has no written cause (:func:`check_causes`).
+        HindcastError: If a held-out miss has no written cause (:func:`check_causes`), after
+            ``runs.csv`` is written: the runs, which took long to compute, are kept, and
+            ``scripts/hindcast_report.py`` builds the report from them once the causes are written.
     """
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(
+        out / "runs.csv", lambda path: plain_frame(runs_frame(hindcast)).to_csv(path, index=False)
+    )
     check_causes(hindcast.series)
     skipped = load_not_compared() if not_compared is None else not_compared
-    out.mkdir(parents=True, exist_ok=True)
     pngs = [chart(result, out / _chart_name(result)) for result in hindcast.series]
     title = f"Hindcast: {hindcast.scenario}, {hindcast.years[0]}–{hindcast.years[-1]}"
     # The scenario and posterior names are user text: the title escaped, controls shown.
@@ -400,8 +404,5 @@ def write_report(
     atomic_write(out / "hindcast.html", lambda path: path.write_text("\n".join(parts)))
     atomic_write(out / "hindcast.csv",
                  lambda path: plain_frame(numbers_frame(hindcast)).to_csv(path, index=False))  # fmt: skip
-    atomic_write(
-        out / "runs.csv", lambda path: plain_frame(runs_frame(hindcast)).to_csv(path, index=False)
-    )
     return [out / "hindcast.md", out / "hindcast.html", out / "hindcast.csv", out / "runs.csv",
             *pngs]  # fmt: skip
