@@ -15,7 +15,13 @@ import pytest
 
 from borderabm.apps.ui import app, provenance
 from borderabm.apps.ui.lever_help import LEVER_HELP, help_line
-from borderabm.apps.ui.replicates import band_charts, replicate_seeds, run_replicates
+from borderabm.apps.ui.replicates import (
+    Replicates,
+    band_charts,
+    band_table_html,
+    replicate_seeds,
+    run_replicates,
+)
 from borderabm.apps.ui.run_setup import build_model as page_model
 from borderabm.apps.ui.run_setup import (
     levers_of,
@@ -303,6 +309,14 @@ def test_the_hash_changes_with_what_changes_a_run_and_not_with_the_name():
 
 
 # Replicates and downloads --------------------------------------------------------------------------
+def test_a_band_is_written_in_one_precision_as_everywhere_else():
+    """The Run tab's band is written by format_estimate, as report.md and the scorecard write theirs."""
+    trade = np.array([[1.970e9], [1.975e9], [1.980e9]])
+    shown = band_table_html(Replicates("t", (1, 2, 3), 1, {"formal_trade_usd": trade},
+                                       {"formal_trade_usd": (1.970e9, 1.975e9, 1.980e9)}))  # fmt: skip
+    assert "US$1.98bn [US$1.97bn – US$1.98bn]" in shown  # as report.md and the scorecard
+
+
 def test_the_replicates_band_is_the_mean_of_each_seeds_run_never_below_zero():
     def settings_of(seed):
         return settings_for("closures_oct2025", None, seed, 12)

@@ -24,7 +24,7 @@ from borderabm.experiments.run import RunResult, run_one
 from borderabm.metrics import (
     BROWSER_CHART_METRICS,
     BROWSER_LEVEL_METRICS,
-    format_value,
+    format_estimate,
     metric_label,
 )
 from borderabm.scenario import Scenario
@@ -134,9 +134,7 @@ def band_table_html(replicates: Replicates) -> str:
             f"<tr data-metric='{html.escape(metric)}' data-mean='{mean!r}' data-low='{low!r}' "
             f"data-high='{high!r}'><td style='padding-right:12px'>"
             f"{html.escape(metric_label(metric))}, {period}</td>"
-            f"<td>{html.escape(format_value(metric, mean))} "
-            f"[{html.escape(format_value(metric, low))}, {html.escape(format_value(metric, high))}]"
-            "</td></tr>"
+            f"<td>{html.escape(format_estimate(metric, mean, low, high))}</td></tr>"
         )
     seeds = ", ".join(str(seed) for seed in replicates.seeds)
     head = (f"<tr><th align='left'>mean of {len(replicates.seeds)} seeds ({html.escape(seeds)})"
