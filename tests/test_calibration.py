@@ -176,6 +176,8 @@ def test_cli_writes_every_report_file_and_a_faithful_fitted_scenario(calibrated)
     for target in ("trade", "capacity", "stock"):
         assert f"| {target} |" in report
     assert "posterior 5–95%" in report and "`population.traders`" in report
+    # The brackets are a confidence interval of the mean over the verification seeds, and say so.
+    assert "model mean [95% CI of the mean, " in report and "95% interval" not in report
     # The fitted file is the base file with the fitted value written in, comments kept.
     text = (out / "baseline_fitted.toml").read_text()
     assert text.startswith("# Written by `borderabm calibrate` on ")

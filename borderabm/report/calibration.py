@@ -80,7 +80,8 @@ def chart(calibration: Calibration, result: Fit, out: Path) -> Path:
     ax.errorbar(checks["mean"] / scale, positions,
                 xerr=[(checks["mean"] - checks["ci_low"]) / scale,
                       (checks["ci_high"] - checks["mean"]) / scale],
-                fmt="o", color=charts.ACCENT, label="model (fitted), 95% interval")  # fmt: skip
+                fmt="o", color=charts.ACCENT,
+                label="model (fitted), 95% CI of the mean over the seeds")  # fmt: skip
     ax.scatter(np.ones(len(checks)), positions, marker="|", s=300, color=charts.INK,
                label="published value")  # fmt: skip
     ax.set_yticks(positions, [f"{r.target} ({r.role})" for r in checks.itertuples()], fontsize=8)
@@ -99,7 +100,14 @@ def print_fit(calibration: Calibration, result: Fit, console: Console) -> None:
     spec = calibration.spec
     table = Table(title=f"Calibration {spec.name}: fit per target at the fitted point "
                   f"({spec.verify_replicates} fresh replicates)")  # fmt: skip
-    for column in ("target", "role", "published", "tolerance", "model mean [95%]", "within"):
+    for column in (
+        "target",
+        "role",
+        "published",
+        "tolerance",
+        "model mean [95% CI of the mean]",
+        "within",
+    ):
         table.add_column(column, justify="left" if column in ("target", "role") else "right")
     for r in result.verification.itertuples():
         table.add_row(r.target, r.role, readable_number(r.value), range_text(r.low, r.high),
@@ -163,7 +171,8 @@ def _tables(calibration: Calibration, result: Fit) -> dict[str, tuple[list[str],
         "candidates": (["candidate", *[f"`{n}`" for n in calibration.names], *fitted_names,
                         "distance", "chosen"], candidate_rows),  # fmt: skip
         "fit": (["target", "role", "published figure", "value", "tolerance",
-                 "model mean [95% interval]", "within", "z", "prior design range (point means)",
+                 f"model mean [95% CI of the mean, {calibration.spec.verify_replicates} seeds]",
+                 "within", "z", "prior design range (point means)",
                  "source"], fit_rows),
         "mapping": (["target", "model quantity", "how the figure maps to the model"],
                     mapping_rows),
