@@ -129,3 +129,12 @@ def test_the_compare_tab_shows_the_notes_compare_variant_prints():
         "variant 2: fence.coverage: holds for the whole run, in place of the fence's "
         "construction schedule (1 dated point)"
     ]
+
+
+def test_dated_changes_given_with_the_values_are_kept():
+    """``--set changes=[...]`` beside a key those changes set: the caller's own dated settings."""
+    own = [{"day": 3, "set": {"crossings.Torkham.document_regime": "passport_visa"}}]
+    path = resolve_scenario_path("baseline")
+    scenario = load_scenario(path, {"crossings.Torkham.document_regime": "open", "changes": own})
+    assert scenario.crossings["Torkham"].document_regime == "open"
+    assert [change.set for change in scenario.changes] == [own[0]["set"]]

@@ -31,6 +31,7 @@ from borderabm.analysis.hindcast import (
     tolerance_checked,
 )
 from borderabm.files import atomic_write
+from borderabm.metrics import MetricName
 from borderabm.report import charts
 from borderabm.report.format import (
     estimate_text,
@@ -63,10 +64,10 @@ SCORE_TEXT = (
 )
 # Charts read in these units, not in matplotlib's offset text ("1e9" above the axis).
 CHART_SCALE = {
-    "formal_trade_usd": (1e9, "US$ bn a fiscal year"),
-    "registered_refugees": (1e6, "M people"),
-    "formal_returns": (1e6, "M people a year"),
-    "deported_people": (1e6, "M people a year"),
+    MetricName.FORMAL_TRADE_USD.value: (1e9, "US$ bn a fiscal year"),
+    MetricName.REGISTERED_REFUGEES.value: (1e6, "M people"),
+    MetricName.FORMAL_RETURNS.value: (1e6, "M people a year"),
+    MetricName.DEPORTED_PEOPLE.value: (1e6, "M people a year"),
 }
 
 

@@ -137,7 +137,8 @@ def apply_levers(document: dict[str, Any], overrides: Mapping[str, Any]) -> dict
     on their day, and the run would report the value asked for while it ran another (a history
     scenario's fence schedule kept ``fence.coverage = 0.5`` at 98%). So the dated settings of each
     key given are dropped: the fence's construction schedule with ``fence.coverage``, and each
-    ``[[changes]]`` entry's setting of the key (the entry too, if it sets nothing else).
+    ``[[changes]]`` entry's setting of the key (the entry too, if it sets nothing else). Dated
+    settings given with the values themselves (``fence.schedule``, ``changes``) are kept.
 
     Raises:
         ScenarioError: For a key inside a table that a dated change sets as a whole.
@@ -148,7 +149,9 @@ def apply_levers(document: dict[str, Any], overrides: Mapping[str, Any]) -> dict
     if "fence.coverage" in keys and "fence.schedule" not in keys and isinstance(fence, dict):
         result["fence"] = {**fence, "schedule": []}
     changes = result.get("changes")
-    if keys and isinstance(changes, list):
+    # Dated changes given with the values (``--set changes=[...]``) are the caller's own: kept.
+    given_changes = any(key == "changes" or key.startswith("changes.") for key in keys)
+    if keys and isinstance(changes, list) and not given_changes:
         result["changes"] = [
             kept
             for index, change in enumerate(changes)
