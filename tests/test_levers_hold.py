@@ -138,3 +138,7 @@ def test_dated_changes_given_with_the_values_are_kept():
     scenario = load_scenario(path, {"crossings.Torkham.document_regime": "open", "changes": own})
     assert scenario.crossings["Torkham"].document_regime == "open"
     assert [change.set for change in scenario.changes] == [own[0]["set"]]
+    history = load_scenario(resolve_scenario_path("history_2014_2025"))
+    keys = ["deportation.daily_rate", "fence.coverage"]
+    assert len(replaced_dated_settings(history, keys)) == 2
+    assert replaced_dated_settings(history, [*keys, "changes", "fence.schedule"]) == []

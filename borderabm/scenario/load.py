@@ -186,15 +186,18 @@ def replaced_dated_settings(scenario: Scenario, keys: Iterable[str]) -> list[str
 
     For notes: a value that replaces a dated build-up or dated changes should say so.
     """
+    keys = list(keys)
+    own_schedule = "fence.schedule" in keys  # given with the values: kept, nothing replaced
+    own_changes = any(key == "changes" or key.startswith("changes.") for key in keys)
     lines = []
     for given in keys:
-        if given == "fence.coverage" and scenario.fence.schedule:
+        if given == "fence.coverage" and scenario.fence.schedule and not own_schedule:
             points = len(scenario.fence.schedule)
             lines.append(f"{given}: holds for the whole run, in place of the fence's construction "
                          f"schedule ({points} dated point{'s' if points > 1 else ''})")  # fmt: skip
         days = [
             str(change.date or f"day {change.day}")
-            for change in scenario.changes
+            for change in (() if own_changes else scenario.changes)
             if any(key == given or key.startswith(f"{given}.") for key in change.set)
         ]
         if days:
