@@ -31,6 +31,7 @@ from borderabm.analysis.hindcast import (
     HindcastError,
     from_runs_frame,
     held_out_summary,
+    load_not_compared,
     load_published,
     read_numbers,
     read_posterior,
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                                    scenario=options.scenario,
                                    posterior_name=str(options.posterior),
                                    published=load_published(options.published))  # fmt: skip
-        write_report(hindcast, options.out)
+        write_report(hindcast, options.out, load_not_compared(options.published))
         if options.validation is not None:
             rebuild_validation(options.validation, options.out / "hindcast.csv")
     except HindcastError as error:

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from borderabm.analysis.hindcast import (
+    PUBLISHED_FILE,
     SERIES,
     Draw,
     HindcastError,
@@ -58,6 +59,14 @@ def invoke(*args: object):
     return runner.invoke(app, ["hindcast", *(str(a) for a in args)])
 
 
+NOT_COMPARED_EXTRA = """
+[[not_compared]]
+figure = "a figure only this file lists"
+source = "test"
+why = "the report lists the not-compared figures of the file given with --published"
+"""
+
+
 @pytest.fixture(scope="module")
 def scenario_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("hindcast") / "two_years.toml"
@@ -69,9 +78,12 @@ def scenario_file(tmp_path_factory) -> Path:
 def reduced(scenario_file, tmp_path_factory) -> Path:
     """The reduced hindcast's report folder: 2023-2024, 2 draws x 1 replicate, 2 workers."""
     out = tmp_path_factory.mktemp("report")
+    # The shipped figures plus one "not compared" entry: the report lists that file's entries.
+    published = out.parent / "published.toml"
+    published.write_text(PUBLISHED_FILE.read_text() + NOT_COMPARED_EXTRA)
     result = invoke("--scenario", scenario_file, "--draws", 2, "--replicates", 1, "--workers", 2,
                     "--posterior", POSTERIOR, "--start-year", 2023, "--end-year", 2024,
-                    "--seed", 7, "--out", out)  # fmt: skip
+                    "--seed", 7, "--out", out, "--published", published)  # fmt: skip
     assert result.exit_code == 0, (result.exception, result.stderr)
     return out
 
@@ -79,6 +91,7 @@ def reduced(scenario_file, tmp_path_factory) -> Path:
 def test_reduced_run_writes_the_report(reduced):
     for name in ("hindcast.md", "hindcast.html", "hindcast.csv", "runs.csv"):
         assert (reduced / name).stat().st_size > 0
+    assert "a figure only this file lists" in (reduced / "hindcast.md").read_text()
     for spec in SERIES:
         assert (reduced / f"hindcast-{spec.key}.png").read_bytes()[:4] == b"\x89PNG"
     markdown = (reduced / "hindcast.md").read_text()
@@ -235,7 +248,8 @@ def test_same_draws_and_seeds_give_the_same_report_on_any_engine(reduced, scenar
     byte (Markdown and numbers)."""
     result = invoke("--scenario", scenario_file, "--draws", 2, "--replicates", 1, "--workers", 1,
                     "--posterior", POSTERIOR, "--start-year", 2023, "--end-year", 2024,
-                    "--seed", 7, "--out", tmp_path)  # fmt: skip
+                    "--seed", 7, "--out", tmp_path,
+                    "--published", reduced.parent / "published.toml")  # fmt: skip
     assert result.exit_code == 0, (result.exception, result.stderr)
     for name in ("hindcast.md", "hindcast.csv", "runs.csv"):
         assert (tmp_path / name).read_text() == (reduced / name).read_text(), name

@@ -418,10 +418,7 @@ def load_not_compared(path: Path = PUBLISHED_FILE) -> list[NotCompared]:
         HindcastError: For a file that cannot be read or an entry without its three texts.
     """
     source = str(path)
-    try:
-        document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise HindcastError(source, "file", f"cannot read: {error}") from None
+    document = _read_toml(Path(path))
     out = []
     for index, raw in enumerate(document.get("not_compared", [])):
         texts = [raw.get(k) if isinstance(raw, dict) else None for k in ("figure", "source", "why")]

@@ -96,6 +96,7 @@ def hindcast_and_report(
     from borderabm.analysis.hindcast import (
         PUBLISHED_FILE,
         HindcastError,
+        load_not_compared,
         load_published,
         pick_draws,
         plan_runs,
@@ -111,6 +112,7 @@ def hindcast_and_report(
 
     try:
         figures = load_published(published or PUBLISHED_FILE)
+        not_compared = load_not_compared(published or PUBLISHED_FILE)  # the same file's list
         cut = window(history, start_year, end_year)
         picked = pick_draws(read_posterior(posterior), draws, seed)
         plan_runs(cut, picked, 1, seed, str(posterior))  # every draw checked before any run
@@ -131,7 +133,7 @@ def hindcast_and_report(
         fail([f"cannot use the Dask scheduler: {reason(error)}"], f"--dask {dask}")
     print_wide(scores_table(result), 150)
     try:
-        written = write_report(result, out)
+        written = write_report(result, out, not_compared)
     except HindcastError as error:  # a miss without a written cause: no report
         fail([f"{error.key}: {error.problem}"], error.source)
     except OSError as error:
